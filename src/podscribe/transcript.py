@@ -1,0 +1,204 @@
+"""The data model every stage reads and writes: Word, Segment, Turn, Transcript, and their JSON form.
+
+Times are seconds (float), monotonic and inside [0, duration]. Speaker labels are stable ids
+(``SPEAKER_00`` ...); ``Transcript.names`` maps them to display names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import InputError
+
+SCHEMA = "podscribe.transcript/1"
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its timing and the recogniser's confidence."""
+
+    text: str
+    start: float
+    end: float
+    probability: float = 1.0
+    speaker: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of words from one speaker (``overlap`` lists other speakers talking at the same time)."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+    overlap: tuple[str, ...] = ()
+
+    @classmethod
+    def from_words(
+        cls, words: Iterable[Word], speaker: str | None = None, overlap: Iterable[str] = ()
+    ) -> Segment:
+        """Build a segment spanning ``words``, its text their texts joined by spaces."""
+        ws = tuple(words)
+        if not ws:
+            raise ValueError("a segment needs at least one word")
+        return cls(
+            start=ws[0].start,
+            end=max(w.end for w in ws),
+            text=join_words(w.text for w in ws),
+            words=ws,
+            speaker=speaker,
+            overlap=tuple(overlap),
+        )
+
+
+@dataclass(frozen=True, order=True)
+class Turn:
+    """A speaker turn from diarization: ``speaker`` talks from ``start`` to ``end``."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A transcript of one audio file: segments of words, optional speaker turns and names."""
+
+    segments: tuple[Segment, ...]
+    duration: float
+    language: str | None = None
+    model: str | None = None
+    audio: str | None = None
+    turns: tuple[Turn, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return join_words(s.text for s in self.segments)
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speaker ids in order of first appearance (segments first, then turns)."""
+        seen: dict[str, None] = {}
+        for s in self.segments:
+            if s.speaker is not None:
+                seen.setdefault(s.speaker, None)
+        for t in sorted(self.turns):
+            seen.setdefault(t.speaker, None)
+        return list(seen)
+
+    def speaker_name(self, speaker: str | None) -> str | None:
+        """Display name of a speaker id (the id itself when no name is known)."""
+        if speaker is None:
+            return None
+        return self.names.get(speaker, speaker)
+
+    def with_names(self, names: Mapping[str, str]) -> Transcript:
+        return replace(self, names={**self.names, **names})
+
+    def iter_words(self) -> Iterator[Word]:
+        for s in self.segments:
+            yield from s.words
+
+    # ---- JSON -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "audio": self.audio,
+            "duration": _t(self.duration),
+            "language": self.language,
+            "model": self.model,
+            "speakers": [{"id": s, "name": self.speaker_name(s)} for s in self.speakers],
+            "segments": [_segment_dict(s) for s in self.segments],
+            "turns": [{"start": _t(t.start), "end": _t(t.end), "speaker": t.speaker} for t in self.turns],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a podscribe transcript (schema {data.get('schema')!r}, expected {SCHEMA!r})")
+        segments = tuple(
+            Segment(
+                start=float(s["start"]),
+                end=float(s["end"]),
+                text=s["text"],
+                speaker=s.get("speaker"),
+                overlap=tuple(s.get("overlap", ())),
+                words=tuple(
+                    Word(
+                        text=w["text"],
+                        start=float(w["start"]),
+                        end=float(w["end"]),
+                        probability=float(w.get("probability", 1.0)),
+                        speaker=w.get("speaker"),
+                    )
+                    for w in s.get("words", ())
+                ),
+            )
+            for s in data["segments"]
+        )
+        names = {sp["id"]: sp["name"] for sp in data.get("speakers", ()) if sp.get("name") not in (None, sp["id"])}
+        turns = tuple(Turn(float(t["start"]), float(t["end"]), t["speaker"]) for t in data.get("turns", ()))
+        return cls(
+            segments=segments,
+            duration=float(data["duration"]),
+            language=data.get("language"),
+            model=data.get("model"),
+            audio=data.get("audio"),
+            turns=turns,
+            names=names,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Transcript:
+        """Read a transcript JSON file; InputError (naming the file) when it is not one."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls.from_dict(json.load(f))
+        except FileNotFoundError:
+            raise InputError("no such file", path) from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read: {e}", path) from None
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"not a podscribe transcript JSON ({e})", path) from None
+
+
+def join_words(texts: Iterable[str]) -> str:
+    """Join word texts with single spaces (word texts carry no surrounding whitespace)."""
+    return " ".join(t.strip() for t in texts if t.strip())
+
+
+def _t(x: float) -> float:
+    return round(float(x), 3)
+
+
+def _segment_dict(s: Segment) -> dict[str, Any]:
+    d: dict[str, Any] = {"start": _t(s.start), "end": _t(s.end), "speaker": s.speaker, "text": s.text}
+    if s.overlap:
+        d["overlap"] = list(s.overlap)
+    d["words"] = [
+        {"start": _t(w.start), "end": _t(w.end), "text": w.text, "probability": round(w.probability, 4), "speaker": w.speaker}
+        for w in s.words
+    ]
+    return d
