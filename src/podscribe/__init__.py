@@ -1,8 +1,41 @@
-"""podscribe: offline speaker-diarized, word-timestamped transcripts, subtitles and accuracy metrics."""
+"""podscribe: offline speaker-diarized, word-timestamped transcripts, subtitles and accuracy metrics.
+
+    import podscribe
+    t = podscribe.transcribe("episode.mp3", language="fr")      # -> Transcript
+    report = podscribe.evaluate(t, "reference.txt")               # -> Report (WER, cpWER, DER)
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from .errors import PodscribeError
 from .transcript import Segment, Transcript, Turn, Word
 
 __version__ = "0.1.0"
 
-__all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__"]
+# Heavier entry points are imported on first use so that `import podscribe` stays fast.
+_LAZY = {
+    "transcribe": "pipeline",
+    "diarize": "pipeline",
+    "Pipeline": "pipeline",
+    "PipelineOptions": "pipeline",
+    "load_audio": "audio",
+    "evaluate": "evaluation",
+    "Report": "evaluation",
+    "load_reference": "reference",
+    "load_rttm": "reference",
+    "make_cues": "subtitles",
+    "SubtitleRules": "subtitles",
+    "write_outputs": "writers",
+}
+
+__all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'podscribe' has no attribute {name!r}")

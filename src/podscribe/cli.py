@@ -1,0 +1,346 @@
+"""The ``podscribe`` command: transcribe, diarize, subtitles, evaluate, html, plot, models.
+
+Every failure the user can cause ends with one line on stderr (``podscribe: error: FILE: cause``),
+exit code 2 and no output file; nothing is overwritten without ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from . import __version__
+from .errors import InputError, OptionError, PodscribeError
+
+logger = logging.getLogger("podscribe")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise OptionError(f"{message} (see {self.prog} --help)")
+
+
+def _add_subtitle_rules(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("subtitle rules (SRT, WebVTT)")
+    g.add_argument("--max-chars", type=int, default=42, help="characters per line (default 42)")
+    g.add_argument("--max-lines", type=int, default=2, help="lines per cue (default 2)")
+    g.add_argument("--max-cps", type=float, default=17.0, help="reading speed, characters per second (default 17)")
+    g.add_argument("--min-duration", type=float, default=5 / 6, help="seconds on screen at least (default 0.833)")
+    g.add_argument("--max-duration", type=float, default=7.0, help="seconds on screen at most (default 7)")
+    g.add_argument("--fps", type=float, default=25.0, help="frame rate for gaps and rounding (default 25)")
+    g.add_argument(
+        "--speaker-labels", choices=["none", "prefix", "dash"], default="dash",
+        help="speaker names in cues: none, a 'Name:' prefix at each change, or dialogue dashes only (default)",
+    )
+    g.add_argument("--report", action="store_true", help="print how many cues break which rule")
+
+
+def _rules(args: argparse.Namespace):
+    from .subtitles import SubtitleRules
+
+    for name in ("max_chars", "max_lines", "max_cps", "min_duration", "max_duration", "fps"):
+        if getattr(args, name) <= 0:
+            raise OptionError(f"--{name.replace('_', '-')} must be positive")
+    if args.min_duration > args.max_duration:
+        raise OptionError("--min-duration is longer than --max-duration")
+    return SubtitleRules(
+        max_chars_per_line=args.max_chars,
+        max_lines=args.max_lines,
+        max_cps=args.max_cps,
+        min_duration=args.min_duration,
+        max_duration=args.max_duration,
+        fps=args.fps,
+        speaker_labels=args.speaker_labels,
+    )
+
+
+def _add_speaker_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("speakers")
+    g.add_argument("--diarizer", choices=["embedded", "pyannote", "none"], default="embedded",
+                   help="embedded (offline default), pyannote (needs podscribe[pyannote]), or none")
+    g.add_argument("--pyannote", metavar="PATH", help="local pyannote pipeline folder (or hub id with HF_TOKEN)")
+    g.add_argument("--speakers", type=int, metavar="N", help="exact number of speakers")
+    g.add_argument("--min-speakers", type=int, default=1, metavar="N")
+    g.add_argument("--max-speakers", type=int, default=8, metavar="N")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, errors only")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="podscribe", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"podscribe {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("transcribe", help="audio/video -> diarized, word-timestamped transcript and subtitles")
+    t.add_argument("inputs", nargs="+", metavar="INPUT", help="audio or video files (any format ffmpeg reads)")
+    t.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<stem>.<ext> go")
+    t.add_argument("-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)")
+    t.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
+    t.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
+    t.add_argument("--beam-size", type=int, default=5)
+    t.add_argument("--batch-size", type=int, default=8, help="batched inference over VAD chunks; 1 = sequential")
+    t.add_argument("--no-vad", action="store_true", help="decode silence and music too (not recommended)")
+    t.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    t.add_argument("--force", action="store_true", help="overwrite existing output files")
+    _add_speaker_options(t)
+    g = t.add_argument_group("names")
+    g.add_argument("--speaker-names", metavar="A,B,...", help="names in order of first appearance")
+    g.add_argument("--reference", metavar="REF", help="reference transcript: its names label the speakers")
+    g.add_argument("--voice", action="append", default=[], metavar="NAME=FILE", help="voice sample of a speaker")
+    g = t.add_argument_group("html")
+    g.add_argument("--embed-audio", action="store_true", help="embed the audio in the HTML page")
+    _add_subtitle_rules(t)
+    _add_common(t)
+
+    d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
+    d.add_argument("inputs", nargs="+", metavar="INPUT")
+    d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR")
+    d.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    d.add_argument("--force", action="store_true")
+    _add_speaker_options(d)
+    _add_common(d)
+
+    s = sub.add_parser("subtitles", help="re-cut SRT/WebVTT from a saved transcript JSON (no model runs)")
+    s.add_argument("transcript", metavar="TRANSCRIPT.json")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.srt|FILE.vtt")
+    s.add_argument("--force", action="store_true")
+    _add_subtitle_rules(s)
+    _add_common(s)
+
+    e = sub.add_parser("evaluate", help="WER, cpWER, DER of a transcript against a reference")
+    e.add_argument("hypothesis", metavar="HYP", help="podscribe JSON, SRT, VTT or TXT")
+    e.add_argument("--reference", required=True, metavar="REF", help="'Name : text' transcript, plain text or STM")
+    e.add_argument("--rttm", metavar="REF.rttm", help="reference speaker turns, for DER and JER")
+    e.add_argument("--collar", type=float, default=0.25, help="DER forgiveness collar, seconds each side (default 0.25)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_common(e)
+
+    h = sub.add_parser("html", help="interactive HTML page from a transcript JSON")
+    h.add_argument("transcript", metavar="TRANSCRIPT.json")
+    h.add_argument("--audio", metavar="FILE", help="audio for the player (default: the transcript's)")
+    h.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    h.add_argument("--embed-audio", action="store_true")
+    h.add_argument("--force", action="store_true")
+    _add_common(h)
+
+    p = sub.add_parser("plot", help="speaker timeline figure (PNG or SVG) from a transcript JSON or RTTM")
+    p.add_argument("hypothesis", metavar="TRANSCRIPT.json|HYP.rttm")
+    p.add_argument("--rttm", metavar="REF.rttm", help="reference turns drawn above, errors marked")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.png|FILE.svg")
+    p.add_argument("--force", action="store_true")
+    _add_common(p)
+
+    m = sub.add_parser("models", help="list Whisper models and where their weights come from")
+    _add_common(m)
+    return parser
+
+
+# ---- commands ---------------------------------------------------------------------------------
+def _check_inputs(paths: Sequence[str]) -> None:
+    from .pipeline import check_input
+
+    for p in paths:
+        check_input(p)
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from .naming import parse_voices
+    from .pipeline import Pipeline, make_options
+    from .writers import OutputOptions, check_targets, parse_formats, write_outputs
+
+    formats = parse_formats(args.formats)
+    rules = _rules(args)
+    _check_inputs(args.inputs)
+    for v in parse_voices(args.voice).values():
+        _check_inputs([v])
+    if args.reference:
+        _check_inputs([args.reference])
+    stems = [Path(p).stem for p in args.inputs]
+    if len(set(stems)) != len(stems):
+        raise OptionError("two inputs share a file name stem; their outputs would collide")
+    outdir = Path(args.output_dir)
+    check_targets([outdir / f"{s}.{f}" for s in stems for f in formats], args.force)
+    if args.beam_size < 1 or args.batch_size < 1:
+        raise OptionError("--beam-size and --batch-size must be at least 1")
+
+    pipeline = Pipeline(
+        make_options(
+            model=args.model, engine=args.engine, device=args.device, language=args.language,
+            beam_size=args.beam_size, batch_size=args.batch_size, vad=not args.no_vad,
+            diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
+            min_speakers=args.min_speakers, max_speakers=args.max_speakers,
+            speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
+            reference=args.reference, voices=parse_voices(args.voice),
+            cache=not args.no_cache, progress=not args.quiet,
+        )
+    )
+    for path, stem in zip(args.inputs, stems):
+        transcript = pipeline.run(path)
+        if not transcript.words:
+            raise InputError("no speech found (silence, music or noise only); nothing written", path)
+        options = OutputOptions(
+            subtitle_rules=rules,
+            audio_href=os.path.relpath(os.path.abspath(path), os.path.abspath(outdir)),
+            embed_audio=args.embed_audio,
+        )
+        written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+        _report_rules(args, transcript, rules)
+        logger.info("%s: %d words, %d speakers -> %s", path, len(transcript.words), len(transcript.speakers),
+                    ", ".join(map(str, written)))
+    return 0
+
+
+def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
+    if not getattr(args, "report", False):
+        return
+    from .subtitles import check_cues, make_cues
+
+    report = check_cues(make_cues(transcript, rules), rules)
+    print(report.format() if hasattr(report, "format") else report, file=sys.stderr)
+
+
+def cmd_diarize(args: argparse.Namespace) -> int:
+    from .audio import load_audio
+    from .pipeline import Pipeline, make_options
+    from .writers import check_targets, rttm_lines, write_atomic
+
+    _check_inputs(args.inputs)
+    if args.diarizer == "none":
+        raise OptionError("diarize needs --diarizer embedded or pyannote")
+    outdir = Path(args.output_dir)
+    targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
+    check_targets(targets.values(), args.force)
+    pipeline = Pipeline(make_options(
+        device=args.device, diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
+        min_speakers=args.min_speakers, max_speakers=args.max_speakers,
+    ))
+    for path, target in targets.items():
+        turns = pipeline.diarize_audio(load_audio(path))
+        write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force)
+    return 0
+
+
+def cmd_subtitles(args: argparse.Namespace) -> int:
+    from .transcript import Transcript
+    from .writers import OutputOptions, render_srt, render_vtt, write_atomic
+
+    out = Path(args.output)
+    renderers = {".srt": render_srt, ".vtt": render_vtt}
+    if out.suffix.lower() not in renderers:
+        raise OptionError(f"{out}: output must end in .srt or .vtt")
+    rules = _rules(args)
+    transcript = Transcript.load(args.transcript)
+    text = renderers[out.suffix.lower()](transcript, OutputOptions(subtitle_rules=rules))
+    write_atomic({out: text}, force=args.force)
+    _report_rules(args, transcript, rules)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+    from .reference import load_rttm
+
+    _check_inputs([args.hypothesis, args.reference] + ([args.rttm] if args.rttm else []))
+    if args.collar < 0:
+        raise OptionError("--collar must be zero or more")
+    report = evaluate(
+        args.hypothesis, args.reference,
+        reference_turns=load_rttm(args.rttm) if args.rttm else None, collar=args.collar,
+    )
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_table())
+    return 0
+
+
+def cmd_html(args: argparse.Namespace) -> int:
+    from .transcript import Transcript
+    from .writers import OutputOptions, render_html, write_atomic
+
+    out = Path(args.output)
+    transcript = Transcript.load(args.transcript)
+    audio = args.audio or transcript.audio
+    if audio:
+        _check_inputs([audio])
+        transcript = dataclasses.replace(transcript, audio=audio)
+    href = os.path.relpath(os.path.abspath(audio), os.path.abspath(out.parent)) if audio else None
+    text = render_html(transcript, OutputOptions(audio_href=href, embed_audio=args.embed_audio))
+    write_atomic({out: text}, force=args.force)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_timeline
+    from .reference import load_rttm
+    from .transcript import Transcript
+    from .writers import check_targets
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise OptionError(f"{out}: output must end in .png or .svg")
+    check_targets([out], args.force)
+    hyp = load_rttm(args.hypothesis) if args.hypothesis.lower().endswith(".rttm") else Transcript.load(args.hypothesis)
+    plot_timeline(hyp, load_rttm(args.rttm) if args.rttm else None, out)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .weights import cache_dir, list_models
+
+    rows = [(m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source) for m in list_models()]
+    head = ("model", "multilingual", "available offline", "source")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    for r in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(f"\ncache: {cache_dir()}")
+    return 0
+
+
+COMMANDS = {
+    "transcribe": cmd_transcribe, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
+    "html": cmd_html, "plot": cmd_plot, "models": cmd_models,
+}
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="podscribe: %(message)s", stream=sys.stderr)
+    for noisy in ("faster_whisper", "ctranslate2", "numba", "matplotlib", "pyannote", "speechbrain"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``podscribe`` command; returns the exit code."""
+    args = None
+    try:
+        args = build_parser().parse_args(argv)
+        _setup_logging(args)
+        return COMMANDS[args.command](args)
+    except PodscribeError as e:
+        print(f"podscribe: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("podscribe: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug, not a user error: still one line unless --debug
+        if args is not None and getattr(args, "debug", False):
+            raise
+        print(f"podscribe: internal error: {type(e).__name__}: {e} (rerun with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Speaker ids -> real names: from a list (order of first appearance), a reference transcript, or voice samples."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .errors import OptionError
+from .transcript import Transcript, Turn
+
+
+def names_from_list(transcript: Transcript, names: Sequence[str]) -> dict[str, str]:
+    """Give the i-th speaker to appear the i-th name (extra names are ignored, missing ones keep ids)."""
+    return {spk: name for spk, name in zip(transcript.speakers, names) if name.strip()}
+
+
+def names_from_reference(transcript: Transcript, reference: str | os.PathLike[str]) -> dict[str, str]:
+    """Map speaker ids to the reference's names by best text alignment (see evaluation.map_speakers)."""
+    from .evaluation import map_speakers
+    from .reference import load_reference
+
+    return map_speakers(transcript, load_reference(reference))
+
+
+def parse_voices(specs: Sequence[str]) -> dict[str, str]:
+    """``["Name=sample.wav", ...]`` -> {name: path}; OptionError on a malformed spec."""
+    voices: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise OptionError(f"--voice expects NAME=FILE, got {spec!r}")
+        voices[name.strip()] = path.strip()
+    return voices
+
+
+def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_rate: int = 16000) -> dict[str, np.ndarray]:
+    """One L2-normalised embedding per speaker, from (up to 60 s of) that speaker's turns."""
+    centroids: dict[str, np.ndarray] = {}
+    for spk in dict.fromkeys(t.speaker for t in sorted(turns)):
+        pieces, total = [], 0
+        for t in sorted((t for t in turns if t.speaker == spk), key=lambda t: -t.duration):
+            piece = audio[int(t.start * sample_rate) : int(t.end * sample_rate)]
+            pieces.append(piece)
+            total += len(piece)
+            if total >= 60 * sample_rate:
+                break
+        if total >= sample_rate // 2:
+            centroids[spk] = embed(np.concatenate(pieces))
+    return centroids
+
+
+def match_voices(
+    centroids: Mapping[str, np.ndarray], samples: Mapping[str, np.ndarray], min_similarity: float = 0.3
+) -> dict[str, str]:
+    """Assign voice-sample names to speakers one-to-one by cosine similarity (Hungarian)."""
+    from scipy.optimize import linear_sum_assignment
+
+    if not centroids or not samples:
+        return {}
+    spk, names = list(centroids), list(samples)
+    sim = np.array([[float(np.dot(centroids[s], samples[n])) for n in names] for s in spk])
+    rows, cols = linear_sum_assignment(-sim)
+    return {spk[r]: names[c] for r, c in zip(rows, cols) if sim[r, c] >= min_similarity}

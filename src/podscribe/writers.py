@@ -1,0 +1,167 @@
+"""Output formats: one small renderer each (Transcript -> text), and an atomic multi-file writer.
+
+Writing is all-or-nothing: every output is rendered to a temporary file beside its target and only
+renamed into place once all succeeded; existing files are never overwritten without ``force``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import OptionError, OutputError
+from .transcript import Transcript, Turn
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Settings some formats need: subtitle rules (srt, vtt, html) and the page's audio link (html)."""
+
+    subtitle_rules: object | None = None  # podscribe.subtitles.SubtitleRules; None = defaults
+    audio_href: str | None = None
+    embed_audio: bool = False
+
+
+def render_json(transcript: Transcript, options: OutputOptions) -> str:
+    return transcript.to_json() + "\n"
+
+
+def render_txt(transcript: Transcript, options: OutputOptions) -> str:
+    """``Name : text`` per speaker turn (the reference's own format); plain lines without speakers."""
+    lines: list[tuple[str | None, str]] = []
+    for seg in transcript.segments:
+        if not seg.text:
+            continue
+        if lines and seg.speaker is not None and lines[-1][0] == seg.speaker:
+            lines[-1] = (seg.speaker, f"{lines[-1][1]} {seg.text}")
+        else:
+            lines.append((seg.speaker, seg.text))
+    out = [f"{transcript.speaker_name(s)} : {t}" if s is not None else t for s, t in lines]
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def speaker_turns(transcript: Transcript) -> list[Turn]:
+    """Diarization turns when present, else one turn per speaker-attributed segment."""
+    if transcript.turns:
+        return sorted(transcript.turns)
+    return [Turn(s.start, s.end, s.speaker) for s in transcript.segments if s.speaker is not None]
+
+
+def rttm_lines(turns: Iterable[Turn], uri: str, names: Callable[[str], str | None] = lambda s: s) -> str:
+    """Standard 10-field RTTM (speaker names with spaces joined by underscores)."""
+    uri = uri.replace(" ", "_") or "audio"
+    return "".join(
+        f"SPEAKER {uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> "
+        f"{(names(t.speaker) or t.speaker).replace(' ', '_')} <NA> <NA>\n"
+        for t in turns
+        if t.duration > 0
+    )
+
+
+def render_rttm(transcript: Transcript, options: OutputOptions) -> str:
+    uri = Path(transcript.audio).stem if transcript.audio else "audio"
+    return rttm_lines(speaker_turns(transcript), uri, transcript.speaker_name)
+
+
+def _cues(transcript: Transcript, options: OutputOptions) -> list:
+    from .subtitles import SubtitleRules, make_cues
+
+    return make_cues(transcript, options.subtitle_rules or SubtitleRules())
+
+
+def render_srt(transcript: Transcript, options: OutputOptions) -> str:
+    from .subtitles import compose_srt
+
+    return compose_srt(_cues(transcript, options))
+
+
+def render_vtt(transcript: Transcript, options: OutputOptions) -> str:
+    from .subtitles import compose_vtt
+
+    return compose_vtt(_cues(transcript, options), transcript)
+
+
+def render_html(transcript: Transcript, options: OutputOptions) -> str:
+    from .html import render_html as page
+
+    embed = None
+    if options.embed_audio and transcript.audio:
+        embed = Path(transcript.audio).read_bytes()
+    return page(
+        transcript,
+        options.audio_href,
+        embed_audio=embed,
+        srt_text=render_srt(transcript, options),
+        vtt_text=render_vtt(transcript, options),
+    )
+
+
+RENDERERS: dict[str, Callable[[Transcript, OutputOptions], str]] = {
+    "json": render_json,
+    "txt": render_txt,
+    "srt": render_srt,
+    "vtt": render_vtt,
+    "rttm": render_rttm,
+    "html": render_html,
+}
+
+
+def parse_formats(spec: str | Sequence[str]) -> list[str]:
+    """``"json,txt"`` or ``["json", "txt"]`` -> validated list (``all`` means every format)."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    formats = [f.strip().lower().lstrip(".") for f in items if f.strip()]
+    if formats == ["all"]:
+        return list(RENDERERS)
+    bad = [f for f in formats if f not in RENDERERS]
+    if bad or not formats:
+        raise OptionError(f"unknown output format {', '.join(bad) or '(none)'} (choose from: {', '.join(RENDERERS)}, all)")
+    return list(dict.fromkeys(formats))
+
+
+def check_targets(paths: Iterable[Path], force: bool) -> None:
+    """OutputError before any work when a target exists (without ``force``) or is a directory."""
+    for p in paths:
+        if p.is_dir():
+            raise OutputError("is a directory", p)
+        if p.exists() and not force:
+            raise OutputError("already exists (use --force to overwrite)", p)
+
+
+def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
+    """Write every file or none: temp files first, then renames; existing files kept without ``force``."""
+    check_targets(contents, force)
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in contents.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"cannot write: {e.strerror or e}", getattr(e, "filename", None) or path) from None
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return list(contents)
+
+
+def write_outputs(
+    transcript: Transcript,
+    outdir: str | os.PathLike[str],
+    stem: str,
+    formats: Sequence[str],
+    *,
+    force: bool = False,
+    options: OutputOptions = OutputOptions(),
+) -> list[Path]:
+    """Render ``transcript`` in each format to ``outdir/stem.<ext>``, atomically."""
+    targets = {Path(outdir) / f"{stem}.{fmt}": fmt for fmt in formats}
+    check_targets(targets, force)
+    return write_atomic({p: RENDERERS[fmt](transcript, options) for p, fmt in targets.items()}, force)
