@@ -23,19 +23,27 @@ _LAZY = {
     "load_audio": "audio",
     "evaluate": "evaluation",
     "Report": "evaluation",
+    "Normalizer": "evaluation",
+    "map_speakers": "evaluation",
     "load_reference": "reference",
+    "load_hypothesis": "reference",
     "load_rttm": "reference",
     "make_cues": "subtitles",
     "SubtitleRules": "subtitles",
     "write_outputs": "writers",
 }
 
+_SUBMODULES = {"audio", "assign", "evaluation", "naming", "pipeline", "reference", "subtitles", "transcript",
+               "weights", "writers", "html", "plot", "asr", "diarization"}
+
 __all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'podscribe' has no attribute {name!r}")

@@ -1,0 +1,434 @@
+"""Read reference transcripts and hypotheses: ``Name : text``, plain text, STM, SRT, WebVTT, podscribe JSON, RTTM.
+
+Every text format becomes a :class:`Reference` (speaker-attributed utterances, times when the format has
+them); RTTM becomes a list of :class:`~podscribe.transcript.Turn`. Malformed input raises
+:class:`~podscribe.errors.ReferenceFormatError` naming the file, the line and the reason.
+
+Speaker lines (``Name : text``, also ``Name: text``): the label before the first colon is a speaker name
+when it has 1-5 words, starts with a capital letter, contains no sentence punctuation (``, ; ? ! …`` or
+quotes), and every word is capitalised, a number, or a name particle (``de``, ``van``, ``d'``...) that is
+followed by a capitalised word. An annotation after the name is dropped: a bracketed one (``(off)``,
+``[au téléphone]``) or one of :data:`ANNOTATIONS` (``en off``, ``voix off``, ``hors champ``...), so
+``Emmanuel Macron en off : ...`` is said by ``Emmanuel Macron``. A line that is not a speaker line continues
+the previous speaker. A ``.txt`` file is in the named format when its first non-empty line is a speaker
+line, otherwise it is plain text without speakers. Footnote marks such as ``[1]`` are removed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import srt
+
+from .errors import InputError, ReferenceFormatError
+from .transcript import Transcript, Turn
+
+logger = logging.getLogger(__name__)
+
+#: Lower-case annotations that may follow a speaker's name and are not part of it.
+ANNOTATIONS = frozenset(
+    {
+        "off",
+        "en off",
+        "voix off",
+        "hors champ",
+        "hors-champ",
+        "au téléphone",
+        "en duplex",
+        "en direct",
+        "en visio",
+        "en visioconférence",
+        "en voix off",
+        "voice over",
+        "voiceover",
+        "on the phone",
+    }
+)
+#: Name particles allowed between capitalised words ("Charles de Gaulle", "Ludwig van Beethoven").
+PARTICLES = frozenset(
+    {
+        "de",
+        "du",
+        "des",
+        "d'",
+        "d’",
+        "la",
+        "le",
+        "van",
+        "von",
+        "der",
+        "den",
+        "di",
+        "da",
+        "dos",
+        "del",
+        "bin",
+        "ben",
+        "al",
+        "el",
+    }
+)
+#: The speaker key for utterances without a speaker in :meth:`Reference.by_speaker`.
+UNKNOWN_SPEAKER = "(unknown)"
+
+_MAX_NAME_WORDS = 5
+_SPEAKER_LINE = re.compile(r"^(?P<label>[^:]+?)\s*:(?:\s+(?P<text>.*))?$")
+_SENTENCE_PUNCTUATION = re.compile(r"[,;?!…«»\"“”„]")
+_FOOTNOTE = re.compile(r"\s*\[\d+\]")
+_SUBTITLE_TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+_VOICE_TAG = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]+)>")
+_DIALOGUE_DASH = re.compile(r"^[-–—]\s+")
+_VTT_TIME = re.compile(r"^(?:(\d+):)?(\d{2}):(\d{2})[.,](\d{3})$")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What one speaker said (``speaker`` None when unknown), with its time span when the format has one."""
+
+    speaker: str | None
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A transcript as a sequence of speaker-attributed utterances (reference or hypothesis side)."""
+
+    utterances: tuple[Utterance, ...]
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speaker names in order of first appearance (unknown speakers excluded)."""
+        return list(dict.fromkeys(u.speaker for u in self.utterances if u.speaker is not None))
+
+    @property
+    def text(self) -> str:
+        return " ".join(u.text for u in self.utterances if u.text)
+
+    def by_speaker(self) -> dict[str, str]:
+        """Each speaker's words joined in order; utterances without a speaker go under UNKNOWN_SPEAKER."""
+        texts: dict[str, list[str]] = {}
+        for u in self.utterances:
+            texts.setdefault(u.speaker if u.speaker is not None else UNKNOWN_SPEAKER, []).append(u.text)
+        return {spk: " ".join(t for t in parts if t) for spk, parts in texts.items()}
+
+    def turns(self) -> list[Turn]:
+        """Speaker turns from timed, attributed utterances (STM, named subtitles); [] when any lacks either."""
+        turns = []
+        for u in self.utterances:
+            if u.speaker is None or u.start is None or u.end is None:
+                return []
+            if u.end > u.start:
+                turns.append(Turn(u.start, u.end, u.speaker))
+        return sorted(turns)
+
+    @classmethod
+    def from_transcript(cls, transcript: Transcript, display_names: bool = True) -> Reference:
+        """One utterance per segment; speakers by display name, or by id when ``display_names`` is False."""
+        name: Callable[[str | None], str | None] = transcript.speaker_name if display_names else (lambda s: s)
+        return cls(tuple(Utterance(name(s.speaker), s.text, s.start, s.end) for s in transcript.segments))
+
+
+def load_reference(path: str | os.PathLike[str]) -> Reference:
+    """Read a reference transcript (``Name : text``, plain text, STM, SRT, WebVTT or podscribe JSON)."""
+    reference = _load(path)
+    if not reference.text.strip():
+        raise ReferenceFormatError("no text in the reference", path)
+    return reference
+
+
+def load_hypothesis(path: str | os.PathLike[str]) -> Reference:
+    """Read a hypothesis (podscribe JSON, SRT, WebVTT, TXT, STM); unlike a reference it may be empty."""
+    hypothesis = _load(path, allow_empty=True)
+    if not hypothesis.text.strip():
+        logger.warning("%s: the hypothesis has no words", path)
+    return hypothesis
+
+
+def load_rttm(path: str | os.PathLike[str]) -> list[Turn]:
+    """Read the SPEAKER lines of an RTTM file as turns sorted by time (one recording per file)."""
+    turns: list[Turn] = []
+    recordings: dict[str, None] = {}
+    for n, line in _lines(path):
+        fields = line.split()
+        if not fields or fields[0] != "SPEAKER":  # comments and other RTTM types
+            continue
+        if not 8 <= len(fields) <= 10:
+            expected = "SPEAKER file channel onset duration <NA> <NA> name [<NA> <NA>]"
+            _fail(path, n, f"expected 10 fields ({expected}), got {len(fields)}")
+        onset, duration = _number(path, n, fields[3], "onset"), _number(path, n, fields[4], "duration")
+        if onset < 0 or duration < 0:
+            _fail(path, n, f"negative onset or duration ({fields[3]} {fields[4]})")
+        recordings.setdefault(fields[1], None)
+        if duration > 0:
+            turns.append(Turn(onset, onset + duration, fields[7]))
+    if len(recordings) > 1:
+        raise ReferenceFormatError(
+            f"several recordings in one RTTM ({', '.join(recordings)}); give one per file", path
+        )
+    if not turns:
+        raise ReferenceFormatError("no SPEAKER lines with a duration", path)
+    return sorted(turns)
+
+
+def parse_speaker_label(label: str) -> str | None:
+    """The speaker name in a line's label (``"Emmanuel Macron en off"`` -> ``"Emmanuel Macron"``), or None."""
+    label = " ".join(label.split())
+    if not label or len(label) > 80 or _SENTENCE_PUNCTUATION.search(label):
+        return None
+    annotation = re.search(r"\s*[(\[][^()\[\]]*[)\]]$", label)
+    if annotation:
+        label = label[: annotation.start()]
+    words = label.split()
+    for size in range(min(len(words), _MAX_NAME_WORDS), 0, -1):
+        rest = " ".join(words[size:]).lower()
+        if (not rest or (not annotation and rest in ANNOTATIONS)) and _is_name(words[:size]):
+            return " ".join(words[:size])
+    return None
+
+
+def _is_name(words: list[str]) -> bool:
+    if not words[0][0].isupper() or not (_capitalised(words[-1]) or words[-1][0].isdigit()):
+        return False
+    return all(_capitalised(w) or w[0].isdigit() or w.lower() in PARTICLES for w in words)
+
+
+def _capitalised(word: str) -> bool:
+    return word[0].isupper() or word.lower()[:2] in ("d'", "d’") and word[2:3].isupper()
+
+
+# ---- format dispatch ----------------------------------------------------------------------------
+
+
+def _load(path: str | os.PathLike[str], allow_empty: bool = False) -> Reference:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".json":
+        return Reference.from_transcript(Transcript.load(path))
+    if suffix == ".rttm":
+        raise ReferenceFormatError(
+            "an RTTM file holds speaker turns, not text: pass it as turns (--rttm)", path
+        )
+    lines = list(_lines(path, allow_empty))
+    parser = _PARSERS.get(suffix) or _sniff(lines)
+    return parser(path, lines)
+
+
+def _sniff(
+    lines: list[tuple[int, str]],
+) -> Callable[[str | os.PathLike[str], list[tuple[int, str]]], Reference]:
+    content = [line.strip() for _, line in lines if line.strip() and not line.startswith(";;")]
+    if content and content[0].startswith("WEBVTT"):
+        return _parse_vtt
+    if content and content[0].startswith("{"):
+        return lambda path, _: Reference.from_transcript(Transcript.load(path))
+    if len(content) > 1 and content[0].isdigit() and "-->" in content[1]:
+        return _parse_srt
+    if content and _looks_like_stm(content[0]):
+        return _parse_stm
+    return _parse_text
+
+
+def _looks_like_stm(line: str) -> bool:
+    fields = line.split(maxsplit=5)
+    return len(fields) >= 5 and all(re.fullmatch(r"\d+(\.\d*)?", f) for f in fields[3:5])
+
+
+def _lines(path: str | os.PathLike[str], allow_empty: bool = False) -> Iterable[tuple[int, str]]:
+    """(line number, line) pairs of a UTF-8 text file (BOM allowed); errors name the file and line."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", path) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        _fail(path, data[: e.start].count(b"\n") + 1, "not UTF-8 text")
+    if not text.strip() and not allow_empty:
+        raise ReferenceFormatError("empty file", path)
+    return enumerate(text.splitlines(), start=1)
+
+
+def _fail(path: str | os.PathLike[str], line: int, reason: str) -> NoReturn:
+    raise ReferenceFormatError(f"line {line}: {reason}", path)
+
+
+def _number(path: str | os.PathLike[str], line: int, field: str, what: str) -> float:
+    try:
+        value = float(field)
+    except ValueError:
+        _fail(path, line, f"{what} is not a number: {field!r}")
+    if not math.isfinite(value):
+        _fail(path, line, f"{what} is not a finite number: {field!r}")
+    return value
+
+
+# ---- "Name : text" and plain text ---------------------------------------------------------------
+
+
+def _parse_text(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Reference:
+    paragraphs = [_FOOTNOTE.sub("", line).strip() for _, line in lines]
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs or _split_speaker(paragraphs[0]) is None:
+        return Reference(tuple(Utterance(None, p) for p in paragraphs))
+    speakers: list[str] = []
+    texts: list[list[str]] = []
+    for p in paragraphs:
+        split = _split_speaker(p)
+        if split is None:
+            texts[-1].append(p)
+        else:
+            speakers.append(split[0])
+            texts.append([split[1]] if split[1] else [])
+    return Reference(tuple(Utterance(s, " ".join(t)) for s, t in zip(speakers, texts)))
+
+
+def _split_speaker(line: str) -> tuple[str, str] | None:
+    """(speaker, text) when the line starts with a speaker label, else None."""
+    match = _SPEAKER_LINE.match(line)
+    if not match:
+        return None
+    name = parse_speaker_label(match["label"])
+    return (name, (match["text"] or "").strip()) if name else None
+
+
+# ---- STM ----------------------------------------------------------------------------------------
+
+
+def _parse_stm(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Reference:
+    """``<file> <channel> <speaker> <begin> <end> [<label>] <transcript>``; ``;;`` starts a comment."""
+    rows: list[Utterance] = []
+    recordings: dict[str, None] = {}
+    for n, line in lines:
+        if not line.strip() or line.lstrip().startswith(";;"):
+            continue
+        fields = line.split(maxsplit=5)
+        if len(fields) < 5:
+            _fail(
+                path,
+                n,
+                f"expected '<file> <channel> <speaker> <begin> <end> <transcript>', got {len(fields)} fields",
+            )
+        begin, end = _number(path, n, fields[3], "begin time"), _number(path, n, fields[4], "end time")
+        if end < begin:
+            _fail(path, n, f"end time {fields[4]} before begin time {fields[3]}")
+        text = fields[5] if len(fields) > 5 else ""
+        if text.startswith("<"):
+            text = text.partition(">")[2]
+        recordings.setdefault(fields[0], None)
+        text = " ".join(text.split())
+        if fields[2] != "inter_segment_gap" and text.lower() != "ignore_time_segment_in_scoring":
+            rows.append(Utterance(fields[2], text, begin, end))
+    if len(recordings) > 1:
+        raise ReferenceFormatError(
+            f"several recordings in one STM ({', '.join(recordings)}); give one per file", path
+        )
+    return Reference(tuple(sorted(rows, key=lambda u: (u.start, u.end))))
+
+
+# ---- subtitles ----------------------------------------------------------------------------------
+
+
+def _parse_srt(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Reference:
+    text = "\n".join(line for _, line in lines) + "\n"
+    try:
+        subtitles = list(srt.parse(text))
+    except (srt.SRTParseError, srt.TimestampParseError) as e:
+        where = getattr(e, "expected_start", None)
+        line = text[:where].count("\n") + 1 if where is not None else 1
+        _fail(path, line, f"not valid SRT ({e})")
+    utterances: list[Utterance] = []
+    for sub in subtitles:
+        start, end = sub.start.total_seconds(), sub.end.total_seconds()
+        previous = utterances[-1].speaker if utterances else None
+        utterances += _cue_utterances(sub.content.splitlines(), start, end, previous)
+    return Reference(tuple(utterances))
+
+
+def _parse_vtt(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Reference:
+    blocks: list[list[tuple[int, str]]] = [[]]
+    for n, line in lines:
+        if line.strip():
+            blocks[-1].append((n, line.strip()))
+        elif blocks[-1]:
+            blocks.append([])
+    if not blocks[0] or not blocks[0][0][1].startswith("WEBVTT"):
+        _fail(path, blocks[0][0][0] if blocks[0] else 1, "a WebVTT file must start with 'WEBVTT'")
+    utterances: list[Utterance] = []
+    for block in blocks[1:]:
+        if not block or block[0][1].startswith(("NOTE", "STYLE", "REGION")):
+            continue
+        timing = next((i for i, (_, line) in enumerate(block[:2]) if "-->" in line), None)
+        if timing is None:
+            _fail(path, block[0][0], "cue without a 'start --> end' timing line")
+        n, line = block[timing]
+        left, _, right = line.partition("-->")
+        start, end = _vtt_time(path, n, left.strip()), _vtt_time(path, n, (right.split() or [""])[0])
+        previous = utterances[-1].speaker if utterances else None
+        utterances += _cue_utterances([text for _, text in block[timing + 1 :]], start, end, previous)
+    return Reference(tuple(utterances))
+
+
+def _vtt_time(path: str | os.PathLike[str], line: int, stamp: str) -> float:
+    match = _VTT_TIME.match(stamp)
+    if not match:
+        _fail(path, line, f"bad timestamp {stamp!r}")
+    h, m, s, ms = (int(g or 0) for g in match.groups())
+    return h * 3600 + m * 60 + s + ms / 1000
+
+
+def _cue_utterances(lines: list[str], start: float, end: float, previous: str | None) -> list[Utterance]:
+    """Split a cue into speakers: ``- `` dialogue dashes, ``<v Name>`` voice tags, ``Name:`` prefixes.
+
+    A part without a name keeps the previous cue's speaker, except a dialogue part (a dash marks a
+    change of speaker), whose speaker is unknown.
+    """
+    parts: list[tuple[bool, list[str]]] = []
+    for line in lines:
+        dash = _DIALOGUE_DASH.match(_SUBTITLE_TAG.sub("", line))
+        if dash or not parts:
+            parts.append((bool(dash), []))
+        parts[-1][1].append(line)
+    utterances = []
+    for dialogue, part in parts:
+        raw = " ".join(part).strip()
+        voice = _VOICE_TAG.match(raw)
+        text = html.unescape(_SUBTITLE_TAG.sub("", raw))
+        text = " ".join(_DIALOGUE_DASH.sub("", text.strip()).split())
+        named = _split_speaker(re.sub(r"^\[([^\]]+)\]\s*:", r"\1:", text))
+        speaker = voice[1].strip() if voice else named[0] if named else None if dialogue else previous
+        if named and not voice:
+            text = named[1]
+        if text:
+            utterances.append(Utterance(speaker, text, start, end))
+        previous = speaker
+    return utterances
+
+
+_PARSERS: dict[str, Callable[[str | os.PathLike[str], list[tuple[int, str]]], Reference]] = {
+    ".txt": _parse_text,
+    ".stm": _parse_stm,
+    ".srt": _parse_srt,
+    ".vtt": _parse_vtt,
+}
+
+__all__ = [
+    "ANNOTATIONS",
+    "UNKNOWN_SPEAKER",
+    "Reference",
+    "Utterance",
+    "load_hypothesis",
+    "load_reference",
+    "load_rttm",
+    "parse_speaker_label",
+]
