@@ -293,7 +293,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise OptionError(f"{out}: output must end in .png or .svg")
     check_targets([out], args.force)
     hyp = load_rttm(args.hypothesis) if args.hypothesis.lower().endswith(".rttm") else Transcript.load(args.hypothesis)
-    plot_timeline(hyp, load_rttm(args.rttm) if args.rttm else None, out)
+    plot_timeline(hyp, load_rttm(args.rttm) if args.rttm else None, out_path=out)
     return 0
 
 

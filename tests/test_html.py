@@ -1,0 +1,214 @@
+"""The transcript page: self-contained, escaped, every word clickable with its time, speakers named."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from podscribe.errors import OptionError
+from podscribe.html import render_html, write_html
+from podscribe.transcript import Segment, Transcript, Word
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at: URL attributes, tags, word spans and turn sections."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[tuple[str, str, str]] = []
+        self.tags: list[str] = []
+        self.words: list[dict[str, str]] = []
+        self.names: list[str] = []
+        self._open: dict[str, str] | None = None
+        self._in_name = False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags.append(tag)
+        self.urls += [
+            (tag, k, v) for k, v in a.items() if k in ("src", "href", "action", "poster", "srcset", "data")
+        ]
+        if tag == "span" and "w" in a.get("class", "").split():
+            self._open = {**a, "text": ""}
+        self._in_name = tag == "span" and a.get("class") == "name"
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open["text"] += data
+        if self._in_name:
+            self.names.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span" and self._open is not None:
+            self.words.append(self._open)
+            self._open = None
+        self._in_name = False
+
+
+def make_transcript(
+    texts_by_speaker: list[tuple[str, list[str]]], names: dict[str, str] | None = None
+) -> Transcript:
+    """Segments of evenly spaced words, 0.4 s apart, one segment per (speaker, words) item."""
+    segments, t = [], 0.0
+    for speaker, texts in texts_by_speaker:
+        words = []
+        for text in texts:
+            words.append(Word(text, round(t, 3), round(t + 0.3, 3), 0.9, speaker))
+            t += 0.4
+        segments.append(Segment.from_words(words, speaker))
+        t += 0.5
+    return Transcript(
+        tuple(segments), duration=t + 1.0, language="fr", model="base", audio="episode.mp3", names=names or {}
+    )
+
+
+@pytest.fixture
+def transcript() -> Transcript:
+    return make_transcript(
+        [
+            ("SPEAKER_00", ["Bonjour", "à", "tous,", "voici", HOSTILE]),
+            ("SPEAKER_00", ["et", "la", "suite."]),
+            ("SPEAKER_01", ["Merci", "Mathilde", "&", "bonjour."]),
+            ("SPEAKER_00", ["Dernière", "question", "?"]),
+        ],
+        names={"SPEAKER_00": "Mathilde Wateau", "SPEAKER_01": 'Romain "<b>" Boucher'},
+    )
+
+
+def test_page_is_self_contained(transcript: Transcript) -> None:
+    page = render_html(
+        transcript,
+        "audio/episode 1.mp3",
+        srt_text="1\n00:00:00,000 --> 00:00:01,000\nBonjour\n",
+        vtt_text="WEBVTT\n",
+    )
+    parsed = Page(page)
+    assert not {"link", "img", "iframe", "object", "embed"} & set(parsed.tags)
+    for tag, attr, url in parsed.urls:
+        assert url == "audio/episode%201.mp3" or url.startswith(("#", "data:")), (tag, attr, url)
+    assert ("audio", "src", "audio/episode%201.mp3") in parsed.urls
+    assert "http://" not in page and "https://" not in page
+    assert "url(" not in page and "@import" not in page
+    assert re.search(r"<script[^>]*\bsrc=", page) is None
+    assert 'download="episode.srt"' in page and 'download="episode.vtt"' in page
+
+
+def test_transcript_text_is_escaped(transcript: Transcript) -> None:
+    srt = f"1\n00:00:00,000 --> 00:00:01,000\n</script>{HOSTILE}<!--\n"
+    page = render_html(transcript, "episode.mp3", srt_text=srt)
+    assert HOSTILE not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script") == 2 and page.count("</script>") == 2  # the JSON block and the code
+    data = re.search(r'<script type="application/json" id="podscribe-data">(.*?)</script>', page, re.DOTALL)
+    assert data and json.loads(data.group(1))["srt"] == srt
+    assert "Romain &quot;&lt;b&gt;&quot; Boucher" in page
+
+
+def test_every_word_is_a_span_with_its_times(transcript: Transcript) -> None:
+    parsed = Page(render_html(transcript, "episode.mp3"))
+    assert [w["text"] for w in parsed.words] == [w.text for w in transcript.words]
+    for span, word in zip(parsed.words, transcript.words):
+        assert float(span["data-start"]) == pytest.approx(word.start, abs=1e-3)
+        assert float(span["data-end"]) == pytest.approx(word.end, abs=1e-3)
+
+
+def test_turns_group_consecutive_segments_and_show_names(transcript: Transcript) -> None:
+    page = render_html(transcript, "episode.mp3")
+    assert Page(page).names == ["Mathilde Wateau", 'Romain "<b>" Boucher', "Mathilde Wateau"]
+    assert page.count('<section class="turn"') == 3
+    assert page.count('class="tl-track"') == 2  # one timeline row per speaker
+    assert "Mathilde Wateau" in page.split('class="timeline"')[1].split("</div></div>")[0]
+
+
+def test_segments_without_words_are_one_clickable_span() -> None:
+    t = Transcript((Segment(1.0, 2.5, "texte sans mots", speaker="A"),), duration=3.0)
+    words = Page(render_html(t)).words
+    assert [(w["text"], w["data-start"], w["data-end"]) for w in words] == [("texte sans mots", "1", "2.5")]
+
+
+def test_empty_transcript_renders_a_page() -> None:
+    page = render_html(Transcript((), duration=0.0), "a.mp3")
+    assert page.startswith("<!DOCTYPE html>") and Page(page).words == [] and 'id="tl"' not in page
+
+
+def test_embedded_audio_is_a_data_uri(transcript: Transcript) -> None:
+    audio = bytes(range(256)) * 4
+    src = {
+        (t, k): v for t, k, v in Page(render_html(transcript, embed_audio=audio, audio_mime="audio/ogg")).urls
+    }[("audio", "src")]
+    assert src.startswith("data:audio/ogg;base64,")
+    assert base64.b64decode(src.split(",", 1)[1]) == audio
+
+
+def test_page_without_audio_still_renders(transcript: Transcript) -> None:
+    page = render_html(transcript)
+    assert "<audio" not in page and "No audio attached" in page
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "https://example.org/a.mp3",
+        "//cdn.example/a.mp3",
+        "/abs/a.mp3",
+        "file:///a.mp3",
+        "data:audio/mpeg;base64,AA==",
+    ],
+)
+def test_audio_must_be_a_relative_path(transcript: Transcript, src: str) -> None:
+    with pytest.raises(OptionError):
+        render_html(transcript, src)
+
+
+def test_audio_path_and_embedded_audio_exclude_each_other(transcript: Transcript) -> None:
+    with pytest.raises(OptionError):
+        render_html(transcript, "a.mp3", embed_audio=b"x")
+
+
+def test_write_html_references_audio_relative_to_the_page(transcript: Transcript, tmp_path) -> None:
+    audio = tmp_path / "media" / "épisode 1.mp3"
+    audio.parent.mkdir()
+    audio.write_bytes(b"\xff\xfb")
+    (tmp_path / "pages").mkdir()
+    out = write_html(transcript, tmp_path / "pages" / "t.html", audio)
+    assert ("audio", "src", "../media/%C3%A9pisode%201.mp3") in Page(out.read_text(encoding="utf-8")).urls
+    embedded = write_html(transcript, tmp_path / "e.html", audio, embed=True).read_text(encoding="utf-8")
+    assert 'src="data:audio/mpeg;base64,//s="' in embedded
+
+
+def test_twelve_minute_transcript_page_stays_small() -> None:
+    vocab = (
+        "alors le numérique a pris une place centrale dans nos vies personnelles et professionnelles".split()
+    )
+    turns = [(f"SPEAKER_{i % 3:02d}", [vocab[(i + j) % len(vocab)] for j in range(20)]) for i in range(100)]
+    t = make_transcript(turns)
+    assert len(t.words) == 2000 and t.duration > 700
+    page = render_html(t, "episode.mp3")
+    assert len(page.encode()) < 250_000
+    assert len(Page(page).words) == 2000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp")), min_size=1, max_size=12),
+        min_size=1,
+        max_size=15,
+    )
+)
+def test_any_word_text_survives_as_text(texts: list[str]) -> None:
+    t = make_transcript([("SPEAKER_00", texts)], names={"SPEAKER_00": texts[0]})
+    parsed = Page(render_html(t, "a.mp3", title=texts[-1], srt_text="".join(texts)))
+    assert [w["text"] for w in parsed.words] == texts
+    assert parsed.names == [texts[0]]
+    assert parsed.tags.count("script") == 2
