@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podscribe.errors import OptionError
-from podscribe.html import render_html, write_html
+from podscribe.html import audio_source, render_html
 from podscribe.transcript import Segment, Transcript, Word
 
 HOSTILE = "<script>alert(1)</script>"
@@ -175,14 +175,15 @@ def test_audio_path_and_embedded_audio_exclude_each_other(transcript: Transcript
         render_html(transcript, "a.mp3", embed_audio=b"x")
 
 
-def test_write_html_references_audio_relative_to_the_page(transcript: Transcript, tmp_path) -> None:
+def test_audio_source_is_relative_to_the_page_or_embedded(transcript: Transcript, tmp_path) -> None:
     audio = tmp_path / "media" / "épisode 1.mp3"
     audio.parent.mkdir()
     audio.write_bytes(b"\xff\xfb")
     (tmp_path / "pages").mkdir()
-    out = write_html(transcript, tmp_path / "pages" / "t.html", audio)
-    assert ("audio", "src", "../media/%C3%A9pisode%201.mp3") in Page(out.read_text(encoding="utf-8")).urls
-    embedded = write_html(transcript, tmp_path / "e.html", audio, embed=True).read_text(encoding="utf-8")
+    src, _, mime = audio_source(audio, tmp_path / "pages")
+    assert ("audio", "src", "../media/%C3%A9pisode%201.mp3") in Page(render_html(transcript, src, audio_mime=mime)).urls
+    _, data, mime = audio_source(audio, tmp_path, embed=True)
+    embedded = render_html(transcript, embed_audio=data, audio_mime=mime)
     assert 'src="data:audio/mpeg;base64,//s="' in embedded
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podscribe.errors import OptionError
-from podscribe.plot import diarization_errors, optimal_mapping, plot_timeline, speaker_turns
+from podscribe.plot import diarization_errors, optimal_mapping, plot_timeline
 from podscribe.transcript import Segment, Transcript, Turn, Word
 
 REFERENCE = [Turn(0, 5, "Alice"), Turn(5, 9, "Bob"), Turn(8, 12, "Alice"), Turn(13, 20, "Carol")]
@@ -58,7 +58,7 @@ def test_unsupported_format_is_an_option_error(tmp_path) -> None:
 
 
 def test_speaker_turns_come_from_segments_when_the_transcript_has_none() -> None:
-    assert speaker_turns(transcript()) == sorted(
+    assert transcript().speaker_turns() == sorted(
         Turn(s.start, s.end, s.speaker) for s in transcript().segments
     )
 

@@ -7,7 +7,6 @@ exit code 2 and no output file; nothing is overwritten without ``--force``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -195,7 +194,6 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             raise InputError("no speech found (silence, music or noise only); nothing written", path)
         options = OutputOptions(
             subtitle_rules=rules,
-            audio_href=os.path.relpath(os.path.abspath(path), os.path.abspath(outdir)),
             embed_audio=args.embed_audio,
         )
         written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
@@ -275,9 +273,8 @@ def cmd_html(args: argparse.Namespace) -> int:
     audio = args.audio or transcript.audio
     if audio:
         _check_inputs([audio])
-        transcript = dataclasses.replace(transcript, audio=audio)
-    href = os.path.relpath(os.path.abspath(audio), os.path.abspath(out.parent)) if audio else None
-    text = render_html(transcript, OutputOptions(audio_href=href, embed_audio=args.embed_audio))
+    options = OutputOptions(audio=audio, embed_audio=args.embed_audio, page_dir=os.fspath(out.parent))
+    text = render_html(transcript, options)
     write_atomic({out: text}, force=args.force)
     return 0
 

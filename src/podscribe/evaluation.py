@@ -562,10 +562,9 @@ def evaluate(
     if isinstance(reference, (str, os.PathLike)):
         reference = load_reference(reference)
     if isinstance(hypothesis, Transcript):
-        from .writers import speaker_turns
 
         normalizer = normalizer or Normalizer(language=_language(hypothesis))
-        hyp_turns = list(speaker_turns(hypothesis))
+        hyp_turns = hypothesis.speaker_turns()
         hypothesis = Reference.from_transcript(hypothesis)
     else:
         hyp_turns = hypothesis.turns()

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import __version__
-from .errors import InputError, OptionError, OutputError
-from .plot import SPEAKER_COLOURS, speaker_turns
+from .errors import InputError, OptionError
+from .plot import SPEAKER_COLOURS
 from .transcript import Segment, Transcript
 
 logger = logging.getLogger(__name__)
@@ -118,41 +118,17 @@ def render_html(
     return "\n".join(p for p in parts if p)
 
 
-def write_html(
-    transcript: Transcript,
-    out_path: str | os.PathLike[str],
-    audio_path: str | os.PathLike[str] | None = None,
-    *,
-    embed: bool = False,
-    title: str | None = None,
-    srt_text: str | None = None,
-    vtt_text: str | None = None,
-) -> Path:
-    """Write the page to ``out_path``, referencing ``audio_path`` relative to it (or embedding it)."""
-    out_path = Path(out_path)
-    audio_src, embed_audio, mime = None, None, _mime(audio_path or "")
-    if audio_path is not None and embed:
+def audio_source(
+    audio_path: str | os.PathLike[str], page_dir: str | os.PathLike[str], embed: bool = False
+) -> tuple[str | None, bytes | None, str]:
+    """How a page in ``page_dir`` reaches its audio: (relative path, None, mime) or (None, bytes, mime)."""
+    mime = _mime(audio_path)
+    if embed:
         try:
-            embed_audio = Path(audio_path).read_bytes()
+            return None, Path(audio_path).read_bytes(), mime
         except OSError as e:
             raise InputError(f"cannot read: {e.strerror or e}", audio_path) from None
-    elif audio_path is not None:
-        audio_src = Path(os.path.relpath(Path(audio_path).resolve(), out_path.resolve().parent)).as_posix()
-    page = render_html(
-        transcript,
-        audio_src,
-        embed_audio=embed_audio,
-        audio_mime=mime,
-        title=title,
-        srt_text=srt_text,
-        vtt_text=vtt_text,
-    )
-    try:
-        out_path.write_text(page, encoding="utf-8")
-    except OSError as e:
-        raise OutputError(f"cannot write: {e.strerror or e}", out_path) from None
-    logger.info("wrote %s (%d kB)", out_path, len(page.encode()) // 1024)
-    return out_path
+    return Path(os.path.relpath(Path(audio_path).resolve(), Path(page_dir).resolve())).as_posix(), None, mime
 
 
 def _audio_tag(audio_src: str | None, embed_audio: bytes | None, mime: str) -> str:
@@ -213,7 +189,7 @@ def _word_span(text: str, start: float, end: float, low_confidence: str) -> str:
 
 
 def _timeline_html(transcript: Transcript, colours: dict[str, str], duration: float) -> str:
-    turns = speaker_turns(transcript)
+    turns = transcript.speaker_turns()
     if not transcript.speakers or duration <= 0:
         return ""
     names, tracks = [], []

@@ -27,13 +27,6 @@ ERROR_COLOURS = {"missed speech": "#e03131", "false alarm": "#f59f00", "speaker 
 FORMATS = (".png", ".svg")
 
 
-def speaker_turns(transcript: Transcript) -> list[Turn]:
-    """The transcript's diarization turns, or turns made from its segments when it has none."""
-    if transcript.turns:
-        return sorted(transcript.turns)
-    return sorted(Turn(s.start, s.end, s.speaker) for s in transcript.segments if s.speaker is not None)
-
-
 @dataclass(frozen=True)
 class DiarizationErrors:
     """Where a hypothesis disagrees with a reference: regions per error type and their durations.
@@ -117,7 +110,7 @@ def plot_timeline(
     from matplotlib.ticker import MultipleLocator
 
     if isinstance(transcript_or_turns, Transcript):
-        hypothesis, name = speaker_turns(transcript_or_turns), transcript_or_turns.speaker_name
+        hypothesis, name = transcript_or_turns.speaker_turns(), transcript_or_turns.speaker_name
         duration, audio = transcript_or_turns.duration, transcript_or_turns.audio
     else:
         hypothesis, name, duration, audio = sorted(transcript_or_turns), str, 0.0, None

@@ -105,6 +105,12 @@ class Transcript:
             seen.setdefault(t.speaker, None)
         return list(seen)
 
+    def speaker_turns(self) -> list[Turn]:
+        """Diarization turns when present, else one turn per speaker-attributed segment; sorted."""
+        if self.turns:
+            return sorted(self.turns)
+        return sorted(Turn(s.start, s.end, s.speaker) for s in self.segments if s.speaker is not None)
+
     def speaker_name(self, speaker: str | None) -> str | None:
         """Display name of a speaker id (the id itself when no name is known)."""
         if speaker is None:

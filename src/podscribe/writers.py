@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import OptionError, OutputError
@@ -18,11 +18,12 @@ from .transcript import Transcript, Turn
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """Settings some formats need: subtitle rules (srt, vtt, html) and the page's audio link (html)."""
+    """Settings some formats need: subtitle rules (srt, vtt, html) and the page's audio (html)."""
 
     subtitle_rules: object | None = None  # podscribe.subtitles.SubtitleRules; None = defaults
-    audio_href: str | None = None
-    embed_audio: bool = False
+    audio: str | None = None  # audio for the HTML player; default: the transcript's own file
+    embed_audio: bool = False  # embed it in the page instead of linking it
+    page_dir: str | None = None  # where the HTML page goes (set by write_outputs), for a relative link
 
 
 def render_json(transcript: Transcript, options: OutputOptions) -> str:
@@ -43,13 +44,6 @@ def render_txt(transcript: Transcript, options: OutputOptions) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
-def speaker_turns(transcript: Transcript) -> list[Turn]:
-    """Diarization turns when present, else one turn per speaker-attributed segment."""
-    if transcript.turns:
-        return sorted(transcript.turns)
-    return [Turn(s.start, s.end, s.speaker) for s in transcript.segments if s.speaker is not None]
-
-
 def rttm_lines(turns: Iterable[Turn], uri: str, names: Callable[[str], str | None] = lambda s: s) -> str:
     """Standard 10-field RTTM (speaker names with spaces joined by underscores)."""
     uri = uri.replace(" ", "_") or "audio"
@@ -63,7 +57,7 @@ def rttm_lines(turns: Iterable[Turn], uri: str, names: Callable[[str], str | Non
 
 def render_rttm(transcript: Transcript, options: OutputOptions) -> str:
     uri = Path(transcript.audio).stem if transcript.audio else "audio"
-    return rttm_lines(speaker_turns(transcript), uri, transcript.speaker_name)
+    return rttm_lines(transcript.speaker_turns(), uri, transcript.speaker_name)
 
 
 def _cues(transcript: Transcript, options: OutputOptions) -> list:
@@ -85,15 +79,16 @@ def render_vtt(transcript: Transcript, options: OutputOptions) -> str:
 
 
 def render_html(transcript: Transcript, options: OutputOptions) -> str:
+    from .html import audio_source
     from .html import render_html as page
 
-    embed = None
-    if options.embed_audio and transcript.audio:
-        embed = Path(transcript.audio).read_bytes()
+    audio = options.audio or transcript.audio
+    src, embed, mime = audio_source(audio, options.page_dir or ".", options.embed_audio) if audio else (None, None, "")
     return page(
         transcript,
-        options.audio_href,
+        src,
         embed_audio=embed,
+        audio_mime=mime or "audio/mpeg",
         srt_text=render_srt(transcript, options),
         vtt_text=render_vtt(transcript, options),
     )
@@ -164,4 +159,5 @@ def write_outputs(
     """Render ``transcript`` in each format to ``outdir/stem.<ext>``, atomically."""
     targets = {Path(outdir) / f"{stem}.{fmt}": fmt for fmt in formats}
     check_targets(targets, force)
+    options = replace(options, page_dir=os.fspath(outdir))
     return write_atomic({p: RENDERERS[fmt](transcript, options) for p, fmt in targets.items()}, force)
