@@ -209,7 +209,7 @@ def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
     from .subtitles import check_cues, make_cues
 
     report = check_cues(make_cues(transcript, rules), rules)
-    print(report.format() if hasattr(report, "format") else report, file=sys.stderr)
+    print(report.format(), file=sys.stderr)
 
 
 def cmd_diarize(args: argparse.Namespace) -> int:

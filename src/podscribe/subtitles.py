@@ -1,0 +1,601 @@
+"""Professional subtitles: cut a transcript's words into timed cues under broadcast rules, write SRT/WebVTT.
+
+The rules (docs SUBTITLES.md: Netflix general and French guides, BBC) are fields of ``SubtitleRules``.
+``make_cues`` works in three passes:
+
+1. Words become *units*: a word with the punctuation-only words glued to it ("?" after it, "«" before
+   it), so no line or cue ever starts with a closing mark. French typography puts a no-break space
+   before ? ! : ; » and after «: U+00A0, chosen over the narrow U+202F because more player fonts have
+   it; it counts as one character.
+2. Dynamic programming over unit positions picks the cues: a cue's cost is its line layout (fewest
+   lines that fit, then the best break: after punctuation, before a conjunction or preposition, never
+   after an article, subject pronoun, elided word or between two capitalised words), the quality of the
+   cut after it (speaker change, sentence end, pause, comma ...), and the characters it shows beyond
+   the reading speed or the time it lacks to reach the minimum duration. A cue never holds more than
+   one speaker, except with ``speaker_labels="dash"`` as a two-line dialogue, "- " and one speaker a line.
+3. Timing, in whole frames: in-time is the frame at or before the first word's start (later only when
+   two cues would otherwise start within ``min_gap_frames`` + 1 frames, to keep cues ordered); out-time
+   covers the speech and is extended to reach the minimum duration and the reading speed, but never past
+   ``max_hang`` after the last word, ``max_duration`` after the in-time, or ``min_gap_frames`` before
+   the next cue.
+
+Rules that cannot be met (a word longer than a line or than ``max_duration``, speech faster than any
+legal reading speed, a cue cut short by the next one) still give ordered, non-overlapping cues of
+positive duration; ``check_cues`` counts the cues that break each rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import srt
+
+from .errors import OptionError
+from .transcript import Transcript, Word
+
+logger = logging.getLogger(__name__)
+
+NBSP = "\u00a0"
+SPEAKER_LABELS = ("none", "prefix", "dash")
+RULES = (
+    "max_chars_per_line",
+    "max_lines",
+    "needless_line_break",
+    "max_cps",
+    "min_duration",
+    "max_duration",
+    "min_gap",
+    "overlap",
+    "non_positive_duration",
+    "max_hang",
+    "speaker_change",
+)
+"""Rule names of ``SubtitleReport.violations`` (the last two are checked on ``Cue`` objects only)."""
+
+DASH = "- "
+_EPS = 1e-9
+_TOL = 0.0011  # check_cues tolerance in seconds: SRT and WebVTT store whole milliseconds
+
+_CLOSING = set(".,;:!?…)]}»”%")
+_OPENING = set("([{«“¿¡")
+_SENTENCE_END = tuple(".?!…")
+_CLAUSE_END = tuple(",;:–—")
+_TRAILING_QUOTES = '»”")]} ' + NBSP + "\u202f"
+_MARKS = "".join(_OPENING | _CLOSING) + '" ' + NBSP + "\u202f"
+_APOSTROPHE = re.compile("['’]")
+_FR_BEFORE = re.compile(r"(?<=[^\s«])[ \u00a0\u202f]*([?!:;»]+)(?=$|\s|[.,)\]…?!:;»\"”])")
+_FR_AFTER = re.compile(r"«[ \u00a0\u202f]*(?=\S)")
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Lexicons for line and cue breaks: never break after NO_BREAK_AFTER words (articles, determiners,
+# subject pronouns, clitics), prefer breaking before FUNCTION words (conjunctions, prepositions).
+_FR_NO_BREAK_AFTER = _wordset(
+    "le la les un une des du au aux ce cet cette ces mon ma mes ton ta tes son sa ses notre nos "
+    "votre vos leur leurs quel quelle quels quelles chaque plusieurs quelques aucun aucune je tu il "
+    "elle on nous vous ils elles ne se me te"
+)
+_FR_FUNCTION = _wordset(
+    "et ou mais donc or ni car que qu qui quand lorsque lorsqu puisque puisqu parce comme si alors "
+    "puis dont où à de dans par pour en vers avec sans sous sur chez entre depuis pendant contre "
+    "parmi selon malgré d avant après jusque jusqu envers durant dès hors via"
+)
+_EN_NO_BREAK_AFTER = _wordset(
+    "a an the this these those my your his her its our their some any every each no i you he she it we they"
+)
+_EN_FUNCTION = _wordset(
+    "and but or nor so yet because although though while when if unless since whereas that which who "
+    "whom whose where whether in on at to for with from by of about into onto over under after "
+    "before between through during without within across against among around behind beyond near "
+    "toward towards upon like"
+)
+
+# Joint classes between two units, best first, and what cutting a cue / breaking a line there costs.
+SENTENCE, CLAUSE, BEFORE_FUNCTION, PLAIN, AFTER_FUNCTION, FORBIDDEN = range(6)
+_CUE_BREAK_COST = (0.0, 1.0, 2.0, 4.0, 6.0, 10.0)
+_LINE_BREAK_COST = (0.0, 0.0, 1.0, 3.0, 4.0, 10.0)
+_LONG_PAUSE = 1.0  # seconds of silence that make a cut as good as a sentence end
+_PAUSE = 0.5  # seconds of silence that make a cut as good as a comma
+_CUE_COST = 2.0  # per cue: prefer full cues to many small ones
+_DIALOGUE_COST = 1.5  # extra for a two-speaker cue: only when the speakers' lines are short and fast
+_IMBALANCE_COST = 3.0  # per line width of difference between a line and the mean line
+_CPS_COST = 1.0  # per character shown beyond the reading speed
+_SHORT_COST = 10.0  # per second missing to reach the minimum duration
+_OVERLONG_COST = 100.0  # a unit that cannot fit a line (it is cued alone)
+
+
+@dataclass(frozen=True)
+class SubtitleRules:
+    """Subtitle rules, defaults from SUBTITLES.md (Netflix, BBC); every limit is configurable.
+
+    speaker_labels: "dash" (default) writes no names, and allows two speakers in one cue only as a
+    two-line dialogue with "- " before each line; "prefix" writes "Name: " (French "Name : ") at the
+    start of the first cue after each speaker change and never mixes speakers in a cue; "none" writes no
+    names and never mixes speakers. Labels and dashes count towards the characters of their line.
+    french_typography: None decides from the transcript's language ("fr...").
+    """
+
+    max_chars_per_line: int = 42
+    max_lines: int = 2
+    max_cps: float = 17.0
+    min_duration: float = 5 / 6
+    max_duration: float = 7.0
+    min_gap_frames: int = 2
+    fps: float = 25.0
+    max_hang: float = 1.5
+    french_typography: bool | None = None
+    speaker_labels: Literal["none", "prefix", "dash"] = "dash"
+
+    def __post_init__(self) -> None:
+        for name in ("max_chars_per_line", "max_lines", "max_cps", "max_duration", "fps"):
+            if not getattr(self, name) > 0:
+                raise OptionError(f"subtitle rule {name} must be positive, not {getattr(self, name)!r}")
+        for name in ("min_duration", "min_gap_frames", "max_hang"):
+            if not getattr(self, name) >= 0:
+                raise OptionError(f"subtitle rule {name} must not be negative, not {getattr(self, name)!r}")
+        if self.min_duration > self.max_duration:
+            raise OptionError(
+                f"min_duration {self.min_duration} is longer than max_duration {self.max_duration}"
+            )
+        if self.speaker_labels not in SPEAKER_LABELS:
+            raise OptionError(
+                f"speaker_labels must be one of {', '.join(SPEAKER_LABELS)}, not {self.speaker_labels!r}"
+            )
+
+    @property
+    def min_gap(self) -> float:
+        return self.min_gap_frames / self.fps
+
+
+class Cue(srt.Subtitle):
+    """An ``srt.Subtitle`` that also carries the words it shows and its speakers (one per dialogue line).
+
+    The extra attributes are slots, outside ``vars()``, so srt copies, compares and writes a Cue as a
+    plain Subtitle.
+    """
+
+    __slots__ = ("speakers", "words")
+
+    def __init__(
+        self,
+        index: int,
+        start: timedelta,
+        end: timedelta,
+        content: str,
+        words: tuple[Word, ...],
+        speakers: tuple[str | None, ...],
+    ) -> None:
+        super().__init__(index, start, end, content)
+        self.words = words
+        self.speakers = speakers
+
+
+@dataclass(frozen=True)
+class SubtitleReport:
+    """How many of ``total`` cues break each rule (``violations`` has every name of ``RULES``)."""
+
+    total: int
+    violations: Mapping[str, int]
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.violations.values())
+
+    def format(self) -> str:
+        """A short human-readable report: one line per broken rule."""
+        broken = [f"  {rule}: {n} ({100 * n / self.total:.1f}%)" for rule, n in self.violations.items() if n]
+        head = f"{self.total} cues, " + ("all rules met" if not broken else "rules not met:")
+        return "\n".join([head, *broken])
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """Words shown together (a word and the punctuation glued to it): no line or cue breaks inside."""
+
+    text: str
+    start: float
+    end: float
+    speaker: str | None
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A cue chosen by the segmentation, before timing: units [a, b) laid out as lines."""
+
+    a: int
+    b: int
+    lines: tuple[str, ...]
+    speakers: tuple[str | None, ...]
+
+
+def make_cues(transcript: Transcript, rules: SubtitleRules = SubtitleRules()) -> list[srt.Subtitle]:
+    """Cut the transcript's words into timed subtitle cues (``Cue`` objects) that follow ``rules``."""
+    french = rules.french_typography
+    if french is None:
+        french = (transcript.language or "").lower().startswith("fr")
+    units = _units(transcript.words, french)
+    if not units:
+        return []
+    plans = _segment(units, rules, transcript, french, _lexicon(transcript.language))
+    times = _timing(plans, units, rules)
+    cues: list[srt.Subtitle] = [
+        Cue(
+            index=i,
+            start=_frame_time(s, rules.fps),
+            end=_frame_time(e, rules.fps),
+            content="\n".join(p.lines),
+            words=tuple(w for u in units[p.a : p.b] for w in u.words),
+            speakers=p.speakers,
+        )
+        for i, (p, (s, e)) in enumerate(zip(plans, times), start=1)
+    ]
+    logger.debug("%d words -> %d cues", len(transcript.words), len(cues))
+    return cues
+
+
+def compose_srt(cues: Iterable[srt.Subtitle]) -> str:
+    """The cues as an SRT file."""
+    return srt.compose(cues)
+
+
+def compose_vtt(cues: Iterable[srt.Subtitle], transcript: Transcript | None = None) -> str:
+    """The cues as a WebVTT file; ``Cue`` speakers become ``<v Name>`` voice tags (names from transcript)."""
+    blocks = ["WEBVTT\n"]
+    for i, cue in enumerate(cues, start=1):
+        lines = [_vtt_escape(line) for line in cue.content.split("\n")]
+        speakers = cue.speakers if isinstance(cue, Cue) else ()
+        if len(speakers) == len(lines) > 1:  # dialogue: one voice a line
+            lines = [_voice(line, s, transcript) for line, s in zip(lines, speakers)]
+        elif len(speakers) == 1:
+            lines = [_voice("\n".join(lines), speakers[0], transcript)]
+        blocks.append(f"{i}\n{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}\n" + "\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def check_cues(cues: Sequence[srt.Subtitle], rules: SubtitleRules = SubtitleRules()) -> SubtitleReport:
+    """Count the cues that break each rule (any srt.Subtitle; hang and speakers need ``Cue`` objects)."""
+    counts = dict.fromkeys(RULES, 0)
+    previous: srt.Subtitle | None = None
+    for cue in cues:
+        for rule in _broken_rules(cue, previous, rules):
+            counts[rule] += 1
+        previous = cue
+    return SubtitleReport(total=len(cues), violations=counts)
+
+
+# ---- units and typography ---------------------------------------------------------------------
+
+
+def _units(words: Sequence[Word], french: bool) -> list[_Unit]:
+    """Group words into units of one real word: closing marks (and empty words) join the word before,
+    opening marks (and marks before the first word) the next."""
+    groups: list[list[Word]] = []
+    pending: list[Word] = []
+    for w in words:
+        text = _clean(w.text)
+        if _attaches_back(text) and groups and not pending:
+            groups[-1].append(w)
+            continue
+        pending.append(w)
+        if _is_word(text):
+            groups.append(pending)
+            pending = []
+    if pending:
+        if groups:
+            groups[-1].extend(pending)
+        else:
+            groups.append(pending)
+    units = [_unit(g, french) for g in groups]
+    return [u for u in units if u.text]
+
+
+def _unit(words: list[Word], french: bool) -> _Unit:
+    texts = [_clean(w.text) for w in words]
+    text = texts[0]
+    for prev, t in itertools.pairwise(texts):
+        glued = _attaches_back(t) or _attaches_forward(prev)
+        text += t if glued else " " + t
+    if french:
+        text = _french(text)
+    main = next((w for w, t in zip(words, texts) if _is_word(t)), words[0])
+    return _Unit(text, words[0].start, max(w.end for w in words), main.speaker, tuple(words))
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _attaches_back(text: str) -> bool:
+    return all(c in _CLOSING for c in text)
+
+
+def _attaches_forward(text: str) -> bool:
+    return not text or all(c in _OPENING for c in text)
+
+
+def _is_word(text: str) -> bool:
+    return not (_attaches_back(text) or _attaches_forward(text))
+
+
+def _french(text: str) -> str:
+    """French typography: no-break space before ? ! : ; » and after « (not inside 10:30 or a?b)."""
+    return _FR_AFTER.sub("«" + NBSP, _FR_BEFORE.sub(NBSP + r"\1", text))
+
+
+# ---- segmentation -----------------------------------------------------------------------------
+
+
+def _lexicon(language: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    lang = (language or "").lower()[:2]
+    if lang == "fr":
+        return _FR_NO_BREAK_AFTER, _FR_FUNCTION
+    if lang == "en":
+        return _EN_NO_BREAK_AFTER, _EN_FUNCTION
+    return _FR_NO_BREAK_AFTER | _EN_NO_BREAK_AFTER, _FR_FUNCTION | _EN_FUNCTION
+
+
+def _joint(prev: str, nxt: str, lexicon: tuple[frozenset[str], frozenset[str]]) -> int:
+    """Class of the joint between two unit texts (SENTENCE best ... FORBIDDEN worst)."""
+    no_break_after, function = lexicon
+    bare = prev.rstrip(_TRAILING_QUOTES)
+    if bare.endswith(_SENTENCE_END):
+        return SENTENCE
+    if bare.endswith(_CLAUSE_END):
+        return CLAUSE
+    last = prev.split(" ")[-1].strip(_MARKS)
+    first = nxt.split(" ")[0].strip(_MARKS)
+    last_key = _APOSTROPHE.split(last)[-1].lower()  # d’un -> un, qu’ils -> ils
+    first_key = _APOSTROPHE.split(first)[0].lower()  # qu’il -> qu, d’un -> d
+    if (
+        last_key in no_break_after
+        or (last and not last_key)  # elided article or pronoun alone: l', j'
+        or (last[:1].isupper() and first[:1].isupper())  # first and last name
+    ):
+        return FORBIDDEN
+    if last_key in function:
+        return AFTER_FUNCTION
+    if first_key in function:
+        return BEFORE_FUNCTION
+    return PLAIN
+
+
+def _segment(
+    units: list[_Unit],
+    rules: SubtitleRules,
+    transcript: Transcript,
+    french: bool,
+    lexicon: tuple[frozenset[str], frozenset[str]],
+) -> list[_Plan]:
+    """Choose cue boundaries and line breaks by dynamic programming over unit positions."""
+    n = len(units)
+    fps, width, max_lines = rules.fps, rules.max_chars_per_line, rules.max_lines
+    gap = rules.min_gap_frames
+    min_f, max_f = _duration_frames(rules)
+    start_f = [_floor_frame(u.start, fps) for u in units]
+    end_f = [math.ceil(u.end * fps - _EPS) for u in units]
+    hang_f = [_floor_frame(u.end + rules.max_hang, fps) for u in units]
+    offsets = [0]  # offsets[k]: characters of units[:k], each followed by one space
+    for u in units:
+        offsets.append(offsets[-1] + len(u.text) + 1)
+    change = [False] + [units[k - 1].speaker != units[k].speaker for k in range(1, n)]
+    line_cost = [0.0] * (n + 1)
+    cut_cost = [0.0] * (n + 1)  # cut_cost[k]: ending a cue between units k-1 and k
+    whole = [True] * (n + 1)  # whole[k]: a turn or a sentence starts at unit k (a dialogue may cut there)
+    for k in range(1, n):
+        joint = _joint(units[k - 1].text, units[k].text, lexicon)
+        whole[k] = change[k] or joint == SENTENCE
+        line_cost[k] = _LINE_BREAK_COST[joint]
+        pause = units[k].start - units[k - 1].end
+        cut = _CUE_BREAK_COST[joint]
+        if pause >= _LONG_PAUSE:
+            cut = 0.0
+        elif pause >= _PAUSE:
+            cut = min(cut, _CUE_BREAK_COST[CLAUSE])
+        cut_cost[k] = 0.0 if change[k] else cut
+    labels = [_label(units, k, rules, transcript, french) for k in range(n)]
+    max_changes = 1 if rules.speaker_labels == "dash" and max_lines >= 2 else 0  # 1: dialogue cues
+
+    def length(a: int, b: int) -> int:
+        return offsets[b] - offsets[a] - 1
+
+    def layout(a: int, b: int, lines: int, extra: int, target: float) -> tuple[float, tuple[int, ...]] | None:
+        """Cheapest way to set units [a, b) as exactly ``lines`` lines (``extra`` characters on the first)."""
+        if lines == 1:
+            chars = length(a, b) + extra
+            return (_IMBALANCE_COST * abs(chars - target) / width, ()) if chars <= width else None
+        best: tuple[float, tuple[int, ...]] | None = None
+        for k in range(a + 1, b - lines + 2):
+            chars = length(a, k) + extra
+            if chars > width:
+                break
+            rest = layout(k, b, lines - 1, 0, target)
+            if rest is not None:
+                cost = line_cost[k] + _IMBALANCE_COST * abs(chars - target) / width + rest[0]
+                if best is None or cost < best[0]:
+                    best = (cost, (k, *rest[1]))
+        return best
+
+    best = [math.inf] * (n + 1)
+    best[0] = 0.0
+    choice: list[tuple[int, tuple[int, ...], bool]] = [(0, (), False)] * (n + 1)
+    for b in range(1, n + 1):
+        changes = 0
+        last_end = end_f[b - 1]
+        last_hang = hang_f[b - 1]
+        for a in range(b - 1, -1, -1):
+            if a < b - 1:
+                changes += change[a + 1]
+                last_end = max(last_end, end_f[a])
+                last_hang = max(last_hang, hang_f[a])
+                if changes > max_changes or length(a, b) > max_lines * width or last_end - start_f[a] > max_f:
+                    break
+            label = len(labels[a])
+            total = length(a, b) + label
+            if changes:  # a two-speaker dialogue: "- " and one speaker a line, whole sentences
+                split = next(k for k in range(a + 1, b) if change[k])
+                if not (whole[a] and whole[b]) or max(length(a, split), length(split, b)) + len(DASH) > width:
+                    continue
+                cost, breaks, chars = _DIALOGUE_COST, (split,), total - 1 + 2 * len(DASH)
+            else:
+                found = None
+                for lines in range(1, max_lines + 1):
+                    found = layout(a, b, lines, label, (total - lines + 1) / lines)
+                    if found is not None:
+                        break
+                if found is None:
+                    if a < b - 1:
+                        continue
+                    found = (_OVERLONG_COST, ())
+                cost, breaks = found
+                chars = total - len(breaks)
+            top = max(last_end, min(last_hang, start_f[a] + max_f))
+            if b < n:
+                top = min(top, start_f[b] - gap)
+            shown = max(top - start_f[a], 0) / fps
+            cost += _CUE_COST + best[a] + cut_cost[b]
+            cost += _CPS_COST * max(0.0, chars - rules.max_cps * shown)
+            cost += _SHORT_COST * max(0.0, min_f / fps - shown)
+            if cost < best[b]:
+                best[b] = cost
+                choice[b] = (a, breaks, bool(changes))
+
+    plans: list[_Plan] = []
+    b = n
+    while b > 0:
+        a, breaks, dialogue = choice[b]
+        bounds = (a, *breaks, b)
+        lines = tuple(" ".join(u.text for u in units[i:j]) for i, j in itertools.pairwise(bounds))
+        if dialogue:
+            lines = tuple(DASH + line for line in lines)
+            speakers = tuple(units[i].speaker for i in bounds[:-1])
+        else:
+            lines = (labels[a] + lines[0], *lines[1:])
+            speakers = (units[a].speaker,)
+        plans.append(_Plan(a, b, lines, speakers))
+        b = a
+    return plans[::-1]
+
+
+def _label(units: list[_Unit], k: int, rules: SubtitleRules, transcript: Transcript, french: bool) -> str:
+    """The "Name: " prefix of a cue starting at unit k ("prefix" mode, first cue after a speaker change)."""
+    speaker = units[k].speaker
+    if rules.speaker_labels != "prefix" or speaker is None or (k > 0 and units[k - 1].speaker == speaker):
+        return ""
+    return f"{transcript.speaker_name(speaker)}{NBSP if french else ''}: "
+
+
+# ---- timing -----------------------------------------------------------------------------------
+
+
+def _timing(plans: list[_Plan], units: list[_Unit], rules: SubtitleRules) -> list[tuple[int, int]]:
+    """In- and out-frames of each cue (see the module docstring)."""
+    fps, gap = rules.fps, rules.min_gap_frames
+    min_f, max_f = _duration_frames(rules)
+    starts: list[int] = []
+    for p in plans:
+        s = max(0, _floor_frame(units[p.a].start, fps))
+        starts.append(max(s, starts[-1] + 1 + gap) if starts else s)
+    times = []
+    for i, (p, s) in enumerate(zip(plans, starts)):
+        speech_end = max(u.end for u in units[p.a : p.b])
+        end = math.ceil(speech_end * fps - _EPS)
+        chars = sum(len(line) for line in p.lines)
+        wanted = max(end, s + min_f, s + math.ceil(chars / rules.max_cps * fps - _EPS))
+        cap = min(s + max_f, _floor_frame(speech_end + rules.max_hang, fps))
+        e = max(end, min(wanted, cap), s + 1)
+        if i + 1 < len(plans):
+            e = min(e, starts[i + 1] - gap)
+        times.append((s, e))
+    return times
+
+
+def _duration_frames(rules: SubtitleRules) -> tuple[int, int]:
+    """The shortest and longest cue durations in whole frames that meet the rules."""
+    return math.ceil(rules.min_duration * rules.fps - _EPS), math.floor(rules.max_duration * rules.fps + _EPS)
+
+
+def _floor_frame(t: float, fps: float) -> int:
+    return math.floor(t * fps + _EPS)
+
+
+def _frame_time(frame: int, fps: float) -> timedelta:
+    return timedelta(milliseconds=round(frame * 1000 / fps))
+
+
+# ---- checks and WebVTT ------------------------------------------------------------------------
+
+
+def _broken_rules(cue: srt.Subtitle, previous: srt.Subtitle | None, rules: SubtitleRules) -> list[str]:
+    lines = cue.content.split("\n")
+    duration = (cue.end - cue.start).total_seconds()
+    dialogue = len(lines) == 2 and all(line.startswith(DASH) for line in lines)
+    broken = []
+    if any(len(line) > rules.max_chars_per_line for line in lines):
+        broken.append("max_chars_per_line")
+    if len(lines) > rules.max_lines:
+        broken.append("max_lines")
+    if len(lines) > 1 and not dialogue and len(" ".join(lines)) <= rules.max_chars_per_line:
+        broken.append("needless_line_break")
+    if sum(len(line) for line in lines) > rules.max_cps * (duration + _TOL):
+        broken.append("max_cps")
+    if 0 < duration < rules.min_duration - _TOL:
+        broken.append("min_duration")
+    if duration > rules.max_duration + _TOL:
+        broken.append("max_duration")
+    if duration <= 0:
+        broken.append("non_positive_duration")
+    if previous is not None:
+        pause = (cue.start - previous.end).total_seconds()
+        if pause < -_TOL or cue.start < previous.start:
+            broken.append("overlap")
+        elif pause < rules.min_gap - _TOL:
+            broken.append("min_gap")
+    if isinstance(cue, Cue) and cue.words:
+        first = cue.words[0].start
+        last = max(w.end for w in cue.words)
+        start, end = cue.start.total_seconds(), cue.end.total_seconds()
+        if start < first - rules.max_hang - _TOL or end > last + rules.max_hang + _TOL:
+            broken.append("max_hang")
+        turns = _turns(cue.words)
+        if len(turns) > 2 or (len(turns) == 2 and not dialogue):
+            broken.append("speaker_change")
+    return broken
+
+
+def _turns(words: Iterable[Word]) -> list[str | None]:
+    """Speakers of the cue's words (punctuation marks aside), one entry per run."""
+    turns: list[str | None] = []
+    for w in words:
+        if _is_word(_clean(w.text)) and (not turns or turns[-1] != w.speaker):
+            turns.append(w.speaker)
+    return turns
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _voice(text: str, speaker: str | None, transcript: Transcript | None) -> str:
+    if speaker is None:
+        return text
+    name = transcript.speaker_name(speaker) if transcript is not None else speaker
+    return f"<v {_vtt_escape(name or speaker)}>{text}</v>"
+
+
+def _vtt_time(t: timedelta) -> str:
+    ms = t // timedelta(milliseconds=1)
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    seconds, ms = divmod(ms, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{ms:03d}"
