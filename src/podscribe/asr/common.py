@@ -1,0 +1,108 @@
+"""What both Whisper adapters share: turning engine segments into podscribe Segments, with guardrails.
+
+Engines hand over segments in openai-whisper's layout (``words`` of ``word/start/end/probability``,
+``avg_logprob``, ``no_speech_prob``); faster-whisper's dataclasses convert to it with ``asdict``.
+Guardrails, the same for every engine and decoding mode:
+- a segment Whisper itself would call silence (no-speech probability above the threshold and a low
+  average log-probability) is dropped; faster-whisper's batched mode does not check this itself;
+- repetition loops (the same 1..10 words said 4 or more times in a row) keep their first occurrence;
+- word texts are stripped, empty words dropped, and times made monotonic (a word starts no earlier
+  than the previous one ends) and clipped into [0, duration].
+Whisper's words are pieces between token boundaries: French "d'un" arrives as " d" + "'un". A piece
+with no leading space is glued to the word before it, so words are the text's whitespace-separated
+words (as in reference transcripts); not for languages written without spaces (Chinese, Japanese...).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..transcript import Segment, Word
+from . import ASROptions
+
+logger = logging.getLogger(__name__)
+
+LOOP_MIN_REPEATS = 4
+LOOP_MAX_WORDS = 10
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})  # Whisper splits these per character
+
+
+def build_segments(
+    raw: Iterable[Mapping[str, Any]], duration: float, options: ASROptions, language: str
+) -> tuple[Segment, ...]:
+    """Engine segments (openai-whisper layout) -> podscribe Segments, after the guardrails above."""
+    glue = language not in UNSPACED_LANGUAGES
+    groups: list[list[Word]] = []
+    for seg in raw:
+        if _is_silence(seg, options):
+            logger.debug("dropped a segment Whisper marks as silence: %r", seg.get("text"))
+            continue
+        words: list[Word] = []
+        for w in seg.get("words") or ():
+            word = Word(w["word"].strip(), float(w["start"]), float(w["end"]), float(w.get("probability", 1.0)))
+            if not word.text:
+                continue
+            if glue and words and not w["word"][:1].isspace():
+                last = words.pop()
+                word = Word(last.text + word.text, last.start, word.end, min(last.probability, word.probability))
+            words.append(word)
+        groups.append(words)
+    keep = _loop_free(_norm(w.text) for g in groups for w in g)
+    segments: list[Segment] = []
+    index, previous_end = 0, 0.0
+    for group in groups:
+        words: list[Word] = []
+        for w in group:
+            if keep[index]:
+                start = min(max(w.start, previous_end, 0.0), duration)
+                end = min(max(w.end, start), duration)
+                words.append(Word(w.text, start, end, w.probability))
+                previous_end = end
+            index += 1
+        if words:
+            segments.append(Segment.from_words(words))
+    return tuple(segments)
+
+
+def _is_silence(seg: Mapping[str, Any], options: ASROptions) -> bool:
+    return (
+        seg.get("no_speech_prob", 0.0) > options.no_speech_threshold
+        and seg.get("avg_logprob", 0.0) < options.log_prob_threshold
+    )
+
+
+def _loop_free(texts: Iterable[str]) -> list[bool]:
+    """Which words to keep: in any run of one n-gram repeated LOOP_MIN_REPEATS+ times, only the first."""
+    seq = list(texts)
+    keep = [True] * len(seq)
+    i = 0
+    while i < len(seq):
+        for n in range(1, LOOP_MAX_WORDS + 1):
+            repeats = _repeats(seq, i, n)
+            if repeats >= LOOP_MIN_REPEATS:
+                logger.warning("removed a repetition loop: %r said %d times", " ".join(seq[i : i + n]), repeats)
+                for j in range(i + n, i + n * repeats):
+                    keep[j] = False
+                i += n * repeats - 1
+                break
+        i += 1
+    return keep
+
+
+def _repeats(seq: Sequence[str], i: int, n: int) -> int:
+    """How many times seq[i:i+n] occurs back to back from i."""
+    gram = seq[i : i + n]
+    if len(gram) < n:
+        return 0
+    count = 1
+    while seq[i + count * n : i + (count + 1) * n] == gram:
+        count += 1
+    return count
+
+
+def _norm(text: str) -> str:
+    """Case- and punctuation-blind form of a word, for spotting repetitions."""
+    return re.sub(r"[^\w']+", "", text.lower()) or text

@@ -1,0 +1,87 @@
+"""faster-whisper (CTranslate2) engine: int8 on CPU, float16 on CUDA, batched over VAD chunks.
+
+With ``batch_size > 1`` and VAD on, ``BatchedInferencePipeline`` decodes VAD chunks of up to 30 s in
+parallel (no temperature fallback or cross-window prompt there; the shared guardrails catch silence and
+loops); otherwise ``WhisperModel.transcribe`` decodes 30-s windows in sequence. Word timestamps are
+always on: the rest of podscribe works on words.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from .. import devices
+from ..errors import ModelError
+from . import ASROptions, ASRResult, ProgressCallback
+from .common import build_segments
+
+logger = logging.getLogger(__name__)
+
+COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
+
+
+class FasterWhisperEngine:
+    """A Whisper model loaded in CTranslate2 through faster-whisper."""
+
+    name = "faster-whisper"
+
+    def __init__(
+        self, model: str, device: str = "auto", compute_type: str | None = None, cpu_threads: int | None = None
+    ) -> None:
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        from ..weights import resolve_ct2
+
+        self.model_name = model
+        self.device = devices.resolve_device(device, "ctranslate2")
+        self.compute_type = compute_type or COMPUTE_TYPES[self.device]
+        path = resolve_ct2(model)
+        try:
+            self.model = WhisperModel(
+                str(path), device=self.device, compute_type=self.compute_type,
+                cpu_threads=devices.cpu_threads(cpu_threads), local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as e:
+            raise ModelError(f"faster-whisper cannot load it: {e}", path) from None
+        self.batched = BatchedInferencePipeline(self.model)
+        logger.info("loaded %s (%s) on %s as %s", model, path, self.device, self.compute_type)
+
+    def transcribe(
+        self, audio: np.ndarray, options: ASROptions, progress: ProgressCallback | None = None
+    ) -> ASRResult:
+        """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds."""
+        duration = len(audio) / SAMPLE_RATE
+        common = dict(
+            language=options.language,
+            beam_size=options.beam_size,
+            temperature=list(options.temperature),
+            compression_ratio_threshold=options.compression_ratio_threshold,
+            log_prob_threshold=options.log_prob_threshold,
+            no_speech_threshold=options.no_speech_threshold,
+            condition_on_previous_text=options.condition_on_previous_text,
+            initial_prompt=options.initial_prompt,
+            word_timestamps=True,
+            vad_filter=options.vad,
+        )
+        if options.batch_size > 1 and options.vad:
+            segments, info = self.batched.transcribe(audio, batch_size=options.batch_size, **common)
+        else:
+            if options.batch_size > 1:
+                logger.info("batched decoding works on VAD chunks; without VAD, decoding sequentially")
+            segments, info = self.model.transcribe(
+                audio, hallucination_silence_threshold=options.hallucination_silence_threshold, **common
+            )
+        raw = []
+        for seg in segments:  # a generator: decoding happens while iterating
+            raw.append(asdict(seg))
+            if progress is not None:
+                progress(min(seg.end, duration))
+        if progress is not None:
+            progress(duration)
+        # With VAD and no speech found, faster-whisper still "detects" a language from padding: claim none.
+        language = options.language or (info.language if info.duration_after_vad > 0 else "")
+        return ASRResult(language=language, segments=build_segments(raw, duration, options, language))

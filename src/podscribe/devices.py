@@ -1,0 +1,54 @@
+"""Choose where models run: the device ('auto' picks CUDA when one is usable) and CPU thread counts."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from .errors import OptionError
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str, backend: str = "ctranslate2") -> str:
+    """'auto' -> 'cuda' when ``backend`` ('ctranslate2' or 'torch') sees a CUDA device, else 'cpu'.
+
+    Asking for 'cuda' where the backend sees none is an OptionError rather than a silent CPU run.
+    """
+    if device not in DEVICES:
+        raise OptionError(f"unknown device {device!r} (choose from: {', '.join(DEVICES)})")
+    if device == "cpu":
+        return "cpu"
+    found = _cuda_devices(backend)
+    if device == "cuda" and not found:
+        raise OptionError(f"device 'cuda' asked for, but {backend} sees no CUDA device")
+    return "cuda" if found else "cpu"
+
+
+def cpu_threads(requested: int | None = None) -> int:
+    """Threads for CPU inference: ``requested``, else $OMP_NUM_THREADS, else the cores this process may use.
+
+    One thread per usable core: more oversubscribes (CTranslate2's own default is 4, too many on 2 cores).
+    """
+    if requested is not None:
+        if requested < 1:
+            raise OptionError(f"thread count must be at least 1, not {requested}")
+        return requested
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _cuda_devices(backend: str) -> int:
+    if backend == "ctranslate2":
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count()
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    raise ValueError(f"unknown backend {backend!r}")

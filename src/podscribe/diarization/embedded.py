@@ -1,0 +1,401 @@
+"""The offline default diarizer: Silero VAD, CAM++ speaker embeddings (ONNX), spectral clustering.
+
+No torch and no hub at run time: the VAD is the ONNX Silero model that faster-whisper ships, fbank
+features come from kaldi-native-fbank, CAM++ runs in onnxruntime from ``models/campplus`` (exported
+by ``tools/export_campplus.py``), and the number of speakers is the largest eigengap of the graph
+Laplacian of window-embedding similarities (3D-Speaker's recipe).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.linalg
+from scipy.cluster.vq import kmeans2
+
+from ..errors import InputError, ModelError, OptionError
+from ..transcript import Turn
+from . import DiarizationOptions
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+FRAME_SHIFT = 160  # samples per fbank frame (10 ms)
+FRAME_LENGTH = 400  # samples per fbank window (25 ms)
+CAMPPLUS = ("campplus/model.onnx", "eb65bb417ae7f53d0fc75cd512fa02660067075cb73d73663e367acfb019a58d")
+SEGMENTATION = ("segmentation/model.onnx", "5ddebfc5885930ad9b92c39d903e89c5170c9fc47533d885f416b1d360fa48dc")
+CHUNK = 10 * SAMPLE_RATE  # segmentation-3.0 reads 10 s chunks ...
+CHUNK_FRAMES = 589  # ... and scores 589 frames in each
+SEG_FRAME_STEP = 0.016875  # seconds between segmentation frames
+SEG_FRAME_DURATION = 0.0619375  # receptive field of one segmentation frame
+
+
+@dataclass(frozen=True)
+class EmbeddedSettings:
+    """Tuning of the embedded diarizer (defaults chosen on synthetic dev conversations, not fixtures)."""
+
+    vad: str = "segmentation"  # "segmentation" (pyannote segmentation-3.0) or "silero"
+    vad_threshold: float = 0.5  # speech score above which a frame is speech
+    vad_step: float = 2.5  # seconds between segmentation chunks
+    min_speech: float = 0.25  # seconds; shorter speech regions are dropped
+    min_silence: float = 0.1  # seconds; shorter pauses inside speech are filled
+    window: float = 1.5  # seconds of audio per embedding
+    hop: float = 0.75  # seconds between window starts
+    min_window: float = 0.4  # regions shorter than this take the label of their nearest neighbour
+    pruning: float = 0.012  # fraction of strongest affinities kept per row (p-pruning)
+    min_neighbours: int = 6  # ... but at least this many
+    merge_cosine: float | None = None  # merge clusters whose centroids are closer than this
+    max_gap: float = 0.5  # same-speaker turns closer than this are joined
+    batch_size: int = 64
+    threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
+
+
+def models_dir() -> Path:
+    """Folder of shipped weights: ``podscribe/_models`` in a wheel, else the repository's ``models/``."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "_models"
+    return installed if installed.is_dir() else package.parents[1] / "models"
+
+
+@functools.lru_cache(maxsize=8)
+def _verified(path: Path, size: int, mtime: float, expected: str) -> None:
+    """Check a file's sha256 once per (path, size, mtime) in a process; ModelError when it differs."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ModelError(f"sha256 mismatch ({digest.hexdigest()}), re-run tools/export_campplus.py", path)
+
+
+def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: int):
+    """An onnxruntime session for one of the shipped models on ``device`` (cpu, cuda or auto).
+
+    ``path`` overrides the shipped file; shipped files are checked against their sha256 first.
+    """
+    import onnxruntime as ort
+
+    if path is None:
+        path = models_dir() / model[0]
+        if not path.is_file():
+            raise ModelError("weights not found (run tools/export_campplus.py)", path)
+        stat = path.stat()
+        _verified(path, stat.st_size, stat.st_mtime, model[1])
+    elif not path.is_file():
+        raise ModelError("weights not found", path)
+    available = ort.get_available_providers()
+    if device == "cpu":
+        providers = ["CPUExecutionProvider"]
+    elif device in ("cuda", "auto"):
+        if "CUDAExecutionProvider" in available:
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        elif device == "cuda":
+            raise OptionError("device 'cuda' needs onnxruntime-gpu (CUDAExecutionProvider is missing)")
+        else:
+            providers = ["CPUExecutionProvider"]
+    else:
+        raise OptionError(f"unknown device {device!r} (choose from: cpu, cuda, auto)")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+def silero_regions(audio: np.ndarray, settings: EmbeddedSettings) -> list[tuple[int, int]]:
+    """Speech regions as (start, end) sample indices, from the Silero VAD that faster-whisper ships."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    vad = VadOptions(
+        threshold=settings.vad_threshold,
+        min_speech_duration_ms=int(settings.min_speech * 1000),
+        min_silence_duration_ms=int(settings.min_silence * 1000),
+        speech_pad_ms=30,
+    )
+    return [(s["start"], s["end"]) for s in get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)]
+
+
+def segmentation_scores(audio: np.ndarray, session, step: float, batch_size: int = 8) -> np.ndarray:
+    """Per-frame speech and overlap scores (frames, 2) from segmentation-3.0 over sliding 10 s chunks.
+
+    Each chunk votes the argmax powerset class of each frame (speech: any speaker; overlap: two);
+    votes are averaged over the chunks covering a frame with a Hamming weight that trusts chunk
+    centres more than chunk edges.
+    """
+    n = len(audio)
+    padded = np.pad(audio, (0, max(0, CHUNK - n)))
+    hop = int(step * SAMPLE_RATE)
+    starts = list(range(0, max(len(padded) - CHUNK, 0) + 1, hop))
+    if starts[-1] + CHUNK < len(padded):
+        starts.append(len(padded) - CHUNK)
+    total = int(np.ceil(n / SAMPLE_RATE / SEG_FRAME_STEP)) + CHUNK_FRAMES
+    votes = np.zeros((total, 2))
+    weights = np.zeros(total)
+    hamming = np.hamming(CHUNK_FRAMES)
+    for b in range(0, len(starts), batch_size):
+        batch = starts[b : b + batch_size]
+        chunks = np.stack([padded[s : s + CHUNK] for s in batch])[:, None, :].astype(np.float32)
+        classes = session.run(None, {"waveform": chunks})[0].argmax(axis=-1)
+        for start, c in zip(batch, classes):
+            first = int(round(start / SAMPLE_RATE / SEG_FRAME_STEP))
+            votes[first : first + CHUNK_FRAMES, 0] += hamming * (c > 0)
+            votes[first : first + CHUNK_FRAMES, 1] += hamming * (c > 3)
+            weights[first : first + CHUNK_FRAMES] += hamming
+    frames = int(np.ceil((n / SAMPLE_RATE - SEG_FRAME_DURATION) / SEG_FRAME_STEP)) + 1
+    return votes[:frames] / np.maximum(weights[:frames, None], 1e-9)
+
+
+def frames_to_regions(active: np.ndarray, settings: EmbeddedSettings, n: int) -> list[tuple[int, int]]:
+    """Sample regions of the active segmentation frames, short pauses filled, short bursts dropped."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
+    centre = SEG_FRAME_DURATION / 2
+    regions: list[list[float]] = []
+    for on, off in zip(edges[::2], edges[1::2]):
+        start, end = on * SEG_FRAME_STEP + centre - SEG_FRAME_STEP / 2, off * SEG_FRAME_STEP + centre - SEG_FRAME_STEP / 2
+        if regions and start - regions[-1][1] < settings.min_silence:
+            regions[-1][1] = end
+        else:
+            regions.append([start, end])
+    return [
+        (max(0, int(s * SAMPLE_RATE)), min(n, int(e * SAMPLE_RATE)))
+        for s, e in regions
+        if e - s >= settings.min_speech
+    ]
+
+
+def fbank(samples: np.ndarray) -> np.ndarray:
+    """Kaldi 80-bin log-mel filterbank (25 ms / 10 ms, povey window, no dither): (frames, 80)."""
+    import kaldi_native_fbank as knf
+
+    opts = knf.FbankOptions()
+    opts.frame_opts.dither = 0.0
+    opts.frame_opts.snip_edges = True
+    opts.mel_opts.num_bins = 80
+    computer = knf.OnlineFbank(opts)
+    computer.accept_waveform(SAMPLE_RATE, samples)
+    computer.input_finished()
+    n = computer.num_frames_ready
+    return np.stack([computer.get_frame(i) for i in range(n)]) if n else np.zeros((0, 80), np.float32)
+
+
+def frame_count(samples: int) -> int:
+    """Number of fbank frames in ``samples`` samples (Kaldi snip_edges)."""
+    return 0 if samples < FRAME_LENGTH else 1 + (samples - FRAME_LENGTH) // FRAME_SHIFT
+
+
+def windows(start: int, end: int, settings: EmbeddedSettings) -> list[tuple[int, int]]:
+    """Sliding windows (sample indices) over one speech region; the last one ends at the region's end."""
+    size, hop = int(settings.window * SAMPLE_RATE), int(settings.hop * SAMPLE_RATE)
+    if end - start <= size:
+        return [(start, end)]
+    starts = list(range(start, end - size, hop)) + [end - size]
+    return [(s, s + size) for s in starts]
+
+
+class EmbeddedDiarizer:
+    """Offline diarizer: VAD → CAM++ window embeddings → spectral clustering → speaker turns."""
+
+    name = "embedded"
+
+    def __init__(
+        self, device: str = "cpu", model_path: str | os.PathLike[str] | None = None,
+        settings: EmbeddedSettings | None = None,
+    ) -> None:
+        self.settings = settings or EmbeddedSettings()
+        if self.settings.vad not in ("segmentation", "silero"):
+            raise OptionError(f"unknown VAD {self.settings.vad!r} (choose from: segmentation, silero)")
+        self.device = device
+        threads = self.settings.threads
+        self.campplus = load_onnx(CAMPPLUS, Path(model_path) if model_path else None, device, threads)
+        self.segmentation = load_onnx(SEGMENTATION, None, device, threads) if self.settings.vad == "segmentation" else None
+
+    def speech_regions(self, audio: np.ndarray) -> list[tuple[int, int]]:
+        """Speech regions of ``audio`` as (start, end) sample indices."""
+        if self.segmentation is None:
+            return silero_regions(audio, self.settings)
+        scores = segmentation_scores(audio, self.segmentation, self.settings.vad_step)
+        return frames_to_regions(scores[:, 0] > self.settings.vad_threshold, self.settings, len(audio))
+
+    def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
+        """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn."""
+        return self.diarize_with_embeddings(audio, options)[0]
+
+    def diarize_with_embeddings(
+        self, audio: np.ndarray, options: DiarizationOptions
+    ) -> tuple[list[Turn], dict[str, np.ndarray]]:
+        """Turns plus each speaker's L2-normalised centroid embedding (to match voice samples)."""
+        audio = _check_audio(audio)
+        started = time.perf_counter()
+        regions = self.speech_regions(audio)
+        spans, embeddings = self._embed_regions(audio, regions)
+        if not spans:
+            logger.info("diarization: no speech found")
+            return [], {}
+        labels = cluster(embeddings, options, self.settings)
+        turns, order = make_turns(spans, labels, regions, self.settings)
+        centroids = {
+            f"SPEAKER_{i:02d}": _normalise(embeddings[labels == k].mean(axis=0)) for i, k in enumerate(order)
+        }
+        logger.info(
+            "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
+            len(centroids), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
+        )
+        return turns, centroids
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        """One L2-normalised speaker embedding for a voice sample (mean over its speech windows)."""
+        audio = _check_audio(audio)
+        _, embeddings = self._embed_regions(audio, self.speech_regions(audio))
+        if not len(embeddings):
+            raise InputError("voice sample contains no speech")
+        return _normalise(embeddings.mean(axis=0))
+
+    def _embed_regions(
+        self, audio: np.ndarray, regions: list[tuple[int, int]]
+    ) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Windows over the regions long enough to embed, and their L2-normalised embeddings."""
+        min_samples = int(self.settings.min_window * SAMPLE_RATE)
+        spans: list[tuple[int, int]] = []
+        features: list[np.ndarray] = []
+        for start, end in regions:
+            if end - start < min_samples:
+                continue
+            feats = fbank(audio[start:end])
+            for s, e in windows(start, end, self.settings):
+                first = (s - start) // FRAME_SHIFT
+                window = feats[first : first + frame_count(e - s)]
+                spans.append((s, e))
+                features.append(window - window.mean(axis=0))
+        if not spans:
+            return [], np.zeros((0, 0), np.float32)
+        return spans, self._run(features)
+
+    def _run(self, features: list[np.ndarray]) -> np.ndarray:
+        """CAM++ embeddings of mean-normalised fbank windows, batched by equal length (no padding)."""
+        by_length: dict[int, list[int]] = {}
+        for i, f in enumerate(features):
+            by_length.setdefault(len(f), []).append(i)
+        results: dict[int, np.ndarray] = {}
+        for indices in by_length.values():
+            for b in range(0, len(indices), self.settings.batch_size):
+                batch = indices[b : b + self.settings.batch_size]
+                x = np.stack([features[i] for i in batch]).astype(np.float32)
+                for i, e in zip(batch, self.campplus.run(None, {"feats": x})[0]):
+                    results[i] = e
+        out = np.stack([results[i] for i in range(len(features))])
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def _check_audio(audio: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise InputError(f"audio must be mono (one dimension), got shape {audio.shape}")
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: EmbeddedSettings) -> np.ndarray:
+    """Cluster L2-normalised embeddings; the count comes from options or from the largest eigengap."""
+    n = len(embeddings)
+    low, high = _speaker_range(options, n)
+    if high <= 1 or n < 3:
+        return np.zeros(n, dtype=int)
+    affinity = embeddings @ embeddings.T
+    keep = max(int(round(settings.pruning * n)), min(settings.min_neighbours, n))
+    cut = np.partition(affinity, n - keep, axis=1)[:, n - keep][:, None]
+    affinity = np.where(affinity >= cut, affinity, 0.0)
+    affinity = 0.5 * (affinity + affinity.T)
+    np.fill_diagonal(affinity, 0.0)
+    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
+    values, vectors = scipy.linalg.eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
+    if low == high:
+        k = low
+    else:
+        gaps = np.diff(values[low - 1 : high + 1])
+        k = int(np.argmax(gaps)) + low
+    labels = _kmeans(vectors[:, :k], k)
+    if settings.merge_cosine is not None:
+        labels = _merge_close(labels, embeddings, settings.merge_cosine, low)
+    return labels
+
+
+def _speaker_range(options: DiarizationOptions, n: int) -> tuple[int, int]:
+    """(min, max) speaker count allowed by the options, capped by the number of windows."""
+    if options.num_speakers is not None:
+        if options.num_speakers < 1:
+            raise OptionError(f"num_speakers must be at least 1, got {options.num_speakers}")
+        low = high = options.num_speakers
+    else:
+        low, high = options.min_speakers, options.max_speakers
+        if not 1 <= low <= high:
+            raise OptionError(f"need 1 <= min_speakers <= max_speakers, got {low} and {high}")
+    return min(low, max(n, 1)), min(high, max(n, 1))
+
+
+def _kmeans(points: np.ndarray, k: int, restarts: int = 10) -> np.ndarray:
+    """k-means++ with several seeded restarts; the labels of the lowest inertia."""
+    if k == 1:
+        return np.zeros(len(points), dtype=int)
+    best, best_inertia = None, np.inf
+    rng = np.random.default_rng(0)
+    for _ in range(restarts):
+        centres, labels = kmeans2(points, k, minit="++", seed=rng)
+        inertia = float(((points - centres[labels]) ** 2).sum())
+        if inertia < best_inertia and len(np.unique(labels)) == k:
+            best, best_inertia = labels, inertia
+    return best if best is not None else labels
+
+
+def _merge_close(labels: np.ndarray, embeddings: np.ndarray, threshold: float, low: int) -> np.ndarray:
+    """Join the two clusters with the most similar centroids while their cosine exceeds ``threshold``."""
+    labels = labels.copy()
+    while len(ids := np.unique(labels)) > max(low, 1):
+        centres = np.stack([_normalise(embeddings[labels == i].mean(axis=0)) for i in ids])
+        sim = np.triu(centres @ centres.T, 1)
+        a, b = np.unravel_index(np.argmax(sim), sim.shape)
+        if sim[a, b] < threshold:
+            break
+        labels[labels == ids[b]] = ids[a]
+    return labels
+
+
+def make_turns(
+    spans: list[tuple[int, int]], labels: np.ndarray, regions: list[tuple[int, int]], settings: EmbeddedSettings
+) -> tuple[list[Turn], list[int]]:
+    """Turns from labelled windows: each speech sample goes to the window whose centre is nearest.
+
+    Regions too short to embed take the label of the nearest window; same-speaker turns closer than
+    ``max_gap`` are joined. Returns the turns and the cluster ids in order of first appearance.
+    """
+    centres = np.array([(s + e) / 2 for s, e in spans])
+    pieces: list[tuple[int, int, int]] = []  # (start, end, cluster) in samples
+    for start, end in regions:
+        inside = np.flatnonzero((centres >= start) & (centres <= end))
+        if not len(inside):
+            nearest = int(np.argmin(np.abs(centres - (start + end) / 2)))
+            pieces.append((start, end, int(labels[nearest])))
+            continue
+        bounds = [start] + [int((centres[a] + centres[b]) / 2) for a, b in zip(inside, inside[1:])] + [end]
+        for i, w in enumerate(inside):
+            pieces.append((bounds[i], bounds[i + 1], int(labels[w])))
+    merged: list[list[int]] = []
+    max_gap = int(settings.max_gap * SAMPLE_RATE)
+    for start, end, k in pieces:
+        if merged and merged[-1][2] == k and start - merged[-1][1] <= max_gap:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end, k])
+    order = list(dict.fromkeys(k for _, _, k in merged))
+    names = {k: f"SPEAKER_{i:02d}" for i, k in enumerate(order)}
+    turns = [Turn(s / SAMPLE_RATE, e / SAMPLE_RATE, names[k]) for s, e, k in merged]
+    return turns, order

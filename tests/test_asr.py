@@ -1,0 +1,220 @@
+"""Both Whisper engines on real audio (model base, loaded once per session), the shared guardrails, devices."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from podscribe.asr import ASROptions, ASRResult
+from podscribe.asr.common import build_segments
+from podscribe.audio import SAMPLE_RATE, ffmpeg_path, load_audio
+from podscribe.devices import cpu_threads, resolve_device
+from podscribe.errors import OptionError
+
+DATA = Path(__file__).parent / "data"
+FRENCH = ASROptions(language="fr", beam_size=5)
+DETECT = ASROptions(language=None, beam_size=5)
+
+
+# ---- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """Under 30 s of French speech: the bundled fixture, else espeak-ng."""
+    path = DATA / "short.fr.opus"
+    if not path.exists():
+        if shutil.which("espeak-ng") is None:
+            pytest.skip("neither tests/data/short.fr.opus nor espeak-ng")
+        path = tmp_path_factory.mktemp("speech") / "speech.wav"
+        text = "Bonjour à tous. Aujourd'hui, nous parlons de la radio et de la musique en France."
+        subprocess.run(["espeak-ng", "-v", "fr", "-w", str(path), text], check=True, timeout=60)
+    audio = load_audio(path)
+    assert len(audio) < 30 * SAMPLE_RATE
+    return audio
+
+
+@pytest.fixture(scope="session")
+def music() -> np.ndarray:
+    """12 s of synthesised music: a chord progression with harmonics, an arpeggio and a kick drum."""
+    t = np.arange(int(0.5 * SAMPLE_RATE)) / SAMPLE_RATE
+    envelope = np.minimum(1, t / 0.02) * np.exp(-3 * t)
+    chords = [(261.6, 329.6, 392.0), (349.2, 440.0, 523.3), (392.0, 493.9, 587.3), (220.0, 261.6, 329.6)]
+    beats = []
+    for i in range(24):
+        chord = chords[(i // 4) % 4]
+        note = sum(np.sin(2 * np.pi * f * k * t) / k for f in chord for k in (1, 2, 3)) / 6
+        arpeggio = 0.5 * np.sin(2 * np.pi * 2 * chord[i % 3] * t)
+        kick = np.sin(2 * np.pi * 60 * t) * np.exp(-20 * t) if i % 2 == 0 else 0
+        beats.append(envelope * (note + arpeggio) + kick)
+    return (0.3 * np.concatenate(beats)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def silence() -> np.ndarray:
+    """10 s of near-silence: digital zero, then faint noise at -70 dBFS."""
+    noise = np.random.default_rng(0).normal(0, 10 ** (-70 / 20), 5 * SAMPLE_RATE)
+    return np.concatenate([np.zeros(5 * SAMPLE_RATE), noise]).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def faster():
+    from podscribe.asr.faster_whisper import FasterWhisperEngine
+
+    return FasterWhisperEngine("base", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def openai():
+    pytest.importorskip("whisper")
+    from podscribe.asr.openai_whisper import OpenAIWhisperEngine
+
+    return OpenAIWhisperEngine("base", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def faster_fr(faster, speech) -> ASRResult:
+    return faster.transcribe(speech, FRENCH)
+
+
+@pytest.fixture(scope="session")
+def openai_fr(openai, speech) -> ASRResult:
+    return openai.transcribe(speech, FRENCH)
+
+
+def words(result: ASRResult) -> list[str]:
+    """Lowercase words without punctuation (elisions split: l'homme -> l homme)."""
+    text = " ".join(s.text for s in result.segments)
+    return re.sub(r"[^\w]+", " ", text.lower()).split()
+
+
+def check_times(result: ASRResult, duration: float) -> None:
+    previous = 0.0
+    for segment in result.segments:
+        assert segment.words and segment.text == " ".join(w.text for w in segment.words)
+        for w in segment.words:
+            assert w.text and w.text == w.text.strip()
+            assert previous <= w.start <= w.end <= duration
+            previous = w.end
+
+
+# ---- engines on real audio -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["faster_fr", "openai_fr"])
+def test_french_speech_gives_french_words_in_time_order(engine: str, speech, request) -> None:
+    result = request.getfixturevalue(engine)
+    assert result.language == "fr"
+    assert len(words(result)) >= 30
+    check_times(result, len(speech) / SAMPLE_RATE)
+    assert result.segments[-1].words[-1].end > 0.5 * len(speech) / SAMPLE_RATE
+
+
+def test_engines_agree(faster_fr: ASRResult, openai_fr: ASRResult) -> None:
+    a, b = words(faster_fr), words(openai_fr)
+    matched = sum(block.size for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
+    assert matched / max(len(a), len(b)) >= 0.95, (a, b)
+
+
+@pytest.mark.parametrize("engine", ["faster", "openai"])
+def test_detected_language_matches_forced(engine: str, speech, request) -> None:
+    forced = request.getfixturevalue(f"{engine}_fr")
+    detected = request.getfixturevalue(engine).transcribe(speech, DETECT)
+    assert detected.language == "fr"
+    assert words(detected) == words(forced)
+
+
+@pytest.mark.parametrize("engine", ["faster", "openai"])
+@pytest.mark.parametrize("audio", ["silence", "music"])
+def test_no_words_without_speech(engine: str, audio: str, request) -> None:
+    result = request.getfixturevalue(engine).transcribe(request.getfixturevalue(audio), DETECT)
+    assert result.segments == ()
+
+
+def test_sequential_decoding_and_progress(faster, speech) -> None:
+    seen: list[float] = []
+    result = faster.transcribe(speech, ASROptions(language="fr", beam_size=1, batch_size=1), seen.append)
+    duration = len(speech) / SAMPLE_RATE
+    check_times(result, duration)
+    assert len(words(result)) >= 30
+    assert seen == sorted(seen) and seen[-1] == duration and len(seen) >= 2
+
+
+def test_openai_progress_reaches_the_end(openai, speech) -> None:
+    seen: list[float] = []
+    openai.transcribe(speech[: 8 * SAMPLE_RATE], ASROptions(language="fr", beam_size=1), seen.append)
+    assert seen == sorted(seen) and seen[-1] == 8.0 and len(seen) >= 2
+
+
+# ---- guardrails (pure logic) ---------------------------------------------------------------------
+
+
+def raw(*words: tuple[str, float, float], **fields: float) -> dict:
+    return {"words": [{"word": w, "start": s, "end": e, "probability": 0.9} for w, s, e in words], **fields}
+
+
+def test_repetition_loop_keeps_first_occurrence() -> None:
+    loop = [(" merci", i * 0.5, i * 0.5 + 0.4) for i in range(8)]
+    phrase = [(w, 5 + i * 0.3, 5.2 + i * 0.3) for i, w in enumerate([" c'est", " bien."] * 5)]
+    segments = build_segments([raw(*loop), raw(*phrase)], 10.0, ASROptions(), "fr")
+    assert [s.text for s in segments] == ["merci", "c'est bien."]
+
+
+def test_real_repeats_are_kept() -> None:
+    said = [(w, i * 0.3, i * 0.3 + 0.2) for i, w in enumerate(" non, non, non. Très bien.".split(" ")[1:])]
+    assert build_segments([raw(*said)], 5.0, ASROptions(), "fr")[0].text == "non, non, non. Très bien."
+
+
+def test_segments_whisper_calls_silence_are_dropped() -> None:
+    options = ASROptions()
+    quiet = raw((" Merci.", 1.0, 1.5), no_speech_prob=0.9, avg_logprob=-1.5)
+    sure = raw((" Bonjour.", 2.0, 2.5), no_speech_prob=0.9, avg_logprob=-0.2)
+    assert [s.text for s in build_segments([quiet, sure], 3.0, options, "fr")] == ["Bonjour."]
+
+
+@given(
+    st.lists(
+        st.lists(st.tuples(st.text(max_size=6), st.floats(-5, 40), st.floats(-5, 40)), max_size=8), max_size=5
+    ),
+    st.floats(0.1, 30),
+)
+def test_words_are_clean_monotonic_and_inside_the_audio(groups, duration) -> None:
+    segments = build_segments([raw(*g) for g in groups], duration, ASROptions(), "fr")
+    check_times(ASRResult("fr", segments), duration)
+
+
+# ---- devices -------------------------------------------------------------------------------------
+
+
+def test_devices() -> None:
+    import ctranslate2
+
+    assert resolve_device("cpu") == "cpu"
+    has_cuda = ctranslate2.get_cuda_device_count() > 0
+    assert resolve_device("auto") == ("cuda" if has_cuda else "cpu")
+    if not has_cuda:
+        with pytest.raises(OptionError, match="cuda"):
+            resolve_device("cuda")
+    with pytest.raises(OptionError, match="gpu"):
+        resolve_device("gpu")
+
+
+def test_cpu_threads(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert cpu_threads() >= 1 and cpu_threads(3) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_threads() == 1
+    with pytest.raises(OptionError):
+        cpu_threads(0)
+
+
+def test_ffmpeg_is_executable() -> None:
+    assert subprocess.run([ffmpeg_path(), "-version"], capture_output=True, timeout=30).returncode == 0

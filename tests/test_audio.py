@@ -1,0 +1,168 @@
+"""Decoding: every common format to 16 kHz mono float32, and every bad input to a typed one-line error."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from podscribe.audio import SAMPLE_RATE, AudioInfo, ffmpeg_path, load_audio, probe
+from podscribe.errors import DecodeError, InputError
+
+DURATION = 2.5  # seconds of the synthetic source
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-y", *map(str, args)], check=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2.5-s 44.1 kHz stereo source (a different tone per channel) encoded in many formats."""
+    d = tmp_path_factory.mktemp("media")
+    src = d / "source.wav"
+    ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={DURATION}",
+           "-f", "lavfi", "-i", f"sine=frequency=660:sample_rate=44100:duration={DURATION}",
+           "-filter_complex", "[0:a][1:a]join=inputs=2:channel_layout=stereo", "-c:a", "pcm_s16le", src)
+    encodings = {
+        "mp3": ["-c:a", "libmp3lame", "-b:a", "96k"],
+        "m4a": ["-c:a", "aac", "-b:a", "96k"],
+        "opus": ["-c:a", "libopus", "-b:a", "48k"],
+        "flac": ["-c:a", "flac"],
+        "ogg": ["-c:a", "libvorbis"],
+    }
+    for ext, codec in encodings.items():
+        ffmpeg("-i", src, *codec, d / f"audio.{ext}")
+    video = ["-f", "lavfi", "-i", f"testsrc=size=64x48:rate=10:duration={DURATION}"]
+    ffmpeg(*video, "-i", src, "-c:v", "libx264", "-c:a", "aac", "-shortest", d / "video.mp4")
+    ffmpeg(*video, "-i", src, "-c:v", "libx264", "-c:a", "libopus", "-shortest", d / "video.mkv")
+    ffmpeg(*video, "-c:v", "libx264", d / "silent_video.mp4")
+    return d
+
+
+@pytest.mark.parametrize(
+    "name", ["source.wav", "audio.mp3", "audio.m4a", "audio.opus", "audio.flac", "audio.ogg", "video.mp4", "video.mkv"]
+)
+def test_decodes_to_16k_mono_float32(media: Path, name: str) -> None:
+    audio = load_audio(media / name)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(len(audio) / SAMPLE_RATE - DURATION) <= 0.05
+    assert 0.1 < np.abs(audio).max() <= 1.5
+    # Both channels are in the mix: the 440 Hz and 660 Hz tones each carry a large share of the energy.
+    spectrum = np.abs(np.fft.rfft(audio[SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + SAMPLE_RATE]))
+    assert spectrum[440] > 0.2 * spectrum.max() and spectrum[660] > 0.2 * spectrum.max()
+
+
+def test_probe_describes_the_source(media: Path) -> None:
+    info = probe(media / "source.wav")
+    assert info == AudioInfo(str(media / "source.wav"), pytest.approx(DURATION, abs=0.01), "pcm_s16le", 2, 44100, False)
+    assert probe(media / "video.mkv").has_video
+    assert probe(media / "video.mkv").codec == "opus"
+
+
+def test_result_owns_exactly_its_samples(media: Path) -> None:
+    audio = load_audio(media / "audio.opus")
+    assert audio.flags.owndata and audio.base is None
+    assert audio.nbytes == len(audio) * 4
+
+
+def test_short_fixture_decodes() -> None:
+    path = Path(__file__).parent / "data" / "short.fr.opus"
+    if not path.exists():
+        pytest.skip("fixture not built")
+    assert abs(len(load_audio(path)) / SAMPLE_RATE - probe(path).duration) < 0.05
+
+
+def _error(path: Path | str) -> InputError:
+    with pytest.raises(InputError) as caught:
+        load_audio(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return caught.value
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    error = _error(tmp_path / "nope.mp3")
+    assert type(error) is InputError and "no such file" in str(error)
+
+
+def test_directory(tmp_path: Path) -> None:
+    assert "directory" in str(_error(tmp_path))
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.wav").touch()
+    error = _error(tmp_path / "empty.wav")
+    assert type(error) is InputError and "empty" in str(error)
+
+
+def test_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.wav")
+    assert "not a regular file" in str(_error(tmp_path / "pipe.wav"))
+
+
+@pytest.mark.parametrize("content", [b"just some text, not audio at all\n" * 40, np.random.default_rng(0).bytes(20000)])
+def test_not_audio(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "fake.mp3"
+    path.write_bytes(content)
+    assert isinstance(_error(path), DecodeError)
+
+
+def test_video_without_audio(media: Path) -> None:
+    error = _error(media / "silent_video.mp4")
+    assert isinstance(error, DecodeError) and "no audio stream" in str(error)
+
+
+def test_truncated_mp3_decodes_its_readable_part_with_a_warning(media: Path, tmp_path: Path, caplog) -> None:
+    data = (media / "audio.mp3").read_bytes()
+    path = tmp_path / "cut.mp3"
+    path.write_bytes(data[: len(data) * 3 // 10])
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio = load_audio(path)
+    assert 0.3 < len(audio) / SAMPLE_RATE < 0.5 * DURATION
+    assert "truncated" in caplog.text and str(path) in caplog.text
+
+
+def test_opus_with_its_tail_cut_decodes_what_is_left(media: Path, tmp_path: Path) -> None:
+    data = (media / "audio.opus").read_bytes()
+    path = tmp_path / "cut.opus"
+    path.write_bytes(data[: len(data) * 6 // 10])
+    assert 0.5 < len(load_audio(path)) / SAMPLE_RATE < DURATION
+
+
+def test_file_cut_before_any_audio(media: Path, tmp_path: Path) -> None:
+    path = tmp_path / "head.opus"
+    path.write_bytes((media / "audio.opus").read_bytes()[:200])
+    assert isinstance(_error(path), DecodeError)
+
+
+def _load_as_nobody(path: str, queue: multiprocessing.Queue) -> None:
+    os.setgid(65534)
+    os.setuid(65534)
+    try:
+        load_audio(path)
+        queue.put("no error")
+    except InputError as e:
+        queue.put(f"{type(e).__name__}: {e}")
+
+
+def test_unreadable_file(media: Path, tmp_path: Path) -> None:
+    path = tmp_path / "secret.wav"
+    path.write_bytes((media / "source.wav").read_bytes())
+    path.chmod(0)
+    if os.geteuid() != 0:
+        error = _error(path)
+        assert type(error) is InputError and "denied" in str(error)
+        return
+    # root reads anything: check as an unprivileged user in a forked child.
+    queue: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=_load_as_nobody, args=(str(path), queue))
+    child.start()
+    child.join(30)
+    message = queue.get(timeout=5)
+    assert message.startswith(f"InputError: {path}: ") and "denied" in message
