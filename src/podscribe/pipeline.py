@@ -163,6 +163,7 @@ class Pipeline:
         """ASR stage -> (result, audio duration); cached by audio hash and settings, decoding only on a miss."""
         key = self._asr_key()
         if audio_hash and (hit := self._cache.get(audio_hash, "asr", key)) is not None:
+            logger.info("speech recognition: cached result for these settings")
             cached = Transcript.from_dict(hit)
             return ASRResult(language=cached.language or "", segments=cached.segments), cached.duration
         samples = audio() if callable(audio) else audio
@@ -181,6 +182,7 @@ class Pipeline:
         """Diarization stage (cached like ``recognise``; ``audio`` may be a loader, called only on a miss)."""
         key = self._diar_key()
         if audio_hash and (hit := self._cache.get(audio_hash, "diar", key)) is not None:
+            logger.info("diarization: cached result for these settings")
             return [Turn(t["start"], t["end"], t["speaker"]) for t in hit["turns"]]
         turns = self.diarizer.diarize(audio() if callable(audio) else audio, self.options.diarization)
         if audio_hash:

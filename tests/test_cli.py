@@ -1,0 +1,171 @@
+"""The `podscribe` command end to end: real runs, and every bad input -> exit 2, one line, no output file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import srt
+
+from podscribe.audio import ffmpeg_path
+
+DATA = Path(__file__).parent / "data"
+SRC = Path(__file__).parents[1] / "src"
+
+
+def podscribe(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "podscribe", *map(str, args)], capture_output=True, text=True,
+                          timeout=900, cwd=cwd, env=environ)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("podscribe: error: ")
+    assert "Traceback" not in proc.stderr
+    for f in fragments:
+        assert f in lines[0]
+
+
+@pytest.fixture(scope="module")
+def transcribed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The short two-speaker fixture through the whole pipeline, every format, names from the reference."""
+    out = tmp_path_factory.mktemp("out")
+    proc = podscribe("transcribe", DATA / "short.fr.opus", "-o", out, "-f", "all", "--language", "fr",
+                     "--reference", DATA / "interview.fr.txt", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_transcribe_writes_every_format_with_real_names(transcribed: Path) -> None:
+    names = sorted(p.name for p in transcribed.iterdir())
+    assert names == [f"short.fr.{ext}" for ext in ("html", "json", "rttm", "srt", "txt", "vtt")]
+    data = json.loads((transcribed / "short.fr.json").read_text(encoding="utf-8"))
+    assert data["schema"] == "podscribe.transcript/1" and data["language"] == "fr"
+    assert {s["name"] for s in data["speakers"]} == {"Mathilde Wateau", "Romain Boucher"}
+    words = [w for s in data["segments"] for w in s["words"]]
+    assert len(words) > 50
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and all(0 <= w["start"] <= w["end"] <= data["duration"] for w in words)
+    txt = (transcribed / "short.fr.txt").read_text(encoding="utf-8")
+    assert txt.startswith(("Mathilde Wateau : ", "Romain Boucher : "))
+    cues = list(srt.parse((transcribed / "short.fr.srt").read_text(encoding="utf-8")))
+    assert cues and all(len(line) <= 42 for c in cues for line in c.content.splitlines())
+    assert (transcribed / "short.fr.vtt").read_text(encoding="utf-8").startswith("WEBVTT")
+    assert "Romain_Boucher" in (transcribed / "short.fr.rttm").read_text(encoding="utf-8")
+
+
+def test_existing_outputs_are_kept_without_force(transcribed: Path) -> None:
+    before = {p.name: p.read_bytes() for p in transcribed.iterdir()}
+    proc = podscribe("transcribe", DATA / "short.fr.opus", "-o", transcribed, "-f", "json,txt", "--quiet")
+    assert_one_line_error(proc, "already exists", "--force")
+    assert {p.name: p.read_bytes() for p in transcribed.iterdir()} == before
+
+
+def test_subtitles_recut_from_json_and_evaluate(transcribed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "recut.srt"
+    proc = podscribe("subtitles", transcribed / "short.fr.json", "-o", out, "--max-chars", "32", "--report")
+    assert proc.returncode == 0, proc.stderr
+    assert all(len(line) <= 32 for c in srt.parse(out.read_text(encoding="utf-8")) for line in c.content.splitlines())
+    proc = podscribe("evaluate", transcribed / "short.fr.json", "--reference", transcribed / "short.fr.txt",
+                     "--rttm", DATA / "short.fr.rttm", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["wer"] == 0 and report["cpwer"] == 0  # a transcript against its own TXT
+    assert report["der"] is not None and report["der"] < 0.1
+    for key in ("substitutions", "deletions", "insertions", "ref_words", "hyp_words", "speakers_ref",
+                "speakers_hyp", "jer"):
+        assert key in report
+
+
+def test_second_run_uses_the_cache(tmp_path: Path) -> None:
+    env = {"PODSCRIBE_CACHE": str(tmp_path / "cache")}
+    first = podscribe("transcribe", DATA / "short.fr.opus", "-o", tmp_path, "-f", "json", "--quiet", env=env)
+    assert first.returncode == 0, first.stderr
+    second = podscribe("transcribe", DATA / "short.fr.opus", "-o", tmp_path, "-f", "vtt", "-v", env=env)
+    assert second.returncode == 0, second.stderr
+    assert (tmp_path / "short.fr.vtt").exists()
+    assert "cached" in second.stderr
+
+
+# ---- bad input ----------------------------------------------------------------------------------
+def _bad_files(d: Path) -> dict[str, tuple[Path, str]]:
+    ff = [ffmpeg_path(), "-nostdin", "-v", "error", "-y"]
+    empty = d / "empty.mp3"
+    empty.write_bytes(b"")
+    text = d / "notes.mp3"
+    text.write_text("this is not audio\n" * 50)
+    noise = d / "random.wav"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 40000, dtype=np.uint8).tobytes())
+    truncated = d / "truncated.m4a"
+    subprocess.run([*ff, "-i", DATA / "short.fr.opus", "-c:a", "aac", d / "full.m4a"], check=True)
+    truncated.write_bytes((d / "full.m4a").read_bytes()[:300])
+    video = d / "no_audio.mp4"
+    subprocess.run([*ff, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=2", "-c:v", "libx264", video],
+                   check=True)
+    silence = d / "silence.wav"
+    subprocess.run([*ff, "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "8", silence], check=True)
+    return {
+        "missing": (d / "nothing.mp3", "no such file"),
+        "directory": (d, "not a regular file"),
+        "empty": (empty, "empty"),
+        "text": (text, "notes.mp3"),
+        "random": (noise, "random.wav"),
+        "truncated": (truncated, "truncated.m4a"),
+        "video without audio": (video, "no audio stream"),
+        "silence": (silence, "no speech found"),
+    }
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    return _bad_files(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "empty", "text", "random", "truncated",
+                                  "video without audio", "silence"])
+def test_bad_input_one_line_exit_2_no_output(bad_files, case: str, tmp_path: Path) -> None:
+    path, fragment = bad_files[case]
+    out = tmp_path / "out"
+    proc = podscribe("transcribe", path, "-o", out, "-f", "json,txt,srt", "--quiet", "--no-cache")
+    assert_one_line_error(proc, fragment)
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--model", "no-such-model"], "no-such-model"),
+        (["--model", "small"], "small"),  # known model whose weights are not available offline
+        (["-f", "docx"], "unknown output format docx"),
+        (["--engine", "nemo"], "invalid choice"),
+        (["--beam-size", "0"], "--beam-size"),
+        (["--max-chars", "-3"], "--max-chars"),
+        (["--speakers", "0"], "speakers"),
+        (["--min-speakers", "5", "--max-speakers", "2"], "speaker"),
+        (["--voice", "Mathilde"], "--voice"),
+    ],
+)
+def test_bad_options_one_line_exit_2(args: list[str], fragment: str, tmp_path: Path) -> None:
+    proc = podscribe("transcribe", DATA / "short.fr.opus", "-o", tmp_path / "o", "--quiet", "--no-cache", *args,
+                     env={"HF_HUB_OFFLINE": "1"})
+    assert_one_line_error(proc, fragment)
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_other_commands_bad_input(tmp_path: Path) -> None:
+    notjson = tmp_path / "t.json"
+    notjson.write_text("{oops")
+    assert_one_line_error(podscribe("subtitles", notjson, "-o", tmp_path / "x.srt"), "t.json")
+    assert_one_line_error(podscribe("subtitles", notjson, "-o", tmp_path / "x.docx"), "x.docx")
+    assert_one_line_error(podscribe("evaluate", tmp_path / "none.json", "--reference", DATA / "interview.fr.txt"),
+                          "none.json")
+    assert_one_line_error(podscribe("diarize", tmp_path / "none.wav", "-o", tmp_path), "none.wav")
+    assert not (tmp_path / "x.srt").exists()
