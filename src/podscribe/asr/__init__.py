@@ -5,7 +5,7 @@ Every engine takes 16 kHz mono float32 samples and returns segments of timestamp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +16,9 @@ from ..transcript import Segment
 
 ProgressCallback = Callable[[float], None]
 """Called with the number of seconds of audio processed so far."""
+
+Clips = Sequence[tuple[float, float]]
+"""Regions (start, end, seconds, each at most 30 s) to decode on their own, e.g. speaker turns."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,14 @@ class ASREngine(Protocol):
     device: str
 
     def transcribe(
-        self, audio: np.ndarray, options: ASROptions, progress: ProgressCallback | None = None
-    ) -> ASRResult: ...
+        self,
+        audio: np.ndarray,
+        options: ASROptions,
+        progress: ProgressCallback | None = None,
+        clips: Clips | None = None,
+    ) -> ASRResult:
+        """Words with times; only inside ``clips`` when given (else where the engine's VAD finds speech)."""
+        ...
 
 
 ENGINES: dict[str, str] = {

@@ -16,7 +16,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE
 from .. import devices
 from ..errors import ModelError
-from . import ASROptions, ASRResult, ProgressCallback
+from . import ASROptions, ASRResult, Clips, ProgressCallback
 from .common import build_segments
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,11 @@ class FasterWhisperEngine:
         logger.info("loaded %s (%s) on %s as %s", model, path, self.device, self.compute_type)
 
     def transcribe(
-        self, audio: np.ndarray, options: ASROptions, progress: ProgressCallback | None = None
+        self,
+        audio: np.ndarray,
+        options: ASROptions,
+        progress: ProgressCallback | None = None,
+        clips: Clips | None = None,
     ) -> ASRResult:
         """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds."""
         duration = len(audio) / SAMPLE_RATE
@@ -67,9 +71,15 @@ class FasterWhisperEngine:
             word_timestamps=True,
             vad_filter=options.vad,
         )
-        if options.batch_size > 1 and options.vad:
+        if clips:  # decode exactly these regions (e.g. speaker turns): no VAD merging across them
+            common["vad_filter"] = False
+        if options.batch_size > 1 and (options.vad or clips):
+            if clips:
+                common["clip_timestamps"] = [{"start": s, "end": e} for s, e in clips]
             segments, info = self.batched.transcribe(audio, batch_size=options.batch_size, **common)
         else:
+            if clips:
+                common["clip_timestamps"] = [t for clip in clips for t in clip]
             if options.batch_size > 1:
                 logger.info("batched decoding works on VAD chunks; without VAD, decoding sequentially")
             segments, info = self.model.transcribe(

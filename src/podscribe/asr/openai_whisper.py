@@ -19,7 +19,7 @@ import numpy as np
 from .. import devices
 from ..audio import SAMPLE_RATE
 from ..errors import ModelError
-from . import ASROptions, ASRResult, ProgressCallback
+from . import ASROptions, ASRResult, Clips, ProgressCallback
 from .common import build_segments
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,11 @@ class OpenAIWhisperEngine:
         logger.info("loaded %s (%s) on %s", model, path, self.device)
 
     def transcribe(
-        self, audio: np.ndarray, options: ASROptions, progress: ProgressCallback | None = None
+        self,
+        audio: np.ndarray,
+        options: ASROptions,
+        progress: ProgressCallback | None = None,
+        clips: Clips | None = None,
     ) -> ASRResult:
         """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds."""
         import torch
@@ -67,8 +71,9 @@ class OpenAIWhisperEngine:
         duration = len(audio) / SAMPLE_RATE
         language = options.language
         clips: list[float] = []
-        if options.vad:
-            speech = _speech_regions(audio)
+        if options.vad or clips:
+            speech = [{"start": int(s * SAMPLE_RATE), "end": int(e * SAMPLE_RATE)} for s, e in clips or ()]
+            speech = speech or _speech_regions(audio)
             if not speech:
                 logger.info("no speech found by VAD in %.1f s of audio", duration)
                 if progress is not None:
