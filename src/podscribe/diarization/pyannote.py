@@ -1,0 +1,150 @@
+"""pyannote.audio speaker-diarization pipelines (the ``pyannote`` extra), offline-first.
+
+A pipeline comes from a local folder holding ``config.yaml`` (e.g. a copy of
+``pyannote/speaker-diarization-community-1``) or from a hub id with a token. Telemetry is off and
+the hub is offline unless a token is given. Audio is passed in memory, so neither torchcodec nor
+ffmpeg is needed by pyannote.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError, OptionError
+from ..transcript import Turn
+from . import DiarizationOptions
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PIPELINE = "pyannote/speaker-diarization-community-1"
+SAMPLE_RATE = 16000
+
+
+def _torchaudio_without_extension() -> None:
+    """Let ``import torchaudio`` succeed when its compiled extension cannot load beside CPU torch.
+
+    PyPI's Linux torchaudio wheels are CUDA builds: with a CPU-only torch their ``_torchaudio.so``
+    fails on ``libc10_cuda.so``. pyannote only needs torchaudio's pure-Python parts for in-memory
+    16 kHz audio (Kaldi fbank, resampling), so the extension is declared unavailable instead.
+    """
+    import torch
+
+    try:
+        import torchaudio  # noqa: F401
+    except OSError as error:
+        if torch.version.cuda is not None or "cuda" not in str(error.__cause__ or error).lower():
+            raise
+        for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
+            del sys.modules[name]
+        stub = types.ModuleType("torchaudio._extension")
+        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
+        stub._IS_ALIGN_AVAILABLE = False
+        stub.fail_if_no_align = lambda function: function
+        sys.modules["torchaudio._extension"] = stub
+        logger.warning("torchaudio's compiled extension does not load (CUDA build beside CPU torch): "
+                       "using its pure-Python parts only")
+
+
+def _import_pipeline(token: str | None):
+    """pyannote.audio's Pipeline class, imported with telemetry off and the hub offline without a token."""
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    if token is None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        _torchaudio_without_extension()
+        from pyannote.audio import Pipeline
+    except ImportError as error:
+        if (error.name or "").split(".")[0] in ("pyannote", "torch", "torchaudio"):
+            raise ModelError("pyannote.audio is not installed: pip install 'podscribe[pyannote]'") from None
+        raise ModelError(f"pyannote.audio failed to import: {error}") from None
+    except OSError as error:
+        raise ModelError(f"pyannote.audio failed to load: {error}") from None
+    return Pipeline
+
+
+def missing_files(folder: Path) -> list[str]:
+    """Files a local pipeline folder lacks: config.yaml, then what its ``$model/...`` entries name."""
+    import yaml
+
+    config_path = folder / "config.yaml"
+    if not config_path.is_file():
+        return ["config.yaml"]
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    params = config.get("pipeline", {}).get("params", {})
+    missing = []
+    if "plda" not in params and "SpeakerDiarization" in str(config.get("pipeline", {}).get("name", "")):
+        missing.append("plda entry in config.yaml (pyannote.audio 4 would fetch community-1's PLDA from the hub)")
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith("$model/"):
+            sub = folder / value.removeprefix("$model/")
+            needed = ["xvec_transform.npz", "plda.npz"] if key == "plda" else ["pytorch_model.bin"]
+            missing += [str(sub.relative_to(folder) / n) for n in needed if not (sub / n).is_file()]
+        elif isinstance(value, str) and key in ("segmentation", "embedding") and Path(value).is_absolute():
+            missing += [] if Path(value).is_file() else [value]
+    return missing
+
+
+def _torch_device(device: str):
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise OptionError(f"unknown device {device!r} (choose from: auto, cpu, cuda)")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise OptionError(f"device {device!r} is not available (torch sees no CUDA device)")
+    return torch.device(device)
+
+
+class PyannoteDiarizer:
+    """A pyannote.audio pipeline behind the Diarizer protocol (exclusive turns when it offers them)."""
+
+    name = "pyannote"
+
+    def __init__(self, path: str | None = None, token: str | None = None, device: str = "auto") -> None:
+        source = path or DEFAULT_PIPELINE
+        folder = Path(source).expanduser()
+        if not folder.is_dir() and source.startswith((".", "/", "~")):
+            raise ModelError("pyannote pipeline folder not found", source)
+        Pipeline = _import_pipeline(token)
+        if folder.is_dir():
+            missing = missing_files(folder)
+            if missing:
+                raise ModelError(f"incomplete pyannote pipeline folder, missing: {', '.join(missing)}", folder)
+            source = str(folder)
+        try:
+            pipeline = Pipeline.from_pretrained(source, token=token)
+        except Exception as error:  # noqa: BLE001 - the hub client and pyannote raise many unrelated types
+            hint = "" if token or folder.is_dir() else " (offline without a token: give a local folder or a token)"
+            raise ModelError(f"cannot load pyannote pipeline {source!r}: {error}{hint}") from None
+        if pipeline is None:
+            raise ModelError(f"cannot load pyannote pipeline {source!r} (gated model: accept its "
+                             "conditions on the hub and give a token)")
+        self.pipeline = pipeline.to(_torch_device(device))
+        self.source = source
+
+    def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
+        """Speaker turns of ``audio`` (16 kHz mono float32), labelled SPEAKER_00 … by first turn."""
+        import torch
+
+        waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+        if options.num_speakers is not None:
+            constraints = {"num_speakers": options.num_speakers}
+        else:
+            constraints = {"min_speakers": options.min_speakers, "max_speakers": options.max_speakers}
+        output = self.pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **constraints)
+        annotation = getattr(output, "exclusive_speaker_diarization", None)
+        if annotation is None:
+            annotation = getattr(output, "speaker_diarization", output)
+        tracks = sorted((segment.start, segment.end, str(label))
+                        for segment, _, label in annotation.itertracks(yield_label=True))
+        names: dict[str, str] = {}
+        for _, _, label in tracks:
+            names.setdefault(label, f"SPEAKER_{len(names):02d}")
+        return [Turn(float(s), float(e), names[label]) for s, e, label in tracks if e > s]
