@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from podscribe.audio import SAMPLE_RATE, AudioInfo, ffmpeg_path, load_audio, probe
+from podscribe.audio import SAMPLE_RATE, AudioInfo, ffmpeg_path, ffprobe_path, load_audio, probe
 from podscribe.errors import DecodeError, InputError
 
 DURATION = 2.5  # seconds of the synthetic source
@@ -76,6 +76,11 @@ def test_short_fixture_decodes() -> None:
     if not path.exists():
         pytest.skip("fixture not built")
     assert abs(len(load_audio(path)) / SAMPLE_RATE - probe(path).duration) < 0.05
+
+
+def test_bundled_binaries_run() -> None:
+    for binary in (ffmpeg_path(), ffprobe_path()):
+        assert subprocess.run([binary, "-version"], capture_output=True, timeout=30).returncode == 0
 
 
 def _error(path: Path | str) -> InputError:

@@ -24,7 +24,6 @@ from .errors import ModelError, ModelNotAvailableError
 
 logger = logging.getLogger(__name__)
 
-_MANIFEST_DIRS = (Path(__file__).parent / "_models", Path(__file__).parents[2] / "models")
 _CHUNK = 1 << 20
 
 
@@ -45,14 +44,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "podscribe"
 
 
+def models_dir() -> Path:
+    """Folder of shipped manifests and weights: ``podscribe/_models`` in a wheel, else the repository's ``models/``."""
+    installed = Path(__file__).parent / "_models"
+    return installed if installed.is_dir() else Path(__file__).parents[2] / "models"
+
+
 @functools.cache
 def _manifest() -> dict[str, dict[str, Any]]:
-    # Installed wheels carry models/ as podscribe/_models; source checkouts have models/ at the root.
-    for folder in _MANIFEST_DIRS:
-        path = folder / "manifest.json"
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))["models"]
-    raise ModelError("models/manifest.json not found: broken podscribe installation")
+    path = models_dir() / "manifest.json"
+    if not path.is_file():
+        raise ModelError("models/manifest.json not found: broken podscribe installation")
+    return json.loads(path.read_text(encoding="utf-8"))["models"]
 
 
 def _spec(name: str) -> dict[str, Any]:

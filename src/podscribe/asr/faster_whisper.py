@@ -1,8 +1,9 @@
 """faster-whisper (CTranslate2) engine: int8 on CPU, float16 on CUDA, batched over VAD chunks.
 
 With ``batch_size > 1`` and VAD on, ``BatchedInferencePipeline`` decodes VAD chunks of up to 30 s in
-parallel (no temperature fallback or cross-window prompt there; the shared guardrails catch silence and
-loops); otherwise ``WhisperModel.transcribe`` decodes 30-s windows in sequence. Word timestamps are
+parallel (no temperature fallback, cross-window prompt or hallucination-silence check there; the shared
+guardrails catch silence and loops); otherwise ``WhisperModel.transcribe`` decodes 30-s windows in
+sequence. Word timestamps are
 always on: the rest of podscribe works on words.
 """
 
@@ -76,7 +77,11 @@ class FasterWhisperEngine:
         if options.batch_size > 1 and (options.vad or clips):
             if clips:
                 common["clip_timestamps"] = [{"start": s, "end": e} for s, e in clips]
-            segments, info = self.batched.transcribe(audio, batch_size=options.batch_size, **common)
+            # With timestamp tokens: measured, greedy decoding without them stopped after the first
+            # sentence of a 28-s chunk that had a pause in it (3 words of 105).
+            segments, info = self.batched.transcribe(
+                audio, batch_size=options.batch_size, without_timestamps=False, **common
+            )
         else:
             if clips:
                 common["clip_timestamps"] = [t for clip in clips for t in clip]

@@ -24,8 +24,6 @@ from .common import build_segments
 
 logger = logging.getLogger(__name__)
 
-BEST_OF = 5  # candidates when a window falls back to sampling: faster-whisper's default, so both engines agree
-
 
 class OpenAIWhisperEngine:
     """A Whisper model loaded in PyTorch through openai-whisper."""
@@ -100,7 +98,6 @@ class OpenAIWhisperEngine:
                 hallucination_silence_threshold=options.hallucination_silence_threshold,
                 language=language,
                 beam_size=options.beam_size if options.beam_size > 1 else None,
-                best_of=BEST_OF,
                 fp16=self.device == "cuda",
             )
         if progress is not None:

@@ -25,6 +25,7 @@ from scipy.cluster.vq import kmeans2
 
 from ..errors import InputError, ModelError, OptionError
 from ..transcript import Turn
+from ..weights import models_dir
 from . import DiarizationOptions
 
 logger = logging.getLogger(__name__)
@@ -62,13 +63,6 @@ class EmbeddedSettings:
     max_gap: float = 0.5  # same-speaker turns closer than this are joined
     batch_size: int = 64
     threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
-
-
-def models_dir() -> Path:
-    """Folder of shipped weights: ``podscribe/_models`` in a wheel, else the repository's ``models/``."""
-    package = Path(__file__).resolve().parents[1]
-    installed = package / "_models"
-    return installed if installed.is_dir() else package.parents[1] / "models"
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,0 +1,139 @@
+"""Benchmark inputs: the bundled fixtures with their references, and long files made by concatenating them.
+
+A long file is built once per length into the work folder (never committed): fixtures decoded with the
+bundled ffmpeg, joined with one second of silence between them, and encoded as mono Opus (32 kbps).
+Its reference text and speaker turns are the pieces' own, shifted by each piece's offset; speakers are
+named by their synthetic voice (the same person has different voices in dev and heldout fixtures,
+and different people share a heldout voice), so DER and cpWER count voices, which is what a
+diarizer can tell apart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from podscribe.audio import SAMPLE_RATE, ffmpeg_path, load_audio
+from podscribe.reference import Reference, Utterance, load_reference, load_rttm
+from podscribe.transcript import Turn
+
+logger = logging.getLogger(__name__)
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+INTERVIEW_TEXT = DATA / "interview.fr.txt"
+AUDIO_SUFFIXES = (".opus", ".mp4")
+LONG_CYCLE = ("interview.fr", "interview.heldout", "noisy.fr", "heldout_text.fr", "overlap.fr")
+FILLER = "short.fr"  # the last piece when no longer one fits
+GAP_S = 1.0
+TOLERANCE_S = 15.0  # a long file may end up this much longer than asked
+LONG_BITRATE = "32k"
+
+
+@dataclass(frozen=True)
+class BenchFile:
+    """An input file with what it is scored against: reference text, reference speaker turns."""
+
+    name: str
+    audio: Path
+    duration: float
+    reference: Reference
+    turns: tuple[Turn, ...]
+
+
+def fixture_audio(name: str) -> Path:
+    """The audio file of fixture ``name`` (e.g. ``interview.fr`` -> tests/data/interview.fr.opus)."""
+    for suffix in AUDIO_SUFFIXES:
+        path = DATA / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"no audio for fixture {name!r} in {DATA}")
+
+
+def _fixture_meta(name: str) -> dict:
+    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _voice_names(meta: dict) -> dict[str, str]:
+    """Speaker name and RTTM id -> a label of the voice (espeak variant and pitch shift)."""
+    labels = {}
+    for s in meta["speakers"]:
+        label = f"voice_{s['voice']['variant']}{s['voice']['cents']:+d}"
+        labels[s["name"]] = labels[s["id"]] = label
+    return labels
+
+
+def fixture_reference(name: str) -> Reference:
+    """Reference text of a fixture: the user's transcript for the interviews, else the fixture's own turns."""
+    if name.startswith("interview."):
+        return load_reference(INTERVIEW_TEXT)
+    turns = _fixture_meta(name)["turns"]
+    return Reference(tuple(Utterance(t["speaker"], t["text"], t["start"], t["end"]) for t in turns))
+
+
+def fixture(name: str) -> BenchFile:
+    """One bundled fixture, scored against its reference text and its RTTM."""
+    return BenchFile(
+        name=name,
+        audio=fixture_audio(name),
+        duration=float(_fixture_meta(name)["duration"]),
+        reference=fixture_reference(name),
+        turns=tuple(load_rttm(DATA / f"{name}.rttm")),
+    )
+
+
+def plan_pieces(minutes: float) -> list[str]:
+    """Fixtures to join for about ``minutes`` of audio: LONG_CYCLE in turn, then fillers, never over by much."""
+    durations = {n: float(_fixture_meta(n)["duration"]) + GAP_S for n in (*LONG_CYCLE, FILLER)}
+    target, total, pieces = minutes * 60.0, 0.0, []
+    by_length = sorted(durations, key=durations.get, reverse=True)
+    index = 0
+    while True:
+        preferred = LONG_CYCLE[index % len(LONG_CYCLE)]
+        fitting = [n for n in (preferred, *by_length) if total + durations[n] <= target + TOLERANCE_S]
+        if not fitting or target - total < durations[FILLER] / 2:
+            return pieces
+        pieces.append(fitting[0])
+        total += durations[fitting[0]]
+        index += fitting[0] == preferred
+
+
+def long_file(minutes: float, work: Path) -> BenchFile:
+    """A ``minutes``-long concatenation of fixtures, built into ``work`` on first use and reused after."""
+    stem = f"long-{minutes:g}min"
+    audio, manifest = work / f"{stem}.opus", work / f"{stem}.json"
+    if not (audio.is_file() and manifest.is_file()):
+        _build_long(plan_pieces(minutes), audio, manifest)
+    meta = json.loads(manifest.read_text(encoding="utf-8"))
+    utterances: list[Utterance] = []
+    turns: list[Turn] = []
+    for piece in meta["pieces"]:
+        offset, voices = piece["offset"], _voice_names(_fixture_meta(piece["name"]))
+        utterances += [Utterance(voices[u.speaker], u.text) for u in fixture_reference(piece["name"]).utterances]
+        turns += [Turn(t.start + offset, t.end + offset, voices[t.speaker])
+                  for t in load_rttm(DATA / f"{piece['name']}.rttm")]
+    return BenchFile(stem, audio, meta["duration"], Reference(tuple(utterances)), tuple(sorted(turns)))
+
+
+def _build_long(pieces: list[str], audio: Path, manifest: Path) -> None:
+    logger.info("building %s from %d fixtures", audio, len(pieces))
+    audio.parent.mkdir(parents=True, exist_ok=True)
+    gap = np.zeros(round(GAP_S * SAMPLE_RATE), dtype=np.float32)
+    parts, placed, offset = [], [], 0
+    for name in pieces:
+        samples = load_audio(fixture_audio(name))
+        placed.append({"name": name, "offset": offset / SAMPLE_RATE, "duration": len(samples) / SAMPLE_RATE})
+        parts += [samples, gap]
+        offset += len(samples) + len(gap)
+    samples = np.concatenate(parts[:-1])
+    partial = audio.with_suffix(".part.opus")
+    command = [ffmpeg_path(), "-v", "error", "-y", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:",
+               "-c:a", "libopus", "-b:a", LONG_BITRATE, "-application", "voip", str(partial)]
+    subprocess.run(command, input=samples.tobytes(), check=True)
+    partial.replace(audio)
+    manifest.write_text(json.dumps({"duration": len(samples) / SAMPLE_RATE, "gap_s": GAP_S, "pieces": placed},
+                                   indent=1), encoding="utf-8")

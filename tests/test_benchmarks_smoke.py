@@ -1,0 +1,67 @@
+"""The benchmark suite: its summary arithmetic, the long-file plan, and one real --quick run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import fixtures  # noqa: E402
+import run  # noqa: E402
+
+
+def _run(system: str, wall: float, rss: float, repeat: int = 0, **extra: float) -> dict:
+    return {"file": "f", "system": system, "repeat": repeat, "rc": 0, "wall_s": wall, "rtf": wall / 100,
+            "cpu_s": wall * 2, "peak_rss_mb": rss, "loadavg_before": 1.0, **extra}
+
+
+def test_summary_takes_medians_and_ratios_to_plain_faster_whisper():
+    runs = [_run("faster-whisper", w, 400) for w in (10, 30, 20)]
+    runs += [_run("podscribe", w, 600, cached_ratio=0.01) for w in (50, 40, 90)]
+    runs.append({**_run("podscribe", 1, 1), "rc": 1, "error": "boom"})
+    rows = {r["system"]: r for r in run.summarise(runs)}
+    assert rows["faster-whisper"]["wall_s"] == 20 and rows["faster-whisper"]["wall_s_x"] == 1
+    assert rows["podscribe"]["wall_s"] == 50 and rows["podscribe"]["runs"] == 3 and rows["podscribe"]["failed"] == 1
+    assert rows["podscribe"]["wall_s_x"] == pytest.approx(2.5)
+    assert rows["podscribe"]["peak_rss_mb_x"] == pytest.approx(1.5)
+    checks = run.checks(list(rows.values()), {"f": {"duration": 100}})
+    assert checks["cache_f"]["pass"]
+
+
+def test_long_file_checks_rss_limit_and_growth():
+    rows = [{"file": "long-60min", "system": "podscribe", "peak_rss_mb": 1000.0},
+            {"file": "long-180min", "system": "podscribe", "peak_rss_mb": 1400.0}]
+    checks = run.checks(rows, {"long-60min": {"duration": 3600}, "long-180min": {"duration": 10800}})
+    assert checks["rss_long-60min"]["pass"] and checks["rss_long-180min"]["pass"]
+    assert checks["rss_growth"]["ratio"] == pytest.approx(1.4) and not checks["rss_growth"]["pass"]
+
+
+@pytest.mark.parametrize("minutes", [1, 60, 180])
+def test_long_file_plan_is_close_to_the_asked_length(minutes):
+    pieces = fixtures.plan_pieces(minutes)
+    meta = {n: json.loads((fixtures.DATA / f"{n}.json").read_text())["duration"] for n in set(pieces)}
+    total = sum(meta[n] + fixtures.GAP_S for n in pieces)
+    assert minutes * 60 - 40 <= total <= minutes * 60 + fixtures.TOLERANCE_S
+    assert set(pieces) <= {*fixtures.LONG_CYCLE, fixtures.FILLER}
+
+
+def test_quick_run_writes_results(tmp_path):
+    """A real --quick run of one system (plain faster-whisper, greedy to stay fast) on short.fr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    command = [sys.executable, "benchmarks/run.py", "--quick", "--systems", "faster-whisper", "--beam-size", "1",
+               "--out", str(tmp_path), "--work", str(tmp_path / "work")]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    (result,) = doc["runs"]
+    assert result["system"] == "faster-whisper" and result["file"] == "short.fr" and result["rc"] == 0
+    assert result["wall_s"] > 0 and result["cpu_s"] > 0 and result["peak_rss_mb"] > 50
+    assert 0 <= result["wer"] < 1.5
+    assert "| faster-whisper | 1 |" in (tmp_path / "results.md").read_text(encoding="utf-8")
