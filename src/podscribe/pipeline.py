@@ -28,7 +28,7 @@ from .weights import cache_dir
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when a stage's output changes for the same settings
 
 
 @dataclass(frozen=True)
@@ -264,8 +264,8 @@ def turn_clips(
             merged.append([t.start, t.end, t.speaker])
     clips: list[tuple[float, float]] = []
     frame = int(0.05 * SAMPLE_RATE)
-    for start, end, _ in merged:
-        start, end = max(0.0, start - pad), min(duration, end + pad)
+    for start, end, _ in merged:  # clips never overlap, even where speakers do
+        start, end = max(0.0, start - pad, clips[-1][1] if clips else 0.0), min(duration, end + pad)
         while end - start > max_length:
             lo, hi = int((start + 0.6 * max_length) * SAMPLE_RATE), int((start + max_length) * SAMPLE_RATE)
             n = (hi - lo) // frame

@@ -42,12 +42,16 @@ def build_segments(
             continue
         words: list[Word] = []
         for w in seg.get("words") or ():
-            word = Word(w["word"].strip(), float(w["start"]), float(w["end"]), float(w.get("probability", 1.0)))
+            word = Word(
+                w["word"].strip(), float(w["start"]), float(w["end"]), float(w.get("probability", 1.0))
+            )
             if not word.text:
                 continue
             if glue and words and not w["word"][:1].isspace():
                 last = words.pop()
-                word = Word(last.text + word.text, last.start, word.end, min(last.probability, word.probability))
+                word = Word(
+                    last.text + word.text, last.start, word.end, min(last.probability, word.probability)
+                )
             words.append(word)
         groups.append(words)
     keep = _loop_free(_norm(w.text) for g in groups for w in g)
@@ -67,6 +71,11 @@ def build_segments(
     return tuple(segments)
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's message cut to its first line (engines' errors can span many)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def _is_silence(seg: Mapping[str, Any], options: ASROptions) -> bool:
     return (
         seg.get("no_speech_prob", 0.0) > options.no_speech_threshold
@@ -83,7 +92,9 @@ def _loop_free(texts: Iterable[str]) -> list[bool]:
         for n in range(1, LOOP_MAX_WORDS + 1):
             repeats = _repeats(seq, i, n)
             if repeats >= LOOP_MIN_REPEATS:
-                logger.warning("removed a repetition loop: %r said %d times", " ".join(seq[i : i + n]), repeats)
+                logger.warning(
+                    "removed a repetition loop: %r said %d times", " ".join(seq[i : i + n]), repeats
+                )
                 for j in range(i + n, i + n * repeats):
                     keep[j] = False
                 i += n * repeats - 1

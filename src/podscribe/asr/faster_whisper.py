@@ -3,8 +3,8 @@
 With ``batch_size > 1`` and VAD on, ``BatchedInferencePipeline`` decodes VAD chunks of up to 30 s in
 parallel (no temperature fallback, cross-window prompt or hallucination-silence check there; the shared
 guardrails catch silence and loops); otherwise ``WhisperModel.transcribe`` decodes 30-s windows in
-sequence. Word timestamps are
-always on: the rest of podscribe works on words.
+sequence. Given ``clips`` (e.g. speaker turns) are decoded each on their own instead of VAD chunks.
+Word timestamps are always on: the rest of podscribe works on words.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import asdict
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
 from .. import devices
+from ..audio import SAMPLE_RATE
 from ..errors import ModelError
 from . import ASROptions, ASRResult, Clips, ProgressCallback
-from .common import build_segments
+from .common import build_segments, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,11 @@ class FasterWhisperEngine:
     name = "faster-whisper"
 
     def __init__(
-        self, model: str, device: str = "auto", compute_type: str | None = None, cpu_threads: int | None = None
+        self,
+        model: str,
+        device: str = "auto",
+        compute_type: str | None = None,
+        cpu_threads: int | None = None,
     ) -> None:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
@@ -43,11 +47,14 @@ class FasterWhisperEngine:
         path = resolve_ct2(model)
         try:
             self.model = WhisperModel(
-                str(path), device=self.device, compute_type=self.compute_type,
-                cpu_threads=devices.cpu_threads(cpu_threads), local_files_only=True,
+                str(path),
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=devices.cpu_threads(cpu_threads),
+                local_files_only=True,
             )
         except (RuntimeError, ValueError, OSError) as e:
-            raise ModelError(f"faster-whisper cannot load it: {e}", path) from None
+            raise ModelError(f"faster-whisper cannot load it: {first_line(e)}", path) from None
         self.batched = BatchedInferencePipeline(self.model)
         logger.info("loaded %s (%s) on %s as %s", model, path, self.device, self.compute_type)
 
@@ -60,20 +67,19 @@ class FasterWhisperEngine:
     ) -> ASRResult:
         """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds."""
         duration = len(audio) / SAMPLE_RATE
-        common = dict(
-            language=options.language,
-            beam_size=options.beam_size,
-            temperature=list(options.temperature),
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.log_prob_threshold,
-            no_speech_threshold=options.no_speech_threshold,
-            condition_on_previous_text=options.condition_on_previous_text,
-            initial_prompt=options.initial_prompt,
-            word_timestamps=True,
-            vad_filter=options.vad,
-        )
-        if clips:  # decode exactly these regions (e.g. speaker turns): no VAD merging across them
-            common["vad_filter"] = False
+        common = {
+            "language": options.language,
+            "beam_size": options.beam_size,
+            "temperature": list(options.temperature),
+            "compression_ratio_threshold": options.compression_ratio_threshold,
+            "log_prob_threshold": options.log_prob_threshold,
+            "no_speech_threshold": options.no_speech_threshold,
+            "condition_on_previous_text": options.condition_on_previous_text,
+            "initial_prompt": options.initial_prompt,
+            "word_timestamps": True,
+            # Given clips (e.g. speaker turns) are decoded exactly: no VAD merging across them.
+            "vad_filter": options.vad and not clips,
+        }
         if options.batch_size > 1 and (options.vad or clips):
             if clips:
                 common["clip_timestamps"] = [{"start": s, "end": e} for s, e in clips]

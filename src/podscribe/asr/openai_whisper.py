@@ -1,15 +1,18 @@
 """openai-whisper (PyTorch) engine: fp32 on CPU, fp16 on CUDA.
 
 openai-whisper has no VAD of its own: with ``options.vad`` the Silero VAD bundled with faster-whisper
-finds the speech, and only those regions are decoded (``clip_timestamps``), so silence and music give
-no text here either; the language is then detected on speech, as faster-whisper does.
+finds the speech, and only those regions (or the ``clips`` given) are decoded (``clip_timestamps``), so
+silence and music give no text here either; the language is then detected on speech, as faster-whisper
+does. Progress comes from openai-whisper's tqdm bar, routed to the callback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import logging
+import pickle
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -20,9 +23,12 @@ from .. import devices
 from ..audio import SAMPLE_RATE
 from ..errors import ModelError
 from . import ASROptions, ASRResult, Clips, ProgressCallback
-from .common import build_segments
+from .common import build_segments, first_line
 
 logger = logging.getLogger(__name__)
+
+HOP_LENGTH = 160  # samples per openai-whisper mel frame
+FRAMES_PER_SECOND = SAMPLE_RATE // HOP_LENGTH
 
 
 class OpenAIWhisperEngine:
@@ -44,15 +50,19 @@ class OpenAIWhisperEngine:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             self.model = whisper.model.Whisper(whisper.model.ModelDimensions(**checkpoint["dims"]))
             self.model.load_state_dict(checkpoint["model_state_dict"])
+        except pickle.UnpicklingError:
+            raise ModelError(
+                "not an openai-whisper checkpoint (corrupt, or not weights only)", path
+            ) from None
         except (RuntimeError, KeyError, TypeError, OSError, EOFError) as e:
-            raise ModelError(f"openai-whisper cannot load it: {e}", path) from None
+            raise ModelError(f"openai-whisper cannot load it: {first_line(e)}", path) from None
+        # podscribe's checkpoints carry their alignment heads; openai's own ones are known by name.
         heads = checkpoint.get("alignment_heads", whisper._ALIGNMENT_HEADS.get(model))
         if heads is None:
             logger.warning("%s: no alignment heads; word timestamps use the last half of the decoder", path)
         else:
             self.model.set_alignment_heads(heads)
         self.model.to(self.device)
-        del checkpoint
         logger.info("loaded %s (%s) on %s", model, path, self.device)
 
     def transcribe(
@@ -68,18 +78,24 @@ class OpenAIWhisperEngine:
 
         duration = len(audio) / SAMPLE_RATE
         language = options.language
-        clips: list[float] = []
+        clip_timestamps: list[float] = []
         if options.vad or clips:
-            speech = [{"start": int(s * SAMPLE_RATE), "end": int(e * SAMPLE_RATE)} for s, e in clips or ()]
-            speech = speech or _speech_regions(audio)
+            if clips:
+                speech = [{"start": int(s * SAMPLE_RATE), "end": int(e * SAMPLE_RATE)} for s, e in clips]
+            else:
+                speech = _speech_regions(audio)
             if not speech:
                 logger.info("no speech found by VAD in %.1f s of audio", duration)
                 if progress is not None:
                     progress(duration)
                 return ASRResult(language=language or "", segments=())
-            clips = [t / SAMPLE_RATE for region in speech for t in (region["start"], region["end"])]
+            # openai-whisper loops forever on a clip ending past its last mel frame (an empty window that
+            # never advances): clip at the last frame.
+            last = (len(audio) // HOP_LENGTH) / FRAMES_PER_SECOND
+            clip_timestamps = [min(t / SAMPLE_RATE, last) for r in speech for t in (r["start"], r["end"])]
             if language is None:
-                language = self._detect_language(np.concatenate([audio[r["start"] : r["end"]] for r in speech]))
+                speech_audio = np.concatenate([audio[r["start"] : r["end"]] for r in speech])
+                language = self._detect_language(speech_audio)
         if self.device == "cpu":
             torch.set_num_threads(self.threads)
         with _tqdm_progress(progress):
@@ -94,7 +110,7 @@ class OpenAIWhisperEngine:
                 condition_on_previous_text=options.condition_on_previous_text,
                 initial_prompt=options.initial_prompt,
                 word_timestamps=True,
-                clip_timestamps=clips or "0",
+                clip_timestamps=clip_timestamps or "0",
                 hallucination_silence_threshold=options.hallucination_silence_threshold,
                 language=language,
                 beam_size=options.beam_size if options.beam_size > 1 else None,
@@ -125,31 +141,28 @@ def _speech_regions(audio: np.ndarray) -> list[dict[str, int]]:
     return get_speech_timestamps(audio, VadOptions(), sampling_rate=SAMPLE_RATE)
 
 
+class _ProgressBar(contextlib.nullcontext):
+    """Stands in for the tqdm bar of openai-whisper's transcribe: its mel frames done, in seconds, to a callback."""
+
+    def __init__(self, progress: ProgressCallback, **_: Any) -> None:
+        super().__init__(self)
+        self.progress = progress
+        self.frames = 0
+
+    def update(self, frames: int) -> None:
+        self.frames += frames
+        self.progress(self.frames / FRAMES_PER_SECOND)
+
+
 @contextlib.contextmanager
 def _tqdm_progress(progress: ProgressCallback | None) -> Iterator[None]:
-    """openai-whisper reports progress only through a tqdm bar over mel frames: route it to ``progress``."""
+    """openai-whisper reports progress only through tqdm: route it to ``progress`` while transcribing."""
     if progress is None:
         yield
         return
     module = importlib.import_module("whisper.transcribe")
     original = module.tqdm
-    frames_per_second = SAMPLE_RATE // 160  # openai-whisper's mel hop is 160 samples
-
-    class Bar:
-        def __init__(self, total: int, **_: Any) -> None:
-            self.n = 0
-
-        def __enter__(self) -> Bar:
-            return self
-
-        def __exit__(self, *_: object) -> None:
-            return None
-
-        def update(self, frames: int) -> None:
-            self.n += frames
-            progress(self.n / frames_per_second)
-
-    module.tqdm = types.SimpleNamespace(tqdm=Bar)
+    module.tqdm = types.SimpleNamespace(tqdm=functools.partial(_ProgressBar, progress))
     try:
         yield
     finally:
