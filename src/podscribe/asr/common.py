@@ -35,40 +35,36 @@ def build_segments(
 ) -> tuple[Segment, ...]:
     """Engine segments (openai-whisper layout) -> podscribe Segments, after the guardrails above."""
     glue = language not in UNSPACED_LANGUAGES
-    groups: list[list[Word]] = []
-    for seg in raw:
-        if _is_silence(seg, options):
-            logger.debug("dropped a segment Whisper marks as silence: %r", seg.get("text"))
-            continue
-        words: list[Word] = []
-        for w in seg.get("words") or ():
-            word = Word(
-                w["word"].strip(), float(w["start"]), float(w["end"]), float(w.get("probability", 1.0))
-            )
-            if not word.text:
-                continue
-            if glue and words and not w["word"][:1].isspace():
-                last = words.pop()
-                word = Word(
-                    last.text + word.text, last.start, word.end, min(last.probability, word.probability)
-                )
-            words.append(word)
-        groups.append(words)
-    keep = _loop_free(_norm(w.text) for g in groups for w in g)
+    groups = [_words(seg, glue) for seg in raw if not _is_silence(seg, options)]
+    keep = iter(_loop_free(_norm(w.text) for group in groups for w in group))
     segments: list[Segment] = []
-    index, previous_end = 0, 0.0
+    previous_end = 0.0
     for group in groups:
-        words: list[Word] = []
+        kept: list[Word] = []
         for w in group:
-            if keep[index]:
+            if next(keep):
                 start = min(max(w.start, previous_end, 0.0), duration)
                 end = min(max(w.end, start), duration)
-                words.append(Word(w.text, start, end, w.probability))
+                kept.append(Word(w.text, start, end, w.probability))
                 previous_end = end
-            index += 1
-        if words:
-            segments.append(Segment.from_words(words))
+        if kept:
+            segments.append(Segment.from_words(kept))
     return tuple(segments)
+
+
+def _words(seg: Mapping[str, Any], glue: bool) -> list[Word]:
+    """A segment's words, stripped, empty ones dropped; with ``glue``, pieces without a leading space
+    join the word before (probability: the lower of the two)."""
+    words: list[Word] = []
+    for w in seg.get("words") or ():
+        word = Word(w["word"].strip(), float(w["start"]), float(w["end"]), float(w.get("probability", 1.0)))
+        if not word.text:
+            continue
+        if glue and words and not w["word"][:1].isspace():
+            last = words.pop()
+            word = Word(last.text + word.text, last.start, word.end, min(last.probability, word.probability))
+        words.append(word)
+    return words
 
 
 def first_line(error: BaseException) -> str:
@@ -77,10 +73,13 @@ def first_line(error: BaseException) -> str:
 
 
 def _is_silence(seg: Mapping[str, Any], options: ASROptions) -> bool:
-    return (
+    silent = (
         seg.get("no_speech_prob", 0.0) > options.no_speech_threshold
         and seg.get("avg_logprob", 0.0) < options.log_prob_threshold
     )
+    if silent:
+        logger.debug("dropped a segment Whisper itself calls silence: %r", seg.get("text"))
+    return silent
 
 
 def _loop_free(texts: Iterable[str]) -> list[bool]:
