@@ -38,7 +38,12 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
         if shutil.which("espeak-ng") is None:
             pytest.skip("neither tests/data/short.fr.opus nor espeak-ng")
         path = tmp_path_factory.mktemp("speech") / "speech.wav"
-        text = "Bonjour à tous. Aujourd'hui, nous parlons de la radio et de la musique en France."
+        text = (
+            "Bonjour à tous et bienvenue dans cette émission. Aujourd'hui, nous parlons de la radio, de la"
+            " musique et de la vie culturelle en France. Nos invités nous expliquent comment ils préparent"
+            " chaque semaine un programme pour des milliers d'auditeurs, avec des reportages, des entretiens"
+            " et des chroniques. Ils nous racontent aussi leurs débuts, leurs doutes et leurs réussites."
+        )
         subprocess.run(["espeak-ng", "-v", "fr", "-w", str(path), text], check=True, timeout=60)
     audio = load_audio(path)
     assert len(audio) < 30 * SAMPLE_RATE

@@ -85,7 +85,7 @@ class FasterWhisperEngine:
                 common["clip_timestamps"] = [{"start": s, "end": e} for s, e in clips]
             # With timestamp tokens: measured, greedy decoding without them stopped after the first
             # sentence of a 28-s chunk that had a pause in it (3 words of 105).
-            segments, info = self.batched.transcribe(
+            pieces, info = self.batched.transcribe(
                 audio, batch_size=options.batch_size, without_timestamps=False, **common
             )
         else:
@@ -93,16 +93,16 @@ class FasterWhisperEngine:
                 common["clip_timestamps"] = [t for clip in clips for t in clip]
             if options.batch_size > 1:
                 logger.info("batched decoding works on VAD chunks; without VAD, decoding sequentially")
-            segments, info = self.model.transcribe(
+            pieces, info = self.model.transcribe(
                 audio, hallucination_silence_threshold=options.hallucination_silence_threshold, **common
             )
         raw = []
-        for seg in segments:  # a generator: decoding happens while iterating
+        for seg in pieces:  # a generator: decoding happens while iterating
             raw.append(asdict(seg))
             if progress is not None:
                 progress(min(seg.end, duration))
         if progress is not None:
             progress(duration)
-        # With VAD and no speech found, faster-whisper still "detects" a language from padding: claim none.
-        language = options.language or (info.language if info.duration_after_vad > 0 else "")
-        return ASRResult(language=language, segments=build_segments(raw, duration, options, language))
+        segments = build_segments(raw, duration, options, info.language)
+        # Without words, a detected language is a guess from silence or padding: claim none.
+        return ASRResult(language=options.language or (info.language if segments else ""), segments=segments)

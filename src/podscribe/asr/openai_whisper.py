@@ -119,7 +119,10 @@ class OpenAIWhisperEngine:
         if progress is not None:
             progress(duration)
         segments = build_segments(result["segments"], duration, options, result["language"])
-        return ASRResult(language=result["language"], segments=segments)
+        # Without words, a detected language is a guess from silence: claim none.
+        return ASRResult(
+            language=options.language or (result["language"] if segments else ""), segments=segments
+        )
 
     def _detect_language(self, speech: np.ndarray) -> str:
         """Language of the first 30 s of speech (openai-whisper would look at the first 30 s of the file)."""
