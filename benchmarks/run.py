@@ -69,7 +69,7 @@ SYSTEMS = {s.name: s for s in (
     System("openai-whisper", "plain openai-whisper fp32, sequential, no word times", "openai-whisper"),
     System("podscribe-openai", "podscribe CLI end to end with --engine openai-whisper", "podscribe",
            ("--engine", "openai-whisper")),
-    System("diarize", "podscribe diarize (embedded: Silero VAD + CAM++ ONNX + spectral), RTTM written",
+    System("diarize", "podscribe diarize (embedded: segmentation-3.0 VAD + CAM++, both ONNX, + spectral), RTTM written",
            "podscribe", command="diarize"),
     # extra systems, for tuning questions (run them with --systems)
     System("podscribe-seq", "podscribe end to end with --batch-size 1 (sequential decoding)", "podscribe",

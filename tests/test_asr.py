@@ -223,6 +223,18 @@ def test_pieces_without_a_leading_space_join_the_word_before() -> None:
     assert [w.text for w in chinese.words] == ["你", "好"]
 
 
+def test_loops_inside_a_word_keep_their_first_occurrence() -> None:
+    pieces = [(" Le", 0.0, 0.2), (" M", 0.2, 0.3), (".A.P.A.P.A.P.A.P.A.P", 0.3, 9.0), (" hahaha", 9.0, 9.5)]
+    segment = build_segments([raw(*pieces)], 10.0, ASROptions(), "fr")[0]
+    assert [w.text for w in segment.words] == ["Le", "M.A.P", "hahaha"]  # 3 "ha" is not a loop
+
+
+def test_punctuation_alone_takes_no_time() -> None:
+    said = [(" C'est", 28.66, 29.04), (" bon,", 29.04, 29.18), (" !", 33.82, 41.02), (" Oui", 41.1, 41.3)]
+    segment = build_segments([raw(*said)], 50.0, ASROptions(), "fr")[0]
+    assert [(w.text, w.start, w.end) for w in segment.words][1:3] == [("bon,", 29.04, 29.18), ("!", 29.18, 29.18)]
+
+
 def test_real_repeats_are_kept() -> None:
     said = [
         (" " + w, i * 0.3, i * 0.3 + 0.2) for i, w in enumerate(["non,", "non,", "non.", "Très", "bien."])

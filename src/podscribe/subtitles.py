@@ -16,10 +16,10 @@ The rules (docs SUBTITLES.md: Netflix general and French guides, BBC) are fields
 3. Timing, in whole frames: in-time is the frame at or before the first word's start (later only when
    two cues would otherwise start within ``min_gap_frames`` + 1 frames, to keep cues ordered); out-time
    covers the speech and is extended to reach the minimum duration and the reading speed, but never past
-   ``max_hang`` after the last word, ``max_duration`` after the in-time, or ``min_gap_frames`` before
-   the next cue.
+   ``max_hang`` after the last word, ``max_duration`` after the in-time (even when one word lasts
+   longer: Whisper sometimes stretches a word over a pause), or ``min_gap_frames`` before the next cue.
 
-Rules that cannot be met (a word longer than a line or than ``max_duration``, speech faster than any
+Rules that cannot be met (a word longer than a line, speech faster than any
 legal reading speed, a cue cut short by the next one) still give ordered, non-overlapping cues of
 positive duration; ``check_cues`` counts the cues that break each rule.
 """
@@ -513,7 +513,8 @@ def _timing(plans: list[_Plan], units: list[_Unit], rules: SubtitleRules) -> lis
         chars = sum(len(line) for line in p.lines)
         wanted = max(end, s + min_f, s + math.ceil(chars / rules.max_cps * fps - _EPS))
         cap = min(s + max_f, _floor_frame(speech_end + rules.max_hang, fps))
-        e = max(end, min(wanted, cap), s + 1)
+        e = min(max(end, min(wanted, cap)), s + max_f)  # never over max_duration, even for a long word
+        e = max(e, s + 1)
         if i + 1 < len(plans):
             e = min(e, starts[i + 1] - gap)
         times.append((s, e))

@@ -5,7 +5,10 @@ Engines hand over segments in openai-whisper's layout (``words`` of ``word/start
 Guardrails, the same for every engine and decoding mode:
 - a segment Whisper itself would call silence (no-speech probability above the threshold and a low
   average log-probability) is dropped; faster-whisper's batched mode does not check this itself;
-- repetition loops (the same 1..10 words said 4 or more times in a row) keep their first occurrence;
+- repetition loops (the same 1..10 words said 4 or more times in a row) keep their first occurrence,
+  and so do loops inside one word (a 2..12-character piece 4+ times with no space: "M.A.P.A.P.A.P…");
+- a word that is only punctuation (French " !") takes no time: it sits at the end of the word before
+  (Whisper sometimes stretches it over a long pause, which would hold a subtitle for seconds);
 - word texts are stripped, empty words dropped, and times made monotonic (a word starts no earlier
   than the previous one ends) and clipped into [0, duration].
 Whisper's words are pieces between token boundaries: French "d'un" arrives as " d" + "'un". A piece
@@ -27,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 LOOP_MIN_REPEATS = 4
 LOOP_MAX_WORDS = 10
+IN_WORD_LOOP = re.compile(r"(.{2,12}?)\1{%d,}" % (LOOP_MIN_REPEATS - 1))
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})  # Whisper splits these per character
 
 
@@ -64,7 +68,18 @@ def _words(seg: Mapping[str, Any], glue: bool) -> list[Word]:
             last = words.pop()
             word = Word(last.text + word.text, last.start, word.end, min(last.probability, word.probability))
         words.append(word)
-    return words
+    return [_tidy(w, words[i - 1] if i else None) for i, w in enumerate(words)]
+
+
+def _tidy(word: Word, previous: Word | None) -> Word:
+    """A word with in-word loops cut to their first occurrence; punctuation alone made instantaneous."""
+    text = IN_WORD_LOOP.sub(r"\1", word.text)
+    if text != word.text:
+        logger.warning("removed a repetition loop inside a word: %r -> %r", word.text[:40], text)
+    if not any(c.isalnum() for c in text):
+        at = previous.end if previous is not None else word.start
+        return Word(text, at, at, word.probability)
+    return Word(text, word.start, word.end, word.probability)
 
 
 def first_line(error: BaseException) -> str:
