@@ -75,8 +75,9 @@ def check_turns(turns: list[Turn], duration: float) -> None:
 
 # name, audio, true speakers, speakers found, max DER ±0.25 s, max DER without collar (percent)
 # measured: short 0.00/2.54, heldout_text 0.00/2.15, interview 0.25/3.22, interview.heldout
-# 0.05/2.53, overlap 0.78/5.42, noisy 5.97/9.34 (finds 3 of 4: Jérémy's single 8 s turn joins the
-# off-mic speaker).
+# 0.05/2.53, overlap 0.78/5.42, noisy 1.81/5.01 (5.97/9.34 and 3 of 4 speakers before the cluster split:
+# Jérémy's single 8 s turn joined the off-mic speaker); fixtures made after that rule was chosen:
+# noisy_text 1.68/7.37, noisy_late 2.59/6.42 (finds 2 of 3: Jérémy speaks 3.6 s in all).
 FIXTURES = [
     pytest.param("short.fr", "short.fr.opus", 2, 2, 1.0, 4.0, id="short"),
     pytest.param("heldout_text.fr", "heldout_text.fr.opus", 3, 3, 1.0, 3.5, id="heldout_text"),
@@ -84,7 +85,9 @@ FIXTURES = [
     pytest.param("interview.heldout", "interview.heldout.opus", 4, 4, 1.0, 4.0, id="interview_heldout",
                  marks=pytest.mark.slow),
     pytest.param("overlap.fr", "overlap.fr.opus", 3, 3, 2.0, 7.5, id="overlap", marks=pytest.mark.slow),
-    pytest.param("noisy.fr", "noisy.fr.mp4", 4, 3, 7.5, 11.0, id="noisy", marks=pytest.mark.slow),
+    pytest.param("noisy.fr", "noisy.fr.mp4", 4, 4, 3.0, 7.0, id="noisy", marks=pytest.mark.slow),
+    pytest.param("noisy_text.fr", "noisy_text.fr.mp4", 3, 3, 3.0, 9.0, id="noisy_text", marks=pytest.mark.slow),
+    pytest.param("noisy_late.fr", "noisy_late.fr.mp4", 3, 2, 4.0, 8.5, id="noisy_late", marks=pytest.mark.slow),
 ]
 
 
@@ -197,6 +200,27 @@ def test_missing_weights_raise_model_error(tmp_path, monkeypatch):
 
 
 # --- turn building (pure logic) ----------------------------------------------------------------
+
+
+def _voices(rng, centres, n):
+    """n unit embeddings scattered around each of the given centre directions (cosine ~0.9 to them)."""
+    points = np.concatenate([c + 0.35 * rng.standard_normal((n, len(c))) / np.sqrt(len(c)) for c in centres])
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+def test_split_mixed_separates_two_voices_in_one_cluster():
+    rng = np.random.default_rng(0)
+    a, b = np.eye(192)[0], 0.6 * np.eye(192)[0] + 0.8 * np.eye(192)[1]  # centroids 0.6 apart in cosine
+    emb = _voices(rng, [a, b], 12)
+    labels = embedded._split_mixed(np.zeros(24, dtype=int), emb, 0.82, 5, high=4)
+    assert len(set(labels[:12])) == len(set(labels[12:])) == 1 and labels[0] != labels[12]
+    assert len(set(embedded._split_mixed(np.zeros(24, dtype=int), emb, 0.82, 5, high=1))) == 1  # capped
+    assert len(set(embedded._split_mixed(np.zeros(24, dtype=int), emb, 0.82, 13, high=4))) == 1  # too small
+
+
+def test_split_mixed_keeps_one_voice_whole():
+    emb = _voices(np.random.default_rng(1), [np.eye(192)[0]], 40)
+    assert len(set(embedded._split_mixed(np.zeros(40, dtype=int), emb, 0.82, 5, high=8))) == 1
 
 
 @settings(max_examples=200, deadline=None)

@@ -359,6 +359,8 @@ def build(args: argparse.Namespace, command: str) -> Path:
 
 _INTERVIEW = "tests/data/interview.fr.txt"
 _MACRON = ["--off-mic", "Emmanuel Macron"]
+_DEGRADED = ["--noise", "pink", "--snr", "10", "--reverb", "40", "--music-db", "-20", "--overlap-prob", "0.5",
+             "--format", "mp4", "--bitrate", "32k"]
 PRESETS: dict[str, list[str]] = {
     "short": [_INTERVIEW, "--name", "short.fr", "--voices", "dev", "--paragraphs", "1:5", "--max-duration",
               "20", "--seed", "1"],
@@ -366,12 +368,16 @@ PRESETS: dict[str, list[str]] = {
     "interview_heldout": [_INTERVIEW, "--name", "interview.heldout", "--voices", "heldout", "--seed", "3",
                           *_MACRON],
     "noisy": [_INTERVIEW, "--name", "noisy.fr", "--voices", "heldout", "--seed", "4", "--max-duration", "150",
-              *_MACRON, "--noise", "pink", "--snr", "10", "--reverb", "40", "--music-db", "-20",
-              "--overlap-prob", "0.5", "--format", "mp4", "--bitrate", "32k"],
+              *_MACRON, *_DEGRADED],
     "heldout_text": ["tools/heldout.fr.txt", "--name", "heldout_text.fr", "--voices", "heldout", "--seed",
                      "5"],
     "overlap": [_INTERVIEW, "--name", "overlap.fr", "--voices", "dev", "--seed", "6", "--paragraphs", "10:",
                 "--max-duration", "90", "--overlap-prob", "0.6"],
+    # made after the diarizer's split rule was chosen, to check it on degraded audio it never saw
+    "noisy_text": ["tools/heldout.fr.txt", "--name", "noisy_text.fr", "--voices", "heldout", "--seed", "8",
+                   "--off-mic", "Yannick Le Goff", *_DEGRADED],
+    "noisy_late": [_INTERVIEW, "--name", "noisy_late.fr", "--voices", "heldout", "--seed", "9", "--paragraphs",
+                   "20:", "--max-duration", "150", *_DEGRADED],
 }
 
 
