@@ -44,7 +44,8 @@ def plain_openai_whisper(args: argparse.Namespace) -> dict[str, Any]:
     model = whisper.load_model(args.model, device=args.device)
     loaded = time.perf_counter()
     result = whisper.transcribe(
-        model, args.audio, beam_size=args.beam_size, language=args.language, fp16=args.device == "cuda"
+        model, args.audio, beam_size=args.beam_size, language=args.language, fp16=args.device == "cuda",
+        word_timestamps=args.word_timestamps,
     )
     return {"load_s": loaded - started, "run_s": time.perf_counter() - loaded, "text": result["text"].strip(),
             "language": result["language"]}
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--beam-size", type=int, default=5)
         p.add_argument("--batch-size", type=int, default=1)
         p.add_argument("--language", default="fr")
+        p.add_argument("--word-timestamps", action="store_true", help="openai-whisper: word times too")
     p = sub.add_parser("podscribe")
     p.add_argument("argv", nargs=argparse.REMAINDER, help="arguments of the podscribe command")
     return parser

@@ -45,6 +45,13 @@ BASELINE = "faster-whisper"
 COLLAR = 0.25
 CACHE_LIMIT = 0.05  # a cached re-run must take under 5 % of the first run
 LONG_RSS_LIMIT_MB = 2500.0
+# name: (system, reference system, limit of system wall / reference wall, WER slack in points or None)
+RATIO_CHECKS = {
+    "e2e_vs_plain_fw": ("podscribe", "faster-whisper", 1.0, 0.5),
+    "openai_engine_overhead": ("podscribe-openai", "openai-whisper", 1.2, None),
+    "openai_engine_overhead_words": ("podscribe-openai", "openai-whisper-words", 1.2, None),
+    "default_vs_plain_openai": ("podscribe", "openai-whisper", 1 / 6, None),
+}
 RSS_GROWTH_LIMIT = 1.3
 NORMALIZER = Normalizer(language="fr")
 
@@ -78,6 +85,8 @@ SYSTEMS = {s.name: s for s in (
            ("--diarizer", "none")),
     System("podscribe-openai-asr", "podscribe --engine openai-whisper --diarizer none", "podscribe",
            ("--engine", "openai-whisper", "--diarizer", "none")),
+    System("openai-whisper-words", "plain openai-whisper fp32, sequential, word_timestamps=True (podscribe's "
+           "job: it needs word times)", "openai-whisper", ("--word-timestamps",)),
     System("faster-whisper-batched", "plain faster-whisper BatchedInferencePipeline, batch 8 (VAD on)",
            "faster-whisper", ("--batch-size", "8")),
     System("faster-whisper-2t", "plain faster-whisper int8, sequential, cpu_threads=2", "faster-whisper",
@@ -282,8 +291,20 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def checks(rows: list[dict[str, Any]], files: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The issue's pass/fail figures: cached re-run time, long-file peak RSS and its growth with length."""
+    """The issue's pass/fail figures: speed ratios (wall, same file, same run), cached re-run time,
+    long-file peak RSS and its growth with length."""
     result: dict[str, Any] = {}
+    by = {(r["file"], r["system"]): r for r in rows if r.get("wall_s")}
+    for file in files:
+        for name, (slow, fast, limit, wer_slack) in RATIO_CHECKS.items():
+            a, b = by.get((file, slow)), by.get((file, fast))
+            if a and b:
+                ratio = a["wall_s"] / b["wall_s"]
+                check = {"ratio": ratio, "limit": limit, "pass": ratio <= limit}
+                if wer_slack is not None and a.get("wer") is not None and b.get("wer") is not None:
+                    check["wer_diff_pt"] = 100 * (a["wer"] - b["wer"])
+                    check["pass"] = check["pass"] and check["wer_diff_pt"] <= wer_slack
+                result[f"{name}_{file}"] = check
     for row in rows:
         if row["system"] == "podscribe" and row.get("cached_ratio") is not None:
             result[f"cache_{row['file']}"] = {"ratio": row["cached_ratio"], "limit": CACHE_LIMIT,
@@ -352,7 +373,8 @@ def markdown(doc: dict[str, Any]) -> str:
     for key, c in doc["checks"].items():
         figure = c.get("ratio", c.get("peak_rss_mb"))
         limit = c.get("limit", c.get("limit_mb"))
-        lines.append(f"- {key}: {figure:.3f} (limit {limit}) — {'pass' if c['pass'] else 'FAIL'}")
+        wer = f", WER {c['wer_diff_pt']:+.1f} pt (limit +0.5)" if "wer_diff_pt" in c else ""
+        lines.append(f"- {key}: {figure:.3f} (limit {limit:.3g}){wer} — {'pass' if c['pass'] else 'FAIL'}")
     lines += ["", "## Systems", ""] + [f"- **{n}**: {SYSTEMS[n].what}" for n in doc["systems"]]
     versions = sorted({r["src_changed"] for r in doc["runs"] if r.get("src_changed")})
     if versions:

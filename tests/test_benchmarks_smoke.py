@@ -33,6 +33,7 @@ def test_summary_takes_medians_and_ratios_to_plain_faster_whisper():
     assert rows["podscribe"]["peak_rss_mb_x"] == pytest.approx(1.5)
     checks = run.checks(list(rows.values()), {"f": {"duration": 100}})
     assert checks["cache_f"]["pass"]
+    assert checks["e2e_vs_plain_fw_f"]["ratio"] == pytest.approx(2.5) and not checks["e2e_vs_plain_fw_f"]["pass"]
 
 
 def test_long_file_checks_rss_limit_and_growth():
