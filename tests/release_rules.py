@@ -56,7 +56,7 @@ class ReleaseReport:
 
 
 def _strip_dash(line: str) -> str:
-    return line[2:] if line.startswith("- ") else line
+    return line.removeprefix("- ")
 
 
 def check_release(srt_text: str, transcript: Transcript, fps: float = 25.0) -> ReleaseReport:

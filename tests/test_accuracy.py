@@ -13,15 +13,13 @@ import json
 from pathlib import Path
 
 import pytest
+from release_rules import check_release
 
 from podscribe.asr import ASROptions
 from podscribe.evaluation import evaluate
 from podscribe.pipeline import Pipeline, PipelineOptions
 from podscribe.reference import Reference, Utterance, load_reference, load_rttm
 from podscribe.writers import OutputOptions, render_srt
-
-from release_rules import check_release
-
 
 DATA = Path(__file__).parent / "data"
 WER_INTERVIEW = 0.58  # measured 0.489 and 0.536 (base, int8, batched over speaker turns; runs differ)

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from podscribe.asr import ASROptions, ASRResult
-from podscribe.asr.common import build_segments
+from podscribe.asr.common import MAX_WORD_S, build_segments
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.devices import cpu_threads, resolve_device
 from podscribe.errors import ModelError, OptionError
@@ -124,7 +124,7 @@ def check_times(result: ASRResult, duration: float) -> None:
         assert segment.words and segment.text == " ".join(w.text for w in segment.words)
         for w in segment.words:
             assert w.text and w.text == w.text.strip()
-            assert previous <= w.start <= w.end <= duration
+            assert previous <= w.start <= w.end <= min(duration, w.start + MAX_WORD_S)
             previous = w.end
 
 
@@ -191,6 +191,23 @@ def test_sequential_decoding_clips_and_progress(faster, speech) -> None:
     assert inside.segments and all(w.end <= 8.0 for s in inside.segments for w in s.words)
 
 
+def test_batched_clips_in_groups_give_the_same_words(faster, speech, monkeypatch) -> None:
+    """Long files are decoded a group of clips per call (bounded memory); grouping changes no word."""
+    from podscribe.asr import faster_whisper
+
+    end = len(speech) / SAMPLE_RATE
+    clips = [(0.0, 9.0), (9.0, 18.0), (18.0, end)]
+    options = replace(FRENCH, batch_size=4)
+    whole = faster.transcribe(speech, options, clips=clips)
+    monkeypatch.setattr(faster_whisper, "CLIP_GROUP_S", 10.0)
+    grouped = faster.transcribe(speech, replace(options, language=None), clips=clips)
+    assert grouped.language == "fr"
+    def timed(result):
+        return [(w.text, w.start, w.end) for seg in result.segments for w in seg.words]
+
+    assert timed(grouped) == timed(whole) and len(timed(whole)) >= 30
+
+
 # ---- guardrails (pure logic) ---------------------------------------------------------------------
 
 
@@ -227,12 +244,22 @@ def test_loops_inside_a_word_keep_their_first_occurrence() -> None:
     pieces = [(" Le", 0.0, 0.2), (" M", 0.2, 0.3), (".A.P.A.P.A.P.A.P.A.P", 0.3, 9.0), (" hahaha", 9.0, 9.5)]
     segment = build_segments([raw(*pieces)], 10.0, ASROptions(), "fr")[0]
     assert [w.text for w in segment.words] == ["Le", "M.A.P", "hahaha"]  # 3 "ha" is not a loop
+    assert segment.words[1].end == segment.words[1].start + MAX_WORD_S  # said over 8.7 s: a misalignment
 
 
 def test_punctuation_alone_takes_no_time() -> None:
     said = [(" C'est", 28.66, 29.04), (" bon,", 29.04, 29.18), (" !", 33.82, 41.02), (" Oui", 41.1, 41.3)]
     segment = build_segments([raw(*said)], 50.0, ASROptions(), "fr")[0]
     assert [(w.text, w.start, w.end) for w in segment.words][1:3] == [("bon,", 29.04, 29.18), ("!", 29.18, 29.18)]
+
+
+def test_repeated_sentences_keep_their_first_occurrence() -> None:
+    sentence = ["c'est", "ce", "que", "ça", "m'a", "fait", "comme", "d'attacher", "un", "vélo."]
+    said = [(" " + w, 1.0 + 0.01 * i, 1.0 + 0.01 * i) for i, w in enumerate(sentence * 3 + ["Oui."])]
+    assert build_segments([raw(*said)], 5.0, ASROptions(), "fr")[0].text == " ".join(sentence) + " Oui."
+    twice = ["je", "ne", "sais", "pas", "vraiment,", "je", "ne", "sais", "pas", "vraiment,", "non."]
+    said = [(" " + w, 0.3 * i, 0.3 * i + 0.2) for i, w in enumerate(twice)]
+    assert build_segments([raw(*said)], 5.0, ASROptions(), "fr")[0].text == " ".join(twice)
 
 
 def test_real_repeats_are_kept() -> None:

@@ -218,6 +218,18 @@ def test_split_mixed_separates_two_voices_in_one_cluster():
     assert len(set(embedded._split_mixed(np.zeros(24, dtype=int), emb, 0.82, 13, high=4))) == 1  # too small
 
 
+def test_many_windows_are_clustered_on_a_sample():
+    rng = np.random.default_rng(2)
+    voices = [np.eye(192)[0], np.eye(192)[1], 0.5 * np.eye(192)[0] + 0.866 * np.eye(192)[2]]
+    emb = _voices(rng, voices, 150)
+    few = EmbeddedSettings(max_windows=90)
+    labels = embedded.cluster(emb, DiarizationOptions(), few)
+    assert [len(set(labels[i * 150 : (i + 1) * 150])) for i in range(3)] == [1, 1, 1]
+    assert len(set(labels)) == 3
+    full = embedded.cluster(emb, DiarizationOptions(), EmbeddedSettings())
+    assert len(set(full)) == 3 and all(len(set(full[labels == k])) == 1 for k in set(labels))
+
+
 def test_split_mixed_keeps_one_voice_whole():
     emb = _voices(np.random.default_rng(1), [np.eye(192)[0]], 40)
     assert len(set(embedded._split_mixed(np.zeros(40, dtype=int), emb, 0.82, 5, high=8))) == 1

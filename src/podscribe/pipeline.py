@@ -28,7 +28,7 @@ from .weights import cache_dir
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 3  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 4  # bump when a stage's output changes for the same settings
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ Engines hand over segments in openai-whisper's layout (``words`` of ``word/start
 Guardrails, the same for every engine and decoding mode:
 - a segment Whisper itself would call silence (no-speech probability above the threshold and a low
   average log-probability) is dropped; faster-whisper's batched mode does not check this itself;
-- repetition loops (the same 1..10 words said 4 or more times in a row) keep their first occurrence,
+- repetition loops (the same 1..4 words said 4 or more times in a row, or 5..40 words 3 or more
+  times: whole hallucinated sentences, often with no duration) keep their first occurrence,
   and so do loops inside one word (a 2..12-character piece 4+ times with no space: "M.A.P.A.P.A.P…");
 - a word that is only punctuation (French " !") takes no time: it sits at the end of the word before
   (Whisper sometimes stretches it over a long pause, which would hold a subtitle for seconds);
 - word texts are stripped, empty words dropped, and times made monotonic (a word starts no earlier
-  than the previous one ends) and clipped into [0, duration].
+  than the previous one ends), clipped into [0, duration], and no word lasts over MAX_WORD_S (Whisper
+  stretches a word over a following pause or music, up to 20 s seen, which would hold subtitles).
 Whisper's words are pieces between token boundaries: French "d'un" arrives as " d" + "'un". A piece
 with no leading space is glued to the word before it, so words are the text's whitespace-separated
 words (as in reference transcripts); not for languages written without spaces (Chinese, Japanese...).
@@ -28,9 +30,12 @@ from . import ASROptions
 
 logger = logging.getLogger(__name__)
 
+MAX_WORD_S = 3.0  # seconds; longer word durations are alignment errors
 LOOP_MIN_REPEATS = 4
-LOOP_MAX_WORDS = 10
-IN_WORD_LOOP = re.compile(r"(.{2,12}?)\1{%d,}" % (LOOP_MIN_REPEATS - 1))
+LOOP_LONG_WORDS = 5  # n-grams this long or longer are a loop from LOOP_LONG_REPEATS repeats
+LOOP_LONG_REPEATS = 3
+LOOP_MAX_WORDS = 40
+IN_WORD_LOOP = re.compile(rf"(.{{2,12}}?)\1{{{LOOP_MIN_REPEATS - 1},}}")
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})  # Whisper splits these per character
 
 
@@ -48,7 +53,7 @@ def build_segments(
         for w in group:
             if next(keep):
                 start = min(max(w.start, previous_end, 0.0), duration)
-                end = min(max(w.end, start), duration)
+                end = min(max(w.end, start), start + MAX_WORD_S, duration)
                 kept.append(Word(w.text, start, end, w.probability))
                 previous_end = end
         if kept:
@@ -98,14 +103,14 @@ def _is_silence(seg: Mapping[str, Any], options: ASROptions) -> bool:
 
 
 def _loop_free(texts: Iterable[str]) -> list[bool]:
-    """Which words to keep: in any run of one n-gram repeated LOOP_MIN_REPEATS+ times, only the first."""
+    """Which words to keep: in any run of one n-gram repeated into a loop (see above), only the first."""
     seq = list(texts)
     keep = [True] * len(seq)
     i = 0
     while i < len(seq):
         for n in range(1, LOOP_MAX_WORDS + 1):
             repeats = _repeats(seq, i, n)
-            if repeats >= LOOP_MIN_REPEATS:
+            if repeats >= (LOOP_MIN_REPEATS if n < LOOP_LONG_WORDS else LOOP_LONG_REPEATS):
                 logger.warning(
                     "removed a repetition loop: %r said %d times", " ".join(seq[i : i + n]), repeats
                 )

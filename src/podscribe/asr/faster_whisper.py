@@ -9,8 +9,11 @@ Word timestamps are always on: the rest of podscribe works on words.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +26,7 @@ from .common import build_segments, first_line
 logger = logging.getLogger(__name__)
 
 COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
+CLIP_GROUP_S = 600.0  # seconds of audio spanned by the clips of one batched call (bounds its memory)
 
 
 class FasterWhisperEngine:
@@ -80,11 +84,9 @@ class FasterWhisperEngine:
             # Given clips (e.g. speaker turns) are decoded exactly: no VAD merging across them.
             "vad_filter": options.vad and not clips,
         }
-        if options.batch_size > 1 and (options.vad or clips):
-            if clips:
-                common["clip_timestamps"] = [{"start": s, "end": e} for s, e in clips]
-            # With timestamp tokens: measured, greedy decoding without them stopped after the first
-            # sentence of a 28-s chunk that had a pause in it (3 words of 105).
+        if options.batch_size > 1 and clips:
+            pieces, info = self._batched_clips(audio, clips, options.batch_size, common)
+        elif options.batch_size > 1 and options.vad:
             pieces, info = self.batched.transcribe(
                 audio, batch_size=options.batch_size, without_timestamps=False, **common
             )
@@ -97,7 +99,7 @@ class FasterWhisperEngine:
                 audio, hallucination_silence_threshold=options.hallucination_silence_threshold, **common
             )
         raw = []
-        for seg in pieces:  # a generator: decoding happens while iterating
+        for seg in pieces:  # lazy: decoding happens while iterating
             raw.append(asdict(seg))
             if progress is not None:
                 progress(min(seg.end, duration))
@@ -106,3 +108,32 @@ class FasterWhisperEngine:
         segments = build_segments(raw, duration, options, info.language)
         # Without words, a detected language is a guess from silence or padding: claim none.
         return ASRResult(language=options.language or (info.language if segments else ""), segments=segments)
+
+    def _batched_clips(
+        self, audio: np.ndarray, clips: Clips, batch_size: int, common: dict[str, Any]
+    ) -> tuple[Iterator[Any], Any]:
+        """Batched decoding of ``clips``, a group of at most CLIP_GROUP_S seconds of them per call.
+
+        faster-whisper copies the audio of every clip of a call and its features before decoding, so
+        one call for a 3-hour file would hold about twice the audio again; groups bound that. The
+        language found in the first group (when none is forced) is forced on the next ones.
+        """
+        groups: list[list[tuple[float, float]]] = [[]]
+        for start, end in clips:
+            if groups[-1] and end - groups[-1][0][0] > CLIP_GROUP_S:
+                groups.append([])
+            groups[-1].append((start, end))
+        first, info = self._batch(audio, groups[0], batch_size, common)
+        settings = {**common, "language": common["language"] or info.language}
+        rest = (seg for group in groups[1:] for seg in self._batch(audio, group, batch_size, settings)[0])
+        return itertools.chain(first, rest), info
+
+    def _batch(
+        self, audio: np.ndarray, clips: list[tuple[float, float]], batch_size: int, common: dict[str, Any]
+    ) -> tuple[Iterator[Any], Any]:
+        # With timestamp tokens: measured, greedy decoding without them stopped after the first
+        # sentence of a 28-s chunk that had a pause in it (3 words of 105).
+        return self.batched.transcribe(
+            audio, batch_size=batch_size, without_timestamps=False,
+            clip_timestamps=[{"start": s, "end": e} for s, e in clips], **common,
+        )

@@ -65,6 +65,7 @@ class EmbeddedSettings:
     merge_cosine: float = 0.92  # clusters whose centroids are more similar than this are one speaker
     split_cosine: float = 0.82  # a cluster whose 2-means halves are less similar than this is two speakers
     split_min: float = 5.0  # seconds of windows each half needs for such a split
+    max_windows: int = 4000  # more windows (about 70 min of speech) are clustered on an even sample
     max_gap: float = 0.5  # same-speaker turns closer than this are joined
     batch_size: int = 16  # CAM++ windows per run (64 held 300 MB more for no speed-up)
     segmentation_batch: int = 2  # 10 s chunks per segmentation run (8 held 150 MB more)
@@ -267,10 +268,15 @@ class EmbeddedDiarizer:
     def _embed_regions(
         self, audio: np.ndarray, regions: list[tuple[int, int]]
     ) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """Windows over the regions long enough to embed, and their L2-normalised embeddings."""
+        """Windows over the regions long enough to embed, and their L2-normalised embeddings.
+
+        Windows of equal length are batched (no padding) and run as soon as a batch is full, so the
+        features held at once stay bounded whatever the audio's length.
+        """
         min_samples = int(self.settings.min_window * SAMPLE_RATE)
         spans: list[tuple[int, int]] = []
-        features: list[np.ndarray] = []
+        pending: dict[int, list[tuple[int, np.ndarray]]] = {}  # length -> (window index, features)
+        results: dict[int, np.ndarray] = {}
         for start, end in regions:
             if end - start < min_samples:
                 continue
@@ -278,26 +284,22 @@ class EmbeddedDiarizer:
             for s, e in windows(start, end, self.settings):
                 first = (s - start) // FRAME_SHIFT
                 window = feats[first : first + frame_count(e - s)]
+                bucket = pending.setdefault(len(window), [])
+                bucket.append((len(spans), window - window.mean(axis=0)))
                 spans.append((s, e))
-                features.append(window - window.mean(axis=0))
+                if len(bucket) == self.settings.batch_size:
+                    results.update(self._run(pending.pop(len(window))))
+        for bucket in pending.values():
+            results.update(self._run(bucket))
         if not spans:
             return [], np.zeros((0, 0), np.float32)
-        return spans, self._run(features)
+        out = np.stack([results[i] for i in range(len(spans))])
+        return spans, out / np.linalg.norm(out, axis=1, keepdims=True)
 
-    def _run(self, features: list[np.ndarray]) -> np.ndarray:
-        """CAM++ embeddings of mean-normalised fbank windows, batched by equal length (no padding)."""
-        by_length: dict[int, list[int]] = {}
-        for i, f in enumerate(features):
-            by_length.setdefault(len(f), []).append(i)
-        results: dict[int, np.ndarray] = {}
-        for indices in by_length.values():
-            for b in range(0, len(indices), self.settings.batch_size):
-                batch = indices[b : b + self.settings.batch_size]
-                x = np.stack([features[i] for i in batch]).astype(np.float32)
-                for i, e in zip(batch, self.campplus.run(None, {"feats": x})[0]):
-                    results[i] = e
-        out = np.stack([results[i] for i in range(len(features))])
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+    def _run(self, batch: list[tuple[int, np.ndarray]]) -> dict[int, np.ndarray]:
+        """CAM++ embeddings of equal-length mean-normalised fbank windows, by window index."""
+        x = np.stack([f for _, f in batch]).astype(np.float32)
+        return dict(zip((i for i, _ in batch), self.campplus.run(None, {"feats": x})[0]))
 
 
 def _check_audio(audio: np.ndarray) -> np.ndarray:
@@ -312,8 +314,19 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: EmbeddedSettings) -> np.ndarray:
-    """Cluster L2-normalised embeddings; the count comes from options or from the largest eigengap."""
+    """Cluster L2-normalised embeddings; the count comes from options or from the largest eigengap.
+
+    Beyond ``settings.max_windows`` windows, an even sample of that many is clustered and every
+    window joins the cluster of the nearest centroid: the affinity matrix grows with the square of
+    the count (3 hours of speech would need several GB) and the eigensolver with its cube.
+    """
     n = len(embeddings)
+    if n > settings.max_windows:
+        picked = np.linspace(0, n - 1, settings.max_windows).round().astype(int)
+        sample = cluster(embeddings[picked], options, settings)
+        ids = np.unique(sample)
+        centres = np.stack([_normalise(embeddings[picked][sample == k].mean(axis=0)) for k in ids])
+        return ids[np.argmax(embeddings @ centres.T, axis=1)]
     low, high = (min(bound, max(n, 1)) for bound in speaker_bounds(options))
     if high <= 1 or n < 3:
         return np.zeros(n, dtype=int)
