@@ -120,20 +120,28 @@ def long_file(minutes: float, work: Path) -> BenchFile:
 
 
 def _build_long(pieces: list[str], audio: Path, manifest: Path) -> None:
+    """Encode the pieces one after another into one opus file, streamed: this process stays small.
+
+    It must: Linux counts a parent's resident size at fork into the child's peak RSS (``ru_maxrss``
+    survives exec), so a benchmark parent holding 3 hours of audio would inflate every child's figure.
+    """
     logger.info("building %s from %d fixtures", audio, len(pieces))
     audio.parent.mkdir(parents=True, exist_ok=True)
-    gap = np.zeros(round(GAP_S * SAMPLE_RATE), dtype=np.float32)
-    parts, placed, offset = [], [], 0
-    for name in pieces:
-        samples = load_audio(fixture_audio(name))
-        placed.append({"name": name, "offset": offset / SAMPLE_RATE, "duration": len(samples) / SAMPLE_RATE})
-        parts += [samples, gap]
-        offset += len(samples) + len(gap)
-    samples = np.concatenate(parts[:-1])
+    gap = np.zeros(round(GAP_S * SAMPLE_RATE), dtype=np.float32).tobytes()
+    placed, offset = [], 0
     partial = audio.with_suffix(".part.opus")
     command = [ffmpeg_path(), "-v", "error", "-y", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:",
                "-c:a", "libopus", "-b:a", LONG_BITRATE, "-application", "voip", str(partial)]
-    subprocess.run(command, input=samples.tobytes(), check=True)
+    with subprocess.Popen(command, stdin=subprocess.PIPE) as encoder:
+        for i, name in enumerate(pieces):
+            samples = load_audio(fixture_audio(name))
+            placed.append({"name": name, "offset": offset / SAMPLE_RATE, "duration": len(samples) / SAMPLE_RATE})
+            encoder.stdin.write(samples.tobytes() if i == 0 else gap + samples.tobytes())
+            offset += len(samples) + (len(gap) // 4 if i + 1 < len(pieces) else 0)
+        encoder.stdin.close()
+    if encoder.returncode:
+        raise subprocess.CalledProcessError(encoder.returncode, command)
     partial.replace(audio)
-    manifest.write_text(json.dumps({"duration": len(samples) / SAMPLE_RATE, "gap_s": GAP_S, "pieces": placed},
+    total = offset
+    manifest.write_text(json.dumps({"duration": total / SAMPLE_RATE, "gap_s": GAP_S, "pieces": placed},
                                    indent=1), encoding="utf-8")

@@ -138,7 +138,7 @@ def speech_scores(audio: np.ndarray, session, step: float, batch_size: int = 8) 
     more than chunk edges.
     """
     n = len(audio)
-    padded = np.pad(audio, (0, max(0, CHUNK - n)))
+    padded = audio if n >= CHUNK else np.pad(audio, (0, CHUNK - n))  # no copy of a long file's audio
     hop = int(step * SAMPLE_RATE)
     starts = list(range(0, len(padded) - CHUNK + 1, hop))
     if starts[-1] + CHUNK < len(padded):
