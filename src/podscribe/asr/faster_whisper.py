@@ -87,9 +87,7 @@ class FasterWhisperEngine:
         if options.batch_size > 1 and clips:
             pieces, info = self._batched_clips(audio, clips, options.batch_size, common)
         elif options.batch_size > 1 and options.vad:
-            pieces, info = self.batched.transcribe(
-                audio, batch_size=options.batch_size, without_timestamps=False, **common
-            )
+            pieces, info = self._batch(audio, None, options.batch_size, common)
         else:
             if clips:
                 common["clip_timestamps"] = [t for clip in clips for t in clip]
@@ -129,11 +127,11 @@ class FasterWhisperEngine:
         return itertools.chain(first, rest), info
 
     def _batch(
-        self, audio: np.ndarray, clips: list[tuple[float, float]], batch_size: int, common: dict[str, Any]
+        self, audio: np.ndarray, clips: list[tuple[float, float]] | None, batch_size: int, common: dict[str, Any]
     ) -> tuple[Iterator[Any], Any]:
+        """One batched call over ``clips``, or over VAD chunks when None."""
+        if clips is not None:
+            common = {**common, "clip_timestamps": [{"start": s, "end": e} for s, e in clips]}
         # With timestamp tokens: measured, greedy decoding without them stopped after the first
         # sentence of a 28-s chunk that had a pause in it (3 words of 105).
-        return self.batched.transcribe(
-            audio, batch_size=batch_size, without_timestamps=False,
-            clip_timestamps=[{"start": s, "end": e} for s, e in clips], **common,
-        )
+        return self.batched.transcribe(audio, batch_size=batch_size, without_timestamps=False, **common)
