@@ -249,7 +249,7 @@ class EmbeddedDiarizer:
         labels = cluster(embeddings, options, self.settings)
         turns, order = make_turns(spans, labels, regions, self.settings)
         centroids = {
-            f"SPEAKER_{i:02d}": _normalise(embeddings[labels == k].mean(axis=0)) for i, k in enumerate(order)
+            f"SPEAKER_{i:02d}": _centre(embeddings, labels == k) for i, k in enumerate(order)
         }
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
@@ -313,6 +313,11 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
+def _centre(embeddings: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """The L2-normalised mean of the selected embeddings (index array or boolean mask)."""
+    return _normalise(embeddings[members].mean(axis=0))
+
+
 def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: EmbeddedSettings) -> np.ndarray:
     """Cluster L2-normalised embeddings; the count comes from options or from the largest eigengap.
 
@@ -325,7 +330,7 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
         picked = np.linspace(0, n - 1, settings.max_windows).round().astype(int)
         sample = cluster(embeddings[picked], options, settings)
         ids = np.unique(sample)
-        centres = np.stack([_normalise(embeddings[picked][sample == k].mean(axis=0)) for k in ids])
+        centres = np.stack([_centre(embeddings, picked[sample == k]) for k in ids])
         return ids[np.argmax(embeddings @ centres.T, axis=1)]
     low, high = (min(bound, max(n, 1)) for bound in speaker_bounds(options))
     if high <= 1 or n < 3:
@@ -383,7 +388,7 @@ def _merge_close(labels: np.ndarray, embeddings: np.ndarray, threshold: float, l
     """
     labels = labels.copy()
     while len(ids := np.unique(labels)) > low:
-        centres = np.stack([_normalise(embeddings[labels == i].mean(axis=0)) for i in ids])
+        centres = np.stack([_centre(embeddings, labels == i) for i in ids])
         similarity = np.triu(centres @ centres.T, 1)
         a, b = np.unravel_index(np.argmax(similarity), similarity.shape)
         if similarity[a, b] <= threshold:
@@ -411,7 +416,7 @@ def _split_mixed(labels: np.ndarray, embeddings: np.ndarray, threshold: float, m
         a, b = members[halves == 0], members[halves == 1]
         if min(len(a), len(b)) < min_windows:
             continue
-        if float(_normalise(embeddings[a].mean(axis=0)) @ _normalise(embeddings[b].mean(axis=0))) < threshold:
+        if float(_centre(embeddings, a) @ _centre(embeddings, b)) < threshold:
             new = int(labels.max()) + 1
             labels[b] = new
             queue += [labels[a[0]], new]
