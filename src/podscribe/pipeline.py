@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,13 @@ from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio, probe
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
+from .packing import recognise_turns
 from .transcript import Segment, Transcript, Turn
 from .weights import cache_dir
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 4  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 5  # bump when a stage's output changes for the same settings
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,8 @@ class Pipeline:
     ) -> tuple[ASRResult, float]:
         """ASR stage -> (result, audio duration); cached by audio hash and settings, decoding only on a miss.
 
-        With speaker ``turns``, each turn is decoded on its own (see ``turn_clips``), so Whisper never
-        reads across a speaker change (it skips a muffled speaker when a clear one follows).
+        With speaker ``turns``, Whisper reads one speaker at a time (``packing.recognise_turns``): it
+        skips a muffled speaker when a clear one follows in the same window.
         """
         key = self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
         if audio_hash and (hit := self._cache.get(audio_hash, "asr", key)) is not None:
@@ -177,8 +178,10 @@ class Pipeline:
         duration = len(samples) / SAMPLE_RATE
         bar = _Progress(self.options.progress, duration, "transcribing")
         try:
-            clips = turn_clips(turns, samples) if turns else None
-            result = self.engine.transcribe(samples, self.options.asr, progress=bar, clips=clips)
+            if turns:
+                result = recognise_turns(self.engine, samples, turns, self.options.asr, progress=bar)
+            else:
+                result = self.engine.transcribe(samples, self.options.asr, progress=bar)
         finally:
             bar.close()
         if audio_hash:
@@ -186,7 +189,9 @@ class Pipeline:
             self._cache.put(audio_hash, "asr", key, t.to_dict())
         return result, duration
 
-    def diarize_audio(self, audio: np.ndarray | Callable[[], np.ndarray], audio_hash: str | None = None) -> list[Turn]:
+    def diarize_audio(
+        self, audio: np.ndarray | Callable[[], np.ndarray], audio_hash: str | None = None
+    ) -> list[Turn]:
         """Diarization stage (cached like ``recognise``; ``audio`` may be a loader, called only on a miss)."""
         key = self._diar_key()
         if audio_hash and (hit := self._cache.get(audio_hash, "diar", key)) is not None:
@@ -245,37 +250,6 @@ class Pipeline:
         if o.speaker_names:
             names.update(naming.names_from_list(transcript, o.speaker_names))
         return transcript.with_names(names) if names else transcript
-
-
-def turn_clips(
-    turns: Sequence[Turn], audio: np.ndarray, max_length: float = 30.0, max_gap: float = 2.0, pad: float = 0.2
-) -> list[tuple[float, float]]:
-    """Regions for the recogniser: one speaker each, at most ``max_length`` s.
-
-    Consecutive turns of one speaker closer than ``max_gap`` join; a longer region is cut at its
-    quietest 50 ms between 60 % and 100 % of ``max_length``, so no word is cut in two.
-    """
-    duration = len(audio) / SAMPLE_RATE
-    merged: list[list[Any]] = []
-    for t in sorted(turns):
-        if merged and merged[-1][2] == t.speaker and t.start - merged[-1][1] <= max_gap:
-            merged[-1][1] = max(merged[-1][1], t.end)
-        else:
-            merged.append([t.start, t.end, t.speaker])
-    clips: list[tuple[float, float]] = []
-    frame = int(0.05 * SAMPLE_RATE)
-    for start, end, _ in merged:  # clips never overlap, even where speakers do
-        start, end = max(0.0, start - pad, clips[-1][1] if clips else 0.0), min(duration, end + pad)
-        while end - start > max_length:
-            lo, hi = int((start + 0.6 * max_length) * SAMPLE_RATE), int((start + max_length) * SAMPLE_RATE)
-            n = (hi - lo) // frame
-            energy = np.square(audio[lo : lo + n * frame]).reshape(n, frame).mean(axis=1)
-            cut = (lo + int(np.argmin(energy)) * frame + frame // 2) / SAMPLE_RATE
-            clips.append((start, cut))
-            start = cut
-        if end > start:
-            clips.append((start, end))
-    return clips
 
 
 def transcribe(path: str | os.PathLike[str], **options: Any) -> Transcript:

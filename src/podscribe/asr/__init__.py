@@ -52,6 +52,10 @@ class ASREngine(Protocol):
     name: str
     model_name: str
     device: str
+    packs_clips: bool
+    """Whether several clips of one speaker should share a window (``podscribe.packing``): it pays off
+    where each window costs a whole decoding slot (batched faster-whisper); openai-whisper pays per
+    token, measured slower on packed windows (more loops and temperature fallbacks)."""
 
     def transcribe(
         self,

@@ -33,6 +33,7 @@ class FasterWhisperEngine:
     """A Whisper model loaded in CTranslate2 through faster-whisper."""
 
     name = "faster-whisper"
+    packs_clips = True
 
     def __init__(
         self,

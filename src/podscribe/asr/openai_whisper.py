@@ -35,6 +35,7 @@ class OpenAIWhisperEngine:
     """A Whisper model loaded in PyTorch through openai-whisper."""
 
     name = "openai-whisper"
+    packs_clips = False
 
     def __init__(self, model: str, device: str = "auto", cpu_threads: int | None = None) -> None:
         import torch

@@ -1,0 +1,268 @@
+"""Speaker turns -> recogniser windows: one speaker per clip, a speaker's clips packed into 30-s windows.
+
+Whisper reads 30-s windows. Decoding each speaker turn alone keeps Whisper from reading across a
+speaker change (it skips a muffled speaker when a clear one follows), but every short turn then costs a
+whole window. Here the clips of one speaker, taken in time order within a block of the timeline, are
+laid end to end with ``gap`` seconds of silence between them, up to ``window`` seconds per pack; the
+engine decodes each pack as one clip, and its words are mapped back to the clip they fall in (for
+engines whose ``packs_clips`` is true; others decode each clip alone). Blocks
+of ``block`` seconds bound the packed audio held at once (long files), and the language found in the
+first block is forced on the next ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .asr import ASREngine, ASROptions, ASRResult, ProgressCallback
+from .audio import SAMPLE_RATE
+from .transcript import Segment, Turn, Word
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A region (seconds) of one speaker's speech, to be recognised on its own or packed with others."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    """How turns become recogniser windows."""
+
+    window: float = 30.0  # seconds of packed audio per window (Whisper's window)
+    gap: float = 1.0  # silence between packed clips
+    max_gap: float = 2.0  # turns of one speaker closer than this join into one clip
+    pad: float = 0.2  # audio kept either side of a turn
+    block: float = 600.0  # seconds of timeline packed and decoded at once
+    min_missed: float = 1.5  # a stretch of a clip without words this long is decoded again...
+    min_missed_speech: float = 1.0  # ...if its speaker's turns cover this much of it
+
+
+def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Clip]:
+    """Clips for the recogniser: one speaker each, never overlapping, each at most ``options.window`` s.
+
+    Consecutive turns of one speaker closer than ``max_gap`` join; a longer region is cut at its
+    quietest 50 ms between 60 % and 100 % of the window, so no word is cut in two.
+    """
+    duration = len(audio) / SAMPLE_RATE
+    merged: list[list[float | str]] = []
+    for t in sorted(turns):
+        if merged and merged[-1][2] == t.speaker and t.start - float(merged[-1][1]) <= options.max_gap:
+            merged[-1][1] = max(float(merged[-1][1]), t.end)
+        else:
+            merged.append([t.start, t.end, t.speaker])
+    clips: list[Clip] = []
+    frame = int(0.05 * SAMPLE_RATE)
+    longest = options.window
+    for first, last, speaker in merged:  # clips never overlap, even where speakers do
+        start = max(0.0, float(first) - options.pad, clips[-1].end if clips else 0.0)
+        end = min(duration, float(last) + options.pad)
+        while end - start > longest:
+            lo, hi = int((start + 0.6 * longest) * SAMPLE_RATE), int((start + longest) * SAMPLE_RATE)
+            n = (hi - lo) // frame
+            energy = np.square(audio[lo : lo + n * frame]).reshape(n, frame).mean(axis=1)
+            cut = (lo + int(np.argmin(energy)) * frame + frame // 2) / SAMPLE_RATE
+            clips.append(Clip(start, cut, str(speaker)))
+            start = cut
+        if end > start:
+            clips.append(Clip(start, end, str(speaker)))
+    return clips
+
+
+def pack(clips: Sequence[Clip], options: PackOptions = PackOptions()) -> list[list[Clip]]:
+    """Group clips into windows: each window holds clips of one speaker in time order, their durations
+    plus the gaps between them at most ``options.window``; windows ordered by their first clip."""
+    open_packs: dict[str, list[Clip]] = {}
+    packs: list[list[Clip]] = []
+    for clip in sorted(clips, key=lambda c: c.start):
+        current = open_packs.get(clip.speaker)
+        if (
+            current is not None
+            and _length(current, options.gap) + options.gap + clip.duration <= options.window
+        ):
+            current.append(clip)
+        else:
+            open_packs[clip.speaker] = [clip]
+            packs.append(open_packs[clip.speaker])
+    return packs
+
+
+def _length(clips: Sequence[Clip], gap: float) -> float:
+    return sum(c.duration for c in clips) + gap * (len(clips) - 1)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Where one clip sits in the packed audio (seconds)."""
+
+    clip: Clip
+    at: float  # start in the packed audio
+
+    @property
+    def shift(self) -> float:
+        return self.clip.start - self.at
+
+
+def recognise_turns(
+    engine: ASREngine,
+    audio: np.ndarray,
+    turns: Sequence[Turn],
+    asr: ASROptions,
+    options: PackOptions = PackOptions(),
+    progress: ProgressCallback | None = None,
+) -> ASRResult:
+    """Words of ``audio`` recognised turn by turn (see module doc), with times on the original timeline.
+
+    Whisper may stop reading a window early (it takes a pause for the end), and batched decoding does
+    not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone.
+    """
+    clips = turn_clips(turns, audio, options)
+    blocks: list[list[Clip]] = []
+    for clip in clips:
+        if not blocks or clip.end - blocks[-1][0].start > options.block:
+            blocks.append([])
+        blocks[-1].append(clip)
+    language = asr.language
+    segments: list[Segment] = []
+    redone = 0
+    for block in blocks:
+        span = (block[0].start, block[-1].end)
+        packs = pack(block, options) if engine.packs_clips else [[clip] for clip in block]
+        found, language = _decode(
+            engine, audio, packs, replace(asr, language=language), options, span, progress
+        )
+        again = missed(block, [w for seg in found for w in seg.words], turns, options)
+        if again:
+            more, language = _decode(
+                engine, audio, [[c] for c in again], replace(asr, language=language), options, span, None
+            )
+            found += more
+            redone += len(again)
+        segments.extend(found)
+    if progress is not None:
+        progress(len(audio) / SAMPLE_RATE)
+    segments.sort(key=lambda s: s.start)
+    logger.info(
+        "%d clips decoded in %d blocks; %d stretches without words decoded again",
+        len(clips),
+        len(blocks),
+        redone,
+    )
+    return ASRResult(language=language or "", segments=tuple(segments))
+
+
+def _decode(
+    engine: ASREngine,
+    audio: np.ndarray,
+    packs: Sequence[Sequence[Clip]],
+    asr: ASROptions,
+    options: PackOptions,
+    span: tuple[float, float],
+    progress: ProgressCallback | None,
+) -> tuple[list[Segment], str | None]:
+    """One engine call on ``packs`` laid end to end -> segments on the original timeline, and the
+    language (the one asked, else the one found); progress is mapped onto ``span`` of the timeline."""
+    packed, pieces, windows = _pack_audio(audio, packs, options.gap)
+    scale = (span[1] - span[0]) / max(len(packed) / SAMPLE_RATE, 1e-9)
+
+    def report(seconds: float) -> None:
+        if progress is not None:
+            progress(span[0] + seconds * scale)
+
+    result = engine.transcribe(packed, asr, progress=report, clips=windows)
+    return _unpack(result.segments, pieces), asr.language or result.language or None
+
+
+def missed(
+    clips: Sequence[Clip], words: Sequence[Word], turns: Sequence[Turn], options: PackOptions
+) -> list[Clip]:
+    """Stretches of ``clips`` with no word in them, at least ``options.min_missed`` s long and holding
+    at least ``options.min_missed_speech`` s of their speaker's turns."""
+    found: list[Clip] = []
+    for clip in clips:
+        covered = sorted((w.start, w.end) for w in words if clip.start <= (w.start + w.end) / 2 <= clip.end)
+        edges = [clip.start, *(t for w in covered for t in w), clip.end]
+        for lo, hi in zip(edges[::2], edges[1::2]):
+            if hi - lo < options.min_missed:
+                continue
+            speech = sum(
+                max(0.0, min(hi, t.end) - max(lo, t.start)) for t in turns if t.speaker == clip.speaker
+            )
+            if speech >= options.min_missed_speech:
+                found.append(Clip(lo, hi, clip.speaker))
+    return found
+
+
+def _pack_audio(
+    audio: np.ndarray, packs: Sequence[Sequence[Clip]], gap: float
+) -> tuple[np.ndarray, list[_Piece], list[tuple[float, float]]]:
+    """The packs laid end to end (``gap`` s of silence between any two clips), where each clip went, and
+    each pack's span in the packed audio."""
+    silence = np.zeros(round(gap * SAMPLE_RATE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    pieces: list[_Piece] = []
+    windows: list[tuple[float, float]] = []
+    samples = 0
+    for clips in packs:
+        first = samples
+        for i, clip in enumerate(clips):
+            if parts:
+                parts.append(silence)
+                samples += len(silence)
+            if i == 0:
+                first = samples
+            lo, hi = round(clip.start * SAMPLE_RATE), round(clip.end * SAMPLE_RATE)
+            pieces.append(_Piece(clip, samples / SAMPLE_RATE))
+            parts.append(audio[lo:hi])
+            samples += hi - lo
+        windows.append((first / SAMPLE_RATE, samples / SAMPLE_RATE))
+    packed = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return packed.astype(np.float32, copy=False), pieces, windows
+
+
+def _unpack(segments: Sequence[Segment], pieces: Sequence[_Piece]) -> list[Segment]:
+    """Segments of packed audio -> segments on the original timeline, split where a clip ends.
+
+    A word belongs to the clip whose packed span holds its middle (the nearest one when it falls in a
+    gap), and is kept inside that clip's span.
+    """
+    starts = np.array([p.at for p in pieces])
+    out: list[Segment] = []
+    for seg in segments:
+        run: list[Word] = []
+        run_piece = -1
+        for w in seg.words:
+            i = _piece_of((w.start + w.end) / 2, starts, pieces)
+            if i != run_piece and run:
+                out.append(Segment.from_words(run))
+                run = []
+            run_piece = i
+            clip, shift = pieces[i].clip, pieces[i].shift
+            start = min(max(w.start + shift, clip.start), clip.end)
+            run.append(replace(w, start=start, end=min(max(w.end + shift, start), clip.end)))
+        if run:
+            out.append(Segment.from_words(run))
+    return out
+
+
+def _piece_of(t: float, starts: np.ndarray, pieces: Sequence[_Piece]) -> int:
+    """Index of the piece holding packed time ``t``, or the nearest one."""
+    i = max(int(np.searchsorted(starts, t, side="right")) - 1, 0)
+    if i + 1 < len(pieces):
+        end = pieces[i].at + pieces[i].clip.duration
+        if t > end and pieces[i + 1].at - t < t - end:
+            return i + 1
+    return i

@@ -1,0 +1,127 @@
+"""Speaker turns -> recogniser windows: clip and pack invariants, the packed-audio round trip, the
+missed-speech check, and the whole stage on real audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from podscribe.audio import SAMPLE_RATE, load_audio
+from podscribe.packing import (
+    Clip,
+    PackOptions,
+    _pack_audio,
+    _unpack,
+    missed,
+    pack,
+    recognise_turns,
+    turn_clips,
+)
+from podscribe.reference import load_rttm
+from podscribe.transcript import Segment, Turn, Word
+
+DATA = Path(__file__).parent / "data"
+DURATION = 120.0
+
+
+@st.composite
+def turn_lists(draw: st.DrawFn) -> list[Turn]:
+    """Speaker turns in [0, DURATION], possibly overlapping, some longer than a window."""
+    n = draw(st.integers(1, 25))
+    turns = []
+    for _ in range(n):
+        start = draw(st.floats(0, DURATION - 0.5))
+        length = draw(st.floats(0.2, 70))
+        turns.append(Turn(start, min(DURATION, start + length), draw(st.sampled_from("ABC"))))
+    return turns
+
+
+def noise(seconds: float) -> np.ndarray:
+    return np.random.default_rng(0).normal(0, 0.1, int(seconds * SAMPLE_RATE)).astype(np.float32)
+
+
+AUDIO = noise(DURATION)
+
+
+@given(turn_lists())
+def test_clips_are_single_speaker_short_disjoint_and_cover_every_turn(turns: list[Turn]) -> None:
+    options = PackOptions()
+    clips = turn_clips(turns, AUDIO, options)
+    for a, b in zip(clips, clips[1:]):
+        assert a.end <= b.start
+    for c in clips:
+        assert 0 <= c.start < c.end <= DURATION and c.duration <= options.window + 1e-9
+    for t in turns:  # every turn's time lies in clips (another speaker's clip where turns overlap)
+        covered = sum(max(0.0, min(t.end, c.end) - max(t.start, c.start)) for c in clips)
+        assert covered >= t.duration - 1e-6
+
+
+@given(turn_lists(), st.floats(0.0, 2.0))
+def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: list[Turn], gap: float) -> None:
+    options = PackOptions(gap=gap)
+    clips = turn_clips(turns, AUDIO, options)
+    packs = pack(clips, options)
+    assert sorted((c for p in packs for c in p), key=lambda c: c.start) == clips
+    for p in packs:
+        assert len({c.speaker for c in p}) == 1
+        assert [c.start for c in p] == sorted(c.start for c in p)
+        assert sum(c.duration for c in p) + gap * (len(p) - 1) <= options.window + 1e-6
+    assert [p[0].start for p in packs] == sorted(p[0].start for p in packs)
+
+
+def test_short_turns_of_one_speaker_share_a_window() -> None:
+    turns = [Turn(i * 10.0, i * 10.0 + 3, "AB"[i % 2]) for i in range(10)]  # 10 turns of 3 s, alternating
+    packs = pack(turn_clips(turns, AUDIO))
+    assert len(packs) == 2 and [len(p) for p in packs] == [5, 5]
+
+
+def test_packed_audio_round_trip_puts_words_back_in_their_clip() -> None:
+    audio = np.arange(int(DURATION * SAMPLE_RATE), dtype=np.float32)  # sample value = its index
+    clips = [Clip(2.0, 5.0, "A"), Clip(20.0, 24.0, "A"), Clip(10.0, 12.0, "B")]
+    packed, pieces, windows = _pack_audio(audio, [clips[:2], clips[2:]], gap=1.0)
+    # Each clip's samples are copied whole, a gap of silence between any two clips.
+    assert packed[0] == 2.0 * SAMPLE_RATE and packed[4 * SAMPLE_RATE] == 20.0 * SAMPLE_RATE
+    assert np.all(packed[3 * SAMPLE_RATE : 4 * SAMPLE_RATE] == 0)
+    assert windows == [(0.0, 8.0), (9.0, 11.0)]
+    words = [
+        Word("un", 0.5, 1.0),  # clip A1, 2.5-3.0
+        Word("deux", 2.8, 3.3),  # middle in the gap, nearer A1: kept inside A1
+        Word("trois", 4.2, 5.0),  # clip A2, 20.2-21.0
+        Word("quatre", 9.5, 10.0),  # clip B, 10.5-11.0
+    ]
+    segments = _unpack([Segment.from_words(words[:3]), Segment.from_words(words[3:])], pieces)
+    assert [[w.text for w in s.words] for s in segments] == [["un", "deux"], ["trois"], ["quatre"]]
+    times = [(w.start, w.end) for s in segments for w in s.words]
+    assert times == [(2.5, 3.0), (4.8, 5.0), (20.2, 21.0), (10.5, 11.0)]
+
+
+def test_missed_finds_clip_speech_left_without_words() -> None:
+    clips = [Clip(0.0, 10.0, "A"), Clip(10.0, 13.0, "B")]
+    turns = [Turn(0.2, 9.8, "A"), Turn(10.2, 12.8, "B")]
+    words = [Word("a", 0.3, 0.8), Word("b", 1.0, 4.0)]  # A's words stop at 4 s; B has none
+    assert missed(clips, words, turns, PackOptions()) == [Clip(4.0, 10.0, "A"), Clip(10.0, 13.0, "B")]
+    # A long pause is not missed speech: nobody's turn covers it.
+    assert missed(clips[:1], words, [Turn(0.2, 4.0, "A")], PackOptions()) == []
+
+
+@pytest.mark.parametrize("name", ["overlap.fr"])
+def test_every_turn_gets_its_words(name: str) -> None:
+    """On real audio, with the real engine: every reference turn of 2 s or more has words in it, and
+    words come back in time order, inside the audio."""
+    from podscribe.asr import ASROptions
+    from podscribe.asr.faster_whisper import FasterWhisperEngine
+
+    audio = load_audio(DATA / f"{name}.opus")
+    turns = load_rttm(DATA / f"{name}.rttm")
+    engine = FasterWhisperEngine("base", device="cpu")
+    result = recognise_turns(engine, audio, turns, ASROptions(language="fr", beam_size=1, temperature=(0.0,)))
+    words = [w for s in result.segments for w in s.words]
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    assert 0 <= words[0].start and words[-1].end <= len(audio) / SAMPLE_RATE
+    for t in turns:
+        if t.duration >= 2.0:
+            assert any(t.start <= (w.start + w.end) / 2 <= t.end for w in words), t
