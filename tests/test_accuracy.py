@@ -12,6 +12,7 @@ import functools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from release_rules import check_release
 
@@ -96,7 +97,12 @@ def test_heldout_diarization(audio, rttm, speakers, der_bound):
 
 @pytest.mark.slow
 def test_heldout_voices_wer_not_worse_than_plain_faster_whisper():
-    """podscribe base (faster-whisper) vs faster-whisper base, beam 5, called directly on the same file."""
+    """podscribe base (faster-whisper) vs faster-whisper base, beam 5, called directly on the same file.
+
+    Plain faster-whisper's temperature fallback samples at random (its WER on this file measured 56-74 %
+    over runs), so podscribe is held to the median of three seeded plain runs.
+    """
+    import ctranslate2
     from faster_whisper import WhisperModel
 
     from podscribe.weights import resolve_ct2
@@ -104,8 +110,10 @@ def test_heldout_voices_wer_not_worse_than_plain_faster_whisper():
     reference = load_reference(DATA / "interview.fr.txt")
     ours = evaluate(_run("interview.heldout.opus"), reference)
     model = WhisperModel(str(resolve_ct2("base")), device="cpu", compute_type="int8")
-    segments, _ = model.transcribe(str(DATA / "interview.heldout.opus"), beam_size=5, language="fr")
-    plain_text = " ".join(s.text for s in segments)
-    plain = evaluate(Reference((Utterance(None, plain_text),)), reference)
-    print(f"podscribe WER {ours.wer:.4f}  plain faster-whisper WER {plain.wer:.4f}")
-    assert ours.wer <= plain.wer + 0.01
+    plain = []
+    for seed in range(3):
+        ctranslate2.set_random_seed(seed)
+        segments, _ = model.transcribe(str(DATA / "interview.heldout.opus"), beam_size=5, language="fr")
+        plain.append(evaluate(Reference((Utterance(None, " ".join(s.text for s in segments)),)), reference).wer)
+    print(f"podscribe WER {ours.wer:.4f}  plain faster-whisper WER {plain}")
+    assert ours.wer <= float(np.median(plain)) + 0.01

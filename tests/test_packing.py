@@ -3,6 +3,7 @@ missed-speech check, and the whole stage on real audio."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from podscribe.packing import (
     Clip,
     PackOptions,
     _pack_audio,
+    _split_at,
     _unpack,
     missed,
     pack,
@@ -51,7 +53,7 @@ AUDIO = noise(DURATION)
 def test_clips_are_single_speaker_short_disjoint_and_cover_every_turn(turns: list[Turn]) -> None:
     options = PackOptions()
     clips = turn_clips(turns, AUDIO, options)
-    for a, b in zip(clips, clips[1:]):
+    for a, b in itertools.pairwise(clips):
         assert a.end <= b.start
     for c in clips:
         assert 0 <= c.start < c.end <= DURATION and c.duration <= options.window + 1e-9
@@ -106,6 +108,13 @@ def test_missed_finds_clip_speech_left_without_words() -> None:
     assert missed(clips, words, turns, PackOptions()) == [Clip(4.0, 10.0, "A"), Clip(10.0, 13.0, "B")]
     # A long pause is not missed speech: nobody's turn covers it.
     assert missed(clips[:1], words, [Turn(0.2, 4.0, "A")], PackOptions()) == []
+
+
+def test_segments_are_cut_where_a_stretch_was_decoded_again() -> None:
+    words = [Word("a", 1.0, 2.0), Word("b", 2.0, 3.0), Word("c", 8.0, 9.0)]
+    again = [Clip(3.0, 8.0, "A")]
+    assert [s.text for s in _split_at([Segment.from_words(words)], again)] == ["a b", "c"]
+    assert [s.text for s in _split_at([Segment.from_words(words)], [Clip(9.0, 12.0, "A")])] == ["a b c"]
 
 
 @pytest.mark.parametrize("name", ["overlap.fr"])

@@ -149,7 +149,7 @@ def recognise_turns(
             more, language = _decode(
                 engine, audio, [[c] for c in again], replace(asr, language=language), options, span, None
             )
-            found += more
+            found = _split_at(found, again) + more
             redone += len(again)
         segments.extend(found)
     if progress is not None:
@@ -162,6 +162,21 @@ def recognise_turns(
         redone,
     )
     return ASRResult(language=language or "", segments=tuple(segments))
+
+
+def _split_at(segments: Sequence[Segment], stretches: Sequence[Clip]) -> list[Segment]:
+    """``segments`` cut wherever one of ``stretches`` (word-free, decoded again) lies between two of
+    their words, so that segments sorted by start keep every word in time order."""
+    out: list[Segment] = []
+    for seg in segments:
+        run = [seg.words[0]]
+        for w in seg.words[1:]:
+            if any(run[-1].end <= s.start and s.end <= w.start for s in stretches):
+                out.append(Segment.from_words(run))
+                run = []
+            run.append(w)
+        out.append(Segment.from_words(run))
+    return out
 
 
 def _decode(
