@@ -144,7 +144,12 @@ def recognise_turns(
         found, language = _decode(
             engine, audio, packs, replace(asr, language=language), options, span, progress
         )
-        again = missed(block, [w for seg in found for w in seg.words], turns, options)
+        alone = {p[0] for p in packs if len(p) == 1}  # decoded alone already: the same words again
+        again = [
+            s
+            for s in missed(block, [w for seg in found for w in seg.words], turns, options)
+            if s not in alone
+        ]
         if again:
             more, language = _decode(
                 engine, audio, [[c] for c in again], replace(asr, language=language), options, span, None
