@@ -204,8 +204,13 @@ def test_every_rule_holds_or_is_reported(transcript, rules):
             or end >= last + rules.max_hang - frame - TOL
             or end - start >= rules.max_duration - frame - TOL
         )
-        # In-time: at speech start (up to a frame early), later only to keep cues apart.
-        assert start >= first - frame - TOL
+        # In-time: at speech start (up to a frame early), later only to keep cues apart; earlier only
+        # for a cue held under the minimum duration, as far as that minimum needs, within max_hang of
+        # the speech and never into the previous cue's gap.
+        if start < first - frame - TOL:
+            assert end - start <= rules.min_duration + frame + TOL
+            assert start >= first - rules.max_hang - frame - TOL
+            assert i == 0 or start >= _seconds(cues[i - 1].end) + gap - TOL
         previous = _seconds(cues[i - 1].start) + (rules.min_gap_frames + 1) * frame if i else 0.0
         assert start <= max(first, previous) + TOL
         # Hang beyond the limit only for words at one instant: each of their cues needs its frames.
@@ -439,9 +444,10 @@ def test_timing_snaps_to_frames_and_keeps_gaps():
     words = _spoken("Bonjour.", 1.013, "S0") + _spoken("Au revoir.", 1.9, "S1")
     rules = SubtitleRules(speaker_labels="none", fps=25.0)
     first, second = make_cues(_transcript(words, "fr"), rules)
-    assert first.start == timedelta(seconds=1.0)  # the frame at or before speech start
-    assert second.start == timedelta(seconds=1.88)
+    assert second.start == timedelta(seconds=1.88)  # the frame at or before speech start
     assert first.end == second.start - timedelta(seconds=0.08)  # cut two frames before the next cue
+    # Held under the minimum duration (21 frames) by the next cue: shown that much earlier.
+    assert first.start == first.end - timedelta(seconds=0.84)
     assert all(round(_seconds(t) * 25, 6).is_integer() for c in (first, second) for t in (c.start, c.end))
 
 

@@ -18,6 +18,9 @@ The rules (docs SUBTITLES.md: Netflix general and French guides, BBC) are fields
    covers the speech and is extended to reach the minimum duration and the reading speed, but never past
    ``max_hang`` after the last word, ``max_duration`` after the in-time (even when one word lasts
    longer: Whisper sometimes stretches a word over a pause), or ``min_gap_frames`` before the next cue.
+   A cue still held under the minimum duration (by the next cue or by ``max_hang``) starts earlier
+   instead, as far as the minimum needs, at most ``max_hang`` before its speech and never into the
+   previous cue's gap (a short reply between two speakers' turns).
 
 Rules that cannot be met (a word longer than a line, speech faster than any
 legal reading speed, a cue cut short by the next one) still give ordered, non-overlapping cues of
@@ -502,9 +505,9 @@ def _timing(plans: list[_Plan], units: list[_Unit], rules: SubtitleRules) -> lis
     """In- and out-frames of each cue (see the module docstring)."""
     fps, gap = rules.fps, rules.min_gap_frames
     min_f, max_f = _duration_frames(rules)
+    natural = [max(0, _floor_frame(units[p.a].start, fps)) for p in plans]
     starts: list[int] = []
-    for p in plans:
-        s = max(0, _floor_frame(units[p.a].start, fps))
+    for s in natural:
         starts.append(max(s, starts[-1] + 1 + gap) if starts else s)
     times = []
     for i, (p, s) in enumerate(zip(plans, starts)):
@@ -517,6 +520,11 @@ def _timing(plans: list[_Plan], units: list[_Unit], rules: SubtitleRules) -> lis
         e = max(e, s + 1)
         if i + 1 < len(plans):
             e = min(e, starts[i + 1] - gap)
+        if e - s < min_f and s == natural[i] and (i + 1 == len(plans) or starts[i + 1] == natural[i + 1]):
+            # Held short (by the next cue or the hang): show it earlier, as far as the minimum needs,
+            # within max_hang of the speech and after the previous cue's gap.
+            lead = math.ceil((units[p.a].start - rules.max_hang) * fps - _EPS)
+            s = min(s, max(times[-1][1] + gap if times else 0, e - min_f, lead))
         times.append((s, e))
     return times
 
