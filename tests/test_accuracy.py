@@ -96,6 +96,7 @@ def test_heldout_diarization(audio, rttm, speakers, der_bound):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # four transcriptions of 8.7 minutes of audio
 def test_heldout_voices_wer_not_worse_than_plain_faster_whisper():
     """podscribe base (faster-whisper) vs faster-whisper base, beam 5, called directly on the same file.
 
