@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.packing import (
-    Clip,
     PackOptions,
     _pack_audio,
     _split_at,
@@ -83,7 +82,7 @@ def test_short_turns_of_one_speaker_share_a_window() -> None:
 
 def test_packed_audio_round_trip_puts_words_back_in_their_clip() -> None:
     audio = np.arange(int(DURATION * SAMPLE_RATE), dtype=np.float32)  # sample value = its index
-    clips = [Clip(2.0, 5.0, "A"), Clip(20.0, 24.0, "A"), Clip(10.0, 12.0, "B")]
+    clips = [Turn(2.0, 5.0, "A"), Turn(20.0, 24.0, "A"), Turn(10.0, 12.0, "B")]
     packed, pieces, windows = _pack_audio(audio, [clips[:2], clips[2:]], gap=1.0)
     # Each clip's samples are copied whole, a gap of silence between any two clips.
     assert packed[0] == 2.0 * SAMPLE_RATE and packed[4 * SAMPLE_RATE] == 20.0 * SAMPLE_RATE
@@ -102,19 +101,19 @@ def test_packed_audio_round_trip_puts_words_back_in_their_clip() -> None:
 
 
 def test_missed_finds_clip_speech_left_without_words() -> None:
-    clips = [Clip(0.0, 10.0, "A"), Clip(10.0, 13.0, "B")]
+    clips = [Turn(0.0, 10.0, "A"), Turn(10.0, 13.0, "B")]
     turns = [Turn(0.2, 9.8, "A"), Turn(10.2, 12.8, "B")]
     words = [Word("a", 0.3, 0.8), Word("b", 1.0, 4.0)]  # A's words stop at 4 s; B has none
-    assert missed(clips, words, turns, PackOptions()) == [Clip(4.0, 10.0, "A"), Clip(10.0, 13.0, "B")]
+    assert missed(clips, words, turns, PackOptions()) == [Turn(4.0, 10.0, "A"), Turn(10.0, 13.0, "B")]
     # A long pause is not missed speech: nobody's turn covers it.
     assert missed(clips[:1], words, [Turn(0.2, 4.0, "A")], PackOptions()) == []
 
 
 def test_segments_are_cut_where_a_stretch_was_decoded_again() -> None:
     words = [Word("a", 1.0, 2.0), Word("b", 2.0, 3.0), Word("c", 8.0, 9.0)]
-    again = [Clip(3.0, 8.0, "A")]
+    again = [Turn(3.0, 8.0, "A")]
     assert [s.text for s in _split_at([Segment.from_words(words)], again)] == ["a b", "c"]
-    assert [s.text for s in _split_at([Segment.from_words(words)], [Clip(9.0, 12.0, "A")])] == ["a b c"]
+    assert [s.text for s in _split_at([Segment.from_words(words)], [Turn(9.0, 12.0, "A")])] == ["a b c"]
 
 
 @pytest.mark.parametrize("name", ["overlap.fr"])

@@ -26,19 +26,6 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Clip:
-    """A region (seconds) of one speaker's speech, to be recognised on its own or packed with others."""
-
-    start: float
-    end: float
-    speaker: str
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
-
-
-@dataclass(frozen=True)
 class PackOptions:
     """How turns become recogniser windows."""
 
@@ -51,7 +38,7 @@ class PackOptions:
     min_missed_speech: float = 1.0  # ...if its speaker's turns cover this much of it
 
 
-def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Clip]:
+def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
     """Clips for the recogniser: one speaker each, never overlapping, each at most ``options.window`` s.
 
     Consecutive turns of one speaker closer than ``max_gap`` join; a longer region is cut at its
@@ -64,7 +51,7 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
             merged[-1][1] = max(float(merged[-1][1]), t.end)
         else:
             merged.append([t.start, t.end, t.speaker])
-    clips: list[Clip] = []
+    clips: list[Turn] = []
     frame = int(0.05 * SAMPLE_RATE)
     longest = options.window
     for first, last, speaker in merged:  # clips never overlap, even where speakers do
@@ -75,18 +62,18 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
             n = (hi - lo) // frame
             energy = np.square(audio[lo : lo + n * frame]).reshape(n, frame).mean(axis=1)
             cut = (lo + int(np.argmin(energy)) * frame + frame // 2) / SAMPLE_RATE
-            clips.append(Clip(start, cut, str(speaker)))
+            clips.append(Turn(start, cut, str(speaker)))
             start = cut
         if end > start:
-            clips.append(Clip(start, end, str(speaker)))
+            clips.append(Turn(start, end, str(speaker)))
     return clips
 
 
-def pack(clips: Sequence[Clip], options: PackOptions = PackOptions()) -> list[list[Clip]]:
+def pack(clips: Sequence[Turn], options: PackOptions = PackOptions()) -> list[list[Turn]]:
     """Group clips into windows: each window holds clips of one speaker in time order, their durations
     plus the gaps between them at most ``options.window``; windows ordered by their first clip."""
-    open_packs: dict[str, list[Clip]] = {}
-    packs: list[list[Clip]] = []
+    open_packs: dict[str, list[Turn]] = {}
+    packs: list[list[Turn]] = []
     for clip in sorted(clips, key=lambda c: c.start):
         current = open_packs.get(clip.speaker)
         if (
@@ -100,7 +87,7 @@ def pack(clips: Sequence[Clip], options: PackOptions = PackOptions()) -> list[li
     return packs
 
 
-def _length(clips: Sequence[Clip], gap: float) -> float:
+def _length(clips: Sequence[Turn], gap: float) -> float:
     return sum(c.duration for c in clips) + gap * (len(clips) - 1)
 
 
@@ -108,7 +95,7 @@ def _length(clips: Sequence[Clip], gap: float) -> float:
 class _Piece:
     """Where one clip sits in the packed audio (seconds)."""
 
-    clip: Clip
+    clip: Turn
     at: float  # start in the packed audio
 
     @property
@@ -130,7 +117,7 @@ def recognise_turns(
     not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone.
     """
     clips = turn_clips(turns, audio, options)
-    blocks: list[list[Clip]] = []
+    blocks: list[list[Turn]] = []
     for clip in clips:
         if not blocks or clip.end - blocks[-1][0].start > options.block:
             blocks.append([])
@@ -168,7 +155,7 @@ def recognise_turns(
     return ASRResult(language=language or "", segments=tuple(segments))
 
 
-def _split_at(segments: Sequence[Segment], stretches: Sequence[Clip]) -> list[Segment]:
+def _split_at(segments: Sequence[Segment], stretches: Sequence[Turn]) -> list[Segment]:
     """``segments`` cut wherever one of ``stretches`` (word-free, decoded again) lies between two of
     their words, so that segments sorted by start keep every word in time order."""
     out: list[Segment] = []
@@ -186,7 +173,7 @@ def _split_at(segments: Sequence[Segment], stretches: Sequence[Clip]) -> list[Se
 def _decode(
     engine: ASREngine,
     audio: np.ndarray,
-    packs: Sequence[Sequence[Clip]],
+    packs: Sequence[Sequence[Turn]],
     asr: ASROptions,
     options: PackOptions,
     span: tuple[float, float],
@@ -206,11 +193,11 @@ def _decode(
 
 
 def missed(
-    clips: Sequence[Clip], words: Sequence[Word], turns: Sequence[Turn], options: PackOptions
-) -> list[Clip]:
+    clips: Sequence[Turn], words: Sequence[Word], turns: Sequence[Turn], options: PackOptions
+) -> list[Turn]:
     """Stretches of ``clips`` with no word in them, at least ``options.min_missed`` s long and holding
     at least ``options.min_missed_speech`` s of their speaker's turns."""
-    found: list[Clip] = []
+    found: list[Turn] = []
     for clip in clips:
         covered = sorted((w.start, w.end) for w in words if clip.start <= (w.start + w.end) / 2 <= clip.end)
         edges = [clip.start, *(t for w in covered for t in w), clip.end]
@@ -221,12 +208,12 @@ def missed(
                 max(0.0, min(hi, t.end) - max(lo, t.start)) for t in turns if t.speaker == clip.speaker
             )
             if speech >= options.min_missed_speech:
-                found.append(Clip(lo, hi, clip.speaker))
+                found.append(Turn(lo, hi, clip.speaker))
     return found
 
 
 def _pack_audio(
-    audio: np.ndarray, packs: Sequence[Sequence[Clip]], gap: float
+    audio: np.ndarray, packs: Sequence[Sequence[Turn]], gap: float
 ) -> tuple[np.ndarray, list[_Piece], list[tuple[float, float]]]:
     """The packs laid end to end (``gap`` s of silence between any two clips), where each clip went, and
     each pack's span in the packed audio."""
