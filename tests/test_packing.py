@@ -20,6 +20,7 @@ from podscribe.packing import (
     missed,
     pack,
     recognise_turns,
+    speech_stretches,
     turn_clips,
 )
 from podscribe.reference import load_rttm
@@ -74,6 +75,17 @@ def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: l
     assert [p[0].start for p in packs] == sorted(p[0].start for p in packs)
 
 
+@given(turn_lists())
+def test_stretches_cover_every_turn_and_part_only_at_long_pauses(turns: list[Turn]) -> None:
+    options = PackOptions()
+    stretches = speech_stretches(turns, AUDIO, options)
+    assert {s.speaker for s in stretches} <= {""}
+    for a, b in itertools.pairwise(stretches):
+        assert b.start - a.end > options.max_gap - 2 * options.pad - 1e-9
+    for t in turns:
+        assert any(s.start <= t.start and t.end <= s.end for s in stretches)
+
+
 def test_short_turns_of_one_speaker_share_a_window() -> None:
     turns = [Turn(i * 10.0, i * 10.0 + 3, "AB"[i % 2]) for i in range(10)]  # 10 turns of 3 s, alternating
     packs = pack(turn_clips(turns, AUDIO))
@@ -116,16 +128,30 @@ def test_segments_are_cut_where_a_stretch_was_decoded_again() -> None:
     assert [s.text for s in _split_at([Segment.from_words(words)], [Turn(9.0, 12.0, "A")])] == ["a b c"]
 
 
-@pytest.mark.parametrize("name", ["overlap.fr"])
-def test_every_turn_gets_its_words(name: str) -> None:
-    """On real audio, with the real engine: every reference turn of 2 s or more has words in it, and
-    words come back in time order, inside the audio."""
-    from podscribe.asr import ASROptions
-    from podscribe.asr.faster_whisper import FasterWhisperEngine
+class _Spy:
+    """Wraps an engine and records the clips of each call."""
 
+    def __init__(self, engine) -> None:
+        self.engine, self.calls = engine, []
+        self.name, self.packs_clips = engine.name, engine.packs_clips
+
+    def transcribe(self, audio, options, progress=None, clips=None):
+        self.calls.append(list(clips or []))
+        return self.engine.transcribe(audio, options, progress, clips)
+
+
+@pytest.mark.parametrize("engine_name, name", [("faster-whisper", "overlap.fr"), ("openai-whisper", "short.fr")])
+def test_every_turn_gets_its_words(engine_name: str, name: str) -> None:
+    """On real audio, with the real engine: every reference turn of 2 s or more has words in it, and
+    words come back in time order, inside the audio. A sequential engine reads speech stretches,
+    fewer clips than turns."""
+    from podscribe.asr import ASROptions, load_engine
+
+    if engine_name == "openai-whisper":
+        pytest.importorskip("whisper")
     audio = load_audio(DATA / f"{name}.opus")
     turns = load_rttm(DATA / f"{name}.rttm")
-    engine = FasterWhisperEngine("base", device="cpu")
+    engine = _Spy(load_engine(engine_name, "base", device="cpu"))
     result = recognise_turns(engine, audio, turns, ASROptions(language="fr", beam_size=1, temperature=(0.0,)))
     words = [w for s in result.segments for w in s.words]
     assert [w.start for w in words] == sorted(w.start for w in words)
@@ -133,3 +159,5 @@ def test_every_turn_gets_its_words(name: str) -> None:
     for t in turns:
         if t.duration >= 2.0:
             assert any(t.start <= (w.start + w.end) / 2 <= t.end for w in words), t
+    if not engine.packs_clips:
+        assert len(engine.calls) == 1 and len(engine.calls[0]) < len(turns)

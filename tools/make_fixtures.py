@@ -378,6 +378,10 @@ PRESETS: dict[str, list[str]] = {
                    "--off-mic", "Yannick Le Goff", *_DEGRADED],
     "noisy_late": [_INTERVIEW, "--name", "noisy_late.fr", "--voices", "heldout", "--seed", "9", "--paragraphs",
                    "20:", "--max-duration", "150", *_DEGRADED],
+    "brief": ["tools/heldout.fr.txt", "--name", "brief.fr", "--voices", "heldout", "--seed", "24",
+              "--paragraphs", "0:8"],
+    "noisy_brief": [_INTERVIEW, "--name", "noisy_brief.fr", "--voices", "heldout", "--seed", "34", "--paragraphs",
+                    "20:29", "--max-duration", "120", *_DEGRADED],
 }
 
 

@@ -4,15 +4,18 @@ Whisper reads 30-s windows. Decoding each speaker turn alone keeps Whisper from 
 speaker change (it skips a muffled speaker when a clear one follows), but every short turn then costs a
 whole window. Here the clips of one speaker, taken in time order within a block of the timeline, are
 laid end to end with ``gap`` seconds of silence between them, up to ``window`` seconds per pack; the
-engine decodes each pack as one clip, and its words are mapped back to the clip they fall in (for
-engines whose ``packs_clips`` is true; others decode each clip alone). Blocks
-of ``block`` seconds bound the packed audio held at once (long files), and the language found in the
-first block is forced on the next ones.
+engine decodes each pack as one clip, and its words are mapped back to the clip they fall in. That is
+for engines whose ``packs_clips`` is true (batched faster-whisper). A sequential engine (openai-whisper)
+pays per window it reads, not per clip: it gets speech stretches instead, every speaker's turns joined
+across short pauses, and reads each window by window as it would the whole file; ``assign`` then splits
+its segments at speaker changes. Blocks of ``block`` seconds bound the packed audio held at once (long
+files), and the language found in the first block is forced on the next ones.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -69,6 +72,12 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     return clips
 
 
+def speech_stretches(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
+    """Clips for a sequential engine: all speakers' turns joined across pauses under ``max_gap``, uncut
+    (speaker ``""``), so it reads as few windows as it would over the whole file, but no long silence."""
+    return turn_clips([replace(t, speaker="") for t in turns], audio, replace(options, window=math.inf))
+
+
 def pack(clips: Sequence[Turn], options: PackOptions = PackOptions()) -> list[list[Turn]]:
     """Group clips into windows: each window holds clips of one speaker in time order, their durations
     plus the gaps between them at most ``options.window``; windows ordered by their first clip."""
@@ -116,7 +125,7 @@ def recognise_turns(
     Whisper may stop reading a window early (it takes a pause for the end), and batched decoding does
     not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone.
     """
-    clips = turn_clips(turns, audio, options)
+    clips = (turn_clips if engine.packs_clips else speech_stretches)(turns, audio, options)
     blocks: list[list[Turn]] = []
     for clip in clips:
         if not blocks or clip.end - blocks[-1][0].start > options.block:
@@ -131,8 +140,8 @@ def recognise_turns(
         found, language = _decode(
             engine, audio, packs, replace(asr, language=language), options, span, progress
         )
-        # Sequential engines (no packing) go on after an early stop themselves (measured: a second pass
-        # made openai-whisper 3.3x slower than alone); a clip decoded alone gives the same words again.
+        # Sequential engines go on after an early stop themselves (measured: a second pass made
+        # openai-whisper 3.3x slower than alone); a clip decoded alone gives the same words again.
         alone = {p[0] for p in packs if len(p) == 1}
         words = [w for seg in found for w in seg.words]
         again = [s for s in missed(block, words, turns, options) if s not in alone] if engine.packs_clips else []

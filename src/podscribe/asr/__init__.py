@@ -53,9 +53,9 @@ class ASREngine(Protocol):
     model_name: str
     device: str
     packs_clips: bool
-    """Whether several clips of one speaker should share a window (``podscribe.packing``): it pays off
-    where each window costs a whole decoding slot (batched faster-whisper); openai-whisper pays per
-    token, measured slower on packed windows (more loops and temperature fallbacks)."""
+    """Whether a speaker's clips should share a window (``podscribe.packing``): it pays off where each
+    window costs a whole decoding slot (batched faster-whisper). A sequential engine (openai-whisper,
+    measured slower on packed windows and on turn-by-turn clips) reads speech stretches instead."""
 
     def transcribe(
         self,
