@@ -258,6 +258,13 @@ def test_split_runs_gives_a_short_distinct_stretch_its_own_speaker():
         assert len(set(embedded.split_runs(labels, emb, spans, options, EmbeddedSettings()))) == 1
 
 
+def test_split_runs_joins_two_stretches_of_one_voice():
+    labels, emb, spans = _run_case(10, 4)
+    emb[30:34] = emb[10:14][::-1]  # the same voice again, 16 s later
+    out = embedded.split_runs(labels, emb, spans, DiarizationOptions(), EmbeddedSettings())
+    assert len(set(out)) == 2 and len(set(out[10:14]) | set(out[30:34])) == 1 and out[10] != out[0]
+
+
 def test_split_runs_leaves_short_or_interrupted_stretches():
     labels, emb, spans = _run_case(20, 1)  # 1.5 s: too short
     assert len(set(embedded.split_runs(labels, emb, spans, DiarizationOptions(), EmbeddedSettings()))) == 1

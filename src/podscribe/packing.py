@@ -142,9 +142,11 @@ def recognise_turns(
         )
         # Sequential engines go on after an early stop themselves (measured: a second pass made
         # openai-whisper 3.3x slower than alone); a clip decoded alone gives the same words again.
-        alone = {p[0] for p in packs if len(p) == 1}
-        words = [w for seg in found for w in seg.words]
-        again = [s for s in missed(block, words, turns, options) if s not in alone] if engine.packs_clips else []
+        again: list[Turn] = []
+        if engine.packs_clips:
+            alone = {p[0] for p in packs if len(p) == 1}
+            words = [w for seg in found for w in seg.words]
+            again = [s for s in missed(block, words, turns, options) if s not in alone]
         if again:
             more, language = _decode(
                 engine, audio, [[c] for c in again], replace(asr, language=language), options, span, None

@@ -438,7 +438,8 @@ def split_runs(
     split it in halves. Such a stretch stands out in time: every window less similar than
     ``run_cosine`` to its cluster's centroid, over at least ``run_min`` seconds, and the stretch's
     own centroid that far from the rest of the cluster too. On the dev fixtures one-speaker stretches
-    of 3 or more such windows measured 0.86 against their cluster, the short speaker's 0.66.
+    of 3 or more such windows measured 0.86 against their cluster, the short speaker's 0.66. New
+    clusters of one voice (one speaker's two short turns) are then merged as in ``cluster``.
     """
     high = speaker_bounds(options)[1]
     if len(labels) < 2 or len(np.unique(labels)) >= high:
@@ -461,7 +462,7 @@ def split_runs(
         rest = np.setdiff1d(np.flatnonzero(labels == labels[run[0]]), run)
         if len(rest) and float(_centre(embeddings, run) @ _centre(embeddings, rest)) < settings.run_cosine:
             out[run] = int(out.max()) + 1
-    return out
+    return _merge_close(out, embeddings, settings.voice_cosine, speaker_bounds(options)[0])
 
 
 def make_turns(
