@@ -191,21 +191,40 @@ def test_sequential_decoding_clips_and_progress(faster, speech) -> None:
     assert inside.segments and all(w.end <= 8.0 for s in inside.segments for w in s.words)
 
 
-def test_batched_clips_in_groups_give_the_same_words(faster, speech, monkeypatch) -> None:
-    """Long files are decoded a group of clips per call (bounded memory); grouping changes no word."""
-    from podscribe.asr import faster_whisper
-
+def test_batched_clips_in_batches_give_the_same_words(faster, speech) -> None:
+    """Clips are decoded a batch per call, longest first; how they are batched changes no word, and
+    the words come back in time order with the language found in the first batch."""
     end = len(speech) / SAMPLE_RATE
-    clips = [(0.0, 9.0), (9.0, 18.0), (18.0, end)]
-    options = replace(FRENCH, batch_size=4)
-    whole = faster.transcribe(speech, options, clips=clips)
-    monkeypatch.setattr(faster_whisper, "CLIP_GROUP_S", 10.0)
-    grouped = faster.transcribe(speech, replace(options, language=None), clips=clips)
-    assert grouped.language == "fr"
+    clips = [(0.0, 7.0), (7.0, 18.0), (18.0, end)]
+    whole = faster.transcribe(speech, replace(FRENCH, batch_size=4), clips=clips)
+    seen: list[float] = []
+    batched = faster.transcribe(speech, replace(FRENCH, batch_size=2, language=None), seen.append, clips=clips)
+    assert batched.language == "fr"
+
     def timed(result):
         return [(w.text, w.start, w.end) for seg in result.segments for w in seg.words]
 
-    assert timed(grouped) == timed(whole) and len(timed(whole)) >= 30
+    assert timed(batched) == timed(whole) and len(timed(whole)) >= 30
+    assert seen == sorted(seen) and seen[-1] == end and len(seen) >= 3
+
+
+def test_token_budget_follows_clip_length() -> None:
+    from podscribe.asr.faster_whisper import WINDOW_TOKENS, token_budget
+
+    budgets = [token_budget(s) for s in (0.5, 2.0, 10.0, 20.0)]
+    assert budgets == sorted(budgets) and budgets[1] == 36
+    assert token_budget(30.0) is None and all(b < WINDOW_TOKENS for b in budgets)
+
+
+def test_token_budget_reaches_the_decoder(faster, speech, monkeypatch) -> None:
+    from podscribe.asr import faster_whisper
+
+    clips = [(0.0, 9.0)]
+    full = words(faster.transcribe(speech, replace(FRENCH, batch_size=2), clips=clips))
+    monkeypatch.setattr(faster_whisper, "TOKENS_PER_S", 0.5)
+    monkeypatch.setattr(faster_whisper, "TOKENS_BASE", 6)
+    cut = words(faster.transcribe(speech, replace(FRENCH, batch_size=2), clips=clips))
+    assert len(full) >= 15 and 0 < len(cut) < len(full) // 2 and full[: len(cut) - 1] == cut[:-1]
 
 
 # ---- guardrails (pure logic) ---------------------------------------------------------------------

@@ -73,6 +73,12 @@ def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: l
         assert [c.start for c in p] == sorted(c.start for c in p)
         assert sum(c.duration for c in p) + gap * (len(p) - 1) <= options.window + 1e-6
     assert [p[0].start for p in packs] == sorted(p[0].start for p in packs)
+    for i, p in enumerate(packs):  # first fit: no earlier window of the speaker had room for a clip
+        for c in p:
+            for q in packs[:i]:
+                before = [d for d in q if d.start < c.start]
+                if q[0].speaker == c.speaker and before:
+                    assert sum(d.duration for d in before) + gap * len(before) + c.duration > options.window - 1e-6
 
 
 @given(turn_lists())
@@ -90,6 +96,11 @@ def test_short_turns_of_one_speaker_share_a_window() -> None:
     turns = [Turn(i * 10.0, i * 10.0 + 3, "AB"[i % 2]) for i in range(10)]  # 10 turns of 3 s, alternating
     packs = pack(turn_clips(turns, AUDIO))
     assert len(packs) == 2 and [len(p) for p in packs] == [5, 5]
+
+
+def test_a_short_clip_fills_an_earlier_window_with_room() -> None:
+    clips = [Turn(0.0, 25.0, "A"), Turn(30.0, 50.0, "A"), Turn(55.0, 59.0, "A"), Turn(60.0, 69.0, "A")]
+    assert [[c.start for c in p] for p in pack(clips)] == [[0.0, 55.0], [30.0, 60.0]]
 
 
 def test_packed_audio_round_trip_puts_words_back_in_their_clip() -> None:

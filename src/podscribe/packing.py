@@ -80,19 +80,21 @@ def speech_stretches(turns: Sequence[Turn], audio: np.ndarray, options: PackOpti
 
 def pack(clips: Sequence[Turn], options: PackOptions = PackOptions()) -> list[list[Turn]]:
     """Group clips into windows: each window holds clips of one speaker in time order, their durations
-    plus the gaps between them at most ``options.window``; windows ordered by their first clip."""
-    open_packs: dict[str, list[Turn]] = {}
+    plus the gaps between them at most ``options.window``; a clip goes into the first window of its
+    speaker with room left (fewer, fuller windows: each one costs a whole encoder pass); windows ordered
+    by their first clip."""
     packs: list[list[Turn]] = []
     for clip in sorted(clips, key=lambda c: c.start):
-        current = open_packs.get(clip.speaker)
-        if (
-            current is not None
-            and _length(current, options.gap) + options.gap + clip.duration <= options.window
-        ):
-            current.append(clip)
+        room = (
+            p for p in packs
+            if p[0].speaker == clip.speaker
+            and _length(p, options.gap) + options.gap + clip.duration <= options.window
+        )
+        current = next(room, None)
+        if current is None:
+            packs.append([clip])
         else:
-            open_packs[clip.speaker] = [clip]
-            packs.append(open_packs[clip.speaker])
+            current.append(clip)
     return packs
 
 
