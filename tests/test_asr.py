@@ -192,20 +192,32 @@ def test_sequential_decoding_clips_and_progress(faster, speech) -> None:
 
 
 def test_batched_clips_in_batches_give_the_same_words(faster, speech) -> None:
-    """Clips are decoded a batch per call, longest first; how they are batched changes no word, and
-    the words come back in time order with the language found in the first batch."""
+    """Clips are decoded a batch per call, longest first; two workers decoding the same batches at once
+    change no word, and the words come back in time order with the language found in the first batch.
+    (Other batches can change words: a batch's token budget is its longest clip's.)"""
+    from podscribe.asr.faster_whisper import FasterWhisperEngine
+
     end = len(speech) / SAMPLE_RATE
-    clips = [(0.0, 7.0), (7.0, 18.0), (18.0, end)]
-    whole = faster.transcribe(speech, replace(FRENCH, batch_size=4), clips=clips)
+    clips = [(0.0, 7.0), (7.0, 13.0), (13.0, 18.0), (18.0, end)]
+    whole = faster.transcribe(speech, replace(FRENCH, batch_size=2), clips=clips)
     seen: list[float] = []
-    batched = faster.transcribe(speech, replace(FRENCH, batch_size=2, language=None), seen.append, clips=clips)
+    two = FasterWhisperEngine("base", device="cpu", cpu_threads=2, workers=2)
+    assert two.workers == 2
+    batched = two.transcribe(speech, replace(FRENCH, batch_size=4, language=None), seen.append, clips=clips)
     assert batched.language == "fr"
 
     def timed(result):
         return [(w.text, w.start, w.end) for seg in result.segments for w in seg.words]
 
     assert timed(batched) == timed(whole) and len(timed(whole)) >= 30
-    assert seen == sorted(seen) and seen[-1] == end and len(seen) >= 3
+    assert seen == sorted(seen) and seen[-1] == end and len(seen) >= 2
+
+
+def test_workers_must_be_positive() -> None:
+    from podscribe.asr.faster_whisper import FasterWhisperEngine
+
+    with pytest.raises(OptionError, match="workers"):
+        FasterWhisperEngine("base", device="cpu", workers=0)
 
 
 def test_token_budget_follows_clip_length() -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from .asr import ASREngine, ASROptions, ASRResult, load_engine
 from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio, probe
+from .devices import cpu_threads
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .packing import recognise_turns
@@ -135,7 +136,11 @@ class Pipeline:
     def engine(self) -> ASREngine:
         if self._engine is None:
             o = self.options
-            self._engine = load_engine(o.engine, o.model, device=o.device)
+            kwargs: dict[str, Any] = {}
+            if o.engine == "faster-whisper" and o.diarizer and o.asr.batch_size > 1:
+                # Speaker windows come as clips: decode as many batches at once as there are cores.
+                kwargs["workers"] = cpu_threads()
+            self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
         return self._engine
 
     @property
