@@ -30,7 +30,7 @@ from .weights import cache_dir
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 6  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 7  # bump when a stage's output changes for the same settings
 
 
 @dataclass(frozen=True)
