@@ -81,7 +81,7 @@ class FasterWhisperEngine:
                 str(path),
                 device=self.device,
                 compute_type=self.compute_type,
-                cpu_threads=max(1, threads // self.workers),
+                cpu_threads=threads // self.workers,  # workers <= threads on CPU, 1 on CUDA
                 num_workers=self.workers,
                 local_files_only=True,
             )
