@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import srt
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from podscribe.errors import OptionError
@@ -34,14 +34,17 @@ NAMES = {"S0": "Mathilde Wateau", "S1": "Romain Boucher", "S2": "Jérémy Désir
 
 
 def _transcript(
-    words: list[Word], language: str | None = "fr", names: dict[str, str] | None = None
+    words: list[Word],
+    language: str | None = "fr",
+    names: dict[str, str] | None = None,
+    tail: float = 10.0,
 ) -> Transcript:
-    """A transcript whose segments are the runs of one speaker in ``words``."""
+    """A transcript whose segments are the runs of one speaker in ``words``; the media lasts ``tail`` s more."""
     segments = tuple(
         Segment.from_words(list(run), speaker=speaker)
         for speaker, run in itertools.groupby(words, key=lambda w: w.speaker)
     )
-    end = max((w.end for w in words), default=0.0)
+    end = max((w.end for w in words), default=0.0) + tail
     return Transcript(segments=segments, duration=end, language=language, names=names or {})
 
 
@@ -461,6 +464,29 @@ def test_out_time_extends_for_reading_but_not_past_hang():
     words = [Word("Supercalifragilisticexpialidocious", 5.0, 5.2)]
     (cue,) = make_cues(_transcript(words, "en"), SubtitleRules(max_hang=1.0))
     assert cue.end == timedelta(seconds=6.2)  # reading speed wants 2 s; hang stops it 1 s after speech
+
+
+def test_no_cue_is_held_past_the_end_of_the_media():
+    words = [Word("Peut-être...", 39.537, 40.0)]  # the last word of a 40-s clip ends with the file
+    (cue,) = make_cues(_transcript(words, "fr", tail=0.0))
+    assert cue.end == timedelta(seconds=40)  # not 40.76: the minimum duration is reached by starting earlier
+    assert cue.start == timedelta(seconds=40 - 0.84)
+    (cue,) = make_cues(_transcript(words, "fr", tail=5.0))
+    assert (cue.start, cue.end) == (timedelta(seconds=39.52), timedelta(seconds=40.36))  # held after the speech
+
+
+@settings(max_examples=200, deadline=None)
+@given(transcripts(), subtitle_rules)
+def test_cues_end_within_the_media(transcript, rules):
+    short = Transcript(
+        segments=transcript.segments,
+        duration=max((w.end for w in transcript.words), default=0.0),
+        language=transcript.language,
+        names=transcript.names,
+    )
+    assume(short.duration > 0)  # an unknown (zero) duration sets no limit
+    for cue in make_cues(short, rules):  # one frame of slack: a cue lasts at least one frame
+        assert _seconds(cue.end) <= max(short.duration, max(w.end for w in cue.words)) + 1 / rules.fps + 0.001
 
 
 def test_ten_minute_transcript_is_recut_in_well_under_a_second():

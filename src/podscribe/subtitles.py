@@ -17,7 +17,8 @@ The rules (docs SUBTITLES.md: Netflix general and French guides, BBC) are fields
    two cues would otherwise start within ``min_gap_frames`` + 1 frames, to keep cues ordered); out-time
    covers the speech and is extended to reach the minimum duration and the reading speed, but never past
    ``max_hang`` after the last word, ``max_duration`` after the in-time (even when one word lasts
-   longer: Whisper sometimes stretches a word over a pause), or ``min_gap_frames`` before the next cue.
+   longer: Whisper sometimes stretches a word over a pause), ``min_gap_frames`` before the next cue,
+   or the end of the media (the transcript's duration).
    A cue still held under the minimum duration (by the next cue or by ``max_hang``) starts earlier
    instead, as far as the minimum needs, at most ``max_hang`` before its speech and never into the
    previous cue's gap (a short reply between two speakers' turns).
@@ -231,7 +232,7 @@ def make_cues(transcript: Transcript, rules: SubtitleRules = SubtitleRules()) ->
     if not units:
         return []
     plans = _segment(units, rules, transcript, french, _lexicon(transcript.language))
-    times = _timing(plans, units, rules)
+    times = _timing(plans, units, rules, transcript.duration)
     cues: list[srt.Subtitle] = [
         Cue(
             index=i,
@@ -501,9 +502,12 @@ def _label(units: list[_Unit], k: int, rules: SubtitleRules, transcript: Transcr
 # ---- timing -----------------------------------------------------------------------------------
 
 
-def _timing(plans: list[_Plan], units: list[_Unit], rules: SubtitleRules) -> list[tuple[int, int]]:
-    """In- and out-frames of each cue (see the module docstring)."""
+def _timing(
+    plans: list[_Plan], units: list[_Unit], rules: SubtitleRules, duration: float
+) -> list[tuple[int, int]]:
+    """In- and out-frames of each cue (see the module docstring); no cue is held past the media's end."""
     fps, gap = rules.fps, rules.min_gap_frames
+    last_f = _floor_frame(duration, fps) if duration > 0 else None
     min_f, max_f = _duration_frames(rules)
     natural = [max(0, _floor_frame(units[p.a].start, fps)) for p in plans]
     starts: list[int] = []
@@ -516,6 +520,8 @@ def _timing(plans: list[_Plan], units: list[_Unit], rules: SubtitleRules) -> lis
         chars = sum(len(line) for line in p.lines)
         wanted = max(end, s + min_f, s + math.ceil(chars / rules.max_cps * fps - _EPS))
         cap = min(s + max_f, _floor_frame(speech_end + rules.max_hang, fps))
+        if last_f is not None:
+            cap = min(cap, max(end, last_f))
         e = min(max(end, min(wanted, cap)), s + max_f)  # never over max_duration, even for a long word
         e = max(e, s + 1)
         if i + 1 < len(plans):
