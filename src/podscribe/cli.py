@@ -250,7 +250,7 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
+    from .report import evaluate
     from .reference import load_rttm
 
     _check_inputs([args.hypothesis, args.reference] + ([args.rttm] if args.rttm else []))
@@ -295,7 +295,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .weights import cache_dir, list_models
+    from .files import cache_dir
+    from .weights import list_models
 
     rows = [(m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source) for m in list_models()]
     head = ("model", "multilingual", "available offline", "source")

@@ -6,13 +6,14 @@ renamed into place once all succeeded; existing files are never overwritten with
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import OptionError, OutputError
+from .files import atomic_target
 from .transcript import Transcript, Turn
 
 
@@ -128,22 +129,14 @@ def check_targets(paths: Iterable[Path], force: bool) -> None:
 def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
     """Write every file or none: temp files first, then renames; existing files kept without ``force``."""
     check_targets(contents, force)
-    temps: list[tuple[str, Path]] = []
+    path: Path | None = None
     try:
-        for path, text in contents.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        for tmp, path in temps:
-            os.replace(tmp, path)
+        with contextlib.ExitStack() as renames:  # every temp file is written before the first rename
+            for path, text in contents.items():
+                tmp = renames.enter_context(atomic_target(path))
+                tmp.write_text(text, encoding="utf-8", newline="\n")
     except OSError as e:
-        raise OutputError(f"cannot write: {e.strerror or e}", getattr(e, "filename", None) or path) from None
-    finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        raise OutputError(f"cannot write: {e.strerror or e}", getattr(e, "filename", None) or path) from e
     return list(contents)
 
 
