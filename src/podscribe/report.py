@@ -166,7 +166,10 @@ def evaluate(
         else []
     )
 
-    counts, per_speaker, mapping, cpwer, region_list = WordErrors(), [], {}, None, []
+    counts, cpwer = WordErrors(), None
+    per_speaker: list[SpeakerScore] = []
+    mapping: dict[str, str] = {}
+    region_list: list[Region] = []
     if reference is not None:
         counts, pairs = align(normalizer(reference.text), normalizer(hypothesis.text))
         region_list = worst_regions(pairs, count=regions)
