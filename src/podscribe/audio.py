@@ -70,10 +70,10 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
             timeout=PROBE_TIMEOUT_S,
             check=False,
         )
-    except subprocess.TimeoutExpired:
-        raise DecodeError(f"ffprobe did not finish within {PROBE_TIMEOUT_S:.0f} s", path) from None
+    except subprocess.TimeoutExpired as e:
+        raise DecodeError(f"ffprobe did not finish within {PROBE_TIMEOUT_S:.0f} s", path) from e
     except OSError as e:
-        raise DecodeError(f"cannot run ffprobe: {e.strerror}", path) from None
+        raise DecodeError(f"cannot run ffprobe: {e.strerror}", path) from e
     if proc.returncode != 0:
         raise DecodeError(
             f"not an audio or video file ffmpeg can read ({_last_line(proc.stderr, path)})", path
@@ -175,10 +175,10 @@ def _check_file(path: str | os.PathLike[str]) -> str:
     path = os.fspath(path)
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
+    except FileNotFoundError as e:
+        raise InputError("no such file", path) from e
     except OSError as e:
-        raise InputError(f"cannot access: {e.strerror}", path) from None
+        raise InputError(f"cannot access: {e.strerror}", path) from e
     if stat.S_ISDIR(st.st_mode):
         raise InputError("is a directory, not an audio file", path)
     if not stat.S_ISREG(st.st_mode):
@@ -189,7 +189,7 @@ def _check_file(path: str | os.PathLike[str]) -> str:
         with open(path, "rb") as f:
             f.read(1)
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path) from None
+        raise InputError(f"cannot read: {e.strerror}", path) from e
     return path
 
 
@@ -200,7 +200,7 @@ def _decode(command: list[str], path: str, timeout: float, expected: int) -> tup
         try:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
         except OSError as e:
-            raise DecodeError(f"cannot run ffmpeg: {e.strerror}", path) from None
+            raise DecodeError(f"cannot run ffmpeg: {e.strerror}", path) from e
         def time_out() -> None:
             timed_out.set()
             proc.kill()

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
     t.add_argument("--beam-size", type=int, default=5)
-    t.add_argument("--batch-size", type=int, default=8, help="batched inference over VAD chunks; 1 = sequential")
+    t.add_argument("--batch-size", type=int, default=8, help="clips decoded at once: speaker clips (VAD chunks with --diarizer none); 1 = sequential")
     t.add_argument("--no-vad", action="store_true", help="decode silence and music too (not recommended)")
     t.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -328,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(args)
         return COMMANDS[args.command](args)
     except PodscribeError as e:
+        if args is not None and getattr(args, "debug", False):
+            traceback.print_exc()  # the chain of causes too (errors are raised ``from`` what caused them)
         print(f"podscribe: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

@@ -83,7 +83,7 @@ def _read_ct2_model(path: Path) -> dict[str, torch.Tensor]:
             alias = reader.string()
             variables[alias] = variables[reader.string()]
     except (struct.error, IndexError, KeyError, ValueError, RuntimeError) as e:
-        raise ModelError(f"truncated or corrupt CTranslate2 model ({e})", path) from None
+        raise ModelError(f"truncated or corrupt CTranslate2 model ({e})", path) from e
     return variables
 
 
@@ -218,7 +218,7 @@ def convert_ct2_to_openai(ct2_dir: Path, out_path: Path) -> Path:
     try:
         dims, state = _openai_state_dict(_read_ct2_model(model_bin))
     except KeyError as e:
-        raise ModelError(f"variable {e} missing: not a Whisper model CTranslate2 wrote", model_bin) from None
+        raise ModelError(f"variable {e} missing: not a Whisper model CTranslate2 wrote", model_bin) from e
     config_path = ct2_dir / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
     heads = alignment_heads_dump(config.get("alignment_heads"), dims["n_text_layer"], dims["n_text_head"])

@@ -127,7 +127,7 @@ def audio_source(
         try:
             return None, Path(audio_path).read_bytes(), mime
         except OSError as e:
-            raise InputError(f"cannot read: {e.strerror or e}", audio_path) from None
+            raise InputError(f"cannot read: {e.strerror or e}", audio_path) from e
     return Path(os.path.relpath(Path(audio_path).resolve(), Path(page_dir).resolve())).as_posix(), None, mime
 
 

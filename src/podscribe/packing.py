@@ -142,8 +142,8 @@ def recognise_turns(
         found, language = _decode(
             engine, audio, packs, replace(asr, language=language), options, span, progress
         )
-        # Sequential engines go on after an early stop themselves (measured: a second pass made
-        # openai-whisper 3.3x slower than alone); a clip decoded alone gives the same words again.
+        # Sequential engines go on after an early stop themselves (a second pass costs them more than
+        # it finds: BENCHMARKS.md, "Tuning notes"); a clip decoded alone gives the same words again.
         again: list[Turn] = []
         if engine.packs_clips:
             alone = {p[0] for p in packs if len(p) == 1}

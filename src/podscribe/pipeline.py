@@ -1,4 +1,7 @@
-"""Runs the stages: decode -> ASR -> diarization -> assignment -> names, with progress and a result cache.
+"""Runs the stages: decode -> diarization -> ASR -> assignment -> names, with progress and a result cache.
+
+Diarization comes first: its speaker turns are the clips Whisper reads, one speaker at a time
+(``packing``); without a diarizer the engine finds speech with its own VAD.
 
 Models are loaded once per Pipeline and reused across files. A finished stage's result is cached by
 the audio's content hash and the stage's settings, so re-running with other output formats or

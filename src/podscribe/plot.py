@@ -81,7 +81,7 @@ def plot_timeline(
             metadata = {"Software": None} if out_path.suffix.lower() == ".png" else {"Date": None}
             fig.savefig(out_path, dpi=150, metadata=metadata)
     except OSError as e:
-        raise OutputError(f"cannot write figure: {e.strerror or e}", out_path) from None
+        raise OutputError(f"cannot write figure: {e.strerror or e}", out_path) from e
     logger.info("wrote speaker timeline to %s", out_path)
     return out_path
 

@@ -183,12 +183,12 @@ class Transcript:
         try:
             with open(path, encoding="utf-8") as f:
                 return cls.from_dict(json.load(f))
-        except FileNotFoundError:
-            raise InputError("no such file", path) from None
+        except FileNotFoundError as e:
+            raise InputError("no such file", path) from e
         except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read: {e}", path) from None
+            raise InputError(f"cannot read: {e}", path) from e
         except (ValueError, KeyError, TypeError) as e:
-            raise InputError(f"not a podscribe transcript JSON ({e})", path) from None
+            raise InputError(f"not a podscribe transcript JSON ({e})", path) from e
 
 
 def join_words(texts: Iterable[str]) -> str:

@@ -51,9 +51,9 @@ def _manifest() -> dict[str, dict[str, Any]]:
 def _spec(name: str) -> dict[str, Any]:
     try:
         return _manifest()[name]
-    except KeyError:
+    except KeyError as e:
         known = ", ".join(_manifest())
-        raise ModelError(f"unknown model {name!r} (known: {known}; or give a local path)") from None
+        raise ModelError(f"unknown model {name!r} (known: {known}; or give a local path)") from e
 
 
 def _explicit_path(model: str) -> Path | None:
@@ -117,8 +117,8 @@ def _part_path(part: dict[str, str]) -> Path:
     package = part["package"]
     try:
         path = Path(str(importlib.metadata.distribution(package).locate_file(part["path"])))
-    except importlib.metadata.PackageNotFoundError:
-        raise ModelError(f"{package} is not installed: pip install {package}") from None
+    except importlib.metadata.PackageNotFoundError as e:
+        raise ModelError(f"{package} is not installed: pip install {package}") from e
     if not path.is_file():
         raise ModelError(f"{package} lacks {part['path']}: pip install --force-reinstall {package}")
     return path

@@ -46,17 +46,7 @@ SEG_FRAME_DURATION = 0.0619375  # receptive field of one segmentation frame
 
 @dataclass(frozen=True)
 class EmbeddedSettings:
-    """Tuning of the embedded diarizer.
-
-    Defaults were chosen on the dev-voice fixtures only (short.fr, interview.fr, overlap.fr; the
-    held-out voices and text are for reporting): ``vad_step`` 5 s, ``hop`` 1 s and 6 neighbours
-    cost 39 % less CPU than 2.5 s, 0.75 s and 10 with equal or lower DER, and find overlap.fr's third
-    speaker (6 s of speech), which 10 neighbours missed. ``voice_cosine``: centroids of one voice's
-    clusters measured 0.84-0.95 apart, of two voices at most 0.78 (13 fixtures, all voice sets; the
-    eigengap split one voice of a 53-s file in three at 0.84-0.85, which the former merge bound 0.92
-    let stand). ``run_cosine`` and ``run_min`` were chosen on the noisy fixtures and checked on five
-    made after (see tests/data/README.md).
-    """
+    """Tuning of the embedded diarizer (how each default was chosen: BENCHMARKS.md, "Tuning notes")."""
 
     vad: str = "segmentation"  # "segmentation" (pyannote segmentation-3.0) or "silero"
     vad_threshold: float = 0.5  # speech score above which a frame is speech
@@ -73,8 +63,8 @@ class EmbeddedSettings:
     run_min: float = 3.0  # ... when it spans this many seconds without a pause longer than max_gap
     max_windows: int = 4000  # more windows (about 70 min of speech) are clustered on an even sample
     max_gap: float = 0.5  # same-speaker turns closer than this are joined
-    batch_size: int = 16  # CAM++ windows per run (64 held 300 MB more for no speed-up)
-    segmentation_batch: int = 2  # 10 s chunks per segmentation run (8 held 150 MB more)
+    batch_size: int = 16  # CAM++ windows per run
+    segmentation_batch: int = 2  # 10 s chunks per segmentation run
     threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
 
 
@@ -374,9 +364,8 @@ def _split_mixed(labels: np.ndarray, embeddings: np.ndarray, threshold: float, m
     """Split a cluster in two while its 2-means halves have centroids less similar than ``threshold``.
 
     The eigengap misses a speaker with little speech whose voice is close to another's in noise (one
-    8 s turn joined an off-mic speaker's cluster). On the dev and held-out fixtures the halves of a
-    one-speaker cluster measured 0.87-0.95 cosine, those of that two-speaker cluster 0.78. Each half
-    needs ``min_windows`` windows; never more than ``high`` clusters.
+    8 s turn joined an off-mic speaker's cluster; measurements: BENCHMARKS.md, "Tuning notes"). Each
+    half needs ``min_windows`` windows; never more than ``high`` clusters.
     """
     labels = labels.copy()
     queue = list(np.unique(labels))
@@ -404,9 +393,8 @@ def split_runs(
     A speaker with one short turn (3-4 windows) in noise joins the nearest large cluster, too few to
     split it in halves. Such a stretch stands out in time: every window less similar than
     ``run_cosine`` to its cluster's centroid, over at least ``run_min`` seconds, and the stretch's
-    own centroid that far from the rest of the cluster too. On the dev fixtures one-speaker stretches
-    of 3 or more such windows measured 0.86 against their cluster, the short speaker's 0.66. New
-    clusters of one voice (one speaker's two short turns) are then merged as in ``cluster``.
+    own centroid that far from the rest of the cluster too (measurements: BENCHMARKS.md, "Tuning
+    notes"). New clusters of one voice (one speaker's two short turns) are then merged as in ``cluster``.
     """
     high = options.bounds()[1]
     if len(labels) < 2 or len(np.unique(labels)) >= high:

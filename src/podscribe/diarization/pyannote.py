@@ -63,10 +63,10 @@ def _import_pipeline(token: str | None):
         from pyannote.audio import Pipeline
     except ImportError as error:
         if (error.name or "").split(".")[0] in ("pyannote", "torch", "torchaudio"):
-            raise ModelError("pyannote.audio is not installed: pip install 'podscribe[pyannote]'") from None
-        raise ModelError(f"pyannote.audio failed to import: {error}") from None
+            raise ModelError("pyannote.audio is not installed: pip install 'podscribe[pyannote]'") from error
+        raise ModelError(f"pyannote.audio failed to import: {error}") from error
     except OSError as error:
-        raise ModelError(f"pyannote.audio failed to load: {error}") from None
+        raise ModelError(f"pyannote.audio failed to load: {error}") from error
     return Pipeline
 
 
@@ -118,7 +118,7 @@ class PyannoteDiarizer:
             pipeline = Pipeline.from_pretrained(source, token=token)
         except Exception as error:  # noqa: BLE001 - the hub client and pyannote raise many unrelated types
             hint = "" if token or folder.is_dir() else " (offline without a token: give a local folder or a token)"
-            raise ModelError(f"cannot load pyannote pipeline {source!r}: {error}{hint}") from None
+            raise ModelError(f"cannot load pyannote pipeline {source!r}: {error}{hint}") from error
         if pipeline is None:
             raise ModelError(f"cannot load pyannote pipeline {source!r} (gated model: accept its "
                              "conditions on the hub and give a token)")
