@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from release_rules import check_release
 
 from podscribe.asr import ASROptions
-from podscribe.report import evaluate
 from podscribe.pipeline import Pipeline, PipelineOptions
 from podscribe.reference import Reference, Utterance, load_reference, load_rttm
+from podscribe.report import evaluate
 from podscribe.writers import OutputOptions, render_srt
 
-DATA = Path(__file__).parent / "data"
+from conftest import DATA
+
 WER_INTERVIEW = 0.58  # measured 0.489 and 0.536 (base, int8, batched over speaker turns; runs differ)
 
 

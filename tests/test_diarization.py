@@ -20,21 +20,12 @@ from hypothesis import strategies as st
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from podscribe import naming
 from podscribe.diarization import DiarizationOptions, embedded, load_diarizer
 from podscribe.diarization.embedded import EmbeddedDiarizer, EmbeddedSettings, make_turns
 from podscribe.errors import InputError, ModelError, OptionError
 from podscribe.transcript import Turn
 
-DATA = Path(__file__).parent / "data"
-MODELS = Path(__file__).parents[1] / "models"
-SR = 16000
-
-
-def decode(name: str) -> np.ndarray:
-    from faster_whisper import decode_audio
-
-    return decode_audio(str(DATA / name), sampling_rate=SR)
+from conftest import DATA, MODELS, SR, decode
 
 
 def reference(name: str) -> Annotation:
@@ -54,14 +45,14 @@ def der(ref: Annotation, turns: list[Turn], collar: float) -> float:
     return 100 * DiarizationErrorRate(collar=collar)(ref, hyp)
 
 
-@pytest.fixture(scope="module")
-def diarizer() -> EmbeddedDiarizer:
-    return EmbeddedDiarizer()
+@pytest.fixture()
+def diarizer(embedded_diarizer) -> EmbeddedDiarizer:
+    return embedded_diarizer
 
 
-@pytest.fixture(scope="module")
-def short() -> np.ndarray:
-    return decode("short.fr.opus")
+@pytest.fixture()
+def short(short_audio) -> np.ndarray:
+    return short_audio
 
 
 def check_turns(turns: list[Turn], duration: float) -> None:
@@ -148,18 +139,6 @@ def test_embed_same_voice_closer_than_other_voice(diarizer, short):
     assert a @ b > max(a @ c, b @ c) + 0.2
 
 
-def test_voice_samples_name_the_speakers_they_match(diarizer, short):
-    """The path Pipeline takes for --voice: centroids from each speaker's turns, matched one-to-one."""
-    turns = diarizer.diarize(short, DiarizationOptions())
-    centroids = naming.speaker_centroids(short, turns, diarizer.embed)
-    assert set(centroids) == {t.speaker for t in turns}
-    samples = {  # short.fr: Mathilde 3.54-14.69 s, Romain 15.28-28.73 s (tests/data/short.fr.rttm)
-        "Romain": diarizer.embed(short[int(16 * SR): int(22 * SR)]),
-        "Mathilde": diarizer.embed(short[int(4 * SR): int(10 * SR)]),
-    }
-    romain = next(t.speaker for t in turns if t.start <= 20 <= t.end)
-    mathilde = next(t.speaker for t in turns if t.start <= 6 <= t.end)
-    assert naming.match_voices(centroids, samples) == {romain: "Romain", mathilde: "Mathilde"}
 
 
 def test_silence_has_no_turns_and_no_voice(diarizer):

@@ -4,7 +4,6 @@ missed-speech check, and the whole stage on real audio."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +25,8 @@ from podscribe.packing import (
 from podscribe.reference import load_rttm
 from podscribe.transcript import Segment, Turn, Word
 
-DATA = Path(__file__).parent / "data"
+from conftest import DATA
+
 DURATION = 120.0
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
+from conftest import ROOT
 
 
 def test_mypy_finds_no_error_in_src() -> None:
