@@ -154,6 +154,8 @@ def test_bad_input_one_line_exit_2_no_output(bad_files, case: str, tmp_path: Pat
         (["--speakers", "0"], "speakers"),
         (["--min-speakers", "5", "--max-speakers", "2"], "speaker"),
         (["--voice", "Mathilde"], "--voice"),
+        (["--voice", "=m.wav"], "--voice expects NAME=FILE"),
+        (["--no-vad"], "--no-vad needs --diarizer none"),
     ],
 )
 def test_bad_options_one_line_exit_2(args: list[str], fragment: str, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -223,4 +225,18 @@ def test_debug_shows_the_traceback_and_its_cause(tmp_path: Path, capsys) -> None
     assert "JSONDecodeError" in err and "direct cause of the following exception" in err  # raised ``from`` it
     assert err.rstrip().splitlines()[-1] == f"podscribe: error: {notjson}: " + quiet.split(f"{notjson}: ", 1)[1].rstrip()
     assert not (tmp_path / "x.srt").exists()
+
+
+def test_subtitle_flags_come_from_the_rules_and_their_checks(transcribed: Path, tmp_path: Path, capsys) -> None:
+    """Flags, defaults and validation are SubtitleRules' own: min_duration 0 is allowed, errors name flags."""
+    source = str(transcribed / "short.fr.json")
+    assert main(["subtitles", source, "-o", str(tmp_path / "a.srt"), "--min-duration", "0", "--max-cps", "12"]) == 0
+    assert (tmp_path / "a.srt").read_text(encoding="utf-8").startswith("1\n")
+    assert main(["subtitles", source, "-o", str(tmp_path / "b.srt"), "--min-duration", "8"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "podscribe: error: --min-duration 8.0 is longer than --max-duration 7.0"
+    )
+    assert main(["subtitles", source, "-o", str(tmp_path / "b.srt"), "--max-lines", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "podscribe: error: --max-lines must be positive, not 0"
+    assert not (tmp_path / "b.srt").exists()
 

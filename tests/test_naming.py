@@ -7,7 +7,6 @@ import pytest
 
 from podscribe import naming
 from podscribe.diarization import DiarizationOptions
-from podscribe.errors import OptionError
 from podscribe.transcript import Turn
 
 from conftest import SR, speakers_transcript
@@ -24,13 +23,6 @@ def test_names_from_a_reference_file(tmp_path):
     reference.write_text("Anne : bonjour à tous\nPaul : merci beaucoup\n", encoding="utf-8")
     transcript = speakers_transcript([("SPEAKER_00", "merci beaucoup"), ("SPEAKER_01", "bonjour à tous")])
     assert naming.names_from_reference(transcript, reference) == {"SPEAKER_00": "Paul", "SPEAKER_01": "Anne"}
-
-
-def test_parse_voices():
-    assert naming.parse_voices([" Anne = a.wav", "Paul=b.wav"]) == {"Anne": "a.wav", "Paul": "b.wav"}
-    for bad in ("Anne", "=a.wav", "Anne= "):
-        with pytest.raises(OptionError, match="NAME=FILE"):
-            naming.parse_voices([bad])
 
 
 def test_speaker_centroids_embed_each_speakers_longest_turns():

@@ -35,3 +35,10 @@ def test_check_input(tmp_path):
         check_input(tmp_path)
     (tmp_path / "a.mp3").write_bytes(b"x")
     check_input(tmp_path / "a.mp3")
+
+
+def test_vad_off_is_refused_where_speaker_turns_decide_what_is_decoded():
+    with pytest.raises(OptionError, match="vad=False has no effect with a diarizer"):
+        Pipeline(make_options(vad=False))
+    assert not Pipeline(make_options(vad=False, diarizer="none")).options.asr.vad
+

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .errors import OptionError
 from .transcript import Transcript, Turn
 
 
@@ -23,17 +22,6 @@ def names_from_reference(transcript: Transcript, reference: str | os.PathLike[st
     from .speaker_mapping import map_speakers
 
     return map_speakers(transcript, load_reference(reference))
-
-
-def parse_voices(specs: Sequence[str]) -> dict[str, str]:
-    """``["Name=sample.wav", ...]`` -> {name: path}; OptionError on a malformed spec."""
-    voices: dict[str, str] = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise OptionError(f"--voice expects NAME=FILE, got {spec!r}")
-        voices[name.strip()] = path.strip()
-    return voices
 
 
 def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_rate: int = SAMPLE_RATE) -> dict[str, np.ndarray]:

@@ -113,6 +113,11 @@ class Pipeline:
             options = replace(options, diarizer=None)
         if options.diarizer:
             options.diarization.bounds()  # contradictory speaker counts fail before any model loads
+            if not options.asr.vad:
+                raise OptionError(
+                    "vad=False has no effect with a diarizer: its speaker turns decide what is decoded "
+                    "(decode everything without a diarizer)"
+                )
         self.options = options
         self._engine: ASREngine | None = None
         self._diarizer: Diarizer | None = None

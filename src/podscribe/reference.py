@@ -215,7 +215,7 @@ def _load(path: str | os.PathLike[str], allow_empty: bool = False) -> Reference:
         return Reference.from_transcript(Transcript.load(path))
     if suffix == ".rttm":
         raise ReferenceFormatError(
-            "an RTTM file holds speaker turns, not text: pass it as turns (--rttm)", path
+            "an RTTM file holds speaker turns, not text: pass it as reference turns", path
         )
     lines = list(_lines(path, allow_empty))
     parser = _PARSERS.get(suffix) or _sniff(lines)

@@ -34,7 +34,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -126,33 +126,41 @@ class SubtitleRules:
     start of the first cue after each speaker change and never mixes speakers in a cue; "none" writes no
     names and never mixes speakers. Labels and dashes count towards the characters of their line.
     french_typography: None decides from the transcript's language ("fr...").
+
+    Each field is declared once, here: its default, its validation (``__post_init__``) and, for the
+    fields the command line offers, its flag and help in the field's metadata (``cli`` derives them).
     """
 
-    max_chars_per_line: int = 42
-    max_lines: int = 2
-    max_cps: float = 17.0
-    min_duration: float = 5 / 6
-    max_duration: float = 7.0
+    max_chars_per_line: int = field(default=42, metadata={"flag": "--max-chars", "help": "characters per line"})
+    max_lines: int = field(default=2, metadata={"flag": "--max-lines", "help": "lines per cue"})
+    max_cps: float = field(default=17.0, metadata={"flag": "--max-cps", "help": "reading speed, characters per second"})
+    min_duration: float = field(default=5 / 6, metadata={"flag": "--min-duration", "help": "seconds on screen at least"})
+    max_duration: float = field(default=7.0, metadata={"flag": "--max-duration", "help": "seconds on screen at most"})
     min_gap_frames: int = 2
-    fps: float = 25.0
+    fps: float = field(default=25.0, metadata={"flag": "--fps", "help": "frame rate for gaps and rounding"})
     max_hang: float = 1.5
     french_typography: bool | None = None
-    speaker_labels: Literal["none", "prefix", "dash"] = "dash"
+    speaker_labels: Literal["none", "prefix", "dash"] = field(default="dash", metadata={
+        "flag": "--speaker-labels", "choices": SPEAKER_LABELS,
+        "help": "speaker names in cues: none, a 'Name:' prefix at each change, or dialogue dashes only",
+    })
 
     def __post_init__(self) -> None:
         for name in ("max_chars_per_line", "max_lines", "max_cps", "max_duration", "fps"):
             if not getattr(self, name) > 0:
-                raise OptionError(f"subtitle rule {name} must be positive, not {getattr(self, name)!r}")
+                raise OptionError(f"{name} must be positive, not {getattr(self, name)!r}", option=name)
         for name in ("min_duration", "min_gap_frames", "max_hang"):
             if not getattr(self, name) >= 0:
-                raise OptionError(f"subtitle rule {name} must not be negative, not {getattr(self, name)!r}")
+                raise OptionError(f"{name} must not be negative, not {getattr(self, name)!r}", option=name)
         if self.min_duration > self.max_duration:
             raise OptionError(
-                f"min_duration {self.min_duration} is longer than max_duration {self.max_duration}"
+                f"min_duration {self.min_duration} is longer than max_duration {self.max_duration}",
+                option="min_duration",
             )
         if self.speaker_labels not in SPEAKER_LABELS:
             raise OptionError(
-                f"speaker_labels must be one of {', '.join(SPEAKER_LABELS)}, not {self.speaker_labels!r}"
+                f"speaker_labels must be one of {', '.join(SPEAKER_LABELS)}, not {self.speaker_labels!r}",
+                option="speaker_labels",
             )
 
     @property

@@ -108,13 +108,16 @@ def parse_formats(spec: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def check_targets(paths: Iterable[Path], force: bool) -> None:
-    """OutputError before any work when a target exists (without ``force``) or is a directory."""
+def check_targets(paths: Iterable[Path], force: bool, overwrite: str = "force=True overwrites it") -> None:
+    """OutputError before any work when a target exists (without ``force``) or is a directory.
+
+    ``overwrite`` says how to overwrite anyway, in the caller's terms (the command names its flag).
+    """
     for p in paths:
         if p.is_dir():
             raise OutputError("is a directory", p)
         if p.exists() and not force:
-            raise OutputError("already exists (use --force to overwrite)", p)
+            raise OutputError(f"already exists ({overwrite})", p)
 
 
 def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:

@@ -60,9 +60,9 @@ class EmbeddedSettings:
     voice_cosine: float = 0.82  # clusters with centroids more similar are one voice; 2-means halves less, two
     split_min: float = 5.0  # seconds of windows each half needs for such a split
     run_cosine: float = 0.75  # a stretch of windows this far from their cluster's voice is another speaker ...
-    run_min: float = 3.0  # ... when it spans this many seconds without a pause longer than max_gap
+    run_min: float = 3.0  # ... when it spans this many seconds without a pause longer than turn_join_gap
     max_windows: int = 4000  # more windows (about 70 min of speech) are clustered on an even sample
-    max_gap: float = 0.5  # same-speaker turns closer than this are joined
+    turn_join_gap: float = 0.5  # same-speaker turns closer than this are joined
     batch_size: int = 16  # CAM++ windows per run
     segmentation_batch: int = 2  # 10 s chunks per segmentation run
     threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
@@ -402,7 +402,7 @@ def split_runs(
     ids = np.unique(labels)
     centres = np.stack([_centre(embeddings, labels == k) for k in ids])
     own = np.einsum("ij,ij->i", embeddings, centres[np.searchsorted(ids, labels)])
-    gap, min_span = settings.max_gap * SAMPLE_RATE, settings.run_min * SAMPLE_RATE
+    gap, min_span = settings.turn_join_gap * SAMPLE_RATE, settings.run_min * SAMPLE_RATE
     runs: list[list[int]] = []
     for i in np.flatnonzero(own < settings.run_cosine):
         last = runs[-1][-1] if runs else -2  # -2: no run yet, never the window before i
@@ -426,7 +426,7 @@ def make_turns(
     """Turns from labelled windows: each speech sample goes to the window whose centre is nearest.
 
     Regions too short to embed take the label of the nearest window; same-speaker turns closer than
-    ``max_gap`` are joined. Returns the turns and the cluster ids in order of first appearance.
+    ``turn_join_gap`` are joined. Returns the turns and the cluster ids in order of first appearance.
     """
     centres = np.array([(s + e) / 2 for s, e in spans])
     pieces: list[tuple[int, int, int]] = []  # (start, end, cluster) in samples
@@ -440,9 +440,9 @@ def make_turns(
         for i, w in enumerate(inside):
             pieces.append((bounds[i], bounds[i + 1], int(labels[w])))
     merged: list[list[int]] = []
-    max_gap = int(settings.max_gap * SAMPLE_RATE)
+    join_gap = int(settings.turn_join_gap * SAMPLE_RATE)
     for start, end, k in pieces:
-        if merged and merged[-1][2] == k and start - merged[-1][1] <= max_gap:
+        if merged and merged[-1][2] == k and start - merged[-1][1] <= join_gap:
             merged[-1][1] = end
         else:
             merged.append([start, end, k])
