@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from podscribe.asr import ASROptions, ASRResult
 from podscribe.asr.common import MAX_WORD_S, build_segments
 from podscribe.audio import SAMPLE_RATE, load_audio
-from podscribe.devices import cpu_threads, resolve_device
 from podscribe.errors import ModelError, OptionError
 
-DATA = Path(__file__).parent / "data"
+from conftest import DATA
+
 # Greedy without temperature fallback keeps the suite fast: openai-whisper beam 5 is ~3x slower on CPU,
 # and a fallback samples best_of candidates at up to 6 temperatures.
 FRENCH = ASROptions(language="fr", beam_size=1, temperature=(0.0,))
@@ -334,23 +334,5 @@ def test_corrupt_weights_are_a_model_error(tmp_path: Path) -> None:
 # ---- devices -------------------------------------------------------------------------------------
 
 
-def test_devices() -> None:
-    import ctranslate2
-
-    assert resolve_device("cpu") == "cpu"
-    has_cuda = ctranslate2.get_cuda_device_count() > 0
-    assert resolve_device("auto") == ("cuda" if has_cuda else "cpu")
-    if not has_cuda:
-        with pytest.raises(OptionError, match="cuda"):
-            resolve_device("cuda")
-    with pytest.raises(OptionError, match="gpu"):
-        resolve_device("gpu")
 
 
-def test_cpu_threads(monkeypatch) -> None:
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert cpu_threads() >= 1 and cpu_threads(3) == 3
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert cpu_threads() == 1
-    with pytest.raises(OptionError):
-        cpu_threads(0)

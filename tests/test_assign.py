@@ -61,10 +61,10 @@ def test_word_takes_speaker_with_most_overlap():
     assert [s.text for s in out] == ["bonjour", "merci"]
 
 
-def test_gap_takes_nearest_turn_within_max_gap_only():
+def test_gap_takes_nearest_turn_within_word_reach_only():
     seg = Segment.from_words(_words([("a", 0.0, 0.5), ("b", 3.0, 3.2), ("c", 9.0, 9.5)]))
     turns = [Turn(0.0, 0.5, "A"), Turn(3.5, 5.0, "B")]
-    out = assign_speakers([seg], turns, AssignOptions(max_gap=1.0, snap_words=0))
+    out = assign_speakers([seg], turns, AssignOptions(word_reach=1.0, snap_words=0))
     assert [(w.text, w.speaker) for s in out for w in s.words] == [("a", "A"), ("b", "B"), ("c", None)]
 
 

@@ -6,15 +6,19 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import fixtures  # noqa: E402
 import run  # noqa: E402
+
+from podscribe.normalizer import Normalizer  # noqa: E402
+from podscribe.reference import Reference, Utterance  # noqa: E402
+from podscribe.report import evaluate  # noqa: E402
 
 
 def _run(system: str, wall: float, rss: float, repeat: int = 0, **extra: float) -> dict:
@@ -64,5 +68,11 @@ def test_quick_run_writes_results(tmp_path):
     (result,) = doc["runs"]
     assert result["system"] == "faster-whisper" and result["file"] == "short.fr" and result["rc"] == 0
     assert result["wall_s"] > 0 and result["cpu_s"] > 0 and result["peak_rss_mb"] > 50
-    assert 0 <= result["wer"] < 1.5
+    # The recorded WER is that of the text the system wrote, scored independently against the fixture.
+    (written,) = (tmp_path / "work").rglob("result.json")
+    text = json.loads(written.read_text(encoding="utf-8"))["text"]
+    short = fixtures.fixture("short.fr")
+    expected = evaluate(Reference((Utterance(None, text),)), short.reference, normalizer=Normalizer(language="fr"))
+    assert result["wer"] == pytest.approx(expected.wer) and result["hyp_words"] == expected.hyp_words > 0
+    assert result["ref_words"] == len(Normalizer(language="fr").words(short.reference.text))
     assert "| faster-whisper | 1 |" in (tmp_path / "results.md").read_text(encoding="utf-8")

@@ -17,6 +17,8 @@ import pytest
 from podscribe.html import render_html
 from podscribe.transcript import Segment, Transcript, Word
 
+from conftest import DATA
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,7 +33,6 @@ ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
-DATA = Path(__file__).parent / "data"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 HOSTILE = '<img src="https://example.invalid/x.png" onerror="alert(1)">'
 SRT = "1\n00:00:00,300 --> 00:00:02,000\nBonjour\n"

@@ -13,9 +13,12 @@ import pytest
 import srt
 
 from podscribe.audio import ffmpeg_path
+from podscribe.cli import main
+from podscribe.transcript import Transcript
 
-DATA = Path(__file__).parent / "data"
-SRC = Path(__file__).parents[1] / "src"
+from conftest import DATA, ROOT
+
+SRC = ROOT / "src"
 
 
 def podscribe(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
@@ -151,12 +154,16 @@ def test_bad_input_one_line_exit_2_no_output(bad_files, case: str, tmp_path: Pat
         (["--speakers", "0"], "speakers"),
         (["--min-speakers", "5", "--max-speakers", "2"], "speaker"),
         (["--voice", "Mathilde"], "--voice"),
+        (["--voice", "=m.wav"], "--voice expects NAME=FILE"),
+        (["--no-vad"], "--no-vad needs --diarizer none"),
     ],
 )
-def test_bad_options_one_line_exit_2(args: list[str], fragment: str, tmp_path: Path) -> None:
-    proc = podscribe("transcribe", DATA / "short.fr.opus", "-o", tmp_path / "o", "--quiet", "--no-cache", *args,
-                     env={"HF_HUB_OFFLINE": "1"})
-    assert_one_line_error(proc, fragment)
+def test_bad_options_one_line_exit_2(args: list[str], fragment: str, tmp_path: Path, capsys, monkeypatch) -> None:
+    """In-process through main(argv): the same one-line errors as the installed command."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = main(["transcribe", str(DATA / "short.fr.opus"), "-o", str(tmp_path / "o"), "--quiet", "--no-cache", *args])
+    captured = capsys.readouterr()
+    assert_one_line_error(subprocess.CompletedProcess([], code, captured.out, captured.err), fragment)
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
@@ -169,3 +176,67 @@ def test_other_commands_bad_input(tmp_path: Path) -> None:
                           "none.json")
     assert_one_line_error(podscribe("diarize", tmp_path / "none.wav", "-o", tmp_path), "none.wav")
     assert not (tmp_path / "x.srt").exists()
+
+
+# ---- in process, through main(argv): names and --debug ------------------------------------------------
+
+
+def _cut(source: Path, start: float, end: float, target: Path) -> str:
+    ff = [ffmpeg_path(), "-nostdin", "-v", "error", "-y"]
+    subprocess.run([*ff, "-ss", str(start), "-to", str(end), "-i", source, "-ac", "1", "-ar", "16000", target],
+                   check=True)
+    return str(target)
+
+
+def test_voice_samples_name_the_speakers_end_to_end(transcribed: Path, tmp_path: Path) -> None:
+    """--voice NAME=FILE: each speaker gets the name of the sample that sounds like them."""
+    short = DATA / "short.fr.opus"  # Mathilde 3.54-14.69 s, Romain 15.28-28.73 s (short.fr.rttm)
+    mathilde, romain = _cut(short, 4, 10, tmp_path / "m.wav"), _cut(short, 16, 22, tmp_path / "r.wav")
+    code = main(["transcribe", str(short), "-o", str(tmp_path), "-f", "json", "--language", "fr", "--quiet",
+                 "--voice", f"Romain={romain}", "--voice", f"Mathilde={mathilde}"])
+    assert code == 0
+    t = Transcript.load(tmp_path / "short.fr.json")
+
+    def speaker_at(second: float) -> str:
+        return next(turn.speaker for turn in t.turns if turn.start <= second <= turn.end)
+
+    assert dict(t.names) == {speaker_at(6): "Mathilde", speaker_at(20): "Romain"}
+
+
+def test_speaker_names_in_order_of_first_appearance_end_to_end(transcribed: Path, tmp_path: Path) -> None:
+    code = main(["transcribe", str(DATA / "short.fr.opus"), "-o", str(tmp_path), "-f", "json,txt", "--language",
+                 "fr", "--quiet", "--speaker-names", "Ann, Bob"])
+    assert code == 0
+    t = Transcript.load(tmp_path / "short.fr.json")
+    assert dict(t.names) == {"SPEAKER_00": "Ann", "SPEAKER_01": "Bob"}
+    assert t.segments[0].speaker == "SPEAKER_00"  # ids follow first appearance, so the first voice is Ann
+    lines = (tmp_path / "short.fr.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Ann : ") and all(line.startswith(("Ann : ", "Bob : ")) for line in lines)
+
+
+def test_debug_shows_the_traceback_and_its_cause(tmp_path: Path, capsys) -> None:
+    notjson = tmp_path / "t.json"
+    notjson.write_text("{oops")
+    assert main(["subtitles", str(notjson), "-o", str(tmp_path / "x.srt")]) == 2
+    quiet = capsys.readouterr().err
+    assert quiet.count("\n") == 1 and "Traceback" not in quiet
+    assert main(["subtitles", str(notjson), "-o", str(tmp_path / "x.srt"), "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "JSONDecodeError" in err and "direct cause of the following exception" in err  # raised ``from`` it
+    assert err.rstrip().splitlines()[-1] == f"podscribe: error: {notjson}: " + quiet.split(f"{notjson}: ", 1)[1].rstrip()
+    assert not (tmp_path / "x.srt").exists()
+
+
+def test_subtitle_flags_come_from_the_rules_and_their_checks(transcribed: Path, tmp_path: Path, capsys) -> None:
+    """Flags, defaults and validation are SubtitleRules' own: min_duration 0 is allowed, errors name flags."""
+    source = str(transcribed / "short.fr.json")
+    assert main(["subtitles", source, "-o", str(tmp_path / "a.srt"), "--min-duration", "0", "--max-cps", "12"]) == 0
+    assert (tmp_path / "a.srt").read_text(encoding="utf-8").startswith("1\n")
+    assert main(["subtitles", source, "-o", str(tmp_path / "b.srt"), "--min-duration", "8"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "podscribe: error: --min-duration 8.0 is longer than --max-duration 7.0"
+    )
+    assert main(["subtitles", source, "-o", str(tmp_path / "b.srt"), "--max-lines", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "podscribe: error: --max-lines must be positive, not 0"
+    assert not (tmp_path / "b.srt").exists()
+

@@ -15,8 +15,8 @@ import srt
 
 from podscribe.audio import ffmpeg_path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data"
+from conftest import DATA, ROOT
+
 NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 NAMES = ("Mathilde Wateau", "Romain Boucher")  # the speakers of short.fr
 

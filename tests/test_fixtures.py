@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from podscribe.audio import ffprobe_path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data"
+from conftest import DATA, ROOT
+
 FIXTURES = sorted(p.stem for p in DATA.glob("*.json")
                   if json.loads(p.read_text(encoding="utf-8")).get("schema") == "podscribe.fixture/1")
 SIZE_LIMIT = 6 * 1024 * 1024

@@ -4,7 +4,6 @@ missed-speech check, and the whole stage on real audio."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +25,8 @@ from podscribe.packing import (
 from podscribe.reference import load_rttm
 from podscribe.transcript import Segment, Turn, Word
 
-DATA = Path(__file__).parent / "data"
+from conftest import DATA
+
 DURATION = 120.0
 
 
@@ -87,7 +87,7 @@ def test_stretches_cover_every_turn_and_part_only_at_long_pauses(turns: list[Tur
     stretches = speech_stretches(turns, AUDIO, options)
     assert {s.speaker for s in stretches} <= {""}
     for a, b in itertools.pairwise(stretches):
-        assert b.start - a.end > options.max_gap - 2 * options.pad - 1e-9
+        assert b.start - a.end > options.clip_join_gap - 2 * options.pad - 1e-9
     for t in turns:
         assert any(s.start <= t.start and t.end <= s.end for s in stretches)
 

@@ -20,7 +20,8 @@ from podscribe.reference import (
 )
 from podscribe.transcript import Segment, Transcript, Turn, Word
 
-DATA = Path(__file__).parent / "data"
+from conftest import DATA
+
 INTERVIEW = DATA / "interview.fr.txt"
 
 

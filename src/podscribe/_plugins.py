@@ -12,7 +12,7 @@ def load_plugin(registry: dict[str, str], name: str, kind: str, *args: Any, **kw
     """Instantiate ``registry[name]``; OptionError naming the choices when ``name`` is unknown."""
     try:
         target = registry[name]
-    except KeyError:
-        raise OptionError(f"unknown {kind} {name!r} (choose from: {', '.join(registry)})") from None
+    except KeyError as e:
+        raise OptionError(f"unknown {kind} {name!r} (choose from: {', '.join(registry)})") from e
     module, _, cls = target.partition(":")
     return getattr(importlib.import_module(module), cls)(*args, **kwargs)

@@ -1,6 +1,6 @@
 """Words x speaker turns -> speaker-attributed segments.
 
-Each word gets the speaker whose turns overlap it most (the nearest turn within ``max_gap`` when
+Each word gets the speaker whose turns overlap it most (the nearest turn within ``word_reach`` when
 it falls in a gap). Segments are then split wherever the speaker changes, so a segment never mixes
 speakers; words that another speaker talks over are flagged on their segment's ``overlap``.
 A speaker change that lands one or two words away from a sentence end is moved onto that sentence
@@ -13,7 +13,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .transcript import Segment, Turn, Word
+from .transcript import Segment, Turn, Word, speaker_id
 
 SENTENCE_END = (".", "?", "!", "…")
 
@@ -22,7 +22,7 @@ SENTENCE_END = (".", "?", "!", "…")
 class AssignOptions:
     """How words meet turns; ``snap_words=0`` turns boundary snapping off."""
 
-    max_gap: float = 1.0  # a word in a gap takes the nearest turn within this distance
+    word_reach: float = 1.0  # a word in a gap takes the nearest turn within this distance
     overlap_min: float = 0.5  # share of a word another speaker must cover to flag overlap
     snap_words: int = 2  # move a speaker change onto a sentence end at most this many words away
 
@@ -43,7 +43,7 @@ class _TurnIndex:
 
 def _speaker_of(word: Word, index: _TurnIndex, options: AssignOptions) -> tuple[str | None, tuple[str, ...]]:
     """The word's speaker and the other speakers covering at least ``overlap_min`` of it."""
-    candidates = index.near(word.start, word.end, options.max_gap)
+    candidates = index.near(word.start, word.end, options.word_reach)
     if not candidates:
         return None, ()
     cover: dict[str, float] = {}
@@ -54,7 +54,7 @@ def _speaker_of(word: Word, index: _TurnIndex, options: AssignOptions) -> tuple[
         mid = (word.start + word.end) / 2
         nearest = min(candidates, key=lambda t: max(t.start - mid, mid - t.end, 0.0))
         gap = max(nearest.start - word.end, word.start - nearest.end, 0.0)
-        return (nearest.speaker if gap <= options.max_gap else None), ()
+        return (nearest.speaker if gap <= options.word_reach else None), ()
     span = max(word.duration, 1e-3)
     others = tuple(s for s, c in cover.items() if s != best and c / span >= options.overlap_min)
     return best, others
@@ -123,10 +123,10 @@ def relabel(segments: Sequence[Segment], turns: Sequence[Turn]) -> tuple[tuple[S
     for s in segments:
         for w in s.words:
             if w.speaker is not None and w.speaker not in order:
-                order[w.speaker] = f"SPEAKER_{len(order):02d}"
+                order[w.speaker] = speaker_id(len(order))
     for t in sorted(turns):
         if t.speaker not in order:
-            order[t.speaker] = f"SPEAKER_{len(order):02d}"
+            order[t.speaker] = speaker_id(len(order))
 
     def seg(s: Segment) -> Segment:
         return replace(

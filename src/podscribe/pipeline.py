@@ -1,4 +1,7 @@
-"""Runs the stages: decode -> ASR -> diarization -> assignment -> names, with progress and a result cache.
+"""Runs the stages: decode -> diarization -> ASR -> assignment -> names, with progress and a result cache.
+
+Diarization comes first: its speaker turns are the clips Whisper reads, one speaker at a time
+(``packing``); without a diarizer the engine finds speech with its own VAD.
 
 Models are loaded once per Pipeline and reused across files. A finished stage's result is cached by
 the audio's content hash and the stage's settings, so re-running with other output formats or
@@ -24,9 +27,9 @@ from .audio import SAMPLE_RATE, load_audio, probe
 from .devices import cpu_threads
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
+from .files import atomic_target, cache_dir, sha256_file
 from .packing import recognise_turns
 from .transcript import Segment, Transcript, Turn
-from .weights import cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -72,15 +75,6 @@ class _Progress:
             self.bar.close()
 
 
-def file_hash(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's content (the cache key of everything computed from it)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _settings_key(**settings: Any) -> str:
     blob = json.dumps({"v": CACHE_VERSION, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
@@ -105,11 +99,8 @@ class _ResultCache:
         if self.root is None:
             return
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            path = self.root / f"{audio_hash[:32]}-{stage}-{key}.json"
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, path)
+            with atomic_target(self.root / f"{audio_hash[:32]}-{stage}-{key}.json") as tmp:
+                tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         except OSError as e:  # a read-only cache must not fail the transcription
             logger.warning("result cache not written: %s", e)
 
@@ -118,14 +109,15 @@ class Pipeline:
     """Transcribe (and diarize) files with models loaded once and reused."""
 
     def __init__(self, options: PipelineOptions = PipelineOptions()) -> None:
-        if options.diarizer not in (None, "none") and options.diarization.num_speakers is not None:
-            if options.diarization.num_speakers < 1:
-                raise OptionError("--speakers must be at least 1")
-        d = options.diarization
-        if d.min_speakers < 1 or d.max_speakers < d.min_speakers:
-            raise OptionError(f"bad speaker range: min {d.min_speakers}, max {d.max_speakers}")
         if options.diarizer == "none":
             options = replace(options, diarizer=None)
+        if options.diarizer:
+            options.diarization.bounds()  # contradictory speaker counts fail before any model loads
+            if not options.asr.vad:
+                raise OptionError(
+                    "vad=False has no effect with a diarizer: its speaker turns decide what is decoded "
+                    "(decode everything without a diarizer)"
+                )
         self.options = options
         self._engine: ASREngine | None = None
         self._diarizer: Diarizer | None = None
@@ -211,7 +203,7 @@ class Pipeline:
         """Transcribe one file: words with timestamps, speakers and names as the options ask."""
         o = self.options
         probe(path)  # typed errors for missing, empty or non-audio files before any model loads
-        audio_hash = file_hash(path) if o.cache else None
+        audio_hash = sha256_file(path) if o.cache else None  # the cache key of all computed from it
         audio: np.ndarray | None = None
 
         def samples() -> np.ndarray:
@@ -245,12 +237,9 @@ class Pipeline:
         if o.reference:
             names.update(naming.names_from_reference(transcript, o.reference))
         if o.voices and samples is not None and transcript.turns:
-            from .audio import load_audio as load
-            from .diarization.embedded import EmbeddedDiarizer
-
-            embedder = self._diarizer if isinstance(self._diarizer, EmbeddedDiarizer) else EmbeddedDiarizer()
-            centroids = naming.speaker_centroids(samples(), transcript.turns, embedder.embed)
-            voices = {name: embedder.embed(load(p)) for name, p in o.voices.items()}
+            embed = self.diarizer.embed
+            centroids = naming.speaker_centroids(samples(), transcript.turns, embed)
+            voices = {name: embed(load_audio(p)) for name, p in o.voices.items()}
             names.update(naming.match_voices(centroids, voices))
         if o.speaker_names:
             names.update(naming.names_from_list(transcript, o.speaker_names))

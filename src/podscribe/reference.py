@@ -215,7 +215,7 @@ def _load(path: str | os.PathLike[str], allow_empty: bool = False) -> Reference:
         return Reference.from_transcript(Transcript.load(path))
     if suffix == ".rttm":
         raise ReferenceFormatError(
-            "an RTTM file holds speaker turns, not text: pass it as turns (--rttm)", path
+            "an RTTM file holds speaker turns, not text: pass it as reference turns", path
         )
     lines = list(_lines(path, allow_empty))
     parser = _PARSERS.get(suffix) or _sniff(lines)
@@ -246,10 +246,10 @@ def _lines(path: str | os.PathLike[str], allow_empty: bool = False) -> Iterable[
     """(line number, line) pairs of a UTF-8 text file (BOM allowed); errors name the file and line."""
     try:
         data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
+    except FileNotFoundError as e:
+        raise InputError("no such file", path) from e
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", path) from None
+        raise InputError(f"cannot read: {e.strerror or e}", path) from e
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

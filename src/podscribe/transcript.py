@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InputError
 
 SCHEMA = "podscribe.transcript/1"
+
+
+def speaker_id(index: int) -> str:
+    """The stable id of the ``index``-th speaker (from 0): ``SPEAKER_00``, ``SPEAKER_01`` ..."""
+    return f"SPEAKER_{index:02d}"
 
 
 @dataclass(frozen=True)
@@ -120,10 +125,6 @@ class Transcript:
     def with_names(self, names: Mapping[str, str]) -> Transcript:
         return replace(self, names={**self.names, **names})
 
-    def iter_words(self) -> Iterator[Word]:
-        for s in self.segments:
-            yield from s.words
-
     # ---- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,12 +183,12 @@ class Transcript:
         try:
             with open(path, encoding="utf-8") as f:
                 return cls.from_dict(json.load(f))
-        except FileNotFoundError:
-            raise InputError("no such file", path) from None
+        except FileNotFoundError as e:
+            raise InputError("no such file", path) from e
         except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot read: {e}", path) from None
+            raise InputError(f"cannot read: {e}", path) from e
         except (ValueError, KeyError, TypeError) as e:
-            raise InputError(f"not a podscribe transcript JSON ({e})", path) from None
+            raise InputError(f"not a podscribe transcript JSON ({e})", path) from e
 
 
 def join_words(texts: Iterable[str]) -> str:

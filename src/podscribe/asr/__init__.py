@@ -28,14 +28,14 @@ class ASROptions:
     language: str | None = None  # None: detect from the audio
     beam_size: int = 5
     vad: bool = True  # skip non-speech (silence, music) before decoding
-    batch_size: int = 8  # faster-whisper batched inference over VAD chunks; 1 = sequential
+    batch_size: int = 8  # faster-whisper: clips (speaker clips, else VAD chunks) decoded at once; 1 = sequential
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     condition_on_previous_text: bool = False  # True invites repetition loops
     compression_ratio_threshold: float = 2.4
     log_prob_threshold: float = -1.0
     no_speech_threshold: float = 0.6
-    # Off: speech comes in turns or VAD chunks already, and on openai-whisper 2.0 s made decoding 1.4x
-    # slower (heldout_text: 342 s against 244 s; it re-decodes from each suspect pause).
+    # Off: speech comes in turns or VAD chunks already, and it re-decodes from each suspect pause
+    # (cost measured: BENCHMARKS.md, "Tuning notes").
     hallucination_silence_threshold: float | None = None
     initial_prompt: str | None = None
 
@@ -56,8 +56,8 @@ class ASREngine(Protocol):
     device: str
     packs_clips: bool
     """Whether a speaker's clips should share a window (``podscribe.packing``): it pays off where each
-    window costs a whole decoding slot (batched faster-whisper). A sequential engine (openai-whisper,
-    measured slower on packed windows and on turn-by-turn clips) reads speech stretches instead."""
+    window costs a whole decoding slot (batched faster-whisper). A sequential engine (openai-whisper:
+    slower on packed windows and on turn-by-turn clips, BENCHMARKS.md) reads speech stretches instead."""
 
     def transcribe(
         self,

@@ -1,4 +1,4 @@
-"""faster-whisper (CTranslate2) engine: int8 on CPU, float16 on CUDA, batched over VAD chunks.
+"""faster-whisper (CTranslate2) engine: int8 on CPU, float16 on CUDA, batched over speaker clips or VAD chunks.
 
 With ``batch_size > 1`` and VAD on, ``BatchedInferencePipeline`` decodes VAD chunks of up to 30 s in
 parallel (no temperature fallback, cross-window prompt or hallucination-silence check there; the shared
@@ -6,9 +6,9 @@ guardrails catch silence and loops); otherwise ``WhisperModel.transcribe`` decod
 sequence. Given ``clips`` (e.g. speaker turns) are decoded each on their own instead of VAD chunks,
 batched longest first, each batch with a token budget for its longest clip (``token_budget``): a
 batch runs until its last clip ends, and a repetition loop otherwise runs to Whisper's 224-token limit.
-On CPU, ``workers`` > 1 decodes that many clip batches at once, one thread each (measured on 2 cores:
-the interview took 107-109 s instead of 127 s, same words): one decoder step of a small model is many
-small operations that two threads share badly, and a batch's last long clip no longer idles a core.
+On CPU, ``workers`` > 1 decodes that many clip batches at once, one thread each: one decoder step of a
+small model is many small operations that two threads share badly, and a batch's last long clip no
+longer idles a core (measured: BENCHMARKS.md, "Tuning notes").
 Word timestamps are always on: the rest of podscribe works on words.
 """
 
@@ -40,9 +40,8 @@ TOKENS_BASE = 16  # ...plus this many (timestamp and end tokens weigh more in a 
 def token_budget(seconds: float) -> int | None:
     """Most tokens a clip of ``seconds`` may decode; None where Whisper's own limit is the lower one.
 
-    Measured over the 99 windows without a repetition loop of the ten fixtures' first passes: at most
-    4 tokens over 10 per second (25 for a 2.1-s clip), at most 8.6 per second for clips over 10 s; a
-    loop runs on to 224 tokens whatever the clip's length (224 for a 3.1-s clip seen).
+    A repetition loop runs on to 224 tokens whatever the clip's length; speech stays well under this
+    budget (measured: BENCHMARKS.md, "Tuning notes").
     """
     budget = math.ceil(TOKENS_BASE + TOKENS_PER_S * seconds)
     return budget if budget < WINDOW_TOKENS else None
@@ -86,7 +85,7 @@ class FasterWhisperEngine:
                 local_files_only=True,
             )
         except (RuntimeError, ValueError, OSError) as e:
-            raise ModelError(f"faster-whisper cannot load it: {first_line(e)}", path) from None
+            raise ModelError(f"faster-whisper cannot load it: {first_line(e)}", path) from e
         self._pipeline = BatchedInferencePipeline  # one per call: it keeps per-call state
         logger.info("loaded %s (%s) on %s as %s", model, path, self.device, self.compute_type)
 
@@ -149,8 +148,8 @@ class FasterWhisperEngine:
         Clips of like length share a batch, so a batch of short clips gets a short token budget. One
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
         clips. ``batch_size`` clips are in flight at once, shared among the workers: small batches,
-        longest first, keep both cores busy to the end (measured: 2 workers, batches of 4 instead of 6-7,
-        interview 117 s instead of 127 s). When no language is forced, the first batch is decoded alone
+        longest first, keep both cores busy to the end (BENCHMARKS.md, "Tuning notes"). When no
+        language is forced, the first batch is decoded alone
         and the language it finds is forced on the rest.
         """
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
@@ -187,7 +186,6 @@ class FasterWhisperEngine:
         """One batched call over ``clips``, or over VAD chunks when None."""
         if clips is not None:
             common = {**common, "clip_timestamps": [{"start": s, "end": e} for s, e in clips]}
-        # With timestamp tokens: measured, greedy decoding without them stopped after the first
-        # sentence of a 28-s chunk that had a pause in it (3 words of 105).
+        # With timestamp tokens: without them greedy decoding stops early (BENCHMARKS.md, "Tuning notes").
         pipeline = self._pipeline(self.model)
         return pipeline.transcribe(audio, batch_size=batch_size, without_timestamps=False, **common)

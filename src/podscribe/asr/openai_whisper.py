@@ -51,12 +51,12 @@ class OpenAIWhisperEngine:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
             self.model = whisper.model.Whisper(whisper.model.ModelDimensions(**checkpoint["dims"]))
             self.model.load_state_dict(checkpoint["model_state_dict"])
-        except pickle.UnpicklingError:
+        except pickle.UnpicklingError as e:
             raise ModelError(
                 "not an openai-whisper checkpoint (corrupt, or not weights only)", path
-            ) from None
+            ) from e
         except (RuntimeError, KeyError, TypeError, OSError, EOFError) as e:
-            raise ModelError(f"openai-whisper cannot load it: {first_line(e)}", path) from None
+            raise ModelError(f"openai-whisper cannot load it: {first_line(e)}", path) from e
         # podscribe's checkpoints carry their alignment heads; openai's own ones are known by name.
         heads = checkpoint.get("alignment_heads", whisper._ALIGNMENT_HEADS.get(model))
         if heads is None:
@@ -165,9 +165,9 @@ def _tqdm_progress(progress: ProgressCallback | None) -> Iterator[None]:
         yield
         return
     module = importlib.import_module("whisper.transcribe")
-    original = module.tqdm
-    module.tqdm = types.SimpleNamespace(tqdm=functools.partial(_ProgressBar, progress))
+    original = vars(module)["tqdm"]
+    vars(module)["tqdm"] = types.SimpleNamespace(tqdm=functools.partial(_ProgressBar, progress))
     try:
         yield
     finally:
-        module.tqdm = original
+        vars(module)["tqdm"] = original

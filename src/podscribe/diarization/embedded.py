@@ -13,7 +13,6 @@ its cluster's voice (a speaker with a single short turn) made a speaker of its o
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import logging
 import os
@@ -25,14 +24,16 @@ import numpy as np
 import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
+from ..audio import SAMPLE_RATE
+from ..devices import resolve_device
 from ..errors import InputError, ModelError, OptionError
-from ..transcript import Turn
+from ..files import sha256_file
+from ..transcript import Turn, speaker_id
 from ..weights import models_dir
 from . import DiarizationOptions
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 FRAME_SHIFT = 160  # samples per fbank frame (10 ms)
 FRAME_LENGTH = 400  # samples per fbank window (25 ms)
 CAMPPLUS = ("campplus/model.onnx", "eb65bb417ae7f53d0fc75cd512fa02660067075cb73d73663e367acfb019a58d")
@@ -45,17 +46,7 @@ SEG_FRAME_DURATION = 0.0619375  # receptive field of one segmentation frame
 
 @dataclass(frozen=True)
 class EmbeddedSettings:
-    """Tuning of the embedded diarizer.
-
-    Defaults were chosen on the dev-voice fixtures only (short.fr, interview.fr, overlap.fr; the
-    held-out voices and text are for reporting): ``vad_step`` 5 s, ``hop`` 1 s and 6 neighbours
-    cost 39 % less CPU than 2.5 s, 0.75 s and 10 with equal or lower DER, and find overlap.fr's third
-    speaker (6 s of speech), which 10 neighbours missed. ``voice_cosine``: centroids of one voice's
-    clusters measured 0.84-0.95 apart, of two voices at most 0.78 (13 fixtures, all voice sets; the
-    eigengap split one voice of a 53-s file in three at 0.84-0.85, which the former merge bound 0.92
-    let stand). ``run_cosine`` and ``run_min`` were chosen on the noisy fixtures and checked on five
-    made after (see tests/data/README.md).
-    """
+    """Tuning of the embedded diarizer (how each default was chosen: BENCHMARKS.md, "Tuning notes")."""
 
     vad: str = "segmentation"  # "segmentation" (pyannote segmentation-3.0) or "silero"
     vad_threshold: float = 0.5  # speech score above which a frame is speech
@@ -69,23 +60,20 @@ class EmbeddedSettings:
     voice_cosine: float = 0.82  # clusters with centroids more similar are one voice; 2-means halves less, two
     split_min: float = 5.0  # seconds of windows each half needs for such a split
     run_cosine: float = 0.75  # a stretch of windows this far from their cluster's voice is another speaker ...
-    run_min: float = 3.0  # ... when it spans this many seconds without a pause longer than max_gap
+    run_min: float = 3.0  # ... when it spans this many seconds without a pause longer than turn_join_gap
     max_windows: int = 4000  # more windows (about 70 min of speech) are clustered on an even sample
-    max_gap: float = 0.5  # same-speaker turns closer than this are joined
-    batch_size: int = 16  # CAM++ windows per run (64 held 300 MB more for no speed-up)
-    segmentation_batch: int = 2  # 10 s chunks per segmentation run (8 held 150 MB more)
+    turn_join_gap: float = 0.5  # same-speaker turns closer than this are joined
+    batch_size: int = 16  # CAM++ windows per run
+    segmentation_batch: int = 2  # 10 s chunks per segmentation run
     threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
 
 
 @functools.lru_cache(maxsize=8)
 def _verified(path: Path, size: int, mtime: float, expected: str) -> None:
     """Check a file's sha256 once per (path, size, mtime) in a process; ModelError when it differs."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ModelError(f"sha256 mismatch ({digest.hexdigest()}), re-run tools/export_campplus.py", path)
+    digest = sha256_file(path)
+    if digest != expected:
+        raise ModelError(f"sha256 mismatch ({digest}), re-run tools/export_campplus.py", path)
 
 
 def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: int):
@@ -103,18 +91,9 @@ def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: i
         _verified(path, stat.st_size, stat.st_mtime, model[1])
     elif not path.is_file():
         raise ModelError("weights not found", path)
-    available = ort.get_available_providers()
-    if device == "cpu":
-        providers = ["CPUExecutionProvider"]
-    elif device in ("cuda", "auto"):
-        if "CUDAExecutionProvider" in available:
-            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        elif device == "cuda":
-            raise OptionError("device 'cuda' needs onnxruntime-gpu (CUDAExecutionProvider is missing)")
-        else:
-            providers = ["CPUExecutionProvider"]
-    else:
-        raise OptionError(f"unknown device {device!r} (choose from: cpu, cuda, auto)")
+    providers = ["CPUExecutionProvider"]
+    if resolve_device(device, "onnxruntime") == "cuda":
+        providers.insert(0, "CUDAExecutionProvider")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -237,30 +216,21 @@ class EmbeddedDiarizer:
 
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn."""
-        return self.diarize_with_embeddings(audio, options)[0]
-
-    def diarize_with_embeddings(
-        self, audio: np.ndarray, options: DiarizationOptions
-    ) -> tuple[list[Turn], dict[str, np.ndarray]]:
-        """Turns plus each speaker's L2-normalised centroid embedding (to match voice samples)."""
         audio = _check_audio(audio)
-        speaker_bounds(options)
+        options.bounds()
         started = time.perf_counter()
         regions = self.speech_regions(audio)
         spans, embeddings = self._embed_regions(audio, regions)
         if not spans:
             logger.info("diarization: no speech found")
-            return [], {}
+            return []
         labels = split_runs(cluster(embeddings, options, self.settings), embeddings, spans, options, self.settings)
         turns, order = make_turns(spans, labels, regions, self.settings)
-        centroids = {
-            f"SPEAKER_{i:02d}": _centre(embeddings, labels == k) for i, k in enumerate(order)
-        }
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
-            len(centroids), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
+            len(order), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
         )
-        return turns, centroids
+        return turns
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
         """One L2-normalised speaker embedding for a voice sample (mean over its speech windows)."""
@@ -337,7 +307,7 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
         ids = np.unique(sample)
         centres = np.stack([_centre(embeddings, picked[sample == k]) for k in ids])
         return ids[np.argmax(embeddings @ centres.T, axis=1)]
-    low, high = (min(bound, max(n, 1)) for bound in speaker_bounds(options))
+    low, high = (min(bound, max(n, 1)) for bound in options.bounds())
     if high <= 1 or n < 3:
         return np.zeros(n, dtype=int)
     affinity = embeddings @ embeddings.T
@@ -356,19 +326,6 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
     labels = _merge_close(_kmeans(vectors[:, :k], k), embeddings, settings.voice_cosine, low)
     min_windows = max(2, round(settings.split_min / settings.hop))
     return _split_mixed(labels, embeddings, settings.voice_cosine, min_windows, high)
-
-
-def speaker_bounds(options: DiarizationOptions) -> tuple[int, int]:
-    """(min, max) speaker count the options allow; OptionError when they are contradictory."""
-    if options.num_speakers is not None:
-        if options.num_speakers < 1:
-            raise OptionError(f"num_speakers must be at least 1, got {options.num_speakers}")
-        return options.num_speakers, options.num_speakers
-    if not 1 <= options.min_speakers <= options.max_speakers:
-        raise OptionError(
-            f"need 1 <= min_speakers <= max_speakers, got {options.min_speakers} and {options.max_speakers}"
-        )
-    return options.min_speakers, options.max_speakers
 
 
 def _kmeans(points: np.ndarray, k: int, restarts: int = 10) -> np.ndarray:
@@ -407,9 +364,8 @@ def _split_mixed(labels: np.ndarray, embeddings: np.ndarray, threshold: float, m
     """Split a cluster in two while its 2-means halves have centroids less similar than ``threshold``.
 
     The eigengap misses a speaker with little speech whose voice is close to another's in noise (one
-    8 s turn joined an off-mic speaker's cluster). On the dev and held-out fixtures the halves of a
-    one-speaker cluster measured 0.87-0.95 cosine, those of that two-speaker cluster 0.78. Each half
-    needs ``min_windows`` windows; never more than ``high`` clusters.
+    8 s turn joined an off-mic speaker's cluster; measurements: BENCHMARKS.md, "Tuning notes"). Each
+    half needs ``min_windows`` windows; never more than ``high`` clusters.
     """
     labels = labels.copy()
     queue = list(np.unique(labels))
@@ -437,20 +393,19 @@ def split_runs(
     A speaker with one short turn (3-4 windows) in noise joins the nearest large cluster, too few to
     split it in halves. Such a stretch stands out in time: every window less similar than
     ``run_cosine`` to its cluster's centroid, over at least ``run_min`` seconds, and the stretch's
-    own centroid that far from the rest of the cluster too. On the dev fixtures one-speaker stretches
-    of 3 or more such windows measured 0.86 against their cluster, the short speaker's 0.66. New
-    clusters of one voice (one speaker's two short turns) are then merged as in ``cluster``.
+    own centroid that far from the rest of the cluster too (measurements: BENCHMARKS.md, "Tuning
+    notes"). New clusters of one voice (one speaker's two short turns) are then merged as in ``cluster``.
     """
-    high = speaker_bounds(options)[1]
+    high = options.bounds()[1]
     if len(labels) < 2 or len(np.unique(labels)) >= high:
         return labels
     ids = np.unique(labels)
     centres = np.stack([_centre(embeddings, labels == k) for k in ids])
     own = np.einsum("ij,ij->i", embeddings, centres[np.searchsorted(ids, labels)])
-    gap, min_span = settings.max_gap * SAMPLE_RATE, settings.run_min * SAMPLE_RATE
+    gap, min_span = settings.turn_join_gap * SAMPLE_RATE, settings.run_min * SAMPLE_RATE
     runs: list[list[int]] = []
     for i in np.flatnonzero(own < settings.run_cosine):
-        last = runs[-1][-1] if runs else None
+        last = runs[-1][-1] if runs else -2  # -2: no run yet, never the window before i
         if last == i - 1 and labels[last] == labels[i] and spans[i][0] - spans[last][1] <= gap:
             runs[-1].append(int(i))
         else:
@@ -460,9 +415,9 @@ def split_runs(
         if spans[run[-1]][1] - spans[run[0]][0] < min_span or len(np.unique(out)) >= high:
             continue
         rest = np.setdiff1d(np.flatnonzero(labels == labels[run[0]]), run)
-        if len(rest) and float(_centre(embeddings, run) @ _centre(embeddings, rest)) < settings.run_cosine:
+        if len(rest) and float(_centre(embeddings, np.array(run)) @ _centre(embeddings, rest)) < settings.run_cosine:
             out[run] = int(out.max()) + 1
-    return _merge_close(out, embeddings, settings.voice_cosine, speaker_bounds(options)[0])
+    return _merge_close(out, embeddings, settings.voice_cosine, options.bounds()[0])
 
 
 def make_turns(
@@ -471,7 +426,7 @@ def make_turns(
     """Turns from labelled windows: each speech sample goes to the window whose centre is nearest.
 
     Regions too short to embed take the label of the nearest window; same-speaker turns closer than
-    ``max_gap`` are joined. Returns the turns and the cluster ids in order of first appearance.
+    ``turn_join_gap`` are joined. Returns the turns and the cluster ids in order of first appearance.
     """
     centres = np.array([(s + e) / 2 for s, e in spans])
     pieces: list[tuple[int, int, int]] = []  # (start, end, cluster) in samples
@@ -485,13 +440,13 @@ def make_turns(
         for i, w in enumerate(inside):
             pieces.append((bounds[i], bounds[i + 1], int(labels[w])))
     merged: list[list[int]] = []
-    max_gap = int(settings.max_gap * SAMPLE_RATE)
+    join_gap = int(settings.turn_join_gap * SAMPLE_RATE)
     for start, end, k in pieces:
-        if merged and merged[-1][2] == k and start - merged[-1][1] <= max_gap:
+        if merged and merged[-1][2] == k and start - merged[-1][1] <= join_gap:
             merged[-1][1] = end
         else:
             merged.append([start, end, k])
     order = list(dict.fromkeys(k for _, _, k in merged))
-    names = {k: f"SPEAKER_{i:02d}" for i, k in enumerate(order)}
+    names = {k: speaker_id(i) for i, k in enumerate(order)}
     turns = [Turn(s / SAMPLE_RATE, e / SAMPLE_RATE, names[k]) for s, e, k in merged]
     return turns, order

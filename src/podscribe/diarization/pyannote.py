@@ -16,14 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError, OptionError
-from ..transcript import Turn
+from ..audio import SAMPLE_RATE
+from ..devices import resolve_device
+from ..errors import ModelError
+from ..transcript import Turn, speaker_id
 from . import DiarizationOptions
+from .embedded import EmbeddedDiarizer
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PIPELINE = "pyannote/speaker-diarization-community-1"
-SAMPLE_RATE = 16000
 
 
 def _torchaudio_without_extension() -> None:
@@ -43,9 +45,9 @@ def _torchaudio_without_extension() -> None:
         for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
             del sys.modules[name]
         stub = types.ModuleType("torchaudio._extension")
-        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
-        stub._IS_ALIGN_AVAILABLE = False
-        stub.fail_if_no_align = lambda function: function
+        vars(stub).update(
+            _IS_TORCHAUDIO_EXT_AVAILABLE=False, _IS_ALIGN_AVAILABLE=False, fail_if_no_align=lambda function: function
+        )
         sys.modules["torchaudio._extension"] = stub
         logger.warning("torchaudio's compiled extension does not load (CUDA build beside CPU torch): "
                        "using its pure-Python parts only")
@@ -61,10 +63,10 @@ def _import_pipeline(token: str | None):
         from pyannote.audio import Pipeline
     except ImportError as error:
         if (error.name or "").split(".")[0] in ("pyannote", "torch", "torchaudio"):
-            raise ModelError("pyannote.audio is not installed: pip install 'podscribe[pyannote]'") from None
-        raise ModelError(f"pyannote.audio failed to import: {error}") from None
+            raise ModelError("pyannote.audio is not installed: pip install 'podscribe[pyannote]'") from error
+        raise ModelError(f"pyannote.audio failed to import: {error}") from error
     except OSError as error:
-        raise ModelError(f"pyannote.audio failed to load: {error}") from None
+        raise ModelError(f"pyannote.audio failed to load: {error}") from error
     return Pipeline
 
 
@@ -93,13 +95,7 @@ def missing_files(folder: Path) -> list[str]:
 def _torch_device(device: str):
     import torch
 
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise OptionError(f"unknown device {device!r} (choose from: auto, cpu, cuda)")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise OptionError(f"device {device!r} is not available (torch sees no CUDA device)")
-    return torch.device(device)
+    return torch.device(resolve_device(device, "torch"))
 
 
 class PyannoteDiarizer:
@@ -122,17 +118,26 @@ class PyannoteDiarizer:
             pipeline = Pipeline.from_pretrained(source, token=token)
         except Exception as error:  # noqa: BLE001 - the hub client and pyannote raise many unrelated types
             hint = "" if token or folder.is_dir() else " (offline without a token: give a local folder or a token)"
-            raise ModelError(f"cannot load pyannote pipeline {source!r}: {error}{hint}") from None
+            raise ModelError(f"cannot load pyannote pipeline {source!r}: {error}{hint}") from error
         if pipeline is None:
             raise ModelError(f"cannot load pyannote pipeline {source!r} (gated model: accept its "
                              "conditions on the hub and give a token)")
         self.pipeline = pipeline.to(_torch_device(device))
         self.source = source
+        self.device = device
+        self._voices: EmbeddedDiarizer | None = None
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        """A voice embedding from the embedded diarizer's CAM++ model (loaded on first use)."""
+        if self._voices is None:
+            self._voices = EmbeddedDiarizer(device=self.device)
+        return self._voices.embed(audio)
 
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), labelled SPEAKER_00 … by first turn."""
         import torch
 
+        options.bounds()
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         if options.num_speakers is not None:
             constraints = {"num_speakers": options.num_speakers}
@@ -146,5 +151,5 @@ class PyannoteDiarizer:
                         for segment, _, label in annotation.itertracks(yield_label=True))
         names: dict[str, str] = {}
         for _, _, label in tracks:
-            names.setdefault(label, f"SPEAKER_{len(names):02d}")
+            names.setdefault(label, speaker_id(len(names)))
         return [Turn(float(s), float(e), names[label]) for s, e, label in tracks if e > s]

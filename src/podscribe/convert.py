@@ -16,14 +16,14 @@ import os
 import re
 import struct
 import time
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..errors import ModelError
+from .errors import ModelError
+from .files import atomic_target
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _read_ct2_model(path: Path) -> dict[str, torch.Tensor]:
             alias = reader.string()
             variables[alias] = variables[reader.string()]
     except (struct.error, IndexError, KeyError, ValueError, RuntimeError) as e:
-        raise ModelError(f"truncated or corrupt CTranslate2 model ({e})", path) from None
+        raise ModelError(f"truncated or corrupt CTranslate2 model ({e})", path) from e
     return variables
 
 
@@ -197,15 +197,11 @@ def alignment_heads_dump(heads: Iterable[tuple[int, int]] | None, n_layers: int,
 
 def save_checkpoint(checkpoint: dict, out_path: Path) -> Path:
     """torch.save to a temporary file beside ``out_path``, then rename: never a partial file."""
-    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, out_path)
+        with atomic_target(out_path) as tmp:
+            torch.save(checkpoint, tmp)
     except (OSError, RuntimeError) as e:  # not writable, disk full (torch reports some as RuntimeError)
-        raise ModelError(f"cannot write the checkpoint: {e}", out_path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+        raise ModelError(f"cannot write the checkpoint: {e}", out_path) from e
     return out_path
 
 
@@ -222,7 +218,7 @@ def convert_ct2_to_openai(ct2_dir: Path, out_path: Path) -> Path:
     try:
         dims, state = _openai_state_dict(_read_ct2_model(model_bin))
     except KeyError as e:
-        raise ModelError(f"variable {e} missing: not a Whisper model CTranslate2 wrote", model_bin) from None
+        raise ModelError(f"variable {e} missing: not a Whisper model CTranslate2 wrote", model_bin) from e
     config_path = ct2_dir / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
     heads = alignment_heads_dump(config.get("alignment_heads"), dims["n_text_layer"], dims["n_text_head"])

@@ -1,0 +1,44 @@
+"""Pipeline: options checked before any model loads, flat options routed to their stage, input checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from podscribe.asr import ASROptions
+from podscribe.diarization import DiarizationOptions
+from podscribe.errors import InputError, OptionError
+from podscribe.pipeline import Pipeline, PipelineOptions, check_input, make_options
+
+
+@pytest.mark.parametrize("options", [DiarizationOptions(num_speakers=0), DiarizationOptions(min_speakers=0),
+                                     DiarizationOptions(min_speakers=3, max_speakers=2)])
+def test_contradictory_speaker_counts_fail_before_models_load(options):
+    with pytest.raises(OptionError, match="speakers"):
+        Pipeline(PipelineOptions(diarization=options))
+    pipeline = Pipeline(PipelineOptions(diarizer="none", diarization=options))  # no diarizer: counts unused
+    assert pipeline.options.diarizer is None
+
+
+def test_make_options_routes_flat_keywords():
+    o = make_options(language="fr", beam_size=2, num_speakers=3, model="tiny", speaker_names=["A", "B"])
+    assert o.asr == ASROptions(language="fr", beam_size=2)
+    assert o.diarization == DiarizationOptions(num_speakers=3)
+    assert o.model == "tiny" and o.speaker_names == ("A", "B")
+    with pytest.raises(OptionError, match="unknown option.*colour"):
+        make_options(colour="red")
+
+
+def test_check_input(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        check_input(tmp_path / "missing.mp3")
+    with pytest.raises(InputError, match="not a regular file"):
+        check_input(tmp_path)
+    (tmp_path / "a.mp3").write_bytes(b"x")
+    check_input(tmp_path / "a.mp3")
+
+
+def test_vad_off_is_refused_where_speaker_turns_decide_what_is_decoded():
+    with pytest.raises(OptionError, match="vad=False has no effect with a diarizer"):
+        Pipeline(make_options(vad=False))
+    assert not Pipeline(make_options(vad=False, diarizer="none")).options.asr.vad
+

@@ -1,0 +1,82 @@
+"""evaluate() and its Report: default turns, STM references, JSON and table, bad options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from podscribe.errors import OptionError
+from podscribe.normalizer import Normalizer
+from podscribe.reference import Reference, Utterance, load_reference, load_rttm
+from podscribe.report import evaluate
+from podscribe.transcript import Turn
+
+from conftest import (
+    DATA,
+    distorted_turns,
+    perturbed_words,
+    plain_reference,
+    reference_of,
+    speakers_transcript,
+    write_rttm,
+)
+
+INTERVIEW = DATA / "interview.fr.txt"
+INTERVIEW_RTTM = DATA / "interview.fr.rttm"
+
+
+def test_transcript_turns_are_the_default_hypothesis_turns():
+    reference_turns = [Turn(0.0, 2.0, "Paul"), Turn(3.0, 5.0, "Anne")]
+    transcript = speakers_transcript([("S1", "merci beaucoup"), ("S0", "bonjour à tous")])  # segments 0-0.9, 2.0-3.4
+    report = evaluate(
+        transcript,
+        reference_of(("Paul", "merci beaucoup"), ("Anne", "bonjour à tous")),
+        reference_turns=reference_turns,
+    )
+    assert report.wer == 0.0 and report.cpwer == 0.0 and report.der is not None and report.der > 0
+    with_turns = speakers_transcript(
+        [("S1", "merci beaucoup"), ("S0", "bonjour à tous")],
+        diarized=tuple(Turn(t.start, t.end, t.speaker.upper()) for t in reference_turns),
+    )
+    assert evaluate(with_turns, None, reference_turns=reference_turns).der == 0.0
+    assert (
+        evaluate(plain_reference("x"), plain_reference("x"), reference_turns=reference_turns).der is None
+    )  # no hypothesis speakers
+
+
+def test_stm_reference_gives_turns(tmp_path):
+    stm = tmp_path / "ref.stm"
+    stm.write_text("rec 1 A 0.0 2.0 bonjour\nrec 1 B 2.0 4.0 salut\n", encoding="utf-8")
+    hypothesis = Reference((Utterance("x", "bonjour", 0.0, 2.0), Utterance("y", "salut", 2.0, 4.0)))
+    report = evaluate(hypothesis, stm)
+    assert report.wer == report.cpwer == report.der == 0.0
+
+
+def test_report_json_and_table(tmp_path):
+    hyp_path = write_rttm(tmp_path / "hyp.rttm", distorted_turns(load_rttm(INTERVIEW_RTTM)))
+    reference = load_reference(INTERVIEW)
+    hypothesis = reference_of(*((u.speaker, " ".join(perturbed_words(u.text.split()))) for u in reference.utterances))
+    report = evaluate(hypothesis, reference, reference_turns=INTERVIEW_RTTM, hypothesis_turns=hyp_path)
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["wer"] == report.wer and data["cpwer"] == report.cpwer and data["der"] == report.der
+    assert data["per_speaker_wer"].keys() == set(reference.speakers)
+    assert {"reference", "hypothesis", "wer", "substitutions", "ref_words"} <= data["per_speaker"][0].keys()
+    assert data["normalizer"] == Normalizer().describe() and data["worst_regions"]
+    table = report.format_table()
+    for line in (
+        "WER",
+        "cpWER",
+        "DER (collar 0)",
+        "DER (collar ±0.25 s)",
+        "JER",
+        "Speakers (ref / hyp)  4 / 4",
+        "REF:",
+        "Normalisation",
+    ):
+        assert line in table
+
+
+def test_bad_collar():
+    with pytest.raises(OptionError):
+        evaluate(plain_reference("a"), plain_reference("a"), collar=-0.1)

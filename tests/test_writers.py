@@ -1,0 +1,46 @@
+"""Writers: TXT in the reference's format, RTTM, format names, and atomic, never-overwriting output."""
+
+from __future__ import annotations
+
+import pytest
+
+from podscribe.errors import OptionError, OutputError
+from podscribe.transcript import Segment, Transcript, Word
+from podscribe.writers import OutputOptions, parse_formats, render_rttm, render_txt, write_outputs
+
+from conftest import sample_transcript
+
+
+def test_txt_is_reference_format_with_names():
+    assert render_txt(sample_transcript(), OutputOptions()) == (
+        "Mathilde Wateau : Salut Romain.\nSPEAKER_01 : Salut.\nMathilde Wateau : Tu vas\n"
+    )
+    plain = Transcript(segments=(Segment.from_words([Word("bonjour", 0, 1)]),), duration=1)
+    assert render_txt(plain, OutputOptions()) == "bonjour\n"
+
+
+def test_rttm_lines():
+    lines = render_rttm(sample_transcript(), OutputOptions()).splitlines()
+    assert lines[0] == "SPEAKER short 1 0.400 1.100 <NA> <NA> Mathilde_Wateau <NA> <NA>"
+    assert len(lines) == 3 and all(len(line.split()) == 10 for line in lines)
+
+
+def test_write_outputs_atomic_and_never_overwrites(tmp_path):
+    t = sample_transcript()
+    written = write_outputs(t, tmp_path, "ep", ["json", "txt"])
+    assert [p.name for p in written] == ["ep.json", "ep.txt"]
+    (tmp_path / "ep.txt").write_text("user's own file")
+    with pytest.raises(OutputError, match="already exists"):
+        write_outputs(t, tmp_path, "ep", ["rttm", "txt"])
+    assert (tmp_path / "ep.txt").read_text() == "user's own file"
+    assert not (tmp_path / "ep.rttm").exists()
+    write_outputs(t, tmp_path, "ep", ["txt"], force=True)
+    assert (tmp_path / "ep.txt").read_text().startswith("Mathilde Wateau : ")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_parse_formats():
+    assert parse_formats("json, TXT,json") == ["json", "txt"]
+    assert "html" in parse_formats("all")
+    with pytest.raises(OptionError, match="unknown output format docx"):
+        parse_formats("json,docx")
