@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     m = sub.add_parser("models", help="list Whisper models and where their weights come from")
+    m.add_argument("--verify", action="store_true",
+                   help="hash every cached model file in full (sha256); rebuild what is corrupt")
     _add_common(m)
     return parser
 
@@ -188,6 +190,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             cache=not args.no_cache, progress=not args.quiet,
         )
     )
+    pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     for path, stem in zip(args.inputs, stems):
         transcript = pipeline.run(path)
         if not transcript.words:
@@ -295,8 +298,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .weights import cache_dir, list_models
+    from .weights import cache_dir, list_models, verify_cache
 
+    if args.verify:
+        for what, outcome in verify_cache():
+            print(f"{what}: {outcome}")
     rows = [(m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source) for m in list_models()]
     head = ("model", "multilingual", "available offline", "source")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]

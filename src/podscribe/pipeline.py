@@ -14,21 +14,24 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .asr import ASREngine, ASROptions, ASRResult, load_engine
+from .asr.common import check_language
 from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio, probe
 from .devices import cpu_threads
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .packing import recognise_turns
-from .transcript import Segment, Transcript, Turn
-from .weights import cache_dir
+from .transcript import Segment, Transcript, Turn, turn_from_dict
+from .weights import cache_dir, weights_id
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CACHE_VERSION = 7  # bump when a stage's output changes for the same settings
 
@@ -86,19 +89,35 @@ def _settings_key(**settings: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def _turns_from_cache(data: Any) -> list[Turn]:
+    """Speaker turns of a diarization cache entry; ValueError/KeyError/TypeError when malformed."""
+    if not isinstance(data, dict) or not isinstance(data.get("turns"), list):
+        raise TypeError("not an object with a list of turns")
+    return [turn_from_dict(t) for t in data["turns"]]
+
+
 class _ResultCache:
     """JSON files under ``<cache>/results``, named by audio hash, stage and settings."""
 
     def __init__(self, enabled: bool) -> None:
         self.root = cache_dir() / "results" if enabled else None
 
-    def get(self, audio_hash: str, stage: str, key: str) -> dict[str, Any] | None:
+    def get(self, audio_hash: str, stage: str, key: str, parse: Callable[[Any], T]) -> T | None:
+        """The entry parsed by ``parse``, or None on a miss. An entry ``parse`` rejects (ValueError,
+        KeyError, TypeError: wrong shape, a field missing, a value not finite) is logged and removed,
+        so the stage runs again and writes a good one."""
         if self.root is None:
             return None
         path = self.root / f"{audio_hash[:32]}-{stage}-{key}.json"
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        try:
+            return parse(json.loads(text))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            logger.warning("%s: bad result-cache entry (%s): removed, computing again", path, e)
+            path.unlink(missing_ok=True)
             return None
 
     def put(self, audio_hash: str, stage: str, key: str, data: dict[str, Any]) -> None:
@@ -126,9 +145,11 @@ class Pipeline:
             raise OptionError(f"bad speaker range: min {d.min_speakers}, max {d.max_speakers}")
         if options.diarizer == "none":
             options = replace(options, diarizer=None)
+        options = replace(options, asr=replace(options.asr, language=check_language(options.asr.language)))
         self.options = options
         self._engine: ASREngine | None = None
         self._diarizer: Diarizer | None = None
+        self._weights_id: str | None = None
         self._cache = _ResultCache(options.cache)
 
     # ---- lazily loaded models -----------------------------------------------------------------
@@ -154,10 +175,18 @@ class Pipeline:
         return self._diarizer
 
     # ---- stages ---------------------------------------------------------------------------------
+    def check_weights(self) -> str:
+        """Find and check the ASR weights (ModelError when unknown, missing or corrupt); their digest."""
+        if self._weights_id is None:
+            self._weights_id = weights_id(self.options.model, self.options.engine)
+        return self._weights_id
+
     def _asr_key(self) -> str:
+        """Settings key of the ASR stage: the weights' content (not only their name) is part of it."""
         o = self.options
-        model_id = o.model if not os.path.exists(o.model) else f"{os.path.abspath(o.model)}@{os.path.getmtime(o.model)}"
-        return _settings_key(engine=o.engine, model=model_id, device=o.device, asr=asdict(o.asr))
+        return _settings_key(
+            engine=o.engine, model=o.model, weights=self.check_weights(), device=o.device, asr=asdict(o.asr)
+        )
 
     def _diar_key(self) -> str:
         o = self.options
@@ -175,9 +204,8 @@ class Pipeline:
         skips a muffled speaker when a clear one follows in the same window.
         """
         key = self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
-        if audio_hash and (hit := self._cache.get(audio_hash, "asr", key)) is not None:
+        if audio_hash and (cached := self._cache.get(audio_hash, "asr", key, Transcript.from_dict)) is not None:
             logger.info("speech recognition: cached result for these settings")
-            cached = Transcript.from_dict(hit)
             return ASRResult(language=cached.language or "", segments=cached.segments), cached.duration
         samples = audio() if callable(audio) else audio
         duration = len(samples) / SAMPLE_RATE
@@ -199,9 +227,9 @@ class Pipeline:
     ) -> list[Turn]:
         """Diarization stage (cached like ``recognise``; ``audio`` may be a loader, called only on a miss)."""
         key = self._diar_key()
-        if audio_hash and (hit := self._cache.get(audio_hash, "diar", key)) is not None:
+        if audio_hash and (hit := self._cache.get(audio_hash, "diar", key, _turns_from_cache)) is not None:
             logger.info("diarization: cached result for these settings")
-            return [Turn(t["start"], t["end"], t["speaker"]) for t in hit["turns"]]
+            return hit
         turns = self.diarizer.diarize(audio() if callable(audio) else audio, self.options.diarization)
         if audio_hash:
             self._cache.put(audio_hash, "diar", key, {"turns": [asdict(t) for t in turns]})

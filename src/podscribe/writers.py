@@ -117,12 +117,34 @@ def parse_formats(spec: str | Sequence[str]) -> list[str]:
 
 
 def check_targets(paths: Iterable[Path], force: bool) -> None:
-    """OutputError before any work when a target exists (without ``force``) or is a directory."""
+    """OutputError before any work when a target exists (without ``force``), is a directory, or its
+    folder cannot be made or written (a regular file on the way, no permission, a read-only disk)."""
+    folders: set[Path] = set()
     for p in paths:
         if p.is_dir():
             raise OutputError("is a directory", p)
         if p.exists() and not force:
             raise OutputError("already exists (use --force to overwrite)", p)
+        folders.add(p.parent)
+    for folder in folders:
+        _check_folder(folder)
+
+
+def _check_folder(folder: Path) -> None:
+    """OutputError unless files can be created in ``folder`` (or in the nearest folder above it that
+    exists, where it would be made): a probe file is created and removed, nothing else is left."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():
+            raise OutputError("is a broken symbolic link", existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError("is not a folder", existing)
+    try:
+        with tempfile.TemporaryFile(prefix=".podscribe-probe.", dir=existing):
+            pass
+    except OSError as e:
+        raise OutputError(f"cannot write here: {e.strerror or e}", existing) from None
 
 
 def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
