@@ -11,9 +11,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .errors import InputError, OptionError, PodscribeError
@@ -73,7 +74,7 @@ def _add_speaker_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, errors only")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (warnings and errors still shown)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -274,6 +275,10 @@ def cmd_html(args: argparse.Namespace) -> int:
     out = Path(args.output)
     transcript = Transcript.load(args.transcript)
     audio = args.audio or transcript.audio
+    if audio and not args.audio and not os.path.isabs(audio) and not os.path.exists(audio):
+        # a JSON written before audio paths were stored absolute: try beside the JSON
+        beside = Path(args.transcript).parent / audio
+        audio = os.fspath(beside) if beside.exists() else audio
     if audio:
         _check_inputs([audio])
     options = OutputOptions(audio=audio, embed_audio=args.embed_audio, page_dir=os.fspath(out.parent))
@@ -319,10 +324,45 @@ COMMANDS = {
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    # --quiet silences progress, not warnings (a file read only in part must still say so).
+    level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="podscribe: %(message)s", stream=sys.stderr)
     for noisy in ("faster_whisper", "ctranslate2", "numba", "matplotlib", "pyannote", "speechbrain"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run ``command`` in a worker thread so that Ctrl-C ends the process at once.
+
+    A KeyboardInterrupt reaches Python code only between calls into C: a model call (a batch of clips,
+    a diarization pass) runs on for many seconds, and a thread pool waits for its running batches.
+    Here the main thread only waits; on Ctrl-C it removes the temporary files in flight
+    (``podscribe.tempfiles``) and exits with 130 without waiting for the work.
+    """
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["code"] = command(args)
+        except BaseException as e:  # handed to the main thread, which reports it
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, name="podscribe-command", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        from .tempfiles import remove_all
+
+        remove_all()
+        print("podscribe: interrupted", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(130)
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["code"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -331,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _setup_logging(args)
+        if threading.current_thread() is threading.main_thread():
+            return _interruptible(COMMANDS[args.command], args)
         return COMMANDS[args.command](args)
     except PodscribeError as e:
         print(f"podscribe: error: {e}", file=sys.stderr)

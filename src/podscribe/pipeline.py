@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from .devices import cpu_threads
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .packing import recognise_turns
+from .tempfiles import in_flight
 from .transcript import Segment, Transcript, Turn, turn_from_dict
 from .weights import cache_dir, weights_id
 
@@ -123,14 +125,15 @@ class _ResultCache:
     def put(self, audio_hash: str, stage: str, key: str, data: dict[str, Any]) -> None:
         if self.root is None:
             return
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            path = self.root / f"{audio_hash[:32]}-{stage}-{key}.json"
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as e:  # a read-only cache must not fail the transcription
-            logger.warning("result cache not written: %s", e)
+        path = self.root / f"{audio_hash[:32]}-{stage}-{key}.json"
+        with in_flight(path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")) as tmp:
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+                os.replace(tmp, path)
+            except OSError as e:  # a read-only or full cache must not fail the transcription
+                logger.warning("result cache not written: %s", e)
+                tmp.unlink(missing_ok=True)
 
 
 class Pipeline:
@@ -260,7 +263,7 @@ class Pipeline:
             duration=duration,
             language=result.language or None,
             model=f"{o.engine}/{o.model}",
-            audio=os.fspath(path),
+            audio=os.path.abspath(path),  # absolute: `podscribe html T.json` finds it from any folder
             turns=turns,
         )
         return self._name(transcript, samples if o.voices else None)

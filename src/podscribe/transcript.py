@@ -113,10 +113,12 @@ class Transcript:
         return sorted(Turn(s.start, s.end, s.speaker) for s in self.segments if s.speaker is not None)
 
     def speaker_name(self, speaker: str | None) -> str | None:
-        """Display name of a speaker id (the id itself when no name is known)."""
+        """Display name of a speaker id (the id itself when no name is known), on one line: newlines
+        and tabs become single spaces (a newline in a name would split a subtitle cue, a VTT voice
+        tag, an RTTM or TXT line)."""
         if speaker is None:
             return None
-        return self.names.get(speaker, speaker)
+        return " ".join(self.names.get(speaker, speaker).split()) or speaker
 
     def with_names(self, names: Mapping[str, str]) -> Transcript:
         return replace(self, names={**self.names, **names})

