@@ -233,6 +233,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     ))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
+        pipeline.warn_speaker_count(turns, path)
         write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force)
     return 0
 

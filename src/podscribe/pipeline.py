@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A speaker needs about this much speech to be told apart (README: one who says under about 4 s in
+# all is merged into another); more speakers asked for than the speech holds at this rate: a warning.
+SECONDS_PER_SPEAKER = 4.0
 CACHE_VERSION = 7  # bump when a stage's output changes for the same settings
 
 
@@ -252,6 +255,8 @@ class Pipeline:
             return audio
 
         raw = self.diarize_audio(samples, audio_hash) if o.diarizer else None
+        if raw is not None:
+            self.warn_speaker_count(raw, path)
         result, duration = self.recognise(samples, audio_hash, raw)
         segments: tuple[Segment, ...] = result.segments
         turns: tuple[Turn, ...] = ()
@@ -267,6 +272,20 @@ class Pipeline:
             turns=turns,
         )
         return self._name(transcript, samples if o.voices else None)
+
+    def warn_speaker_count(self, turns: list[Turn], path: str | os.PathLike[str]) -> None:
+        """Warn when more speakers were asked for than the speech can hold at SECONDS_PER_SPEAKER each:
+        the diarizer then splits voices to reach the count (``--speakers 100`` on 20 s gave 18)."""
+        d = self.options.diarization
+        asked = d.num_speakers if d.num_speakers is not None else d.min_speakers
+        speech = _speech_seconds(turns)
+        supported = max(1, int(speech // SECONDS_PER_SPEAKER))
+        if asked > supported:
+            logger.warning(
+                "%s: %d speakers asked for, but %.1f s of speech holds at most %d (about %.0f s each are "
+                "needed to tell a voice apart): expect voices split into several speakers",
+                path, asked, speech, supported, SECONDS_PER_SPEAKER,
+            )
 
     def _name(self, transcript: Transcript, samples: Callable[[], np.ndarray] | None) -> Transcript:
         from . import naming
@@ -286,6 +305,16 @@ class Pipeline:
         if o.speaker_names:
             names.update(naming.names_from_list(transcript, o.speaker_names))
         return transcript.with_names(names) if names else transcript
+
+
+def _speech_seconds(turns: list[Turn]) -> float:
+    """Seconds covered by at least one turn (overlaps counted once)."""
+    total, end = 0.0, float("-inf")
+    for t in sorted(turns):
+        if t.end > end:
+            total += t.end - max(t.start, end)
+            end = t.end
+    return total
 
 
 def transcribe(path: str | os.PathLike[str], **options: Any) -> Transcript:
