@@ -223,10 +223,13 @@ class Pipeline:
                 result = self.engine.transcribe(samples, self.options.asr, progress=bar)
         finally:
             bar.close()
+        # What the cache holds (times rounded to the ms) is what this run uses too: a rerun served from
+        # the cache then writes the same files as this one (the HTML page's duration differed).
+        stored = Transcript(segments=result.segments, duration=duration, language=result.language).to_dict()
         if audio_hash:
-            t = Transcript(segments=result.segments, duration=duration, language=result.language)
-            self._cache.put(audio_hash, "asr", key, t.to_dict())
-        return result, duration
+            self._cache.put(audio_hash, "asr", key, stored)
+        kept = Transcript.from_dict(stored)
+        return ASRResult(language=result.language, segments=kept.segments), kept.duration
 
     def diarize_audio(
         self, audio: np.ndarray | Callable[[], np.ndarray], audio_hash: str | None = None
