@@ -63,8 +63,8 @@ def sha256(path: Path) -> str:
 
 
 def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, **kw) -> subprocess.Popen:
-    """The podscribe command in a child process (this checkout's code)."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
+    """The podscribe command in a child process (the podscribe this Python imports)."""
+    full_env = {**os.environ, **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "podscribe", *args], cwd=cwd, env=full_env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,
