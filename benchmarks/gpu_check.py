@@ -37,7 +37,7 @@ def preflight(model: str) -> list[str]:
 
     from podscribe.audio import ffmpeg_path
     from podscribe.errors import PodscribeError
-    from podscribe.weights import cache_dir
+    from podscribe.files import cache_dir
 
     problems = []
     if ctranslate2.get_cuda_device_count() == 0:

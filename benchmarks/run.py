@@ -6,7 +6,7 @@ Every system runs in its own fresh process (model load included) on the same fil
 wall time, CPU time (user + sys, children such as ffmpeg included) and peak RSS from ``os.wait4``.
 Systems are interleaved (repeat r starts at the r-th system) and the median over repeats is reported,
 with ratios to plain faster-whisper int8 on the same file. WER (and cpWER, DER where a system has
-speakers) comes from podscribe.evaluation with one French normaliser for every system. After each run
+speakers) comes from podscribe.report with one French normaliser for every system. After each run
 the results are rewritten to ``<out>/results.json`` and ``<out>/results.md``. See BENCHMARKS.md.
 """
 
@@ -34,7 +34,9 @@ sys.path[:0] = [str(ROOT / "src"), str(Path(__file__).resolve().parent)]
 
 from fixtures import BenchFile, fixture, long_file  # noqa: E402
 
-from podscribe.evaluation import Normalizer, diarization_scores, evaluate  # noqa: E402
+from podscribe.der import diarization_scores  # noqa: E402
+from podscribe.normalizer import Normalizer  # noqa: E402
+from podscribe.report import evaluate  # noqa: E402
 from podscribe.reference import Reference, Utterance, load_rttm  # noqa: E402
 from podscribe.transcript import Transcript  # noqa: E402
 
@@ -154,7 +156,7 @@ def child_env(cache: Path | None) -> dict[str, str]:
 
 def fresh_cache(folder: Path) -> Path:
     """A podscribe cache with the real cache's weights (linked) and no cached results: a first run."""
-    from podscribe.weights import cache_dir
+    from podscribe.files import cache_dir
 
     folder.mkdir(parents=True, exist_ok=True)
     for entry in cache_dir().iterdir():
@@ -451,7 +453,8 @@ def _names(text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    from podscribe.weights import cache_dir, resolve_ct2, resolve_openai
+    from podscribe.files import cache_dir
+    from podscribe.weights import resolve_ct2, resolve_openai
 
     systems = _names(args.systems or ",".join(QUICK_SYSTEMS if args.quick else DEFAULT_SYSTEMS))
     repeats = args.repeats or (1 if args.quick else 3)

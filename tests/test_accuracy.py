@@ -1,4 +1,4 @@
-"""Accuracy of the whole pipeline on audio synthesised from the reference, scored by podscribe.evaluation.
+"""Accuracy of the whole pipeline on audio synthesised from the reference, scored by podscribe.report.
 
 Bounds are measured values plus a small margin (see the closing notes and BENCHMARKS.md); the
 fixtures' voices are espeak-ng, so absolute WER is high and only meaningful for comparisons.
@@ -17,7 +17,7 @@ import pytest
 from release_rules import check_release
 
 from podscribe.asr import ASROptions
-from podscribe.evaluation import evaluate
+from podscribe.report import evaluate
 from podscribe.pipeline import Pipeline, PipelineOptions
 from podscribe.reference import Reference, Utterance, load_reference, load_rttm
 from podscribe.writers import OutputOptions, render_srt

@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 whisper = pytest.importorskip("whisper")
 faster_whisper = pytest.importorskip("faster_whisper")
 
-from podscribe.asr.convert import alignment_heads_dump, convert_ct2_to_openai
+from podscribe.convert import alignment_heads_dump, convert_ct2_to_openai
 from podscribe.errors import ModelError
 from podscribe.weights import resolve_ct2, resolve_openai
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
+from podscribe import naming
 from podscribe.diarization import DiarizationOptions, embedded, load_diarizer
 from podscribe.diarization.embedded import EmbeddedDiarizer, EmbeddedSettings, make_turns
 from podscribe.errors import InputError, ModelError, OptionError
@@ -124,8 +125,14 @@ def test_bad_speaker_counts(diarizer, short, options):
         diarizer.diarize(short, options)
 
 
-def test_registry_loads_embedded():
-    assert load_diarizer("embedded").name == "embedded"
+def test_registry_loads_a_working_embedded_diarizer_with_its_arguments(short):
+    loaded = load_diarizer("embedded", device="cpu", settings=EmbeddedSettings(vad="silero"))
+    assert isinstance(loaded, EmbeddedDiarizer)
+    assert loaded.device == "cpu" and loaded.segmentation is None  # keyword arguments reach the class
+    turns = loaded.diarize(short, DiarizationOptions(num_speakers=2))
+    assert {t.speaker for t in turns} == {"SPEAKER_00", "SPEAKER_01"}
+    with pytest.raises(OptionError, match="unknown diarizer"):
+        load_diarizer("nemo")
 
 
 # --- voice samples: embeddings and centroids ---------------------------------------------------
@@ -141,18 +148,23 @@ def test_embed_same_voice_closer_than_other_voice(diarizer, short):
     assert a @ b > max(a @ c, b @ c) + 0.2
 
 
-def test_centroids_match_voice_samples(diarizer, short):
-    turns, centroids = diarizer.diarize_with_embeddings(short, DiarizationOptions())
+def test_voice_samples_name_the_speakers_they_match(diarizer, short):
+    """The path Pipeline takes for --voice: centroids from each speaker's turns, matched one-to-one."""
+    turns = diarizer.diarize(short, DiarizationOptions())
+    centroids = naming.speaker_centroids(short, turns, diarizer.embed)
     assert set(centroids) == {t.speaker for t in turns}
-    sample = diarizer.embed(short[int(16 * SR): int(22 * SR)])  # Romain
-    best = max(centroids, key=lambda name: float(centroids[name] @ sample))
+    samples = {  # short.fr: Mathilde 3.54-14.69 s, Romain 15.28-28.73 s (tests/data/short.fr.rttm)
+        "Romain": diarizer.embed(short[int(16 * SR): int(22 * SR)]),
+        "Mathilde": diarizer.embed(short[int(4 * SR): int(10 * SR)]),
+    }
     romain = next(t.speaker for t in turns if t.start <= 20 <= t.end)
-    assert best == romain
+    mathilde = next(t.speaker for t in turns if t.start <= 6 <= t.end)
+    assert naming.match_voices(centroids, samples) == {romain: "Romain", mathilde: "Mathilde"}
 
 
 def test_silence_has_no_turns_and_no_voice(diarizer):
     silence = np.zeros(5 * SR, dtype=np.float32)
-    assert diarizer.diarize_with_embeddings(silence, DiarizationOptions()) == ([], {})
+    assert diarizer.diarize(silence, DiarizationOptions()) == []
     with pytest.raises(InputError, match="no speech"):
         diarizer.embed(silence)
 

@@ -11,7 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podscribe.errors import OptionError
-from podscribe.evaluation import Normalizer, evaluate, map_speakers, worst_regions
+from podscribe.normalizer import Normalizer
+from podscribe.report import evaluate
+from podscribe.scores import worst_regions
+from podscribe.speaker_mapping import map_speakers
 from podscribe.reference import Reference, Utterance, load_reference, load_rttm
 from podscribe.transcript import Segment, Transcript, Turn, Word
 

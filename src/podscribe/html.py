@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from . import __version__
 from .errors import InputError, OptionError
-from .plot import SPEAKER_COLOURS
+from .palette import speaker_colour
 from .transcript import Segment, Transcript
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def render_html(
             f"audio must be a path relative to the page (no URL, no absolute path), got {audio_src!r}"
         )
     title = title or (Path(transcript.audio).stem if transcript.audio else "Transcript")
-    colours = {s: SPEAKER_COLOURS[i % len(SPEAKER_COLOURS)] for i, s in enumerate(transcript.speakers)}
+    colours = {s: speaker_colour(i) for i, s in enumerate(transcript.speakers)}
     duration = max([transcript.duration, *(s.end for s in transcript.segments)])
     stem = _filename_stem(title)
     data = {"duration": duration, "srt": srt_text, "vtt": vtt_text}

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .audio import SAMPLE_RATE
 from .errors import OptionError
 from .transcript import Transcript, Turn
 
@@ -17,9 +18,9 @@ def names_from_list(transcript: Transcript, names: Sequence[str]) -> dict[str, s
 
 
 def names_from_reference(transcript: Transcript, reference: str | os.PathLike[str]) -> dict[str, str]:
-    """Map speaker ids to the reference's names by best text alignment (see evaluation.map_speakers)."""
-    from .evaluation import map_speakers
+    """Map speaker ids to the reference's names by best text alignment (see speaker_mapping.map_speakers)."""
     from .reference import load_reference
+    from .speaker_mapping import map_speakers
 
     return map_speakers(transcript, load_reference(reference))
 
@@ -35,7 +36,7 @@ def parse_voices(specs: Sequence[str]) -> dict[str, str]:
     return voices
 
 
-def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_rate: int = 16000) -> dict[str, np.ndarray]:
+def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_rate: int = SAMPLE_RATE) -> dict[str, np.ndarray]:
     """One L2-normalised embedding per speaker, from (up to 60 s of) that speaker's turns."""
     centroids: dict[str, np.ndarray] = {}
     for spk in dict.fromkeys(t.speaker for t in sorted(turns)):

@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,10 +25,10 @@ from .audio import SAMPLE_RATE, load_audio, probe
 from .devices import cpu_threads
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
+from .files import atomic_target, cache_dir, sha256_file
 from .packing import recognise_turns
-from .tempfiles import in_flight
 from .transcript import Segment, Transcript, Turn, turn_from_dict
-from .weights import cache_dir, weights_id
+from .weights import weights_id
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +79,6 @@ class _Progress:
             self.bar.close()
 
 
-def file_hash(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's content (the cache key of everything computed from it)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _settings_key(**settings: Any) -> str:
     blob = json.dumps({"v": CACHE_VERSION, **settings}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
@@ -128,29 +118,21 @@ class _ResultCache:
     def put(self, audio_hash: str, stage: str, key: str, data: dict[str, Any]) -> None:
         if self.root is None:
             return
-        path = self.root / f"{audio_hash[:32]}-{stage}-{key}.json"
-        with in_flight(path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")) as tmp:
-            try:
-                self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with atomic_target(self.root / f"{audio_hash[:32]}-{stage}-{key}.json") as tmp:
                 tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-                os.replace(tmp, path)
-            except OSError as e:  # a read-only or full cache must not fail the transcription
-                logger.warning("result cache not written: %s", e)
-                tmp.unlink(missing_ok=True)
+        except OSError as e:  # a read-only or full cache must not fail the transcription
+            logger.warning("result cache not written: %s", e)
 
 
 class Pipeline:
     """Transcribe (and diarize) files with models loaded once and reused."""
 
     def __init__(self, options: PipelineOptions = PipelineOptions()) -> None:
-        if options.diarizer not in (None, "none") and options.diarization.num_speakers is not None:
-            if options.diarization.num_speakers < 1:
-                raise OptionError("--speakers must be at least 1")
-        d = options.diarization
-        if d.min_speakers < 1 or d.max_speakers < d.min_speakers:
-            raise OptionError(f"bad speaker range: min {d.min_speakers}, max {d.max_speakers}")
         if options.diarizer == "none":
             options = replace(options, diarizer=None)
+        if options.diarizer:
+            options.diarization.bounds()  # contradictory speaker counts fail before any model loads
         options = replace(options, asr=replace(options.asr, language=check_language(options.asr.language)))
         self.options = options
         self._engine: ASREngine | None = None
@@ -248,7 +230,7 @@ class Pipeline:
         """Transcribe one file: words with timestamps, speakers and names as the options ask."""
         o = self.options
         probe(path)  # typed errors for missing, empty or non-audio files before any model loads
-        audio_hash = file_hash(path) if o.cache else None
+        audio_hash = sha256_file(path) if o.cache else None  # the cache key of all computed from it
         audio: np.ndarray | None = None
 
         def samples() -> np.ndarray:
@@ -298,12 +280,9 @@ class Pipeline:
         if o.reference:
             names.update(naming.names_from_reference(transcript, o.reference))
         if o.voices and samples is not None and transcript.turns:
-            from .audio import load_audio as load
-            from .diarization.embedded import EmbeddedDiarizer
-
-            embedder = self._diarizer if isinstance(self._diarizer, EmbeddedDiarizer) else EmbeddedDiarizer()
-            centroids = naming.speaker_centroids(samples(), transcript.turns, embedder.embed)
-            voices = {name: embedder.embed(load(p)) for name, p in o.voices.items()}
+            embed = self.diarizer.embed
+            centroids = naming.speaker_centroids(samples(), transcript.turns, embed)
+            voices = {name: embed(load_audio(p)) for name, p in o.voices.items()}
             names.update(naming.match_voices(centroids, voices))
         if o.speaker_names:
             names.update(naming.names_from_list(transcript, o.speaker_names))

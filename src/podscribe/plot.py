@@ -1,95 +1,26 @@
 """Speaker timeline figures: who speaks when, and, against a reference, where diarization goes wrong.
 
 Errors follow the DER definitions (missed speech, false alarm, speaker confusion) with no collar,
-after mapping hypothesis speakers to reference speakers by maximal total overlap (Hungarian).
+after mapping hypothesis speakers to reference speakers by maximal total overlap (Hungarian); the
+figures in the title and legend are :func:`podscribe.der.diarization_scores` at collar 0.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy.optimize import linear_sum_assignment
-
+from .der import ERROR_KINDS, DiarizationErrors, DiarizationScores, diarization_errors, diarization_scores
 from .errors import OptionError, OutputError
+from .palette import speaker_colour
 from .transcript import Transcript, Turn
 
 logger = logging.getLogger(__name__)
 
-# Dark enough for text on white (contrast >= 5:1), so the HTML page and the figure share them.
-SPEAKER_COLOURS = ("#1f5fa8", "#b3471d", "#1e7a4f", "#8a3fa0", "#a3154f", "#0f6e7a", "#7a5c00", "#4a5568")
-ERROR_COLOURS = {"missed speech": "#e03131", "false alarm": "#f59f00", "speaker confusion": "#212529"}
+ERROR_COLOURS = dict(zip(ERROR_KINDS, ("#e03131", "#f59f00", "#212529")))
 FORMATS = (".png", ".svg")
-
-
-@dataclass(frozen=True)
-class DiarizationErrors:
-    """Where a hypothesis disagrees with a reference: regions per error type and their durations.
-
-    Durations count each missing/extra/confused speaker (two missed speakers for 1 s count 2 s),
-    so ``(missed + false_alarm + confusion) / reference_speech`` is the DER without collar.
-    """
-
-    mapping: dict[str, str]
-    missed: tuple[tuple[float, float], ...] = ()
-    false_alarm: tuple[tuple[float, float], ...] = ()
-    confusion: tuple[tuple[float, float], ...] = ()
-    durations: dict[str, float] = field(default_factory=dict)
-    reference_speech: float = 0.0
-
-    @property
-    def der(self) -> float:
-        return sum(self.durations.values()) / self.reference_speech if self.reference_speech else 0.0
-
-
-def optimal_mapping(reference: Sequence[Turn], hypothesis: Sequence[Turn]) -> dict[str, str]:
-    """Map hypothesis speakers to reference speakers one-to-one, maximising total overlap."""
-    refs = {s: j for j, s in enumerate(sorted({t.speaker for t in reference}))}
-    hyps = {s: i for i, s in enumerate(sorted({t.speaker for t in hypothesis}))}
-    overlap = np.zeros((len(hyps), len(refs)))
-    for h in hypothesis:
-        for r in reference:
-            overlap[hyps[h.speaker], refs[r.speaker]] += max(0.0, min(h.end, r.end) - max(h.start, r.start))
-    rows, cols = linear_sum_assignment(overlap, maximize=True)
-    hyp_ids, ref_ids = list(hyps), list(refs)
-    return {hyp_ids[i]: ref_ids[j] for i, j in zip(rows, cols) if overlap[i, j] > 0}
-
-
-def diarization_errors(reference: Sequence[Turn], hypothesis: Sequence[Turn]) -> DiarizationErrors:
-    """Locate missed speech, false alarm and speaker confusion over time (no collar, overlap scored)."""
-    mapping = optimal_mapping(reference, hypothesis)
-    bounds = sorted({t for turn in (*reference, *hypothesis) for t in (turn.start, turn.end)})
-    regions: dict[str, list[tuple[float, float]]] = {k: [] for k in ERROR_COLOURS}
-    durations = dict.fromkeys(ERROR_COLOURS, 0.0)
-    reference_speech = 0.0
-    for a, b in pairwise(bounds):
-        mid = (a + b) / 2
-        ref = {t.speaker for t in reference if t.start <= mid < t.end}
-        hyp = {t.speaker for t in hypothesis if t.start <= mid < t.end}
-        correct = len(ref & {mapping.get(h) for h in hyp})
-        counts = {
-            "missed speech": max(0, len(ref) - len(hyp)),
-            "false alarm": max(0, len(hyp) - len(ref)),
-            "speaker confusion": min(len(ref), len(hyp)) - correct,
-        }
-        reference_speech += len(ref) * (b - a)
-        for kind, n in counts.items():
-            if n:
-                durations[kind] += n * (b - a)
-                _extend(regions[kind], a, b)
-    return DiarizationErrors(
-        mapping=mapping,
-        missed=tuple(regions["missed speech"]),
-        false_alarm=tuple(regions["false alarm"]),
-        confusion=tuple(regions["speaker confusion"]),
-        durations=durations,
-        reference_speech=reference_speech,
-    )
 
 
 def plot_timeline(
@@ -118,6 +49,7 @@ def plot_timeline(
     reference = sorted(reference_turns or ())
     duration = max([duration, *(t.end for t in (*hypothesis, *reference))])
     errors = diarization_errors(reference, hypothesis) if reference else None
+    scores = diarization_scores(reference, hypothesis) if errors else None
     rows, n_reference = _rows(reference, hypothesis, errors.mapping if errors else {}, name)
 
     n_rows = len(rows) + (errors is not None)
@@ -126,11 +58,11 @@ def plot_timeline(
     for y, (_, turns, colour) in enumerate(rows):
         ax.broken_barh([(t.start, t.duration) for t in turns], (y - 0.35, 0.7), facecolors=colour)
     labels = [label for label, _, _ in rows]
-    if errors:
-        _draw_errors(ax, errors, n_reference, len(rows))
+    if errors and scores:
+        _draw_errors(ax, errors, scores, n_reference, len(rows))
         labels.append("errors")
         fig.legend(loc="outside lower center", ncols=3, frameon=False, fontsize=9)
-        title = f"{title} — diarization error {100 * errors.der:.1f} % (no collar)"
+        title = f"{title} — diarization error {100 * scores.der:.1f} % (no collar)"
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(n_rows - 0.5, -0.5)
     ax.set_xlim(0, max(duration, 1e-3))
@@ -159,12 +91,12 @@ def _rows(
     """(label, turns, colour) per row: reference speakers first, then hypothesis speakers in the order
     and colour of the reference speaker each maps to; unmapped ones after, in colours of their own."""
     ref_speakers = _in_order(reference)
-    colour_of = {s: SPEAKER_COLOURS[i % len(SPEAKER_COLOURS)] for i, s in enumerate(ref_speakers)}
+    colour_of = {s: speaker_colour(i) for i, s in enumerate(ref_speakers)}
     rank = {s: i for i, s in enumerate(ref_speakers)}
     hyp_speakers = sorted(_in_order(hypothesis), key=lambda h: rank.get(mapping.get(h, ""), len(rank)))
     unmapped = [h for h in hyp_speakers if h not in mapping]
     for i, h in enumerate(unmapped, start=len(ref_speakers)):
-        colour_of[h] = SPEAKER_COLOURS[i % len(SPEAKER_COLOURS)]
+        colour_of[h] = speaker_colour(i)
     rows = [(s, [t for t in reference if t.speaker == s], colour_of[s]) for s in ref_speakers]
     rows += [
         (name(h) or h, [t for t in hypothesis if t.speaker == h], colour_of[mapping.get(h, h)])
@@ -173,15 +105,16 @@ def _rows(
     return rows, len(ref_speakers)
 
 
-def _draw_errors(ax: Any, errors: DiarizationErrors, n_reference: int, y: int) -> None:
-    """Errors in three lanes of row ``y``, group separators, and group names at the right."""
+def _draw_errors(ax: Any, errors: DiarizationErrors, scores: DiarizationScores, n_reference: int, y: int) -> None:
+    """Errors in three lanes of row ``y`` (legend: seconds of each), group separators and names at the right."""
     lanes = (errors.missed, errors.false_alarm, errors.confusion)
-    for lane, ((kind, colour), spans) in enumerate(zip(ERROR_COLOURS.items(), lanes)):
+    seconds = (scores.missed, scores.false_alarm, scores.confusion)
+    for lane, ((kind, colour), spans, total) in enumerate(zip(ERROR_COLOURS.items(), lanes, seconds)):
         ax.broken_barh(
             [(a, b - a) for a, b in spans],
             (y - 0.4 + lane * 0.27, 0.26),
             facecolors=colour,
-            label=f"{kind} ({errors.durations[kind]:.1f} s)",
+            label=f"{kind} ({total:.1f} s)",
         )
     for boundary in (n_reference, y):
         ax.axhline(boundary - 0.5, color="#adb5bd", linewidth=0.8)
@@ -195,13 +128,6 @@ def _draw_errors(ax: Any, errors: DiarizationErrors, n_reference: int, y: int) -
 
 def _in_order(turns: Iterable[Turn]) -> list[str]:
     return list(dict.fromkeys(t.speaker for t in sorted(turns)))
-
-
-def _extend(spans: list[tuple[float, float]], a: float, b: float) -> None:
-    if spans and spans[-1][1] == a:
-        spans[-1] = (spans[-1][0], b)
-    else:
-        spans.append((a, b))
 
 
 def _tick_step(duration: float) -> float:

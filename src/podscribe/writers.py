@@ -6,17 +6,15 @@ renamed into place once all succeeded; existing files are never overwritten with
 
 from __future__ import annotations
 
+import contextlib
 import os
-import stat
 import tempfile
-import uuid
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import OptionError, OutputError
-from .tempfiles import in_flight
+from .files import atomic_target
 from .transcript import Transcript, Turn
 
 
@@ -159,26 +157,14 @@ def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
     overwritten with ``force`` keeps its mode. Temporary files are removed on failure and on Ctrl-C.
     """
     check_targets(contents, force)
-    with ExitStack() as registered:
-        temps: list[tuple[Path, Path]] = []
-        path = next(iter(contents), Path("."))
-        try:
+    path: Path | None = None
+    try:
+        with contextlib.ExitStack() as renames:  # every temp file is written before the first rename
             for path, text in contents.items():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = registered.enter_context(in_flight(path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")))
-                temps.append((tmp, path))
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
-                if path.is_file():
-                    os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))
-                with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                    f.write(text)
-            for tmp, path in temps:
-                os.replace(tmp, path)
-        except OSError as e:
-            raise OutputError(f"cannot write: {e.strerror or e}", path) from None
-        finally:
-            for tmp, _ in temps:
-                tmp.unlink(missing_ok=True)
+                tmp = renames.enter_context(atomic_target(path))
+                tmp.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as e:
+        raise OutputError(f"cannot write: {e.strerror or e}", path) from e
     return list(contents)
 
 

@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from .._plugins import load_plugin
+from ..errors import OptionError
 from ..transcript import Turn
 
 
@@ -19,13 +20,31 @@ class DiarizationOptions:
     min_speakers: int = 1
     max_speakers: int = 8
 
+    def bounds(self) -> tuple[int, int]:
+        """(min, max) speaker count these options allow; OptionError when they are contradictory."""
+        if self.num_speakers is not None:
+            if self.num_speakers < 1:
+                raise OptionError(f"num_speakers must be at least 1, got {self.num_speakers}")
+            return self.num_speakers, self.num_speakers
+        if not 1 <= self.min_speakers <= self.max_speakers:
+            raise OptionError(
+                f"need 1 <= min_speakers <= max_speakers, got {self.min_speakers} and {self.max_speakers}"
+            )
+        return self.min_speakers, self.max_speakers
+
 
 class Diarizer(Protocol):
-    """A loaded diarizer: 16 kHz mono float32 samples in, speaker turns (sorted by start) out."""
+    """A loaded diarizer: 16 kHz mono float32 samples in, speaker turns (sorted by start) out.
+
+    ``embed`` gives one L2-normalised voice embedding of some audio, so that speakers can be named
+    from voice samples by cosine similarity (``naming.match_voices``).
+    """
 
     name: str
 
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]: ...
+
+    def embed(self, audio: np.ndarray) -> np.ndarray: ...
 
 
 DIARIZERS: dict[str, str] = {

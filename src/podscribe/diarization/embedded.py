@@ -13,7 +13,6 @@ its cluster's voice (a speaker with a single short turn) made a speaker of its o
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import logging
 import os
@@ -25,14 +24,16 @@ import numpy as np
 import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
+from ..audio import SAMPLE_RATE
+from ..devices import resolve_device
 from ..errors import InputError, ModelError, OptionError
-from ..transcript import Turn
+from ..files import sha256_file
+from ..transcript import Turn, speaker_id
 from ..weights import models_dir
 from . import DiarizationOptions
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 FRAME_SHIFT = 160  # samples per fbank frame (10 ms)
 FRAME_LENGTH = 400  # samples per fbank window (25 ms)
 CAMPPLUS = ("campplus/model.onnx", "eb65bb417ae7f53d0fc75cd512fa02660067075cb73d73663e367acfb019a58d")
@@ -80,12 +81,9 @@ class EmbeddedSettings:
 @functools.lru_cache(maxsize=8)
 def _verified(path: Path, size: int, mtime: float, expected: str) -> None:
     """Check a file's sha256 once per (path, size, mtime) in a process; ModelError when it differs."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ModelError(f"sha256 mismatch ({digest.hexdigest()}), re-run tools/export_campplus.py", path)
+    digest = sha256_file(path)
+    if digest != expected:
+        raise ModelError(f"sha256 mismatch ({digest}), re-run tools/export_campplus.py", path)
 
 
 def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: int):
@@ -103,18 +101,9 @@ def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: i
         _verified(path, stat.st_size, stat.st_mtime, model[1])
     elif not path.is_file():
         raise ModelError("weights not found", path)
-    available = ort.get_available_providers()
-    if device == "cpu":
-        providers = ["CPUExecutionProvider"]
-    elif device in ("cuda", "auto"):
-        if "CUDAExecutionProvider" in available:
-            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        elif device == "cuda":
-            raise OptionError("device 'cuda' needs onnxruntime-gpu (CUDAExecutionProvider is missing)")
-        else:
-            providers = ["CPUExecutionProvider"]
-    else:
-        raise OptionError(f"unknown device {device!r} (choose from: cpu, cuda, auto)")
+    providers = ["CPUExecutionProvider"]
+    if resolve_device(device, "onnxruntime") == "cuda":
+        providers.insert(0, "CUDAExecutionProvider")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -237,30 +226,21 @@ class EmbeddedDiarizer:
 
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn."""
-        return self.diarize_with_embeddings(audio, options)[0]
-
-    def diarize_with_embeddings(
-        self, audio: np.ndarray, options: DiarizationOptions
-    ) -> tuple[list[Turn], dict[str, np.ndarray]]:
-        """Turns plus each speaker's L2-normalised centroid embedding (to match voice samples)."""
         audio = _check_audio(audio)
-        speaker_bounds(options)
+        options.bounds()
         started = time.perf_counter()
         regions = self.speech_regions(audio)
         spans, embeddings = self._embed_regions(audio, regions)
         if not spans:
             logger.info("diarization: no speech found")
-            return [], {}
+            return []
         labels = split_runs(cluster(embeddings, options, self.settings), embeddings, spans, options, self.settings)
         turns, order = make_turns(spans, labels, regions, self.settings)
-        centroids = {
-            f"SPEAKER_{i:02d}": _centre(embeddings, labels == k) for i, k in enumerate(order)
-        }
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
-            len(centroids), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
+            len(order), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
         )
-        return turns, centroids
+        return turns
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
         """One L2-normalised speaker embedding for a voice sample (mean over its speech windows)."""
@@ -337,7 +317,7 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
         ids = np.unique(sample)
         centres = np.stack([_centre(embeddings, picked[sample == k]) for k in ids])
         return ids[np.argmax(embeddings @ centres.T, axis=1)]
-    low, high = (min(bound, max(n, 1)) for bound in speaker_bounds(options))
+    low, high = (min(bound, max(n, 1)) for bound in options.bounds())
     if high <= 1 or n < 3:
         return np.zeros(n, dtype=int)
     affinity = embeddings @ embeddings.T
@@ -356,19 +336,6 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
     labels = _merge_close(_kmeans(vectors[:, :k], k), embeddings, settings.voice_cosine, low)
     min_windows = max(2, round(settings.split_min / settings.hop))
     return _split_mixed(labels, embeddings, settings.voice_cosine, min_windows, high)
-
-
-def speaker_bounds(options: DiarizationOptions) -> tuple[int, int]:
-    """(min, max) speaker count the options allow; OptionError when they are contradictory."""
-    if options.num_speakers is not None:
-        if options.num_speakers < 1:
-            raise OptionError(f"num_speakers must be at least 1, got {options.num_speakers}")
-        return options.num_speakers, options.num_speakers
-    if not 1 <= options.min_speakers <= options.max_speakers:
-        raise OptionError(
-            f"need 1 <= min_speakers <= max_speakers, got {options.min_speakers} and {options.max_speakers}"
-        )
-    return options.min_speakers, options.max_speakers
 
 
 def _kmeans(points: np.ndarray, k: int, restarts: int = 10) -> np.ndarray:
@@ -441,7 +408,7 @@ def split_runs(
     of 3 or more such windows measured 0.86 against their cluster, the short speaker's 0.66. New
     clusters of one voice (one speaker's two short turns) are then merged as in ``cluster``.
     """
-    high = speaker_bounds(options)[1]
+    high = options.bounds()[1]
     if len(labels) < 2 or len(np.unique(labels)) >= high:
         return labels
     ids = np.unique(labels)
@@ -462,7 +429,7 @@ def split_runs(
         rest = np.setdiff1d(np.flatnonzero(labels == labels[run[0]]), run)
         if len(rest) and float(_centre(embeddings, run) @ _centre(embeddings, rest)) < settings.run_cosine:
             out[run] = int(out.max()) + 1
-    return _merge_close(out, embeddings, settings.voice_cosine, speaker_bounds(options)[0])
+    return _merge_close(out, embeddings, settings.voice_cosine, options.bounds()[0])
 
 
 def make_turns(
@@ -492,6 +459,6 @@ def make_turns(
         else:
             merged.append([start, end, k])
     order = list(dict.fromkeys(k for _, _, k in merged))
-    names = {k: f"SPEAKER_{i:02d}" for i, k in enumerate(order)}
+    names = {k: speaker_id(i) for i, k in enumerate(order)}
     turns = [Turn(s / SAMPLE_RATE, e / SAMPLE_RATE, names[k]) for s, e, k in merged]
     return turns, order

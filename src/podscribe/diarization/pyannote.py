@@ -16,14 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError, OptionError
-from ..transcript import Turn
+from ..audio import SAMPLE_RATE
+from ..devices import resolve_device
+from ..errors import ModelError
+from ..transcript import Turn, speaker_id
 from . import DiarizationOptions
+from .embedded import EmbeddedDiarizer
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PIPELINE = "pyannote/speaker-diarization-community-1"
-SAMPLE_RATE = 16000
 
 
 def _torchaudio_without_extension() -> None:
@@ -93,13 +95,7 @@ def missing_files(folder: Path) -> list[str]:
 def _torch_device(device: str):
     import torch
 
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise OptionError(f"unknown device {device!r} (choose from: auto, cpu, cuda)")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise OptionError(f"device {device!r} is not available (torch sees no CUDA device)")
-    return torch.device(device)
+    return torch.device(resolve_device(device, "torch"))
 
 
 class PyannoteDiarizer:
@@ -128,11 +124,20 @@ class PyannoteDiarizer:
                              "conditions on the hub and give a token)")
         self.pipeline = pipeline.to(_torch_device(device))
         self.source = source
+        self.device = device
+        self._voices: EmbeddedDiarizer | None = None
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        """A voice embedding from the embedded diarizer's CAM++ model (loaded on first use)."""
+        if self._voices is None:
+            self._voices = EmbeddedDiarizer(device=self.device)
+        return self._voices.embed(audio)
 
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), labelled SPEAKER_00 … by first turn."""
         import torch
 
+        options.bounds()
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         if options.num_speakers is not None:
             constraints = {"num_speakers": options.num_speakers}
@@ -146,5 +151,5 @@ class PyannoteDiarizer:
                         for segment, _, label in annotation.itertracks(yield_label=True))
         names: dict[str, str] = {}
         for _, _, label in tracks:
-            names.setdefault(label, f"SPEAKER_{len(names):02d}")
+            names.setdefault(label, speaker_id(len(names)))
         return [Turn(float(s), float(e), names[label]) for s, e, label in tracks if e > s]

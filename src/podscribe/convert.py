@@ -16,14 +16,14 @@ import os
 import re
 import struct
 import time
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..errors import ModelError
+from .errors import ModelError
+from .files import atomic_target
 
 logger = logging.getLogger(__name__)
 
@@ -197,15 +197,11 @@ def alignment_heads_dump(heads: Iterable[tuple[int, int]] | None, n_layers: int,
 
 def save_checkpoint(checkpoint: dict, out_path: Path) -> Path:
     """torch.save to a temporary file beside ``out_path``, then rename: never a partial file."""
-    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, out_path)
+        with atomic_target(out_path) as tmp:
+            torch.save(checkpoint, tmp)
     except (OSError, RuntimeError) as e:  # not writable, disk full (torch reports some as RuntimeError)
-        raise ModelError(f"cannot write the checkpoint: {e}", out_path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+        raise ModelError(f"cannot write the checkpoint: {e}", out_path) from e
     return out_path
 
 
