@@ -16,6 +16,7 @@ truncations are invisible: an Ogg/Opus file cut between pages reads as a shorter
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import cast
 
 import numpy as np
 
@@ -200,16 +201,21 @@ def _decode(command: list[str], path: str, timeout: float, expected: int) -> tup
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
         except OSError as e:
             raise DecodeError(f"cannot run ffmpeg: {e.strerror}", path) from None
-        timer = threading.Timer(timeout, lambda: (timed_out.set(), proc.kill()))
+        def time_out() -> None:
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, time_out)
         timer.start()
+        stdout = cast(io.BufferedReader, proc.stdout)  # stdout=PIPE: a reader, never None
         try:
-            audio, n = _read_samples(proc.stdout, np.empty(expected, dtype=np.float32))
+            audio, n = _read_samples(stdout, np.empty(expected, dtype=np.float32))
         except BaseException:
             proc.kill()
             raise
         finally:
             timer.cancel()
-            proc.stdout.close()
+            stdout.close()
             returncode = proc.wait()
         stderr.seek(0)
         errors = stderr.read().decode("utf-8", "replace")
@@ -220,21 +226,26 @@ def _decode(command: list[str], path: str, timeout: float, expected: int) -> tup
     return audio, n, errors
 
 
-def _read_samples(stream: BinaryIO, audio: np.ndarray) -> tuple[np.ndarray, int]:
+def _read_samples(stream: io.BufferedReader, audio: np.ndarray) -> tuple[np.ndarray, int]:
     """Read float32 samples from ``stream`` into ``audio`` (grown as needed); return it and the count."""
-    view = memoryview(audio).cast("B")
+    view = _bytes_of(audio)
     filled = 0
     while True:
         if filled == len(view):
             view.release()
             audio.resize(len(audio) * 5 // 4 + SAMPLE_RATE, refcheck=False)  # realloc: no copy on Linux
-            view = memoryview(audio).cast("B")
+            view = _bytes_of(audio)
         got = stream.readinto(view[filled:])
         if not got:
             break
         filled += got
     view.release()
     return audio, filled // audio.itemsize
+
+
+def _bytes_of(audio: np.ndarray) -> memoryview:
+    """A writable byte view of the array's memory (release it before resizing the array)."""
+    return memoryview(audio).cast("B")  # type: ignore[arg-type]  # numpy declares the buffer protocol for Python >= 3.12 only
 
 
 def _arg(path: str) -> str:

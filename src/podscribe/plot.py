@@ -40,6 +40,7 @@ def plot_timeline(
     from matplotlib.figure import Figure
     from matplotlib.ticker import MultipleLocator
 
+    name: Callable[[str], str | None]
     if isinstance(transcript_or_turns, Transcript):
         hypothesis, name = transcript_or_turns.speaker_turns(), transcript_or_turns.speaker_name
         duration, audio = transcript_or_turns.duration, transcript_or_turns.audio

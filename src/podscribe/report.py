@@ -168,7 +168,10 @@ def evaluate(
         else []
     )
 
-    counts, per_speaker, mapping, cpwer, region_list = WordErrors(), [], {}, None, []
+    counts, cpwer = WordErrors(), None
+    per_speaker: list[SpeakerScore] = []
+    mapping: dict[str, str] = {}
+    region_list: list[Region] = []
     if reference is not None:
         _check_size(reference, hypothesis)
         counts, pairs = align(normalizer(reference.text), normalizer(hypothesis.text))

@@ -385,6 +385,29 @@ def _joint(prev: str, nxt: str, lexicon: tuple[frozenset[str], frozenset[str]]) 
     return PLAIN
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """Per-unit facts and costs the segmentation reads; index k is unit k, or the joint before it."""
+
+    start_f: list[int]  # first frame of unit k
+    end_f: list[int]  # frame where unit k's speech ends
+    hang_f: list[int]  # latest frame unit k may stay on screen (max_hang after its speech)
+    offsets: list[int]  # characters of units[:k], each followed by one space
+    change: list[bool]  # the speaker changes at unit k
+    whole: list[bool]  # a turn or a sentence starts at unit k (a dialogue may cut there)
+    line_cost: list[float]  # breaking a line between units k-1 and k
+    cut_cost: list[float]  # ending a cue between units k-1 and k
+    labels: list[str]  # "Name: " prefix of a cue starting at unit k
+
+    def length(self, a: int, b: int) -> int:
+        """Characters of units [a, b) on one line."""
+        return self.offsets[b] - self.offsets[a] - 1
+
+
+# A cue chosen for units [a, b): (a, line breaks inside, whether it is a two-speaker dialogue).
+_Choice = tuple[int, tuple[int, ...], bool]
+
+
 def _segment(
     units: list[_Unit],
     rules: SubtitleRules,
@@ -393,20 +416,26 @@ def _segment(
     lexicon: tuple[frozenset[str], frozenset[str]],
 ) -> list[_Plan]:
     """Choose cue boundaries and line breaks by dynamic programming over unit positions."""
-    n = len(units)
-    fps, width, max_lines = rules.fps, rules.max_chars_per_line, rules.max_lines
-    gap = rules.min_gap_frames
-    min_f, max_f = _duration_frames(rules)
-    start_f = [_floor_frame(u.start, fps) for u in units]
-    end_f = [math.ceil(u.end * fps - _EPS) for u in units]
-    hang_f = [_floor_frame(u.end + rules.max_hang, fps) for u in units]
-    offsets = [0]  # offsets[k]: characters of units[:k], each followed by one space
+    tables = _cost_tables(units, rules, transcript, french, lexicon)
+    return _backtrack(units, tables, _programme(tables, rules))
+
+
+def _cost_tables(
+    units: list[_Unit],
+    rules: SubtitleRules,
+    transcript: Transcript,
+    french: bool,
+    lexicon: tuple[frozenset[str], frozenset[str]],
+) -> _Tables:
+    """Frames, character offsets, speaker changes and break costs of every unit and joint."""
+    n, fps = len(units), rules.fps
+    offsets = [0]
     for u in units:
         offsets.append(offsets[-1] + len(u.text) + 1)
     change = [False] + [units[k - 1].speaker != units[k].speaker for k in range(1, n)]
     line_cost = [0.0] * (n + 1)
-    cut_cost = [0.0] * (n + 1)  # cut_cost[k]: ending a cue between units k-1 and k
-    whole = [True] * (n + 1)  # whole[k]: a turn or a sentence starts at unit k (a dialogue may cut there)
+    cut_cost = [0.0] * (n + 1)
+    whole = [True] * (n + 1)
     for k in range(1, n):
         joint = _joint(units[k - 1].text, units[k].text, lexicon)
         whole[k] = change[k] or joint == SENTENCE
@@ -418,45 +447,65 @@ def _segment(
         elif pause >= _PAUSE:
             cut = min(cut, _CUE_BREAK_COST[CLAUSE])
         cut_cost[k] = 0.0 if change[k] else cut
-    labels = [_label(units, k, rules, transcript, french) for k in range(n)]
+    return _Tables(
+        start_f=[_floor_frame(u.start, fps) for u in units],
+        end_f=[math.ceil(u.end * fps - _EPS) for u in units],
+        hang_f=[_floor_frame(u.end + rules.max_hang, fps) for u in units],
+        offsets=offsets,
+        change=change,
+        whole=whole,
+        line_cost=line_cost,
+        cut_cost=cut_cost,
+        labels=[_label(units, k, rules, transcript, french) for k in range(n)],
+    )
+
+
+def _layout(
+    tables: _Tables, a: int, b: int, lines: int, extra: int, target: float, width: int
+) -> tuple[float, tuple[int, ...]] | None:
+    """Cheapest way to set units [a, b) as exactly ``lines`` lines (``extra`` characters on the first):
+    (cost, line breaks), or None when they do not fit ``width``."""
+    if lines == 1:
+        chars = tables.length(a, b) + extra
+        return (_IMBALANCE_COST * abs(chars - target) / width, ()) if chars <= width else None
+    best: tuple[float, tuple[int, ...]] | None = None
+    for k in range(a + 1, b - lines + 2):
+        chars = tables.length(a, k) + extra
+        if chars > width:
+            break
+        rest = _layout(tables, k, b, lines - 1, 0, target, width)
+        if rest is not None:
+            cost = tables.line_cost[k] + _IMBALANCE_COST * abs(chars - target) / width + rest[0]
+            if best is None or cost < best[0]:
+                best = (cost, (k, *rest[1]))
+    return best
+
+
+def _programme(tables: _Tables, rules: SubtitleRules) -> list[_Choice]:
+    """The dynamic programme: for each end position b, the cheapest last cue [a, b) (``choice[b]``)."""
+    n = len(tables.start_f)
+    fps, width, max_lines = rules.fps, rules.max_chars_per_line, rules.max_lines
+    gap = rules.min_gap_frames
+    min_f, max_f = _duration_frames(rules)
+    start_f, change, whole, length = tables.start_f, tables.change, tables.whole, tables.length
     max_changes = 1 if rules.speaker_labels == "dash" and max_lines >= 2 else 0  # 1: dialogue cues
-
-    def length(a: int, b: int) -> int:
-        return offsets[b] - offsets[a] - 1
-
-    def layout(a: int, b: int, lines: int, extra: int, target: float) -> tuple[float, tuple[int, ...]] | None:
-        """Cheapest way to set units [a, b) as exactly ``lines`` lines (``extra`` characters on the first)."""
-        if lines == 1:
-            chars = length(a, b) + extra
-            return (_IMBALANCE_COST * abs(chars - target) / width, ()) if chars <= width else None
-        best: tuple[float, tuple[int, ...]] | None = None
-        for k in range(a + 1, b - lines + 2):
-            chars = length(a, k) + extra
-            if chars > width:
-                break
-            rest = layout(k, b, lines - 1, 0, target)
-            if rest is not None:
-                cost = line_cost[k] + _IMBALANCE_COST * abs(chars - target) / width + rest[0]
-                if best is None or cost < best[0]:
-                    best = (cost, (k, *rest[1]))
-        return best
-
     best = [math.inf] * (n + 1)
     best[0] = 0.0
-    choice: list[tuple[int, tuple[int, ...], bool]] = [(0, (), False)] * (n + 1)
+    choice: list[_Choice] = [(0, (), False)] * (n + 1)
     for b in range(1, n + 1):
         changes = 0
-        last_end = end_f[b - 1]
-        last_hang = hang_f[b - 1]
+        last_end = tables.end_f[b - 1]
+        last_hang = tables.hang_f[b - 1]
         for a in range(b - 1, -1, -1):
             if a < b - 1:
                 changes += change[a + 1]
-                last_end = max(last_end, end_f[a])
-                last_hang = max(last_hang, hang_f[a])
+                last_end = max(last_end, tables.end_f[a])
+                last_hang = max(last_hang, tables.hang_f[a])
                 if changes > max_changes or length(a, b) > max_lines * width or last_end - start_f[a] > max_f:
                     break
-            label = len(labels[a])
+            label = len(tables.labels[a])
             total = length(a, b) + label
+            breaks: tuple[int, ...]
             if changes:  # a two-speaker dialogue: "- " and one speaker a line, whole sentences
                 split = next(k for k in range(a + 1, b) if change[k])
                 if not (whole[a] and whole[b]) or max(length(a, split), length(split, b)) + len(DASH) > width:
@@ -465,7 +514,7 @@ def _segment(
             else:
                 found = None
                 for lines in range(1, max_lines + 1):
-                    found = layout(a, b, lines, label, (total - lines + 1) / lines)
+                    found = _layout(tables, a, b, lines, label, (total - lines + 1) / lines, width)
                     if found is not None:
                         break
                 if found is None:
@@ -478,24 +527,29 @@ def _segment(
             if b < n:
                 top = min(top, start_f[b] - gap)
             shown = max(top - start_f[a], 0) / fps
-            cost += _CUE_COST + best[a] + cut_cost[b]
+            cost += _CUE_COST + best[a] + tables.cut_cost[b]
             cost += _CPS_COST * max(0.0, chars - rules.max_cps * shown)
             cost += _SHORT_COST * max(0.0, min_f / fps - shown)
             if cost < best[b]:
                 best[b] = cost
                 choice[b] = (a, breaks, bool(changes))
+    return choice
 
+
+def _backtrack(units: list[_Unit], tables: _Tables, choice: list[_Choice]) -> list[_Plan]:
+    """The cues of the cheapest segmentation, first to last, from the programme's choices."""
     plans: list[_Plan] = []
-    b = n
+    b = len(units)
     while b > 0:
         a, breaks, dialogue = choice[b]
         bounds = (a, *breaks, b)
         lines = tuple(" ".join(u.text for u in units[i:j]) for i, j in itertools.pairwise(bounds))
+        speakers: tuple[str | None, ...]
         if dialogue:
             lines = tuple(DASH + line for line in lines)
             speakers = tuple(units[i].speaker for i in bounds[:-1])
         else:
-            lines = (labels[a] + lines[0], *lines[1:])
+            lines = (tables.labels[a] + lines[0], *lines[1:])
             speakers = (units[a].speaker,)
         plans.append(_Plan(a, b, lines, speakers))
         b = a
@@ -521,7 +575,7 @@ def _timing(plans: list[_Plan], units: list[_Unit], rules: SubtitleRules) -> lis
     starts: list[int] = []
     for s in natural:
         starts.append(max(s, starts[-1] + 1 + gap) if starts else s)
-    times = []
+    times: list[tuple[int, int]] = []
     for i, (p, s) in enumerate(zip(plans, starts)):
         speech_end = max(u.end for u in units[p.a : p.b])
         end = math.ceil(speech_end * fps - _EPS)

@@ -220,7 +220,7 @@ def _installed_source(spec: dict[str, Any]) -> dict[str, Any] | None:
 def _part_path(part: dict[str, str]) -> Path:
     package = part["package"]
     try:
-        path = Path(importlib.metadata.distribution(package).locate_file(part["path"]))
+        path = Path(str(importlib.metadata.distribution(package).locate_file(part["path"])))
     except importlib.metadata.PackageNotFoundError:
         raise ModelError(f"{package} is not installed: pip install {package}") from None
     if not path.is_file():

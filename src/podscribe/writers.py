@@ -10,11 +10,12 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import OptionError, OutputError
 from .files import atomic_target
+from .subtitles import SubtitleRules, compose_srt, compose_vtt, make_cues
 from .transcript import Transcript, Turn
 
 
@@ -22,7 +23,7 @@ from .transcript import Transcript, Turn
 class OutputOptions:
     """Settings some formats need: subtitle rules (srt, vtt, html) and the page's audio (html)."""
 
-    subtitle_rules: object | None = None  # podscribe.subtitles.SubtitleRules; None = defaults
+    subtitle_rules: SubtitleRules = field(default_factory=SubtitleRules)
     audio: str | None = None  # audio for the HTML player; default: the transcript's own file
     embed_audio: bool = False  # embed it in the page instead of linking it
     page_dir: str | None = None  # where the HTML page goes (set by write_outputs), for a relative link
@@ -63,22 +64,12 @@ def render_rttm(transcript: Transcript, options: OutputOptions) -> str:
     return rttm_lines(transcript.speaker_turns(), uri, transcript.speaker_name)
 
 
-def _cues(transcript: Transcript, options: OutputOptions) -> list:
-    from .subtitles import SubtitleRules, make_cues
-
-    return make_cues(transcript, options.subtitle_rules or SubtitleRules())
-
-
 def render_srt(transcript: Transcript, options: OutputOptions) -> str:
-    from .subtitles import compose_srt
-
-    return compose_srt(_cues(transcript, options))
+    return compose_srt(make_cues(transcript, options.subtitle_rules))
 
 
 def render_vtt(transcript: Transcript, options: OutputOptions) -> str:
-    from .subtitles import compose_vtt
-
-    return compose_vtt(_cues(transcript, options), transcript)
+    return compose_vtt(make_cues(transcript, options.subtitle_rules), transcript)
 
 
 def render_html(transcript: Transcript, options: OutputOptions) -> str:

@@ -165,9 +165,9 @@ def _tqdm_progress(progress: ProgressCallback | None) -> Iterator[None]:
         yield
         return
     module = importlib.import_module("whisper.transcribe")
-    original = module.tqdm
-    module.tqdm = types.SimpleNamespace(tqdm=functools.partial(_ProgressBar, progress))
+    original = vars(module)["tqdm"]
+    vars(module)["tqdm"] = types.SimpleNamespace(tqdm=functools.partial(_ProgressBar, progress))
     try:
         yield
     finally:
-        module.tqdm = original
+        vars(module)["tqdm"] = original

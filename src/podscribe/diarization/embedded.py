@@ -417,7 +417,7 @@ def split_runs(
     gap, min_span = settings.max_gap * SAMPLE_RATE, settings.run_min * SAMPLE_RATE
     runs: list[list[int]] = []
     for i in np.flatnonzero(own < settings.run_cosine):
-        last = runs[-1][-1] if runs else None
+        last = runs[-1][-1] if runs else -2  # -2: no run yet, never the window before i
         if last == i - 1 and labels[last] == labels[i] and spans[i][0] - spans[last][1] <= gap:
             runs[-1].append(int(i))
         else:
@@ -427,7 +427,7 @@ def split_runs(
         if spans[run[-1]][1] - spans[run[0]][0] < min_span or len(np.unique(out)) >= high:
             continue
         rest = np.setdiff1d(np.flatnonzero(labels == labels[run[0]]), run)
-        if len(rest) and float(_centre(embeddings, run) @ _centre(embeddings, rest)) < settings.run_cosine:
+        if len(rest) and float(_centre(embeddings, np.array(run)) @ _centre(embeddings, rest)) < settings.run_cosine:
             out[run] = int(out.max()) + 1
     return _merge_close(out, embeddings, settings.voice_cosine, options.bounds()[0])
 

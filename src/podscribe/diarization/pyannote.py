@@ -45,9 +45,9 @@ def _torchaudio_without_extension() -> None:
         for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
             del sys.modules[name]
         stub = types.ModuleType("torchaudio._extension")
-        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
-        stub._IS_ALIGN_AVAILABLE = False
-        stub.fail_if_no_align = lambda function: function
+        vars(stub).update(
+            _IS_TORCHAUDIO_EXT_AVAILABLE=False, _IS_ALIGN_AVAILABLE=False, fail_if_no_align=lambda function: function
+        )
         sys.modules["torchaudio._extension"] = stub
         logger.warning("torchaudio's compiled extension does not load (CUDA build beside CPU torch): "
                        "using its pure-Python parts only")
