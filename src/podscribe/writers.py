@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,11 +48,12 @@ def render_txt(transcript: Transcript, options: OutputOptions) -> str:
 
 
 def rttm_lines(turns: Iterable[Turn], uri: str, names: Callable[[str], str | None] = lambda s: s) -> str:
-    """Standard 10-field RTTM (speaker names with spaces joined by underscores)."""
-    uri = uri.replace(" ", "_") or "audio"
+    """Standard 10-field RTTM (in the file name and speaker names, any whitespace becomes "_": a
+    space, tab or newline would shift or split the fields)."""
+    uri = "_".join(uri.split()) or "audio"
     return "".join(
         f"SPEAKER {uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> "
-        f"{(names(t.speaker) or t.speaker).replace(' ', '_')} <NA> <NA>\n"
+        f"{'_'.join((names(t.speaker) or t.speaker).split())} <NA> <NA>\n"
         for t in turns
         if t.duration > 0
     )
@@ -109,19 +111,45 @@ def parse_formats(spec: str | Sequence[str]) -> list[str]:
 
 
 def check_targets(paths: Iterable[Path], force: bool, overwrite: str = "force=True overwrites it") -> None:
-    """OutputError before any work when a target exists (without ``force``) or is a directory.
+    """OutputError before any work when a target exists (without ``force``), is a directory, or its
+    folder cannot be made or written (a regular file on the way, no permission, a read-only disk).
 
     ``overwrite`` says how to overwrite anyway, in the caller's terms (the command names its flag).
     """
+    folders: set[Path] = set()
     for p in paths:
         if p.is_dir():
             raise OutputError("is a directory", p)
         if p.exists() and not force:
             raise OutputError(f"already exists ({overwrite})", p)
+        folders.add(p.parent)
+    for folder in folders:
+        _check_folder(folder)
+
+
+def _check_folder(folder: Path) -> None:
+    """OutputError unless files can be created in ``folder`` (or in the nearest folder above it that
+    exists, where it would be made): a probe file is created and removed, nothing else is left."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():
+            raise OutputError("is a broken symbolic link", existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError("is not a folder", existing)
+    try:
+        with tempfile.TemporaryFile(prefix=".podscribe-probe.", dir=existing):
+            pass
+    except OSError as e:
+        raise OutputError(f"cannot write here: {e.strerror or e}", existing) from e
 
 
 def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
-    """Write every file or none: temp files first, then renames; existing files kept without ``force``."""
+    """Write every file or none: temp files first, then renames; existing files kept without ``force``.
+
+    New files get the umask's permissions (like any program's, 0644 under umask 022); a file
+    overwritten with ``force`` keeps its mode. Temporary files are removed on failure and on Ctrl-C.
+    """
     check_targets(contents, force)
     path: Path | None = None
     try:
@@ -130,7 +158,7 @@ def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
                 tmp = renames.enter_context(atomic_target(path))
                 tmp.write_text(text, encoding="utf-8", newline="\n")
     except OSError as e:
-        raise OutputError(f"cannot write: {e.strerror or e}", getattr(e, "filename", None) or path) from e
+        raise OutputError(f"cannot write: {e.strerror or e}", path) from e
     return list(contents)
 
 

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..errors import OptionError
 from ..transcript import Segment, Word
 from . import ASROptions
 
@@ -37,6 +38,20 @@ LOOP_LONG_REPEATS = 3
 LOOP_MAX_WORDS = 40
 IN_WORD_LOOP = re.compile(rf"(.{{2,12}}?)\1{{{LOOP_MIN_REPEATS - 1},}}")
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})  # Whisper splits these per character
+
+
+def check_language(language: str | None) -> str | None:
+    """A Whisper language code (``"fr"``; case ignored), or OptionError before any model loads."""
+    if language is None:
+        return None
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # Whisper's codes, the same in both engines
+
+    code = language.strip().lower()
+    if code not in _LANGUAGE_CODES:
+        raise OptionError(
+            f"unknown language {language!r}: give a Whisper language code ({', '.join(_LANGUAGE_CODES)})"
+        )
+    return code
 
 
 def build_segments(
