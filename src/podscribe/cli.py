@@ -145,6 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     _add_common(p)
 
+    c = sub.add_parser("clip", help="soundbite (audio + SRT from 0) of a phrase, a time range or a speaker")
+    c.add_argument("transcript", metavar="TRANSCRIPT.json")
+    c.add_argument("--audio", metavar="FILE", help="source audio (default: the transcript's)")
+    way = c.add_mutually_exclusive_group(required=True)
+    way.add_argument("--find", metavar="PHRASE", help="the first place where PHRASE is said")
+    way.add_argument("--start", type=float, metavar="S", help="clip start in seconds (with --end)")
+    way.add_argument("--speaker", metavar="NAME", help="all turns of one speaker (id or name), joined")
+    c.add_argument("--end", type=float, metavar="E", help="clip end in seconds (with --start)")
+    c.add_argument("-o", "--output", required=True, metavar="CLIP.mp3", help="format from the suffix; SRT beside it")
+    c.add_argument("--bitrate", default="192k", help="lossy formats' bitrate (default 192k)")
+    c.add_argument("--fade", type=int, default=30, metavar="MS", help="fade in/out of each piece (default 30 ms)")
+    c.add_argument("--force", action="store_true")
+    _add_common(c)
+
     m = sub.add_parser("models", help="list Whisper models and where their weights come from")
     m.add_argument("--verify", action="store_true",
                    help="hash every cached model file in full (sha256); rebuild what is corrupt")
@@ -288,6 +302,22 @@ def cmd_html(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clip(args: argparse.Namespace) -> int:
+    from .clips import clip
+    from .transcript import Transcript
+
+    if args.end is not None and args.start is None:
+        raise OptionError("--end needs --start")
+    transcript = Transcript.load(args.transcript)
+    made = clip(
+        transcript, args.output, audio=args.audio, find=args.find, start=args.start, end=args.end,
+        speaker=args.speaker, fade_ms=args.fade, bitrate=args.bitrate, force=args.force,
+    )  # fmt: skip
+    length = sum(e - s for s, e in made.spans)
+    print(f"wrote {made.audio} ({length:.1f} s from {len(made.spans)} piece(s)) and {made.srt}")
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_timeline
     from .reference import load_rttm
@@ -321,7 +351,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "transcribe": cmd_transcribe, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
-    "html": cmd_html, "plot": cmd_plot, "models": cmd_models,
+    "html": cmd_html, "plot": cmd_plot, "clip": cmd_clip, "models": cmd_models,
 }
 
 
