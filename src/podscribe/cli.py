@@ -7,6 +7,7 @@ exit code 2 and no output file; nothing is overwritten without ``--force``.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import logging
 import os
@@ -85,8 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("transcribe", help="audio/video -> diarized, word-timestamped transcript and subtitles")
-    t.add_argument("inputs", nargs="+", metavar="INPUT", help="audio or video files (any format ffmpeg reads)")
-    t.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<stem>.<ext> go")
+    t.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio or video files (any format ffmpeg reads), folders, glob patterns, or - for stdin")
+    t.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR",
+                   help="where OUTDIR/<stem>.<ext> go; - writes one format to standard output")
+    t.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders of folder inputs")
+    t.add_argument("--skip-existing", action="store_true", help="skip inputs whose outputs all exist (resume)")
     t.add_argument("-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)")
     t.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
     t.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
@@ -174,23 +179,72 @@ def _check_inputs(paths: Sequence[str]) -> None:
         check_input(p)
 
 
+MEDIA_SUFFIXES = frozenset(
+    ".mp3 .m4a .m4b .aac .opus .ogg .oga .flac .wav .wma .aif .aiff .amr .mka .mp4 .m4v .mkv .mov .webm "
+    ".avi .mpg .mpeg .ts .3gp".split()
+)  # what a folder given as INPUT contributes (a file named explicitly is tried whatever its suffix)
+
+
+def _expand_inputs(inputs: Sequence[str], recursive: bool) -> list[tuple[str, str]]:
+    """INPUT arguments -> (input, output stem): files as given, ``-`` (stdin, stem ``stdin``), the media
+    files of a folder (its sub-folders too with ``recursive``; stems keep the relative path), and glob
+    patterns that name no existing file."""
+    jobs: list[tuple[str, str]] = []
+    for arg in inputs:
+        path = Path(arg)
+        if arg == "-":
+            jobs.append((arg, "stdin"))
+        elif path.is_dir():
+            found = path.rglob("*") if recursive else path.glob("*")
+            media = sorted(p for p in found if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+            if not media:
+                raise InputError("no audio or video files in this folder" + ("" if recursive else
+                                 " (--recursive looks into sub-folders)"), path)  # fmt: skip
+            jobs += [(os.fspath(p), os.fspath(p.relative_to(path).with_suffix(""))) for p in media]
+        elif not path.exists() and glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=recursive))
+            if not matches:
+                raise InputError("no file matches this pattern", arg)
+            jobs += [(m, Path(m).stem) for m in matches if Path(m).is_file()]
+        else:
+            jobs.append((arg, path.stem))
+    stems = [stem for _, stem in jobs]
+    if len(set(stems)) != len(stems):
+        raise OptionError("two inputs share a file name stem; their outputs would collide")
+    return jobs
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from .naming import parse_voices
     from .pipeline import Pipeline, make_options
-    from .writers import OutputOptions, check_targets, parse_formats, write_outputs
+    from .writers import RENDERERS, OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
     rules = _rules(args)
-    _check_inputs(args.inputs)
+    jobs = _expand_inputs(args.inputs, args.recursive)
     for v in parse_voices(args.voice).values():
         _check_inputs([v])
     if args.reference:
         _check_inputs([args.reference])
-    stems = [Path(p).stem for p in args.inputs]
-    if len(set(stems)) != len(stems):
-        raise OptionError("two inputs share a file name stem; their outputs would collide")
+    to_stdout = args.output_dir == "-"
+    if to_stdout and (len(formats) != 1 or len(jobs) != 1):
+        raise OptionError("-o - writes one format of one input to standard output")
+    if [source for source, _ in jobs].count("-") > 1:
+        raise OptionError("standard input (-) can be read once")
     outdir = Path(args.output_dir)
-    check_targets([outdir / f"{s}.{f}" for s in stems for f in formats], args.force)
+
+    def targets(stem: str) -> list[Path]:
+        return [] if to_stdout else [outdir / f"{stem}.{f}" for f in formats]
+
+    if args.skip_existing:
+        done = [(source, stem) for source, stem in jobs if all(p.exists() for p in targets(stem))]
+        for source, _ in done:
+            logger.info("%s: outputs exist, skipped", source)
+        jobs = [job for job in jobs if job not in done]
+        if not jobs:
+            print(f"podscribe: all {len(done)} input(s) already done", file=sys.stderr)
+            return 0
+    check_targets([p for _, stem in jobs for p in targets(stem)], args.force)
     if args.beam_size < 1 or args.batch_size < 1:
         raise OptionError("--beam-size and --batch-size must be at least 1")
 
@@ -206,19 +260,33 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         )
     )
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
-    for path, stem in zip(args.inputs, stems):
-        transcript = pipeline.run(path)
-        if not transcript.words:
-            raise InputError("no speech found (silence, music or noise only); nothing written", path)
-        options = OutputOptions(
-            subtitle_rules=rules,
-            embed_audio=args.embed_audio,
-        )
-        written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+    options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
+    failed: list[str] = []
+    for source, stem in jobs:
+        try:
+            if source != "-":
+                _check_inputs([source])
+            transcript = pipeline.run(sys.stdin.buffer.read() if source == "-" else source)
+            if not transcript.words:
+                raise InputError("no speech found (silence, music or noise only); nothing written", source)
+            if to_stdout:
+                sys.stdout.write(RENDERERS[formats[0]](transcript, options))
+                sys.stdout.flush()
+                continue
+            written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+        except PodscribeError as e:
+            if len(jobs) == 1:
+                raise
+            print(f"podscribe: error: {e}", file=sys.stderr)  # reported; the other files go on
+            failed.append(source)
+            continue
         _report_rules(args, transcript, rules)
-        logger.info("%s: %d words, %d speakers -> %s", path, len(transcript.words), len(transcript.speakers),
+        logger.info("%s: %d words, %d speakers -> %s", source, len(transcript.words), len(transcript.speakers),
                     ", ".join(map(str, written)))
-    return 0
+    if len(jobs) > 1:
+        print(f"podscribe: {len(jobs) - len(failed)} of {len(jobs)} input(s) transcribed"
+              + (f", {len(failed)} failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)  # fmt: skip
+    return 0 if not failed else 2 if len(failed) == len(jobs) else 1
 
 
 def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
