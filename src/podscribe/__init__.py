@@ -13,17 +13,24 @@ from .errors import PodscribeError
 from .transcript import Segment, Transcript, Turn, Word, load_transcript
 
 if TYPE_CHECKING:  # the real types for type checkers; at run time these load on first use (below)
-    from .asr import ASROptions
-    from .audio import load_audio
-    from .diarization import DiarizationOptions
-    from .inputs import AudioInput
-    from .normalizer import Normalizer
-    from .pipeline import Pipeline, PipelineOptions, diarize, transcribe
-    from .reference import load_hypothesis, load_reference, load_rttm
-    from .report import Report, evaluate
-    from .speaker_mapping import map_speakers
-    from .subtitles import SubtitleRules, make_cues
-    from .writers import write_outputs
+    from .asr import ASROptions as ASROptions
+    from .audio import load_audio as load_audio
+    from .diarization import DiarizationOptions as DiarizationOptions
+    from .inputs import AudioInput as AudioInput
+    from .normalizer import Normalizer as Normalizer
+    from .pipeline import Pipeline as Pipeline
+    from .pipeline import PipelineOptions as PipelineOptions
+    from .pipeline import diarize as diarize
+    from .pipeline import transcribe as transcribe
+    from .reference import load_hypothesis as load_hypothesis
+    from .reference import load_reference as load_reference
+    from .reference import load_rttm as load_rttm
+    from .report import Report as Report
+    from .report import evaluate as evaluate
+    from .speaker_mapping import map_speakers as map_speakers
+    from .subtitles import SubtitleRules as SubtitleRules
+    from .subtitles import make_cues as make_cues
+    from .writers import write_outputs as write_outputs
 
 __version__ = "0.1.0"
 
