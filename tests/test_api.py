@@ -270,3 +270,38 @@ def test_clip_command_and_its_errors(saved, tmp_path):
         bad = subprocess.run([*run, *args, "-o", str(tmp_path / "x.mp3")], capture_output=True, text=True)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
         assert not (tmp_path / "x.mp3").exists()
+
+
+# ---- options validated before any work -------------------------------------------------------------
+def test_language_codes_and_names():
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from podscribe.asr.common import LANGUAGE_NAMES, check_language
+
+    assert set(LANGUAGE_NAMES.values()) <= set(_LANGUAGE_CODES)
+    assert [check_language(x) for x in ("fr", "FR", "French", "français", " Deutsch ", None)] == [
+        "fr", "fr", "fr", "fr", "de", None,
+    ]
+    with pytest.raises(OptionError, match="unknown language 'klingon'"):
+        podscribe.Pipeline(podscribe.pipeline.make_options(language="klingon"))
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"cpu_threads": 0}, "cpu_threads must be"),
+        ({"cpu_threads": 1.5}, "cpu_threads must be"),
+        ({"compute_type": "int4"}, "unknown compute_type 'int4'"),
+        ({"compute_type": "int8", "engine": "openai-whisper"}, "compute_type applies to the faster-whisper"),
+    ],
+)
+def test_engine_options_are_checked_on_creation(options, message):
+    with pytest.raises(OptionError, match=message):
+        podscribe.PipelineOptions(**options)
+
+
+def test_threads_and_compute_type_reach_the_engine():
+    pipe = podscribe.Pipeline(podscribe.PipelineOptions(cpu_threads=1, compute_type="float32", diarizer=None))
+    engine = pipe.engine
+    assert engine.compute_type == "float32"  # type: ignore[attr-defined]
+    assert engine.model.model.compute_type == "float32"  # type: ignore[attr-defined]

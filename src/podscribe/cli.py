@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
+    t.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: one per usable core)")
+    t.add_argument("--compute-type", metavar="TYPE",
+                   help="faster-whisper quantisation: int8, float16, float32 ... (default int8 on CPU, float16 on CUDA)")
     t.add_argument("--beam-size", type=int, default=5)
     t.add_argument("--batch-size", type=int, default=8, help="batched inference over VAD chunks; 1 = sequential")
     t.add_argument("--no-vad", action="store_true", help="decode silence and music too (not recommended)")
@@ -257,6 +260,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
             reference=args.reference, voices=parse_voices(args.voice),
             cache=not args.no_cache, progress=not args.quiet,
+            cpu_threads=args.threads, compute_type=args.compute_type,
         )
     )
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ProgressCallback = Callable[[str, float, float], None]  # (stage, done seconds, total seconds)
+# CTranslate2's quantisation choices (faster-whisper's compute_type).
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+                 "float16", "bfloat16", "float32")  # fmt: skip
 
 # A speaker needs about this much speech to be told apart (README: one who says under about 4 s in
 # all is merged into another); more speakers asked for than the speech holds at this rate: a warning.
@@ -49,6 +52,8 @@ class PipelineOptions:
     model: str = "base"
     engine: str = "faster-whisper"
     device: str = "auto"
+    cpu_threads: int | None = None  # None: one per usable core ($OMP_NUM_THREADS if set)
+    compute_type: str | None = None  # faster-whisper only; None: int8 on CPU, float16 on CUDA
     asr: ASROptions = ASROptions()
     diarizer: str | None = "embedded"  # None: no diarization
     diarization: DiarizationOptions = DiarizationOptions()
@@ -63,6 +68,16 @@ class PipelineOptions:
     progress: bool | ProgressCallback = False
 
     def __post_init__(self) -> None:
+        if self.cpu_threads is not None and (isinstance(self.cpu_threads, bool) or not isinstance(
+                self.cpu_threads, int) or self.cpu_threads < 1):  # fmt: skip
+            raise OptionError(f"cpu_threads must be a whole number of at least 1, not {self.cpu_threads!r}")
+        if self.compute_type is not None:
+            if self.compute_type not in COMPUTE_TYPES:
+                raise OptionError(
+                    f"unknown compute_type {self.compute_type!r} (choose from: {', '.join(COMPUTE_TYPES)})"
+                )
+            if self.engine != "faster-whisper":
+                raise OptionError(f"compute_type applies to the faster-whisper engine, not {self.engine}")
         if not (isinstance(self.progress, bool) or callable(self.progress)):
             raise OptionError(
                 f"progress must be True, False or a callable (stage, done_s, total_s), not {self.progress!r}"
@@ -163,10 +178,12 @@ class Pipeline:
     def engine(self) -> ASREngine:
         if self._engine is None:
             o = self.options
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = {"cpu_threads": o.cpu_threads}
+            if o.compute_type is not None:
+                kwargs["compute_type"] = o.compute_type
             if o.engine == "faster-whisper" and o.diarizer and o.asr.batch_size > 1:
                 # Speaker windows come as clips: decode as many batches at once as there are cores.
-                kwargs["workers"] = cpu_threads()
+                kwargs["workers"] = cpu_threads(o.cpu_threads)
             self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
         return self._engine
 
