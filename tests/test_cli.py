@@ -113,11 +113,14 @@ def _bad_files(d: Path) -> dict[str, tuple[Path, str]]:
     video = d / "no_audio.mp4"
     subprocess.run([*ff, "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=2", "-c:v", "libx264", video],
                    check=True)
+    folder = d / "folder"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("a folder without audio or video\n")
     silence = d / "silence.wav"
     subprocess.run([*ff, "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "8", silence], check=True)
     return {
         "missing": (d / "nothing.mp3", "no such file"),
-        "directory": (d, "not a regular file"),
+        "directory": (folder, "no audio or video files in this folder"),
         "empty": (empty, "empty"),
         "text": (text, "notes.mp3"),
         "random": (noise, "random.wav"),

@@ -7,10 +7,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import PodscribeError
-from .transcript import Segment, Transcript, Turn, Word
+from .transcript import Segment, Transcript, Turn, Word, load_transcript
+
+if TYPE_CHECKING:  # the real types for type checkers; at run time these load on first use (below)
+    from .asr import ASROptions as ASROptions
+    from .audio import load_audio as load_audio
+    from .diarization import DiarizationOptions as DiarizationOptions
+    from .inputs import AudioInput as AudioInput
+    from .normalizer import Normalizer as Normalizer
+    from .pipeline import Pipeline as Pipeline
+    from .pipeline import PipelineOptions as PipelineOptions
+    from .pipeline import diarize as diarize
+    from .pipeline import transcribe as transcribe
+    from .reference import load_hypothesis as load_hypothesis
+    from .reference import load_reference as load_reference
+    from .reference import load_rttm as load_rttm
+    from .report import Report as Report
+    from .report import evaluate as evaluate
+    from .speaker_mapping import map_speakers as map_speakers
+    from .subtitles import SubtitleRules as SubtitleRules
+    from .subtitles import make_cues as make_cues
+    from .writers import write_outputs as write_outputs
 
 __version__ = "0.1.0"
 
@@ -20,6 +40,9 @@ _LAZY = {
     "diarize": "pipeline",
     "Pipeline": "pipeline",
     "PipelineOptions": "pipeline",
+    "ASROptions": "asr",
+    "DiarizationOptions": "diarization",
+    "AudioInput": "inputs",
     "load_audio": "audio",
     "evaluate": "report",
     "Report": "report",
@@ -35,9 +58,9 @@ _LAZY = {
 
 _SUBMODULES = {"audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline", "reference",
                "report", "scores", "speaker_mapping", "subtitles", "transcript", "weights", "writers", "html", "plot",
-               "asr", "diarization"}
+               "asr", "diarization", "inputs", "clips"}
 
-__all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__", *_LAZY]
+__all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__", "load_transcript", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import glob
 import json
 import logging
 import os
@@ -103,13 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("transcribe", help="audio/video -> diarized, word-timestamped transcript and subtitles")
-    t.add_argument("inputs", nargs="+", metavar="INPUT", help="audio or video files (any format ffmpeg reads)")
-    t.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<stem>.<ext> go")
+    t.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio or video files (any format ffmpeg reads), folders, glob patterns, or - for stdin")
+    t.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR",
+                   help="where OUTDIR/<stem>.<ext> go; - writes one format to standard output")
+    t.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders of folder inputs")
+    t.add_argument("--skip-existing", action="store_true", help="skip inputs whose outputs all exist (resume)")
     t.add_argument("-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)")
     t.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
     t.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
+    t.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: one per usable core)")
+    t.add_argument("--compute-type", metavar="TYPE",
+                   help="faster-whisper quantisation: int8, float16, float32 ... (default int8 on CPU, float16 on CUDA)")
     t.add_argument("--beam-size", type=int, default=5)
     t.add_argument("--batch-size", type=int, default=8, help="clips decoded at once: speaker clips (VAD chunks with --diarizer none); 1 = sequential")
     t.add_argument("--no-vad", action="store_true",
@@ -164,6 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     _add_common(p)
 
+    c = sub.add_parser("clip", help="soundbite (audio + SRT from 0) of a phrase, a time range or a speaker")
+    c.add_argument("transcript", metavar="TRANSCRIPT.json")
+    c.add_argument("--audio", metavar="FILE", help="source audio (default: the transcript's)")
+    way = c.add_mutually_exclusive_group(required=True)
+    way.add_argument("--find", metavar="PHRASE", help="the first place where PHRASE is said")
+    way.add_argument("--start", type=float, metavar="S", help="clip start in seconds (with --end)")
+    way.add_argument("--speaker", metavar="NAME", help="all turns of one speaker (id or name), joined")
+    c.add_argument("--end", type=float, metavar="E", help="clip end in seconds (with --start)")
+    c.add_argument("-o", "--output", required=True, metavar="CLIP.mp3", help="format from the suffix; SRT beside it")
+    c.add_argument("--bitrate", default="192k", help="lossy formats' bitrate (default 192k)")
+    c.add_argument("--fade", type=int, default=30, metavar="MS", help="fade in/out of each piece (default 30 ms)")
+    c.add_argument("--force", action="store_true")
+    _add_common(c)
+
     m = sub.add_parser("models", help="list Whisper models and where their weights come from")
     m.add_argument("--verify", action="store_true",
                    help="hash every cached model file in full (sha256); rebuild what is corrupt")
@@ -190,22 +212,71 @@ def _check_inputs(paths: Sequence[str]) -> None:
         check_input(p)
 
 
+MEDIA_SUFFIXES = frozenset(
+    ".mp3 .m4a .m4b .aac .opus .ogg .oga .flac .wav .wma .aif .aiff .amr .mka .mp4 .m4v .mkv .mov .webm "
+    ".avi .mpg .mpeg .ts .3gp".split()
+)  # what a folder given as INPUT contributes (a file named explicitly is tried whatever its suffix)
+
+
+def _expand_inputs(inputs: Sequence[str], recursive: bool) -> list[tuple[str, str]]:
+    """INPUT arguments -> (input, output stem): files as given, ``-`` (stdin, stem ``stdin``), the media
+    files of a folder (its sub-folders too with ``recursive``; stems keep the relative path), and glob
+    patterns that name no existing file."""
+    jobs: list[tuple[str, str]] = []
+    for arg in inputs:
+        path = Path(arg)
+        if arg == "-":
+            jobs.append((arg, "stdin"))
+        elif path.is_dir():
+            found = path.rglob("*") if recursive else path.glob("*")
+            media = sorted(p for p in found if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+            if not media:
+                raise InputError("no audio or video files in this folder" + ("" if recursive else
+                                 " (--recursive looks into sub-folders)"), path)  # fmt: skip
+            jobs += [(os.fspath(p), os.fspath(p.relative_to(path).with_suffix(""))) for p in media]
+        elif not path.exists() and glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=recursive))
+            if not matches:
+                raise InputError("no file matches this pattern", arg)
+            jobs += [(m, Path(m).stem) for m in matches if Path(m).is_file()]
+        else:
+            jobs.append((arg, path.stem))
+    stems = [stem for _, stem in jobs]
+    if len(set(stems)) != len(stems):
+        raise OptionError("two inputs share a file name stem; their outputs would collide")
+    return jobs
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline, make_options
-    from .writers import OutputOptions, check_targets, parse_formats, write_outputs
+    from .writers import RENDERERS, OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
     rules = _rules(args)
-    _check_inputs(args.inputs)
+    jobs = _expand_inputs(args.inputs, args.recursive)
     for v in _parse_voices(args.voice).values():
         _check_inputs([v])
     if args.reference:
         _check_inputs([args.reference])
-    stems = [Path(p).stem for p in args.inputs]
-    if len(set(stems)) != len(stems):
-        raise OptionError("two inputs share a file name stem; their outputs would collide")
+    to_stdout = args.output_dir == "-"
+    if to_stdout and (len(formats) != 1 or len(jobs) != 1):
+        raise OptionError("-o - writes one format of one input to standard output")
+    if [source for source, _ in jobs].count("-") > 1:
+        raise OptionError("standard input (-) can be read once")
     outdir = Path(args.output_dir)
-    check_targets([outdir / f"{s}.{f}" for s in stems for f in formats], args.force, OVERWRITE)
+
+    def targets(stem: str) -> list[Path]:
+        return [] if to_stdout else [outdir / f"{stem}.{f}" for f in formats]
+
+    if args.skip_existing:
+        done = [(source, stem) for source, stem in jobs if all(p.exists() for p in targets(stem))]
+        for source, _ in done:
+            logger.info("%s: outputs exist, skipped", source)
+        jobs = [job for job in jobs if job not in done]
+        if not jobs:
+            print(f"podscribe: all {len(done)} input(s) already done", file=sys.stderr)
+            return 0
+    check_targets([p for _, stem in jobs for p in targets(stem)], args.force, OVERWRITE)
     if args.beam_size < 1 or args.batch_size < 1:
         raise OptionError("--beam-size and --batch-size must be at least 1")
     if args.no_vad and args.diarizer != "none":
@@ -220,22 +291,37 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
             reference=args.reference, voices=_parse_voices(args.voice),
             cache=not args.no_cache, progress=not args.quiet,
+            cpu_threads=args.threads, compute_type=args.compute_type,
         )
     )
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
-    for path, stem in zip(args.inputs, stems):
-        transcript = pipeline.run(path)
-        if not transcript.words:
-            raise InputError("no speech found (silence, music or noise only); nothing written", path)
-        options = OutputOptions(
-            subtitle_rules=rules,
-            embed_audio=args.embed_audio,
-        )
-        written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+    options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
+    failed: list[str] = []
+    for source, stem in jobs:
+        try:
+            if source != "-":
+                _check_inputs([source])
+            transcript = pipeline.run(sys.stdin.buffer.read() if source == "-" else source)
+            if not transcript.words:
+                raise InputError("no speech found (silence, music or noise only); nothing written", source)
+            if to_stdout:
+                sys.stdout.write(RENDERERS[formats[0]](transcript, options))
+                sys.stdout.flush()
+                continue
+            written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+        except PodscribeError as e:
+            if len(jobs) == 1:
+                raise
+            print(f"podscribe: error: {e}", file=sys.stderr)  # reported; the other files go on
+            failed.append(source)
+            continue
         _report_rules(args, transcript, rules)
-        logger.info("%s: %d words, %d speakers -> %s", path, len(transcript.words), len(transcript.speakers),
+        logger.info("%s: %d words, %d speakers -> %s", source, len(transcript.words), len(transcript.speakers),
                     ", ".join(map(str, written)))
-    return 0
+    if len(jobs) > 1:
+        print(f"podscribe: {len(jobs) - len(failed)} of {len(jobs)} input(s) transcribed"
+              + (f", {len(failed)} failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)  # fmt: skip
+    return 0 if not failed else 2 if len(failed) == len(jobs) else 1
 
 
 def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
@@ -321,6 +407,22 @@ def cmd_html(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clip(args: argparse.Namespace) -> int:
+    from .clips import clip
+    from .transcript import Transcript
+
+    if args.end is not None and args.start is None:
+        raise OptionError("--end needs --start")
+    transcript = Transcript.load(args.transcript)
+    made = clip(
+        transcript, args.output, audio=args.audio, find=args.find, start=args.start, end=args.end,
+        speaker=args.speaker, fade_ms=args.fade, bitrate=args.bitrate, force=args.force,
+    )  # fmt: skip
+    length = sum(e - s for s, e in made.spans)
+    print(f"wrote {made.audio} ({length:.1f} s from {len(made.spans)} piece(s)) and {made.srt}")
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_timeline
     from .reference import load_rttm
@@ -354,7 +456,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "transcribe": cmd_transcribe, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
-    "html": cmd_html, "plot": cmd_plot, "models": cmd_models,
+    "html": cmd_html, "plot": cmd_plot, "clip": cmd_clip, "models": cmd_models,
 }
 
 

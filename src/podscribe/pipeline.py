@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,11 +24,12 @@ import numpy as np
 from .asr import ASREngine, ASROptions, ASRResult, load_engine
 from .asr.common import check_language
 from .assign import AssignOptions, assign_speakers, relabel
-from .audio import SAMPLE_RATE, load_audio, probe
+from .audio import SAMPLE_RATE, load_audio
 from .devices import cpu_threads
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
-from .files import atomic_target, cache_dir, sha256_file
+from .files import atomic_target, cache_dir
+from .inputs import AudioInput, open_source
 from .packing import recognise_turns
 from .transcript import Segment, Transcript, Turn, turn_from_dict
 from .weights import weights_id
@@ -36,6 +37,10 @@ from .weights import weights_id
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+ProgressCallback = Callable[[str, float, float], None]  # (stage, done seconds, total seconds)
+# CTranslate2's quantisation choices (faster-whisper's compute_type).
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+                 "float16", "bfloat16", "float32")  # fmt: skip
 
 # A speaker needs about this much speech to be told apart (README: one who says under about 4 s in
 # all is merged into another); more speakers asked for than the speech holds at this rate: a warning.
@@ -50,6 +55,8 @@ class PipelineOptions:
     model: str = "base"
     engine: str = "faster-whisper"
     device: str = "auto"
+    cpu_threads: int | None = None  # None: one per usable core ($OMP_NUM_THREADS if set)
+    compute_type: str | None = None  # faster-whisper only; None: int8 on CPU, float16 on CUDA
     asr: ASROptions = ASROptions()
     diarizer: str | None = "embedded"  # None: no diarization
     diarization: DiarizationOptions = DiarizationOptions()
@@ -59,25 +66,51 @@ class PipelineOptions:
     reference: str | None = None  # reference transcript whose names label the speakers
     voices: Mapping[str, str] = field(default_factory=dict)  # name -> voice sample file
     cache: bool = True
-    progress: bool = False
+    # True: a tqdm bar per stage; a callable: called as progress(stage, done_s, total_s) for the
+    # stages "decode", "diarization" and "asr" (seconds of audio); False: silent.
+    progress: bool | ProgressCallback = False
+
+    def __post_init__(self) -> None:
+        if self.cpu_threads is not None and (isinstance(self.cpu_threads, bool) or not isinstance(
+                self.cpu_threads, int) or self.cpu_threads < 1):  # fmt: skip
+            raise OptionError(f"cpu_threads must be a whole number of at least 1, not {self.cpu_threads!r}")
+        if self.compute_type is not None:
+            if self.compute_type not in COMPUTE_TYPES:
+                raise OptionError(
+                    f"unknown compute_type {self.compute_type!r} (choose from: {', '.join(COMPUTE_TYPES)})"
+                )
+            if self.engine != "faster-whisper":
+                raise OptionError(f"compute_type applies to the faster-whisper engine, not {self.engine}")
+        if not (isinstance(self.progress, bool) or callable(self.progress)):
+            raise OptionError(
+                f"progress must be True, False or a callable (stage, done_s, total_s), not {self.progress!r}"
+            )
 
 
 class _Progress:
-    """A tqdm bar over seconds of audio, or nothing when progress is off."""
+    """One stage's progress in seconds of audio: to the user's callback, a tqdm bar, or nowhere."""
 
-    def __init__(self, enabled: bool, total: float, desc: str) -> None:
+    def __init__(self, progress: bool | ProgressCallback, stage: str, total: float) -> None:
+        self.stage, self.total = stage, total
+        self.callback = progress if callable(progress) else None
         self.bar = None
-        if enabled:
+        if progress is True:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=round(total, 1), desc=desc, unit="s", leave=False, dynamic_ncols=True)
+            self.bar = tqdm(total=round(total, 1), desc=stage, unit="s", leave=False, dynamic_ncols=True)
+        self(0.0)
 
     def __call__(self, seconds: float) -> None:
+        done = min(seconds, self.total)
+        if self.callback is not None:
+            self.callback(self.stage, done, self.total)
         if self.bar is not None:
-            self.bar.n = round(min(seconds, self.bar.total), 1)
+            self.bar.n = round(done, 1)
             self.bar.refresh()
 
     def close(self) -> None:
+        """The stage is over: report it complete."""
+        self(self.total)
         if self.bar is not None:
             self.bar.close()
 
@@ -153,10 +186,12 @@ class Pipeline:
     def engine(self) -> ASREngine:
         if self._engine is None:
             o = self.options
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = {"cpu_threads": o.cpu_threads}
+            if o.compute_type is not None:
+                kwargs["compute_type"] = o.compute_type
             if o.engine == "faster-whisper" and o.diarizer and o.asr.batch_size > 1:
                 # Speaker windows come as clips: decode as many batches at once as there are cores.
-                kwargs["workers"] = cpu_threads()
+                kwargs["workers"] = cpu_threads(o.cpu_threads)
             self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
         return self._engine
 
@@ -205,7 +240,7 @@ class Pipeline:
             return ASRResult(language=cached.language or "", segments=cached.segments), cached.duration
         samples = audio() if callable(audio) else audio
         duration = len(samples) / SAMPLE_RATE
-        bar = _Progress(self.options.progress, duration, "transcribing")
+        bar = _Progress(self.options.progress, "asr", duration)
         try:
             if turns:
                 result = recognise_turns(self.engine, samples, turns, self.options.asr, progress=bar)
@@ -229,27 +264,39 @@ class Pipeline:
         if audio_hash and (hit := self._cache.get(audio_hash, "diar", key, _turns_from_cache)) is not None:
             logger.info("diarization: cached result for these settings")
             return hit
-        turns = self.diarizer.diarize(audio() if callable(audio) else audio, self.options.diarization)
+        samples = audio() if callable(audio) else audio
+        stage = _Progress(self.options.progress, "diarization", len(samples) / SAMPLE_RATE)
+        try:
+            turns = self.diarizer.diarize(samples, self.options.diarization)
+        finally:
+            stage.close()
         if audio_hash:
             self._cache.put(audio_hash, "diar", key, {"turns": [asdict(t) for t in turns]})
         return turns
 
-    def run(self, path: str | os.PathLike[str]) -> Transcript:
-        """Transcribe one file: words with timestamps, speakers and names as the options ask."""
+    def run(self, audio: AudioInput) -> Transcript:
+        """Transcribe one input: words with timestamps, speakers and names as the options ask.
+
+        Args:
+            audio: a path, a binary file object, bytes, a numpy array of 16 kHz mono samples,
+                ``(array, sample_rate)`` or a pydub ``AudioSegment`` (see ``podscribe.inputs``).
+        """
         o = self.options
-        probe(path)  # typed errors for missing, empty or non-audio files before any model loads
-        audio_hash = sha256_file(path) if o.cache else None  # the cache key of all computed from it
-        audio: np.ndarray | None = None
+        source = open_source(audio)  # typed errors for bad inputs before any model loads
+        audio_hash = source.digest if o.cache else None  # the cache key of all computed from it
 
         def samples() -> np.ndarray:
-            nonlocal audio
-            if audio is None:
-                audio = load_audio(path)
-            return audio
+            if source.loaded:
+                return source.load()
+            stage = _Progress(o.progress, "decode", 0.0)
+            decoded = source.load()
+            stage.total = len(decoded) / SAMPLE_RATE
+            stage.close()
+            return decoded
 
         raw = self.diarize_audio(samples, audio_hash) if o.diarizer else None
         if raw is not None:
-            self.warn_speaker_count(raw, path)
+            self.warn_speaker_count(raw, source.name)
         result, duration = self.recognise(samples, audio_hash, raw)
         segments: tuple[Segment, ...] = result.segments
         turns: tuple[Turn, ...] = ()
@@ -261,7 +308,7 @@ class Pipeline:
             duration=duration,
             language=result.language or None,
             model=f"{o.engine}/{o.model}",
-            audio=os.path.abspath(path),  # absolute: `podscribe html T.json` finds it from any folder
+            audio=source.path,
             turns=turns,
         )
         return self._name(transcript, samples if o.voices else None)
@@ -307,20 +354,91 @@ def _speech_seconds(turns: list[Turn]) -> float:
     return total
 
 
-def transcribe(path: str | os.PathLike[str], **options: Any) -> Transcript:
-    """Transcribe one file with default or given options (see PipelineOptions; ASR fields accepted too).
+def transcribe(
+    audio: AudioInput,
+    *,
+    language: str | None = None,
+    model: str | None = None,
+    engine: str | None = None,
+    device: str | None = None,
+    diarizer: str | None = None,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    speaker_names: Sequence[str] | None = None,
+    reference: str | None = None,
+    voices: Mapping[str, str] | None = None,
+    options: PipelineOptions | None = None,
+    **more: Any,
+) -> Transcript:
+    """Transcribe one input with speakers: ``podscribe.transcribe("episode.mp3", language="fr")``.
 
-    Example: ``podscribe.transcribe("episode.mp3", language="fr", num_speakers=3)``.
+    A keyword left at None keeps the value of ``options`` (default: ``PipelineOptions()``, fully offline).
+
+    Args:
+        audio: a path, a binary file object, bytes, a numpy array (16 kHz mono float32),
+            ``(array, sample_rate)`` or a pydub ``AudioSegment``.
+        language: language code or name (``"fr"``, ``"French"``, ``"français"``); None detects it.
+        model: Whisper model name (``"base"``) or a local CTranslate2 folder / openai-whisper ``.pt``.
+        engine: ``"faster-whisper"`` (default) or ``"openai-whisper"``.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        diarizer: ``"embedded"`` (default), ``"pyannote"`` or ``"none"``.
+        num_speakers: exact speaker count (wins over the range).
+        min_speakers: fewest speakers the diarizer may find.
+        max_speakers: most speakers the diarizer may find.
+        speaker_names: display names for the speakers in order of first appearance.
+        reference: a reference transcript (``Name : text``) whose names label the speakers.
+        voices: display name -> voice sample file, to name speakers by their voice.
+        options: a full ``PipelineOptions`` to start from.
+        **more: any other field of ``PipelineOptions``, ``ASROptions`` (``beam_size=``, ``vad=`` ...)
+            or ``DiarizationOptions``; an unknown name is an OptionError.
+
+    Returns:
+        The ``Transcript``: segments of one speaker each, every word timed and attributed.
     """
-    return Pipeline(make_options(**options)).run(path)
+    given = dict(
+        language=language, model=model, engine=engine, device=device, diarizer=diarizer,
+        num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers,
+        speaker_names=speaker_names, reference=reference, voices=voices,
+    )  # fmt: skip
+    return Pipeline(make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)).run(audio)
 
 
-def diarize(path: str | os.PathLike[str], **options: Any) -> list[Turn]:
-    """Speaker turns of one file, without speech recognition."""
-    opts = make_options(**options)
+def diarize(
+    audio: AudioInput,
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    diarizer: str | None = None,
+    device: str | None = None,
+    options: PipelineOptions | None = None,
+    **more: Any,
+) -> list[Turn]:
+    """Speaker turns of one input, without speech recognition.
+
+    Args:
+        audio: any input ``transcribe`` accepts.
+        num_speakers: exact speaker count (wins over the range).
+        min_speakers: fewest speakers to find.
+        max_speakers: most speakers to find.
+        diarizer: ``"embedded"`` (default) or ``"pyannote"``.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        options: a full ``PipelineOptions`` to start from.
+        **more: other ``PipelineOptions`` / ``DiarizationOptions`` fields.
+
+    Returns:
+        Speaker turns sorted by start (they may overlap).
+    """
+    given = dict(
+        num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers,
+        diarizer=diarizer, device=device,
+    )  # fmt: skip
+    opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
     if opts.diarizer is None:
         raise OptionError("diarize needs a diarizer (embedded or pyannote)")
-    return Pipeline(opts).diarize_audio(load_audio(path))
+    source = open_source(audio)
+    return Pipeline(opts).diarize_audio(source.load, source.digest if opts.cache else None)
 
 
 _ASR_FIELDS = set(ASROptions.__dataclass_fields__)
@@ -328,8 +446,9 @@ _DIAR_FIELDS = set(DiarizationOptions.__dataclass_fields__)
 _PIPE_FIELDS = set(PipelineOptions.__dataclass_fields__)
 
 
-def make_options(**options: Any) -> PipelineOptions:
-    """Flat keyword options (``language=``, ``num_speakers=``, ``model=`` ...) -> PipelineOptions."""
+def make_options(base: PipelineOptions | None = None, **options: Any) -> PipelineOptions:
+    """``base`` (default ``PipelineOptions()``) with flat keyword options (``language=``,
+    ``num_speakers=``, ``model=`` ...) replaced; OptionError naming any unknown one."""
     asr = {k: options.pop(k) for k in list(options) if k in _ASR_FIELDS}
     diar = {k: options.pop(k) for k in list(options) if k in _DIAR_FIELDS}
     unknown = set(options) - _PIPE_FIELDS
@@ -337,9 +456,10 @@ def make_options(**options: Any) -> PipelineOptions:
         raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
     if "speaker_names" in options:
         options["speaker_names"] = tuple(options["speaker_names"] or ())
-    base_asr = options.pop("asr", ASROptions())
-    base_diar = options.pop("diarization", DiarizationOptions())
-    return PipelineOptions(**options, asr=replace(base_asr, **asr), diarization=replace(base_diar, **diar))
+    base = base if base is not None else PipelineOptions()
+    base_asr = options.pop("asr", base.asr)
+    base_diar = options.pop("diarization", base.diarization)
+    return replace(base, **options, asr=replace(base_asr, **asr), diarization=replace(base_diar, **diar))
 
 
 def check_input(path: str | os.PathLike[str]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InputError
+from .files import atomic_target
 
 SCHEMA = "podscribe.transcript/1"
 
@@ -128,6 +129,78 @@ class Transcript:
     def with_names(self, names: Mapping[str, str]) -> Transcript:
         return replace(self, names={**self.names, **names})
 
+    # ---- what users reach for ----------------------------------------------------------------
+    def find(self, phrase: str) -> list[Match]:
+        """Every place where ``phrase`` is said, in time order: its words, times and speaker.
+
+        Matching is by whole words, ignoring case and punctuation ("c'est la vie" finds "C'est la
+        vie !"); accents count."""
+        wanted = [k for k in map(_match_key, phrase.split()) if k]
+        if not wanted:
+            return []
+        words = [w for w in self.words if _match_key(w.text)]  # punctuation-only words do not count
+        keys = [_match_key(w.text) for w in words]
+        n = len(wanted)
+        return [
+            Match(words[i].start, words[i + n - 1].end, words[i].speaker, join_words(w.text for w in hit), hit)
+            for i in range(len(words) - n + 1)
+            if keys[i : i + n] == wanted
+            for hit in [tuple(words[i : i + n])]
+        ]
+
+    def by_speaker(self) -> dict[str, SpeakerSummary]:
+        """Per speaker id (in order of appearance): display name, words said, talk time, text."""
+        out: dict[str, SpeakerSummary] = {}
+        for sid in self.speakers:
+            segments = [s for s in self.segments if s.speaker == sid]
+            turns = [t for t in self.turns if t.speaker == sid]
+            talk = sum(t.duration for t in turns) if turns else sum(s.end - s.start for s in segments)
+            out[sid] = SpeakerSummary(
+                speaker=sid,
+                name=self.speaker_name(sid) or sid,
+                words=sum(len(s.words) for s in segments),
+                talk_time=round(talk, 3),
+                text=join_words(s.text for s in segments),
+            )
+        return out
+
+    def to_srt(self, rules: Any = None) -> str:
+        """SRT subtitles of this transcript under ``rules`` (a ``SubtitleRules``; default: release rules)."""
+        from .subtitles import SubtitleRules, compose_srt, make_cues  # subtitles is built on this module
+
+        return compose_srt(make_cues(self, rules or SubtitleRules()))
+
+    def to_vtt(self, rules: Any = None) -> str:
+        """WebVTT subtitles (speaker voice tags) of this transcript under ``rules``."""
+        from .subtitles import SubtitleRules, compose_vtt, make_cues
+
+        return compose_vtt(make_cues(self, rules or SubtitleRules()), self)
+
+    def clip(self, out: str | os.PathLike[str], **how: Any) -> Any:
+        """Export a soundbite and its SRT (``podscribe.clips.clip``: ``find=``, ``start=``/``end=``,
+        ``speaker=``, ``audio=``, ``fade_ms=``, ``bitrate=``)."""
+        from .clips import clip  # clips is built on this module
+
+        return clip(self, out, **how)
+
+    def to_dataframe(self) -> Any:
+        """One row per word (start, end, text, probability, speaker id and name); needs pandas."""
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from e
+        rows = [
+            {"start": w.start, "end": w.end, "text": w.text, "probability": w.probability,
+             "speaker": w.speaker, "name": self.speaker_name(w.speaker)}
+            for w in self.words
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["start", "end", "text", "probability", "speaker", "name"])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write this transcript's JSON to ``path`` (atomically); ``load_transcript(path)`` reads it back."""
+        with atomic_target(path) as tmp:
+            tmp.write_text(self.to_json(), encoding="utf-8")
+
     # ---- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,6 +273,38 @@ class Transcript:
             raise InputError(f"cannot read: {e}", path) from e
         except (ValueError, KeyError, TypeError) as e:
             raise InputError(f"not a podscribe transcript JSON ({e})", path) from e
+
+
+@dataclass(frozen=True)
+class Match:
+    """One place where a phrase is said (``Transcript.find``)."""
+
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class SpeakerSummary:
+    """What one speaker said (``Transcript.by_speaker``): talk time in seconds."""
+
+    speaker: str
+    name: str
+    words: int
+    talk_time: float
+    text: str
+
+
+def load_transcript(path: str | os.PathLike[str]) -> Transcript:
+    """Read a transcript JSON file written by podscribe (``Transcript.save``, ``-f json``)."""
+    return Transcript.load(path)
+
+
+def _match_key(text: str) -> str:
+    """A word's text reduced for phrase search: lower case, punctuation dropped ("" for "!")."""
+    return "".join(c for c in text.lower().replace("’", "'") if c.isalnum() or c in "'-").strip("'-")
 
 
 def turn_from_dict(data: Mapping[str, Any]) -> Turn:

@@ -1,0 +1,202 @@
+"""Soundbites: a stretch of a transcript's audio exported with pydub, and its SRT re-timed to start at 0.
+
+A clip is chosen by a phrase (``find``), by times (``start``/``end``) or by a speaker (all of that
+speaker's turns, joined with a short pause). The audio is cut from the source file at its own rate and
+channels by the bundled ffmpeg (only the stretches needed are decoded), then pydub does what it is good
+at: fades, joining, and export to any format ffmpeg writes (bitrate, ID3 title from the words).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .audio import ffmpeg_path, probe
+from .errors import DecodeError, InputError, OptionError
+from .files import atomic_target
+from .transcript import Segment, Transcript, Word
+
+if TYPE_CHECKING:
+    from pydub import AudioSegment
+
+JOIN_PAUSE_S = 0.4  # silence between two joined turns of a speaker
+TITLE_WORDS = 12  # words of the clip that make its ID3 title
+
+
+@dataclass(frozen=True)
+class Clip:
+    """An exported soundbite: its audio file, its SRT, and the spans of the source it holds."""
+
+    audio: Path
+    srt: Path
+    spans: tuple[tuple[float, float], ...]
+    title: str
+
+
+def clip(
+    transcript: Transcript,
+    out: str | os.PathLike[str],
+    *,
+    audio: str | os.PathLike[str] | None = None,
+    find: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    speaker: str | None = None,
+    pad: float = 0.25,
+    fade_ms: int = 30,
+    bitrate: str | None = "192k",
+    force: bool = False,
+) -> Clip:
+    """Export a soundbite of ``transcript`` to ``out`` (format from its suffix) and ``out``.srt.
+
+    Args:
+        transcript: the transcript whose audio is cut.
+        out: the clip's path (``.mp3``, ``.wav``, ``.m4a``, ``.ogg``, ``.flac`` ...).
+        audio: the source audio (default: the transcript's own ``audio``).
+        find: a phrase: the clip is its first occurrence (``Transcript.find``).
+        start: clip start in seconds (with ``end``).
+        end: clip end in seconds (with ``start``).
+        speaker: a speaker id or display name: all their turns, joined.
+        pad: seconds kept before and after the words of a phrase or turn.
+        fade_ms: fade-in and fade-out of each piece, in milliseconds.
+        bitrate: encoder bitrate for lossy formats (None: ffmpeg's default).
+        force: overwrite existing files.
+    """
+    source = audio or transcript.audio
+    if not source:
+        raise OptionError("the transcript names no audio file: give one (audio=, --audio)")
+    info = probe(source)
+    spans = _spans(transcript, info.duration, find, start, end, speaker, pad)
+    out = Path(out)
+    subtitle = out.with_suffix(".srt")
+    for target in (out, subtitle):
+        if target.exists() and not force:
+            raise InputError("already exists (use --force to overwrite)", target)
+    pieces = [_cut(info.path, s, e, info.sample_rate or 44100, max(info.channels, 1), fade_ms) for s, e in spans]
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        joined = joined + _silence(JOIN_PAUSE_S, joined) + piece
+    words = _shifted_words(transcript, spans)
+    title = " ".join(w.text for w in words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
+    fmt = out.suffix.lstrip(".").lower() or "mp3"
+    with atomic_target(out) as tmp:
+        _export(joined, tmp, fmt, bitrate, title)
+    sub = Transcript(
+        segments=tuple(Segment.from_words(ws, speaker=ws[0].speaker) for ws in _runs(words)),
+        duration=round(len(joined) / 1000, 3),
+        language=transcript.language,
+        names=transcript.names,
+    )
+    with atomic_target(subtitle) as tmp:
+        tmp.write_text(sub.to_srt(), encoding="utf-8")
+    return Clip(audio=out, srt=subtitle, spans=tuple(spans), title=title)
+
+
+def _spans(
+    transcript: Transcript,
+    duration: float,
+    find: str | None,
+    start: float | None,
+    end: float | None,
+    speaker: str | None,
+    pad: float,
+) -> list[tuple[float, float]]:
+    """The source stretches (seconds) a clip holds; OptionError unless exactly one way is given."""
+    ways = (find is not None) + (start is not None or end is not None) + (speaker is not None)
+    if ways != 1:
+        raise OptionError("choose a clip by exactly one of: a phrase, start and end, a speaker")
+    if find is not None:
+        matches = transcript.find(find)
+        if not matches:
+            raise OptionError(f"phrase not found in the transcript: {find!r}")
+        spans = [(matches[0].start - pad, matches[0].end + pad)]
+    elif speaker is not None:
+        ids = [s for s in transcript.speakers if speaker in (s, transcript.speaker_name(s))]
+        if not ids:
+            known = ", ".join(f"{transcript.speaker_name(s)}" for s in transcript.speakers) or "none"
+            raise OptionError(f"no speaker {speaker!r} in the transcript (speakers: {known})")
+        spans = [(t.start - pad, t.end + pad) for t in transcript.speaker_turns() if t.speaker == ids[0]]
+    else:
+        if start is None or end is None or not 0 <= start < end:
+            raise OptionError(f"need 0 <= start < end, got start={start} end={end}")
+        spans = [(start, end)]
+    clamped = [(max(0.0, s), min(duration, e)) for s, e in spans]
+    merged: list[tuple[float, float]] = []
+    for s, e in sorted(c for c in clamped if c[1] > c[0]):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    if not merged:
+        raise OptionError(f"the clip lies outside the audio (0-{duration:.1f} s)")
+    return merged
+
+
+def _cut(path: str, start: float, end: float, rate: int, channels: int, fade_ms: int) -> AudioSegment:
+    """Decode ``start``-``end`` of ``path`` at its own rate and channels into a pydub segment."""
+    AudioSegment = _pydub()
+    command = [
+        ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}",
+        "-i", path, "-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate), "-f", "s16le", "-",
+    ]  # fmt: skip
+    try:
+        proc = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise DecodeError(f"cannot cut the clip: {e}", path) from e
+    if proc.returncode != 0 or not proc.stdout:
+        message = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise DecodeError(f"cannot cut the clip ({message[-1] if message else 'no audio'})", path)
+    piece = AudioSegment(data=proc.stdout, sample_width=2, frame_rate=rate, channels=channels)
+    fade = min(fade_ms, len(piece) // 2)
+    return piece.fade_in(fade).fade_out(fade) if fade > 0 else piece
+
+
+def _silence(seconds: float, like: AudioSegment) -> AudioSegment:
+    silent = _pydub().silent(duration=int(seconds * 1000), frame_rate=like.frame_rate)
+    return silent.set_channels(like.channels).set_sample_width(like.sample_width)
+
+
+def _export(segment: AudioSegment, path: Path, fmt: str, bitrate: str | None, title: str) -> None:
+    """pydub export through the bundled ffmpeg; ffmpeg's failure is an OptionError naming the format."""
+    _pydub().converter = ffmpeg_path()
+    codec = {"m4a": "aac", "aac": "aac", "opus": "libopus"}.get(fmt)
+    container = {"m4a": "ipod", "aac": "adts"}.get(fmt, fmt)
+    try:
+        handle = segment.export(path, format=container, codec=codec, bitrate=bitrate, tags={"title": title})
+        handle.close()
+    except Exception as e:  # pydub raises CouldntEncodeError with ffmpeg's whole log
+        raise OptionError(f"cannot write a {fmt!r} clip: {str(e).strip().splitlines()[0]}", path) from e
+
+
+def _shifted_words(transcript: Transcript, spans: list[tuple[float, float]]) -> list[Word]:
+    """The words inside ``spans``, re-timed as they sound in the joined clip (from 0)."""
+    words, offset = [], 0.0
+    for s, e in spans:
+        for w in transcript.words:
+            if w.start >= s and w.end <= e:
+                words.append(replace(w, start=round(w.start - s + offset, 3), end=round(w.end - s + offset, 3)))
+        offset += (e - s) + JOIN_PAUSE_S
+    return words
+
+
+def _runs(words: list[Word]) -> list[list[Word]]:
+    """Words split into runs of one speaker (the segments of the clip's transcript)."""
+    runs: list[list[Word]] = []
+    for w in words:
+        if runs and runs[-1][-1].speaker == w.speaker:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return runs
+
+
+def _pydub() -> type[AudioSegment]:
+    """pydub's AudioSegment, without its import-time warning about ffmpeg on PATH (podscribe brings one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        from pydub import AudioSegment
+    return AudioSegment

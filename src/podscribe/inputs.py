@@ -1,0 +1,168 @@
+"""Audio inputs beyond a path: file objects, bytes, numpy arrays and pydub ``AudioSegment``s.
+
+Every entry point that takes audio (``transcribe``, ``Pipeline.run``, ``diarize``) accepts an
+``AudioInput`` and turns it into an ``AudioSource``: a display name for messages, the file path when
+there is one, a content hash for the result cache, and a loader of 16 kHz mono float32 samples. Encoded
+bytes (a file object, ``bytes``) are decoded by the same bundled ffmpeg as files; samples already in
+memory (an array, ``(array, rate)``, an ``AudioSegment``) are down-mixed and resampled here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from math import gcd
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Union
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, load_audio, probe
+from .errors import DecodeError, InputError
+from .files import sha256_file
+
+if TYPE_CHECKING:
+    from pydub import AudioSegment
+
+AudioInput = Union[
+    str, "os.PathLike[str]", bytes, bytearray, BinaryIO, np.ndarray, "tuple[np.ndarray, int]", "AudioSegment"
+]
+ACCEPTED = "a path, a binary file object, bytes, a numpy array (16 kHz mono), (array, rate) or a pydub AudioSegment"
+
+
+class AudioSource:
+    """One audio input made uniform: ``load()`` gives its 16 kHz mono float32 samples, decoded once."""
+
+    def __init__(self, name: str, path: str | None, digest: str, load: Callable[[], np.ndarray]) -> None:
+        self.name = name  # for messages: the path, or a description of the in-memory input
+        self.path = path  # the file, when the input is one (kept in the transcript)
+        self.digest = digest  # sha256 of the content: the result cache's key
+        self._load = load
+        self._samples: np.ndarray | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._samples is not None
+
+    def load(self) -> np.ndarray:
+        if self._samples is None:
+            self._samples = self._load()
+        return self._samples
+
+
+def open_source(audio: Any) -> AudioSource:
+    """An ``AudioSource`` for any accepted input; InputError naming the accepted kinds otherwise."""
+    if isinstance(audio, (str, os.PathLike)):
+        return _file_source(audio)
+    if isinstance(audio, (bytes, bytearray, memoryview)):
+        return _bytes_source(bytes(audio), "<bytes>")
+    if isinstance(audio, np.ndarray):
+        return _samples_source(audio, SAMPLE_RATE, "<array>")
+    if isinstance(audio, tuple) and len(audio) == 2 and isinstance(audio[0], np.ndarray):
+        return _samples_source(audio[0], _rate(audio[1]), "<array>")
+    if _is_audio_segment(audio):
+        return _segment_source(audio)
+    if hasattr(audio, "read"):
+        return _bytes_source(_read_all(audio), str(getattr(audio, "name", "<file object>")))
+    raise InputError(f"unsupported audio input of type {type(audio).__name__}: give {ACCEPTED}")
+
+
+def _file_source(path: str | os.PathLike[str]) -> AudioSource:
+    info = probe(path)  # typed errors for missing, empty or non-audio files before any model loads
+    return AudioSource(
+        name=info.path,
+        path=os.path.abspath(info.path),  # absolute: `podscribe html T.json` finds it from any folder
+        digest=sha256_file(info.path),
+        load=lambda: load_audio(info.path),
+    )
+
+
+def _bytes_source(data: bytes, name: str) -> AudioSource:
+    """Encoded audio in memory: probed and decoded from a private temporary file by the bundled ffmpeg
+    (containers such as MP4 need a seekable input, which a pipe is not)."""
+    if not data:
+        raise InputError("empty audio input", name)
+    digest = hashlib.sha256(data).hexdigest()
+
+    def decode() -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="podscribe-") as folder:
+            path = Path(folder) / "input"
+            path.write_bytes(data)
+            try:
+                return load_audio(path)
+            except (InputError, DecodeError) as e:
+                raise type(e)(e.cause, name) from e
+
+    source = AudioSource(name=name, path=None, digest=digest, load=decode)
+    source.load()  # decode now: a bad input fails here, before any model loads, as a file would
+    return source
+
+
+def _samples_source(samples: np.ndarray, rate: int, name: str) -> AudioSource:
+    """Samples in memory: (n,), (n, channels) or (channels, n) of any numeric dtype, at ``rate`` Hz."""
+    mono = _mono(samples, name)
+    if not np.all(np.isfinite(mono)):
+        raise InputError("audio array holds NaN or infinite values", name)
+    audio = np.ascontiguousarray(_resample(mono, rate), dtype=np.float32)
+    if audio.size == 0:
+        raise InputError("empty audio input", name)
+    source = AudioSource(name=name, path=None, digest=hashlib.sha256(audio.tobytes()).hexdigest(), load=lambda: audio)
+    source.load()  # already in memory: nothing left to decode
+    return source
+
+
+def _segment_source(segment: AudioSegment) -> AudioSource:
+    """A pydub AudioSegment of any rate, width and channel count."""
+    width = segment.sample_width
+    raw = np.array(segment.get_array_of_samples())
+    samples = raw.reshape(-1, segment.channels).astype(np.float32) / float(1 << (8 * width - 1))
+    return _samples_source(samples, int(segment.frame_rate), "<AudioSegment>")
+
+
+def _mono(samples: np.ndarray, name: str) -> np.ndarray:
+    """Down-mix to one channel as float32; integer PCM is scaled to [-1, 1)."""
+    if samples.dtype.kind not in "fiu":
+        raise InputError(f"audio array of dtype {samples.dtype} (numbers expected)", name)
+    data = samples.astype(np.float32)
+    if samples.dtype.kind in "iu":
+        info = np.iinfo(samples.dtype)
+        data = (data - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
+    if data.ndim == 1:
+        return data
+    if data.ndim == 2:
+        channels_last = data.shape[1] <= 8 and data.shape[1] < data.shape[0]
+        return data.mean(axis=1 if channels_last else 0)
+    raise InputError(f"audio array of shape {samples.shape} (1 or 2 dimensions expected)", name)
+
+
+def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
+    if rate == SAMPLE_RATE:
+        return audio
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, SAMPLE_RATE)
+    return resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
+
+
+def _rate(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise InputError(f"sample rate must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def _read_all(stream: Any) -> bytes:
+    data = stream.read()
+    if isinstance(data, str):
+        raise InputError("file object opened in text mode: open it with 'rb'", getattr(stream, "name", None))
+    if not isinstance(data, (bytes, bytearray)):
+        raise InputError(f"file object read() gave {type(data).__name__}, not bytes")
+    return bytes(data)
+
+
+def _is_audio_segment(audio: Any) -> bool:
+    return type(audio).__name__ == "AudioSegment" and hasattr(audio, "get_array_of_samples")
+
+
+__all__ = ["ACCEPTED", "AudioInput", "AudioSource", "open_source"]

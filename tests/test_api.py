@@ -1,0 +1,307 @@
+"""The Python API users hold: every kind of audio input, progress callbacks, Transcript conveniences,
+save/load round trip, soundbites exported with pydub, and explicit signatures."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import srt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import podscribe
+from podscribe.audio import SAMPLE_RATE, ffprobe_path, load_audio, probe
+from podscribe.errors import InputError, OptionError
+from podscribe.inputs import open_source
+from podscribe.transcript import Segment, Transcript, Turn, Word, load_transcript
+
+DATA = Path(__file__).resolve().parent / "data"
+SHORT = DATA / "short.fr.opus"
+
+
+@pytest.fixture(scope="module")
+def samples() -> np.ndarray:
+    return load_audio(SHORT)
+
+
+# ---- inputs ---------------------------------------------------------------------------------------
+def test_path_bytes_and_file_objects_decode_alike_and_share_the_cache_key(samples):
+    by_path = open_source(SHORT)
+    assert by_path.path == str(SHORT.resolve())
+    data = SHORT.read_bytes()
+    for source in (open_source(data), open_source(bytearray(data)), open_source(io.BytesIO(data))):
+        assert source.path is None
+        assert source.digest == by_path.digest  # the same bytes: a cached result is found again
+        np.testing.assert_array_equal(source.load(), samples)
+    with open(SHORT, "rb") as f:
+        source = open_source(f)
+        assert source.name == str(SHORT)
+        np.testing.assert_array_equal(source.load(), samples)
+
+
+def test_arrays_are_downmixed_and_resampled(samples):
+    np.testing.assert_array_equal(open_source(samples).load(), samples)
+    stereo = np.stack([samples, samples], axis=1)
+    np.testing.assert_allclose(open_source(stereo).load(), samples, atol=1e-6)
+    np.testing.assert_allclose(open_source(stereo.T.copy()).load(), samples, atol=1e-6)
+    at_48k = np.sin(2 * np.pi * 440 * np.arange(48000) / 48000).astype(np.float32)
+    resampled = open_source((at_48k, 48000)).load()
+    assert resampled.dtype == np.float32 and abs(len(resampled) - SAMPLE_RATE) <= 1
+    spectrum = np.abs(np.fft.rfft(resampled))
+    assert abs(np.argmax(spectrum) * SAMPLE_RATE / len(resampled) - 440) < 2  # the same tone
+    pcm16 = (samples * 32767).astype(np.int16)
+    np.testing.assert_allclose(open_source(pcm16).load(), samples, atol=1e-4)
+    assert open_source(samples).digest != open_source(samples[:-1]).digest
+
+
+def test_pydub_segments_of_any_rate_width_and_channels(samples):
+    from pydub import AudioSegment
+
+    pcm = (samples * 32767).astype(np.int16)
+    seg = AudioSegment(pcm.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+    np.testing.assert_allclose(open_source(seg).load(), samples, atol=1e-4)
+    stereo44 = seg.set_frame_rate(44100).set_channels(2).set_sample_width(4)
+    out = open_source(stereo44).load()
+    assert abs(len(out) - len(samples)) <= 2
+    n = min(len(out), len(samples))
+    assert np.corrcoef(out[:n], samples[:n])[0, 1] > 0.99
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (12, "unsupported audio input of type int"),
+        (b"", "empty audio input"),
+        (b"not audio at all", "not an audio or video file"),
+        (np.zeros((2, 2, 2), np.float32), "1 or 2 dimensions"),
+        (np.array([0.0, np.nan], np.float32), "NaN"),
+        (np.array(["a"]), "numbers expected"),
+        ((np.zeros(100, np.float32), 0), "sample rate must be a positive integer"),
+        (io.StringIO("text"), "text mode"),
+    ],
+)
+def test_bad_inputs_are_input_errors(bad, message):
+    with pytest.raises(InputError, match=message):
+        open_source(bad)
+
+
+def test_transcribe_an_array_a_segment_and_bytes(samples):
+    """In-memory inputs go through the whole pipeline; an array of the file's samples gives its words."""
+    from pydub import AudioSegment
+
+    events: list[tuple[str, float, float]] = []
+    from_path = podscribe.transcribe(SHORT, language="fr")
+    from_array = podscribe.transcribe(samples, language="fr", cache=False, progress=lambda *e: events.append(e))
+    assert [w.text for w in from_array.words] == [w.text for w in from_path.words]
+    assert from_array.audio is None and from_path.audio == str(SHORT.resolve())
+    stages = [e[0] for e in events]
+    assert stages[0] == "diarization" and "asr" in stages  # (decode: the array needs none)
+    for stage in ("diarization", "asr"):
+        done = [d for s, d, _ in events if s == stage]
+        total = {t for s, _, t in events if s == stage}
+        assert done[0] == 0 and done == sorted(done) and done[-1] == pytest.approx(len(samples) / SAMPLE_RATE)
+        assert len(total) == 1 and total.pop() == pytest.approx(len(samples) / SAMPLE_RATE)
+    from_bytes = podscribe.transcribe(SHORT.read_bytes(), language="fr")
+    assert from_bytes.words == from_path.words  # same bytes, same cache entry
+    pcm = (samples * 32767).astype(np.int16)
+    seg = AudioSegment(pcm.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+    assert len(podscribe.transcribe(seg, language="fr").words) > 20
+
+
+def test_progress_must_be_callable_or_bool():
+    with pytest.raises(OptionError, match="progress must be"):
+        podscribe.PipelineOptions(progress="yes")  # type: ignore[arg-type]
+    with pytest.raises(OptionError, match="progress must be"):
+        podscribe.transcribe(SHORT, progress=3)
+
+
+def test_signatures_are_explicit_and_documented():
+    for func in (podscribe.transcribe, podscribe.diarize):
+        params = inspect.signature(func).parameters
+        assert "audio" in params and "language" in params or func is podscribe.diarize
+        doc = inspect.getdoc(func) or ""
+        for name in params:
+            if name not in ("more",):
+                assert f"{name}:" in doc, f"{func.__name__}: argument {name} undocumented"
+    assert podscribe.ASROptions().beam_size == 5
+    assert podscribe.DiarizationOptions().max_speakers >= 2
+    opts = podscribe.PipelineOptions(model="base")
+    assert podscribe.pipeline.make_options(opts, language="fr").asr.language == "fr"
+    with pytest.raises(OptionError, match="unknown option"):
+        podscribe.transcribe(SHORT, langauge="fr")
+
+
+# ---- Transcript conveniences ----------------------------------------------------------------------
+def _transcript() -> Transcript:
+    words = [
+        Word("Salut", 0.5, 0.9, 0.9, "S0"), Word("Romain", 0.9, 1.3, 0.9, "S0"), Word("!", 1.3, 1.3, 0.5, "S0"),
+        Word("C'est", 2.0, 2.3, 0.9, "S1"), Word("la", 2.3, 2.4, 0.9, "S1"), Word("vie.", 2.4, 2.9, 0.9, "S1"),
+        Word("Salut", 4.0, 4.4, 0.9, "S0"), Word("Romain.", 4.4, 4.9, 0.9, "S0"),
+    ]  # fmt: skip
+    segments = (Segment.from_words(words[:3], "S0"), Segment.from_words(words[3:6], "S1"),
+                Segment.from_words(words[6:], "S0"))  # fmt: skip
+    turns = (Turn(0.4, 1.4, "S0"), Turn(1.9, 3.0, "S1"), Turn(3.9, 5.0, "S0"))
+    return Transcript(segments, duration=6.0, language="fr", turns=turns, names={"S0": "Mathilde", "S1": "Romain B"})
+
+
+def test_find_matches_whole_words_ignoring_case_and_punctuation():
+    t = _transcript()
+    hits = t.find("salut romain")
+    assert [(h.start, h.end, h.speaker) for h in hits] == [(0.5, 1.3, "S0"), (4.0, 4.9, "S0")]
+    assert hits[1].text == "Salut Romain."
+    assert [h.start for h in t.find("c'est LA vie")] == [2.0]
+    assert [h.text for h in t.find("romain c'est")] == ["Romain C'est"]  # across "!" and a speaker change
+    assert t.find("Romain ! C'est") == t.find("romain c'est") and t.find("romain la") == []
+    assert t.find("sal") == [] and t.find("") == [] and t.find("!") == []
+
+
+def test_by_speaker_talk_time_and_text():
+    summary = _transcript().by_speaker()
+    assert list(summary) == ["S0", "S1"]
+    assert summary["S0"].name == "Mathilde" and summary["S0"].words == 5
+    assert summary["S0"].talk_time == pytest.approx(2.1) and summary["S1"].talk_time == pytest.approx(1.1)
+    assert summary["S1"].text == "C'est la vie."
+
+
+def test_to_srt_to_vtt_and_dataframe():
+    t = _transcript()
+    cues = list(srt.parse(t.to_srt()))
+    assert " ".join(c.content.replace("\n", " ") for c in cues).split() == [
+        w.text for w in t.words if w.text != "!"
+    ] or "Romain\u00a0!" in t.to_srt()
+    assert t.to_vtt().startswith("WEBVTT") and "<v Mathilde>" in t.to_vtt()
+    frame = t.to_dataframe()
+    assert list(frame.columns) == ["start", "end", "text", "probability", "speaker", "name"]
+    assert len(frame) == 8 and frame["name"].tolist()[3] == "Romain B"
+
+
+times = st.integers(0, 10_000_000).map(lambda ms: ms / 1000)
+names = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=12).map(
+    lambda s: " ".join(s.split())
+).filter(bool)
+
+
+@st.composite
+def transcripts(draw) -> Transcript:
+    n = draw(st.integers(1, 12))
+    starts = sorted(draw(st.lists(times, min_size=n, max_size=n)))
+    speakers = [f"SPEAKER_{draw(st.integers(0, 2)):02d}" for _ in range(n)]
+    words = [
+        Word(draw(names), s, round(s + draw(st.integers(0, 3000)) / 1000, 3),
+             draw(st.integers(0, 10_000)) / 10_000, sp)
+        for s, sp in zip(starts, speakers)
+    ]  # fmt: skip
+    segments = tuple(Segment.from_words([w], w.speaker) for w in words)
+    turns = tuple(Turn(w.start, w.end, w.speaker or "") for w in words)
+    present = sorted(set(speakers))
+    given_names = {sp: draw(names) for sp in present if draw(st.booleans())}
+    duration = max(w.end for w in words) + draw(times)
+    return Transcript(segments, round(duration, 3), draw(st.sampled_from(["fr", "en", None])),
+                      draw(st.sampled_from(["faster-whisper/base", None])), None, turns,
+                      {k: v for k, v in given_names.items() if v != k})  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(transcripts())
+def test_save_and_load_round_trip_exactly(tmp_path_factory, t):
+    path = tmp_path_factory.mktemp("rt") / "t.json"
+    t.save(path)
+    assert load_transcript(path) == t
+    assert podscribe.load_transcript(path) == t
+
+
+# ---- soundbites -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("clip")
+    t = podscribe.transcribe(SHORT, language="fr")
+    path = folder / "short.json"
+    t.save(path)
+    return path
+
+
+def test_clip_a_phrase_with_its_srt_from_zero(saved):
+    t = load_transcript(saved)
+    phrase = " ".join(w.text for w in t.words[5:9] if any(c.isalnum() for c in w.text))
+    hit = t.find(phrase)[0]
+    made = t.clip(saved.parent / "bite.mp3", find=phrase, pad=0.2)
+    info = probe(made.audio)
+    assert info.codec == "mp3" and info.duration == pytest.approx(hit.end - hit.start + 0.4, abs=0.1)
+    cues = list(srt.parse(made.srt.read_text(encoding="utf-8")))
+    assert cues[0].start.total_seconds() == pytest.approx(0.2, abs=0.05)
+    shown = " ".join(c.content.replace("\n", " ") for c in cues)
+    assert all(w.text in shown for w in hit.words)
+    tags = subprocess.run([ffprobe_path(), "-v", "error", "-show_entries", "format_tags=title", "-of", "json",
+                           str(made.audio)], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert json.loads(tags)["format"]["tags"]["title"].startswith(hit.words[0].text)
+    with pytest.raises(InputError, match="already exists"):
+        t.clip(saved.parent / "bite.mp3", find=phrase)
+
+
+def test_clip_a_speaker_joins_their_turns(saved):
+    t = load_transcript(saved)
+    sid = t.speakers[0]
+    turns = [x for x in t.speaker_turns() if x.speaker == sid]
+    made = t.clip(saved.parent / "one.wav", speaker=sid, pad=0.0, fade_ms=0)
+    expected = sum(x.end - x.start for x in turns) + 0.4 * (len(made.spans) - 1)
+    assert probe(made.audio).duration == pytest.approx(expected, abs=0.05)
+    words = [w for c in srt.parse(made.srt.read_text(encoding="utf-8")) for w in c.content.split()]
+    assert len(words) >= 0.8 * sum(1 for w in t.words if w.speaker == sid and any(ch.isalnum() for ch in w.text))
+
+
+def test_clip_command_and_its_errors(saved, tmp_path):
+    run = [sys.executable, "-m", "podscribe", "clip", str(saved)]
+    ok = subprocess.run([*run, "--start", "1", "--end", "3.5", "-o", str(tmp_path / "c.ogg")],
+                        capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert probe(tmp_path / "c.ogg").duration == pytest.approx(2.5, abs=0.1)
+    for args, message in [
+        (["--find", "zzz introuvable"], "phrase not found"),
+        (["--speaker", "Nobody"], "no speaker 'Nobody'"),
+        (["--start", "5", "--end", "2"], "need 0 <= start < end"),
+    ]:
+        bad = subprocess.run([*run, *args, "-o", str(tmp_path / "x.mp3")], capture_output=True, text=True)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+        assert not (tmp_path / "x.mp3").exists()
+
+
+# ---- options validated before any work -------------------------------------------------------------
+def test_language_codes_and_names():
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from podscribe.asr.common import LANGUAGE_NAMES, check_language
+
+    assert set(LANGUAGE_NAMES.values()) <= set(_LANGUAGE_CODES)
+    assert [check_language(x) for x in ("fr", "FR", "French", "français", " Deutsch ", None)] == [
+        "fr", "fr", "fr", "fr", "de", None,
+    ]
+    with pytest.raises(OptionError, match="unknown language 'klingon'"):
+        podscribe.Pipeline(podscribe.pipeline.make_options(language="klingon"))
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"cpu_threads": 0}, "cpu_threads must be"),
+        ({"cpu_threads": 1.5}, "cpu_threads must be"),
+        ({"compute_type": "int4"}, "unknown compute_type 'int4'"),
+        ({"compute_type": "int8", "engine": "openai-whisper"}, "compute_type applies to the faster-whisper"),
+    ],
+)
+def test_engine_options_are_checked_on_creation(options, message):
+    with pytest.raises(OptionError, match=message):
+        podscribe.PipelineOptions(**options)
+
+
+def test_threads_and_compute_type_reach_the_engine():
+    pipe = podscribe.Pipeline(podscribe.PipelineOptions(cpu_threads=1, compute_type="float32", diarizer=None))
+    engine = pipe.engine
+    assert engine.compute_type == "float32"  # type: ignore[attr-defined]
+    assert engine.model.model.compute_type == "float32"  # type: ignore[attr-defined]
