@@ -362,6 +362,19 @@ def test_rttm_with_huge_values_is_refused(tmp_path, capsys):
     assert code == 2 and "line 1: turn ends after" in captured.err and "nan" not in captured.out
 
 
+def test_transcript_json_with_huge_times_is_refused(tmp_path, capsys):
+    """Issue 20.7, the JSON side: a hypothesis with a turn ending at 1e308 is not scored as "nan"."""
+    hyp = json.loads(_tiny().to_json())
+    hyp["turns"][0]["end"] = 1e308
+    (tmp_path / "hyp.json").write_text(json.dumps(hyp))
+    (tmp_path / "ref.txt").write_text("A : bonjour\n")
+    (tmp_path / "ref.rttm").write_text("SPEAKER f 1 0.0 1.0 <NA> <NA> A <NA> <NA>\n")
+    code = main(["evaluate", str(tmp_path / "hyp.json"), "--reference", str(tmp_path / "ref.txt"),
+                 "--rttm", str(tmp_path / "ref.rttm")])
+    captured = capsys.readouterr()
+    assert code == 2 and "a time beyond 10000000 s" in captured.err and "nan" not in captured.out
+
+
 @pytest.mark.timeout(60)
 def test_evaluate_refuses_sides_over_its_word_limit(tmp_path, capsys):
     """Issue 20.7: two 5-MB single-line files did not finish in 3 minutes: now a clear error at once."""

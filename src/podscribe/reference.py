@@ -29,11 +29,10 @@ from typing import NoReturn
 import srt
 
 from .errors import InputError, ReferenceFormatError
-from .transcript import Transcript, Turn
+from .transcript import MAX_SECONDS, Transcript, Turn
 
 logger = logging.getLogger(__name__)
 
-MAX_SECONDS = 10_000_000.0  # 116 days: an RTTM time beyond it is an error (1e308 made DER "nan")
 MAX_TEXT_BYTES = 50_000_000  # a reference or hypothesis text file; the word limit is in evaluation
 
 #: Lower-case annotations that may follow a speaker's name and are not part of it.

@@ -17,6 +17,7 @@ from .errors import InputError
 from .files import atomic_target
 
 SCHEMA = "podscribe.transcript/1"
+MAX_SECONDS = 10_000_000.0  # 116 days: a later time in a transcript or RTTM file is an error
 
 
 def speaker_id(index: int) -> str:
@@ -316,9 +317,12 @@ def turn_from_dict(data: Mapping[str, Any]) -> Turn:
 
 
 def _time(value: Any) -> float:
-    """A time in seconds: a finite number (JSON allows NaN and Infinity through Python's parser)."""
+    """A time in seconds: a finite number up to MAX_SECONDS (Python's JSON parser lets NaN and
+    Infinity through, and 1e308 made DER "nan")."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"a time must be a finite number, not {value!r}")
+    if abs(value) > MAX_SECONDS:
+        raise ValueError(f"a time beyond {MAX_SECONDS:.0f} s is not a recording's: {value!r}")
     return float(value)
 
 
