@@ -11,17 +11,18 @@ from __future__ import annotations
 import os
 import subprocess
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .audio import ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError
 from .files import atomic_target
-from .transcript import Segment, Transcript, Word
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
+
+    from .transcript import Transcript
 
 JOIN_PAUSE_S = 0.4  # silence between two joined turns of a speaker
 TITLE_WORDS = 12  # words of the clip that make its ID3 title
@@ -80,19 +81,14 @@ def clip(
     joined = pieces[0]
     for piece in pieces[1:]:
         joined = joined + _silence(JOIN_PAUSE_S, joined) + piece
-    words = _shifted_words(transcript, spans)
+    excerpt = transcript.excerpt(spans, gap=JOIN_PAUSE_S)
+    words = excerpt.words
     title = " ".join(w.text for w in words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
     fmt = out.suffix.lstrip(".").lower() or "mp3"
     with atomic_target(out) as tmp:
         _export(joined, tmp, fmt, bitrate, title)
-    sub = Transcript(
-        segments=tuple(Segment.from_words(ws, speaker=ws[0].speaker) for ws in _runs(words)),
-        duration=round(len(joined) / 1000, 3),
-        language=transcript.language,
-        names=transcript.names,
-    )
     with atomic_target(subtitle) as tmp:
-        tmp.write_text(sub.to_srt(), encoding="utf-8")
+        tmp.write_text(excerpt.to_srt(), encoding="utf-8")
     return Clip(audio=out, srt=subtitle, spans=tuple(spans), title=title)
 
 
@@ -170,28 +166,6 @@ def _export(segment: AudioSegment, path: Path, fmt: str, bitrate: str | None, ti
         handle.close()
     except Exception as e:  # pydub raises CouldntEncodeError with ffmpeg's whole log
         raise OptionError(f"cannot write a {fmt!r} clip: {str(e).strip().splitlines()[0]}", path) from e
-
-
-def _shifted_words(transcript: Transcript, spans: list[tuple[float, float]]) -> list[Word]:
-    """The words inside ``spans``, re-timed as they sound in the joined clip (from 0)."""
-    words, offset = [], 0.0
-    for s, e in spans:
-        for w in transcript.words:
-            if w.start >= s and w.end <= e:
-                words.append(replace(w, start=round(w.start - s + offset, 3), end=round(w.end - s + offset, 3)))
-        offset += (e - s) + JOIN_PAUSE_S
-    return words
-
-
-def _runs(words: list[Word]) -> list[list[Word]]:
-    """Words split into runs of one speaker (the segments of the clip's transcript)."""
-    runs: list[list[Word]] = []
-    for w in words:
-        if runs and runs[-1][-1].speaker == w.speaker:
-            runs[-1].append(w)
-        else:
-            runs.append([w])
-    return runs
 
 
 def _pydub() -> type[AudioSegment]:

@@ -37,12 +37,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import srt
 
 from .errors import OptionError
-from .transcript import Transcript, Word
+
+if TYPE_CHECKING:  # only read here (words, their speakers and names): no import at run time
+    from .transcript import Transcript, Word
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ Times are seconds (float), monotonic and inside [0, duration]. Speaker labels ar
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -164,6 +165,22 @@ class Transcript:
                 text=join_words(s.text for s in segments),
             )
         return out
+
+    def excerpt(self, spans: Iterable[tuple[float, float]], gap: float = 0.0) -> Transcript:
+        """The words inside ``spans`` (seconds, in order), re-timed as they sound when those stretches
+        are played one after another from 0 with ``gap`` s between them (a soundbite's transcript)."""
+        words: list[Word] = []
+        offset = 0.0
+        for start, end in spans:
+            words += [
+                replace(w, start=round(w.start - start + offset, 3), end=round(w.end - start + offset, 3))
+                for w in self.words
+                if w.start >= start and w.end <= end
+            ]
+            offset += end - start + gap
+        runs = [list(g) for _, g in itertools.groupby(words, key=lambda w: w.speaker)]
+        segments = tuple(Segment.from_words(run, speaker=run[0].speaker) for run in runs)
+        return Transcript(segments, round(max(offset - gap, 0.0), 3), self.language, self.model, names=self.names)
 
     def to_srt(self, rules: Any = None) -> str:
         """SRT subtitles of this transcript under ``rules`` (a ``SubtitleRules``; default: release rules)."""
