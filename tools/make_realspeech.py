@@ -146,10 +146,16 @@ def read_texts(lang: str) -> dict[str, str]:
     with gzip.open(text_path(lang), "rt", encoding="utf-8-sig") as lines:
         for line in lines:
             line = line.strip()
-            if line and not line.startswith(";") and ":" in line:
-                name, _, text = line.partition(":")
-                texts[name.strip()] = " ".join(text.split())
+            if line.startswith(";"):
+                continue
+            for entry in _GLUED.split(line):  # a few lines hold two entries ("...dièse.vm-review-nonurgent: ...")
+                if ":" in entry:
+                    name, _, text = entry.partition(":")
+                    texts[name.strip()] = " ".join(text.split())
     return texts
+
+
+_GLUED = re.compile(r"(?<=[.!?\s])(?=[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+: )")
 
 
 def usable(name: str, text: str) -> bool:
