@@ -24,13 +24,13 @@ from .audio import SAMPLE_RATE, load_audio, probe
 from .devices import cpu_threads
 from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
-from .packing import recognise_turns
+from .packing import recognise_turns, speech_turns
 from .transcript import Segment, Transcript, Turn
 from .weights import cache_dir
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 7  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 8  # bump when a stage's output changes for the same settings
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,8 @@ class Pipeline:
         if self._engine is None:
             o = self.options
             kwargs: dict[str, Any] = {}
-            if o.engine == "faster-whisper" and o.diarizer and o.asr.batch_size > 1:
-                # Speaker windows come as clips: decode as many batches at once as there are cores.
+            if o.engine == "faster-whisper" and o.asr.batch_size > 1 and (o.diarizer or o.asr.vad):
+                # Speaker (or speech) windows come as clips: decode as many batches at once as there are cores.
                 kwargs["workers"] = cpu_threads()
             self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
         return self._engine
@@ -172,7 +172,8 @@ class Pipeline:
         """ASR stage -> (result, audio duration); cached by audio hash and settings, decoding only on a miss.
 
         With speaker ``turns``, Whisper reads one speaker at a time (``packing.recognise_turns``): it
-        skips a muffled speaker when a clear one follows in the same window.
+        skips a muffled speaker when a clear one follows in the same window. Without them, a clip-packing
+        engine reads the VAD's speech regions as the turns of one speaker (``packing.speech_turns``).
         """
         key = self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
         if audio_hash and (hit := self._cache.get(audio_hash, "asr", key)) is not None:
@@ -183,6 +184,8 @@ class Pipeline:
         duration = len(samples) / SAMPLE_RATE
         bar = _Progress(self.options.progress, duration, "transcribing")
         try:
+            if not turns and self._packs_vad_regions():
+                turns = speech_turns(samples)
             if turns:
                 result = recognise_turns(self.engine, samples, turns, self.options.asr, progress=bar)
             else:
@@ -193,6 +196,10 @@ class Pipeline:
             t = Transcript(segments=result.segments, duration=duration, language=result.language)
             self._cache.put(audio_hash, "asr", key, t.to_dict())
         return result, duration
+
+    def _packs_vad_regions(self) -> bool:
+        """Without speaker turns, a clip-packing engine reads VAD speech regions as one speaker's turns."""
+        return self.engine.packs_clips and self.options.asr.vad and self.options.asr.batch_size > 1
 
     def diarize_audio(
         self, audio: np.ndarray | Callable[[], np.ndarray], audio_hash: str | None = None
