@@ -78,3 +78,17 @@ def test_no_clause_of_a_turn_is_lost(test_part: Path, diarizer: str) -> None:
     assert max(t["end"] - t["start"] for t in record["turns"]) > 15  # long turns, pauses between sentences
     transcript = Pipeline(make_options(cache=False, diarizer=diarizer)).run(test_part / "short_monologue.fr.flac")
     assert lost_clauses(record, transcript.text, Normalizer("fr")) == []
+
+
+def test_each_speaker_is_read_in_their_own_language(test_part: Path) -> None:
+    """short_conversation: a French and an English voice; no language given. Each one's turns come back in
+    their language (one language forced on both made the other's words wrong or missing)."""
+    record = json.loads((test_part / "short_conversation.json").read_text(encoding="utf-8"))
+    transcript = Pipeline(make_options(cache=False)).run(test_part / "short_conversation.flac")
+    for speaker, language in (("French Voice", "fr"), ("English Voice", "en")):
+        turns = [t for t in record["turns"] if t["speaker"] == speaker]
+        said = " ".join(w.text for w in transcript.words
+                        if any(t["start"] <= (w.start + w.end) / 2 <= t["end"] for t in turns))
+        normalizer = Normalizer(language)
+        errors, _ = align(normalizer(" ".join(t["text"] for t in turns)), normalizer(said))
+        assert errors.wer < 0.35, (speaker, errors)
