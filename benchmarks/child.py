@@ -20,18 +20,22 @@ from typing import Any
 
 
 def plain_faster_whisper(args: argparse.Namespace) -> dict[str, Any]:
-    """faster-whisper as its README shows it; ``--batch-size`` > 1 uses BatchedInferencePipeline instead."""
+    """faster-whisper as its README shows it; ``--batch-size`` > 1 uses BatchedInferencePipeline instead;
+    ``--vad`` and ``--word-timestamps`` turn on its own VAD filter and word times (sequential mode)."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     started = time.perf_counter()
     model = WhisperModel(args.model, device=args.device, compute_type=args.compute_type, cpu_threads=args.threads)
     loaded = time.perf_counter()
+    language = None if args.language == "auto" else args.language
     if args.batch_size > 1:
         segments, info = BatchedInferencePipeline(model).transcribe(
-            args.audio, beam_size=args.beam_size, language=args.language, batch_size=args.batch_size
+            args.audio, beam_size=args.beam_size, language=language, batch_size=args.batch_size,
+            word_timestamps=args.word_timestamps,
         )
     else:
-        segments, info = model.transcribe(args.audio, beam_size=args.beam_size, language=args.language)
+        segments, info = model.transcribe(args.audio, beam_size=args.beam_size, language=language,
+                                          vad_filter=args.vad, word_timestamps=args.word_timestamps)
     text = " ".join(s.text.strip() for s in segments)  # decoding happens while iterating
     return {"load_s": loaded - started, "run_s": time.perf_counter() - loaded, "text": text, "language": info.language}
 
@@ -44,8 +48,8 @@ def plain_openai_whisper(args: argparse.Namespace) -> dict[str, Any]:
     model = whisper.load_model(args.model, device=args.device)
     loaded = time.perf_counter()
     result = whisper.transcribe(
-        model, args.audio, beam_size=args.beam_size, language=args.language, fp16=args.device == "cuda",
-        word_timestamps=args.word_timestamps,
+        model, args.audio, beam_size=args.beam_size, language=None if args.language == "auto" else args.language,
+        fp16=args.device == "cuda", word_timestamps=args.word_timestamps,
     )
     return {"load_s": loaded - started, "run_s": time.perf_counter() - loaded, "text": result["text"].strip(),
             "language": result["language"]}
@@ -88,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=0, help="faster-whisper cpu_threads (0: its default)")
         p.add_argument("--beam-size", type=int, default=5)
         p.add_argument("--batch-size", type=int, default=1)
-        p.add_argument("--language", default="fr")
-        p.add_argument("--word-timestamps", action="store_true", help="openai-whisper: word times too")
+        p.add_argument("--language", default="fr", help="a language code, or auto (detected)")
+        p.add_argument("--word-timestamps", action="store_true", help="word times too")
+        p.add_argument("--vad", action="store_true", help="faster-whisper sequential: its own VAD filter")
     p = sub.add_parser("podscribe")
     p.add_argument("argv", nargs=argparse.REMAINDER, help="arguments of the podscribe command")
     return parser

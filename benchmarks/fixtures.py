@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,3 +146,30 @@ def _build_long(pieces: list[str], audio: Path, manifest: Path) -> None:
     total = offset
     manifest.write_text(json.dumps({"duration": total / SAMPLE_RATE, "gap_s": GAP_S, "pieces": placed},
                                    indent=1), encoding="utf-8")
+
+
+def realspeech_files(part: str, folder: Path) -> list[BenchFile]:
+    """The recorded-speech files of one part (dev, report, test) of tools/make_realspeech.py's set, built into
+    ``folder`` on first use (from Debian's asterisk-core-sounds packages), scored against their own turns."""
+    import importlib.util
+
+    tool = DATA.parents[1] / "tools" / "make_realspeech.py"
+    spec = importlib.util.spec_from_file_location("make_realspeech", tool)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_realspeech"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    plans = [p.name for p in module.PLANS if p.part == part]
+    if not all((folder / part / f"{name}.json").is_file() for name in plans):
+        module.build(folder, [part], None, f"python tools/make_realspeech.py {folder} --part {part}")
+    files = []
+    for name in plans:
+        meta = json.loads((folder / part / f"{name}.json").read_text(encoding="utf-8"))
+        turns = meta["turns"]
+        files.append(BenchFile(
+            name=name,
+            audio=folder / part / meta["audio"],
+            duration=float(meta["duration"]),
+            reference=Reference(tuple(Utterance(t["speaker"], t["text"], t["start"], t["end"]) for t in turns)),
+            turns=tuple(load_rttm(folder / part / f"{name}.rttm")),
+        ))
+    return files

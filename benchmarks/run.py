@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(Path(__file__).resolve().parent)]
 
-from fixtures import BenchFile, fixture, long_file  # noqa: E402
+from fixtures import BenchFile, fixture, long_file, realspeech_files  # noqa: E402
 
 from podscribe.der import diarization_scores  # noqa: E402
 from podscribe.normalizer import Normalizer  # noqa: E402
@@ -91,6 +91,10 @@ SYSTEMS = {s.name: s for s in (
            "job: it needs word times)", "openai-whisper", ("--word-timestamps",)),
     System("faster-whisper-batched", "plain faster-whisper BatchedInferencePipeline, batch 8 (VAD on)",
            "faster-whisper", ("--batch-size", "8")),
+    System("fw-batched", "plain faster-whisper BatchedInferencePipeline, batch 8, its VAD, word_timestamps=True "
+           "(WhisperX's recipe without its diarization)", "faster-whisper", ("--batch-size", "8", "--word-timestamps")),
+    System("fw-vad", "plain faster-whisper WhisperModel int8, sequential, its own VAD (vad_filter=True), "
+           "word_timestamps=True", "faster-whisper", ("--vad", "--word-timestamps")),
     System("faster-whisper-2t", "plain faster-whisper int8, sequential, cpu_threads=2", "faster-whisper",
            ("--threads", "2")),
     System("faster-whisper-1t", "plain faster-whisper int8, sequential, cpu_threads=1", "faster-whisper",
@@ -131,9 +135,9 @@ def child_command(system: System, file: BenchFile, out: Path, result: Path, s: S
     if system.mode == "podscribe" and system.command == "diarize":
         return [*head, "diarize", str(file.audio), "-o", str(out), "--device", s.device, "-q", *system.args]
     if system.mode == "podscribe":
+        language = () if s.language == "auto" else ("--language", s.language)
         return [*head, "transcribe", str(file.audio), "-o", str(out), "-f", formats, "--model", s.model,
-                "--language", s.language, "--beam-size", str(s.beam_size), "--device", s.device, "-q",
-                *system.args]
+                *language, "--beam-size", str(s.beam_size), "--device", s.device, "-q", *system.args]
     model = s.ct2_dir if system.mode == "faster-whisper" else s.openai_pt
     compute = "float16" if s.device == "cuda" else "int8"
     extra = ("--compute-type", compute) if system.mode == "faster-whisper" else ()
@@ -238,7 +242,8 @@ def score(system: System, file: BenchFile, out: Path, child: dict[str, Any]) -> 
         hypothesis = Reference((Utterance(None, child["text"]),))
     report = evaluate(hypothesis, file.reference, reference_turns=file.turns, collar=COLLAR, normalizer=NORMALIZER)
     return {"wer": report.wer, "cpwer": report.cpwer, "der": report.der, "der_collar0": report.der_collar0,
-            "hyp_words": report.hyp_words, "ref_words": report.ref_words, "speakers_hyp": report.speakers_hyp}
+            "hyp_words": report.hyp_words, "ref_words": report.ref_words, "speakers_hyp": report.speakers_hyp,
+            "substitutions": report.substitutions, "deletions": report.deletions, "insertions": report.insertions}
 
 
 def _src_changed() -> str:
@@ -263,8 +268,8 @@ def _tail(log: Path, lines: int = 3) -> str:
 
 # ---- summary --------------------------------------------------------------------------------------
 
-FIGURES = ("wall_s", "rtf", "cpu_s", "peak_rss_mb", "load_s", "wer", "cpwer", "der", "der_collar0",
-           "cached_wall_s", "cached_ratio", "loadavg_before")
+FIGURES = ("wall_s", "rtf", "cpu_s", "peak_rss_mb", "load_s", "wer", "substitutions", "deletions", "insertions",
+           "cpwer", "der", "der_collar0", "cached_wall_s", "cached_ratio", "loadavg_before")
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -335,6 +340,12 @@ def _fmt(value: Any, kind: str = "num") -> str:
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
 
+def _sdi(row: dict[str, Any]) -> str:
+    """Substitutions/deletions/insertions (medians), or a dash for a system without words."""
+    counts = [row.get(k) for k in ("substitutions", "deletions", "insertions")]
+    return "–" if None in counts else "/".join(f"{c:g}" for c in counts)
+
+
 def _wall_cells(row: dict[str, Any], duration: float, base: dict[str, Any] | None) -> tuple[str, str, str]:
     """Wall s, RTF and wall ratio; '> x' lower bounds for a system whose every run was killed."""
     if row["runs"] or row.get("timed_out_after_s") is None:
@@ -350,21 +361,21 @@ def markdown(doc: dict[str, Any]) -> str:
              f"{doc['machine']['ram_gb']:.0f} GB RAM, {doc['machine']['python']}; device {doc['settings']['device']}; "
              f"model {doc['settings']['model']}, beam {doc['settings']['beam_size']}, "
              f"language {doc['settings']['language']} for every system.", ""]
-    header = ("| system | runs | wall s | RTF | CPU s | peak RSS MB | load s | WER | cpWER | DER ±0.25 s "
+    header = ("| system | runs | wall s | RTF | CPU s | peak RSS MB | load s | WER | S/D/I | cpWER | DER ±0.25 s "
               "| wall × fw | CPU × fw | RSS × fw |")
     for name, info in doc["files"].items():
         rows = [r for r in doc["summary"] if r["file"] == name]
         if not rows:
             continue
         lines += [f"## {name} ({info['duration']:.1f} s of audio; medians)", "", header,
-                  "| --- " * 13 + "|"]
+                  "| --- " * 14 + "|"]
         base = next((r for r in rows if r["system"] == BASELINE), None)
         for r in rows:
             runs = f"{r['runs']}" + (f" (+{r['failed']} failed)" if r["failed"] else "")
             wall, rtf, wall_x = _wall_cells(r, info["duration"], base)
             lines.append(
                 f"| {r['system']} | {runs} | {wall} | {rtf} | {_fmt(r['cpu_s'])} "
-                f"| {_fmt(r['peak_rss_mb'])} | {_fmt(r['load_s'])} | {_fmt(r['wer'], 'pct')} "
+                f"| {_fmt(r['peak_rss_mb'])} | {_fmt(r['load_s'])} | {_fmt(r['wer'], 'pct')} | {_sdi(r)} "
                 f"| {_fmt(r['cpwer'], 'pct')} | {_fmt(r['der'], 'pct')} | {wall_x} "
                 f"| {_fmt(r['cpu_s_x'], 'x')} | {_fmt(r['peak_rss_mb_x'], 'x')} |")
         lines.append("")
@@ -421,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="short.fr only, 1 repeat, podscribe + plain faster-whisper (unless --systems)")
     p.add_argument("--fixture", help="fixture to benchmark (default interview.fr; short.fr with --quick)")
+    p.add_argument("--realspeech", action="append", choices=["dev", "report", "test"], metavar="PART",
+                   help="recorded-speech files of this part of tools/make_realspeech.py's set (built into the "
+                        "work folder) instead of the fixture (unless --fixture is given too); repeatable")
     p.add_argument("--repeats", type=int, help="repeats on the fixture (default 3; 1 with --quick)")
     p.add_argument("--systems", help=f"comma-separated, from: {', '.join(SYSTEMS)} "
                                      f"(default {','.join(DEFAULT_SYSTEMS)})")
@@ -432,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--long-systems", default=",".join(LONG_SYSTEMS), help="systems run on the long files")
     p.add_argument("--model", default="base")
     p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--language", default="fr")
+    p.add_argument("--language", default="fr", help="a language code, or auto: each system detects it")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results.json/.md go here")
     p.add_argument("--work", type=Path, help="long files and run outputs (default: podscribe-bench beside the "
@@ -471,8 +485,11 @@ def main(argv: list[str] | None = None) -> int:
         openai_pt=str(resolve_openai(args.model)) if needs_openai else "",
         work=work, timeout_rtf=args.timeout_rtf,
     )
-    files = [fixture(args.fixture or ("short.fr" if args.quick else "interview.fr"))]
-    plan = [(files[0], systems, repeats)]
+    files = [] if args.realspeech and not args.fixture else [
+        fixture(args.fixture or ("short.fr" if args.quick else "interview.fr"))]
+    for part in args.realspeech or ():
+        files += realspeech_files(part, work / "realspeech")
+    plan = [(f, systems, repeats) for f in files]
     for minutes in long_minutes:
         files.append(long_file(minutes, work))
         plan.append((files[-1], long_systems, args.long_repeats))

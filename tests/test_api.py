@@ -235,7 +235,8 @@ def test_clip_a_phrase_with_its_srt_from_zero(saved):
     info = probe(made.audio)
     assert info.codec == "mp3" and info.duration == pytest.approx(hit.end - hit.start + 0.4, abs=0.1)
     cues = list(srt.parse(made.srt.read_text(encoding="utf-8")))
-    assert cues[0].start.total_seconds() == pytest.approx(0.2, abs=0.05)
+    assert t.excerpt(made.spans).words[0].start == pytest.approx(0.2, abs=0.01)  # the words follow the pad
+    assert 0 <= cues[0].start.total_seconds() <= 0.2 + 0.04  # a short cue may show a little earlier
     shown = " ".join(c.content.replace("\n", " ") for c in cues)
     assert all(w.text in shown for w in hit.words)
     tags = subprocess.run([ffprobe_path(), "-v", "error", "-show_entries", "format_tags=title", "-of", "json",

@@ -30,7 +30,7 @@ from .diarization import DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir
 from .inputs import AudioInput, open_source
-from .packing import recognise_turns
+from .packing import recognise_turns, speech_turns
 from .transcript import Segment, Transcript, Turn, turn_from_dict
 from .weights import weights_id
 
@@ -45,7 +45,7 @@ COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int
 # A speaker needs about this much speech to be told apart (README: one who says under about 4 s in
 # all is merged into another); more speakers asked for than the speech holds at this rate: a warning.
 SECONDS_PER_SPEAKER = 4.0
-CACHE_VERSION = 7  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 8  # bump when a stage's output changes for the same settings
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,8 @@ class Pipeline:
             kwargs: dict[str, Any] = {"cpu_threads": o.cpu_threads}
             if o.compute_type is not None:
                 kwargs["compute_type"] = o.compute_type
-            if o.engine == "faster-whisper" and o.diarizer and o.asr.batch_size > 1:
-                # Speaker windows come as clips: decode as many batches at once as there are cores.
+            if o.engine == "faster-whisper" and o.asr.batch_size > 1 and (o.diarizer or o.asr.vad):
+                # Speaker (or speech) windows come as clips: decode as many batches at once as there are cores.
                 kwargs["workers"] = cpu_threads(o.cpu_threads)
             self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
         return self._engine
@@ -232,7 +232,8 @@ class Pipeline:
         """ASR stage -> (result, audio duration); cached by audio hash and settings, decoding only on a miss.
 
         With speaker ``turns``, Whisper reads one speaker at a time (``packing.recognise_turns``): it
-        skips a muffled speaker when a clear one follows in the same window.
+        skips a muffled speaker when a clear one follows in the same window. Without them, a clip-packing
+        engine reads the VAD's speech regions as the turns of one speaker (``packing.speech_turns``).
         """
         key = self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
         if audio_hash and (cached := self._cache.get(audio_hash, "asr", key, Transcript.from_dict)) is not None:
@@ -242,6 +243,8 @@ class Pipeline:
         duration = len(samples) / SAMPLE_RATE
         bar = _Progress(self.options.progress, "asr", duration)
         try:
+            if not turns and self._packs_vad_regions():
+                turns = speech_turns(samples)
             if turns:
                 result = recognise_turns(self.engine, samples, turns, self.options.asr, progress=bar)
             else:
@@ -255,6 +258,10 @@ class Pipeline:
             self._cache.put(audio_hash, "asr", key, stored)
         kept = Transcript.from_dict(stored)
         return ASRResult(language=result.language, segments=kept.segments), kept.duration
+
+    def _packs_vad_regions(self) -> bool:
+        """Without speaker turns, a clip-packing engine reads VAD speech regions as one speaker's turns."""
+        return self.engine.packs_clips and self.options.asr.vad and self.options.asr.batch_size > 1
 
     def diarize_audio(
         self, audio: np.ndarray | Callable[[], np.ndarray], audio_hash: str | None = None

@@ -135,6 +135,12 @@ class FasterWhisperEngine:
         # Without words, a detected language is a guess from silence or padding: claim none.
         return ASRResult(language=options.language or (info.language if segments else ""), segments=segments)
 
+    def detect_language(self, speech: np.ndarray) -> str:
+        """Language code of the first 30 s of ``speech`` (one encoder pass)."""
+        language, probability, _ = self.model.detect_language(speech[: 30 * SAMPLE_RATE])
+        logger.info("detected language %s (p=%.2f)", language, probability)
+        return language
+
     def _batched_clips(
         self,
         audio: np.ndarray,

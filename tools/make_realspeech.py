@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Assemble a dev set of recorded human speech with exact text and speaker turns from Debian's Asterisk prompts.
+
+Debian's ``asterisk-core-sounds-{fr,en,es,it,ru}-wav`` packages hold a few hundred studio recordings per
+language (8 kHz WAV, one professional voice per language) and their text (``core-sounds-<lang>.txt.gz``,
+``name: text`` lines). From them this tool builds, deterministically (seeded):
+
+- French monologues of a few minutes: one voice, prompts of 1.5-25 s (the longest, 15-25 s, included)
+  joined by natural pauses; the prompts themselves keep their own inner pauses between sentences;
+- conversations of 2-5 speakers, one voice (language) per speaker, the French voice always present; turns of 0.5-20 s, some speaker changes overlapped, and in some files one speaker who
+  speaks under 5 s in all.
+
+Every file is written with the fixture layout of ``tools/make_fixtures.py``: ``X.flac`` (16 kHz mono),
+``X.rttm`` (one line per prompt: start/end of its speech, leading and trailing silence trimmed),
+``X.json`` (schema ``podscribe.fixture/1``: turns with speaker, start, end, text, and the prompt used) and
+``X.txt`` (reference text, ``Name : text`` per turn in time order). Prompts are split between a ``dev``
+part (for choosing settings) and a ``report`` part (held out) so that no prompt, and no prompt with
+nearly the same text, is in both. A short ``test`` part feeds the default test suite.
+
+Licence of the recordings: CC-BY-SA 3.0 (French: June Wallack; English and Spanish: Allison Smith,
+per the Debian copyright file; Italian: segreterietelefoniche.it), Russian CC-BY 3.0 (ivrvoice.ru).
+The output folder gets a NOTICE with these credits; keep it with the files.
+
+Standalone on purpose (stdlib + numpy, ffmpeg), like make_fixtures.py, whose helpers it reuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import gzip
+import json
+import re
+import shlex
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_fixtures as mf  # noqa: E402  (sibling tool: trim, layout, encode, RTTM)
+
+SOUNDS = Path("/usr/share/asterisk/sounds")
+DOCS = Path("/usr/share/doc")
+PACKAGES = [f"asterisk-core-sounds-{lang}-wav" for lang in ("fr", "en", "es", "it", "ru")]
+INSTALL = "apt-get install " + " ".join(PACKAGES)
+DEFAULT_OUT = Path.home() / ".cache" / "podscribe" / "realspeech"
+PARTS = ("dev", "report", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class Voice:
+    """One recorded person: the language of the package, the speaker name used in references, credits."""
+
+    lang: str
+    name: str
+    recorded_by: str
+    licence: str
+
+
+# The speaker names are what the references, RTTM and JSON say; each language is one recorded voice.
+# English and Spanish are both credited to Allison Smith in Debian's copyright file (the Spanish folder
+# is es_MX_f_Allison): they may be one person speaking two languages.
+VOICES = {
+    "fr": Voice("fr", "French Voice", "June Wallack", "CC-BY-SA-3.0"),
+    "en": Voice("en", "English Voice", "Allison Smith", "CC-BY-SA-3.0"),
+    "es": Voice("es", "Spanish Voice", "Allison Smith (es_MX_f_Allison)", "CC-BY-SA-3.0"),
+    "it": Voice("it", "Italian Voice", "Carlo (it_IT_m_Carlo, segreterietelefoniche.it)", "CC-BY-SA-3.0"),
+    "ru": Voice("ru", "Russian Voice", "ivrvoice.ru (ru_RU_f_IvrvoiceRU, provided by Maxim Topal)",
+                "CC-BY-3.0"),
+}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Prompt:
+    """One recording: its package name (e.g. ``vm-options``), its language, its text and trimmed samples."""
+
+    lang: str
+    name: str
+    text: str
+    audio: np.ndarray  # 16 kHz float32, leading/trailing silence trimmed
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / mf.SAMPLE_RATE
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """One output file: monologue or conversation, its part, its seed, and for conversations the speakers."""
+
+    name: str
+    part: str
+    seed: int
+    minutes: float
+    langs: tuple[str, ...] = ("fr",)
+    brief: str | None = None  # language of a speaker who says a single short prompt (under 5 s in all)
+    overlap_prob: float = 0.0
+
+
+# The files made by default. Monologues: several minutes of the French voice. Conversations: the French
+# voice plus 1-4 others; `brief` marks a speaker heard under 5 s in all. Only five voices exist (and
+# English and Spanish may be one person), so no conversation has six speakers.
+PLANS = (
+    Plan("monologue1.fr", "dev", 11, 3.5),
+    Plan("monologue2.fr", "dev", 12, 3.5),
+    Plan("conversation1", "dev", 21, 1.5, ("fr", "en"), overlap_prob=0.3),
+    Plan("conversation2", "dev", 22, 1.5, ("fr", "it", "ru"), brief="ru", overlap_prob=0.3),
+    Plan("conversation3", "dev", 23, 1.5, ("fr", "es", "it", "ru"), overlap_prob=0.2),
+    Plan("conversation4", "dev", 24, 1.5, ("fr", "en", "es", "it", "ru"), brief="es", overlap_prob=0.2),
+    Plan("monologue3.fr", "report", 13, 3.5),
+    Plan("monologue4.fr", "report", 14, 3.5),
+    Plan("conversation5", "report", 25, 1.5, ("fr", "ru"), overlap_prob=0.3),
+    Plan("conversation6", "report", 26, 1.5, ("fr", "en", "it"), brief="en", overlap_prob=0.3),
+    Plan("conversation7", "report", 27, 1.5, ("fr", "en", "it", "ru"), brief="it", overlap_prob=0.2),
+    Plan("conversation8", "report", 28, 1.5, ("fr", "en", "es", "it", "ru"), overlap_prob=0.2),
+    # short files for the default test suite (prompts of the dev part)
+    Plan("short_monologue.fr", "test", 31, 0.6),
+    Plan("short_conversation", "test", 32, 0.6, ("fr", "en")),
+)
+
+LONG_S = (15.0, 25.0)  # the long prompts a monologue must include
+MONOLOGUE_PROMPT_S = (1.5, 25.0)
+TURN_S = (0.5, 20.0)
+BRIEF_S = (1.0, 4.0)
+MONOLOGUE_PAUSE_S = (0.4, 1.5)
+CONVERSATION_PAUSE_S = (0.2, 1.2)
+OVERLAP_S = (0.2, 0.8)
+
+
+def missing_packages() -> list[str]:
+    """The asterisk sound packages whose prompts or text are not installed here."""
+    return [f"asterisk-core-sounds-{lang}-wav" for lang in VOICES
+            if not (SOUNDS / lang).is_dir() or not text_path(lang).is_file()]
+
+
+def text_path(lang: str) -> Path:
+    return DOCS / f"asterisk-core-sounds-{lang}" / f"core-sounds-{lang}.txt.gz"
+
+
+def read_texts(lang: str) -> dict[str, str]:
+    """``name: text`` lines of a package's text list (``;`` comments skipped, byte-order mark ignored)."""
+    texts = {}
+    with gzip.open(text_path(lang), "rt", encoding="utf-8-sig") as lines:
+        for line in lines:
+            line = line.strip()
+            if line.startswith(";"):
+                continue
+            for entry in _GLUED.split(line):  # a few lines hold two entries ("...dièse.vm-review-nonurgent: ...")
+                if ":" in entry:
+                    name, _, text = entry.partition(":")
+                    texts[name.strip()] = " ".join(text.split())
+    return texts
+
+
+_GLUED = re.compile(r"(?<=[.!?\s])(?=[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+: )")
+
+
+def usable(name: str, text: str) -> bool:
+    """Whole-sentence prompts only: no subfolder (digits, letters), no bracketed non-speech, some words."""
+    return "/" not in name and not re.search(r"[\[\]()<>]", text) and len(text.split()) >= 1
+
+
+def load_prompts(lang: str) -> list[Prompt]:
+    """Every usable prompt of a language, 16 kHz, trimmed to its speech; sorted by name (deterministic)."""
+    prompts = []
+    for name, text in sorted(read_texts(lang).items()):
+        path = SOUNDS / lang / f"{name}.wav"
+        if not usable(name, text) or not path.is_file():
+            continue
+        with wave.open(str(path)) as reader:
+            rate = reader.getframerate()
+            samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16)
+        if not len(samples) or not samples.any():
+            continue
+        audio = resample(samples.astype(np.float64) / 32768.0, rate)
+        prompts.append(Prompt(lang, name, text, mf.trim(audio)))
+    return prompts
+
+
+def resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Band-limited resampling to 16 kHz by zero-padding (or cutting) the spectrum: exact and deterministic.
+
+    A prompt starts and ends in silence, so the FFT's circular wrap-around adds nothing audible.
+    """
+    size = round(len(samples) * mf.SAMPLE_RATE / rate)
+    return (np.fft.irfft(np.fft.rfft(samples), size) * size / len(samples)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def words(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", text.lower()))
+
+
+def similar(a: Prompt, b: Prompt) -> bool:
+    """Nearly the same text (package variants such as conf-adminmenu-18 / -162): word-set Jaccard > 0.5."""
+    wa, wb = words(a.text), words(b.text)
+    return len(wa & wb) > 0.5 * len(wa | wb)
+
+
+def split_parts(prompts: list[Prompt], seed: int) -> dict[str, list[Prompt]]:
+    """Seeded split into dev and report; nearly identical prompts go to the same part.
+
+    Groups of similar prompts are dealt alternately, longest first, so both parts get long prompts.
+    """
+    groups: list[list[Prompt]] = []
+    for prompt in prompts:
+        home = next((g for g in groups if any(similar(prompt, p) for p in g)), None)
+        if home is None:
+            groups.append([prompt])
+        else:
+            home.append(prompt)
+    rng = np.random.default_rng([seed, 99])
+    order = rng.permutation(len(groups))
+    order = sorted(order, key=lambda i: -max(p.seconds for p in groups[i]))
+    parts: dict[str, list[Prompt]] = {"dev": [], "report": []}
+    for rank, index in enumerate(order):
+        parts["dev" if rank % 2 == 0 else "report"].extend(groups[index])
+    return parts
+
+
+def pick_monologue(pool: list[Prompt], plan: Plan, taken: set[str]) -> list[Prompt]:
+    """Prompts for a monologue: the part's long (15-25 s) prompts it is dealt, then others, no near-repeats."""
+    rng = np.random.default_rng(plan.seed)
+    fits = [p for p in pool if MONOLOGUE_PROMPT_S[0] <= p.seconds <= MONOLOGUE_PROMPT_S[1]
+            and len(p.text.split()) >= 3 and p.name not in taken]
+    long = [p for p in fits if LONG_S[0] <= p.seconds <= LONG_S[1]]
+    chosen: list[Prompt] = []
+    for prompt in rng.permutation(np.array(long, dtype=object)):
+        if len(chosen) < max(2, len(long) // 2) and not any(similar(prompt, p) for p in chosen):
+            chosen.append(prompt)
+    for prompt in rng.permutation(np.array([p for p in fits if p not in long], dtype=object)):
+        if sum(p.seconds for p in chosen) >= plan.minutes * 60:
+            break
+        if not any(similar(prompt, p) for p in chosen):
+            chosen.append(prompt)
+    order = rng.permutation(len(chosen))
+    taken.update(p.name for p in chosen)
+    return [chosen[i] for i in order]
+
+
+def pick_conversation(pools: dict[str, list[Prompt]], plan: Plan) -> list[Prompt]:
+    """Turns of a conversation: the French voice is drawn as often as all the others together.
+
+    A speaker never follows itself; a prompt is drawn with a chance proportional to its length; the `brief` speaker says one prompt of 1-4 s somewhere in the middle.
+    """
+    rng = np.random.default_rng(plan.seed)
+    others = [lang for lang in plan.langs if lang not in ("fr", plan.brief)]
+    fits = {lang: [p for p in pools[lang] if TURN_S[0] <= p.seconds <= TURN_S[1]] for lang in plan.langs}
+    turns: list[Prompt] = []
+    last = None
+    while sum(p.seconds for p in turns) < plan.minutes * 60:
+        choices = ["fr"] * max(1, len(others)) + others
+        choices = [c for c in choices if c != last] or others
+        lang = choices[rng.integers(len(choices))]
+        candidates = [p for p in fits[lang] if p not in turns and not any(similar(p, q) for q in turns)]
+        weights = np.array([p.seconds for p in candidates])  # longer prompts likelier: real turns, not beeps
+        prompt = candidates[rng.choice(len(candidates), p=weights / weights.sum())]
+        turns.append(prompt)
+        last = lang
+    if plan.brief:
+        short = [p for p in fits[plan.brief] if BRIEF_S[0] <= p.seconds <= BRIEF_S[1]]
+        slot = 1 + int(rng.integers(max(1, len(turns) - 2)))
+        while turns[slot - 1].lang == plan.brief or (slot < len(turns) and turns[slot].lang == plan.brief):
+            slot += 1
+        turns.insert(slot, short[rng.integers(len(short))])
+    return turns
+
+
+def render(prompts: list[Prompt], plan: Plan) -> tuple[np.ndarray, list[mf.Turn]]:
+    """Lay the prompts out (make_fixtures' layout: seeded pauses, overlaps at some speaker changes)."""
+    monologue = len(plan.langs) == 1
+    speakers = [VOICES[p.lang].name for p in prompts]
+    onsets = mf.layout([len(p.audio) for p in prompts], speakers, np.random.default_rng([plan.seed, 0]),
+                       MONOLOGUE_PAUSE_S if monologue else CONVERSATION_PAUSE_S, plan.overlap_prob, OVERLAP_S)
+    mixture = np.zeros(max(o + len(p.audio) for o, p in zip(onsets, prompts)) + mf.SAMPLE_RATE // 2)
+    for onset, prompt in zip(onsets, prompts):
+        mixture[onset: onset + len(prompt.audio)] += prompt.audio
+    peak = np.abs(mixture).max()
+    if peak > 0.95:  # overlapped loud prompts: scale the whole mix down, never clip
+        mixture *= 0.95 / peak
+    turns = [mf.Turn(round(o / mf.SAMPLE_RATE, 3), round((o + len(p.audio)) / mf.SAMPLE_RATE, 3), name, p.text)
+             for o, p, name in zip(onsets, prompts, speakers)]
+    return mixture.astype(np.float32), turns
+
+
+def write(out: Path, plan: Plan, prompts: list[Prompt], audio: np.ndarray, turns: list[mf.Turn],
+          command: str) -> Path:
+    """Audio (FLAC), RTTM, JSON record and `Name : text` reference of one file, in ``out/<part>/``."""
+    folder = out / plan.part
+    folder.mkdir(parents=True, exist_ok=True)
+    audio_path = folder / f"{plan.name}.flac"
+    mf.encode(audio, audio_path, "flac", "")
+    mf.write_rttm(turns, plan.name, folder / f"{plan.name}.rttm")
+    (folder / f"{plan.name}.txt").write_text("".join(f"{t.speaker} : {t.text}\n" for t in turns), encoding="utf-8")
+    langs = list(dict.fromkeys(p.lang for p in prompts))
+    record = {
+        "schema": mf.SCHEMA,
+        "audio": audio_path.name,
+        "duration": round(len(audio) / mf.SAMPLE_RATE, 3),
+        "sample_rate": mf.SAMPLE_RATE,
+        "command": command,
+        "tools": {"numpy": np.__version__, "ffmpeg": mf._run([mf.ffmpeg_path(), "-version"]).decode().splitlines()[0]},
+        "voice_set": "asterisk",
+        "part": plan.part,
+        "speakers": [{"name": VOICES[lang].name, "id": mf.speaker_id(VOICES[lang].name), "annotation": "",
+                      "off_mic": False, "voice": dataclasses.asdict(VOICES[lang])} for lang in langs],
+        "turns": [{**dataclasses.asdict(t), "prompt": f"{p.lang}/{p.name}"} for t, p in zip(turns, prompts)],
+    }
+    (folder / f"{plan.name}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n",
+                                             encoding="utf-8")
+    seconds = {VOICES[lang].name: sum(t.end - t.start for t in turns if t.speaker == VOICES[lang].name)
+               for lang in langs}
+    print(f"{audio_path}: {record['duration']:.1f} s, {len(turns)} turns, "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+    return audio_path
+
+
+NOTICE = """Recorded human speech assembled by podscribe's tools/make_realspeech.py from Debian's
+asterisk-core-sounds-{fr,en,es,it,ru}-wav packages (Asterisk core sound prompts).
+
+French: recorded by June Wallack, translated by Clod Patry, Kristopher Lalletti and June Wallack;
+  CC-BY-SA 3.0.
+English and Spanish: recorded by Allison Smith (http://www.theivrvoice.com); CC-BY-SA 3.0.
+Italian: segreterietelefoniche.it, translated by Silvia Petrin; CC-BY-SA 3.0.
+Russian: provided by Maxim Topal (http://www.ivrvoice.ru); CC-BY 3.0.
+Financial contributions to the recordings: Digium, Inc. and others (see /usr/share/doc/asterisk-core-sounds-*/copyright).
+
+These files are a derivative work (prompts trimmed, resampled to 16 kHz and joined) and are
+distributed under the same licences: https://creativecommons.org/licenses/by-sa/3.0/ and
+https://creativecommons.org/licenses/by/3.0/
+"""
+
+
+def build(out: Path, parts: list[str], names: list[str] | None, command: str) -> list[Path]:
+    """Make the planned files of the given parts (or only `names`) under `out`; return their audio paths."""
+    missing = missing_packages()
+    if missing:
+        raise SystemExit(f"missing Debian packages: apt-get install {' '.join(missing)}")
+    plans = [p for p in PLANS if p.part in parts and (not names or p.name in names)]
+    langs = sorted({lang for plan in PLANS if plan.part in parts for lang in plan.langs})
+    pools: dict[str, dict[str, list[Prompt]]] = {}
+    for seed, lang in enumerate(sorted(VOICES)):
+        if lang in langs:
+            split = split_parts(load_prompts(lang), seed)
+            pools[lang] = {"dev": split["dev"], "report": split["report"], "test": split["dev"]}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "NOTICE").write_text(NOTICE, encoding="utf-8")
+    taken: dict[str, set[str]] = {"dev": set(), "report": set(), "test": set()}
+    paths = []
+    for plan in PLANS:  # in plan order, so that monologues take their prompts the same way every time
+        if plan.part not in parts:
+            continue
+        if len(plan.langs) == 1:
+            prompts = pick_monologue(pools["fr"][plan.part], plan, taken[plan.part])
+        else:
+            prompts = pick_conversation({lang: pools[lang][plan.part] for lang in plan.langs}, plan)
+        if names and plan.name not in names:
+            continue
+        audio, turns = render(prompts, plan)
+        paths.append(write(out, plan, prompts, audio, turns, command))
+    return paths
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("out_dir", nargs="?", default=str(DEFAULT_OUT), help="output folder (one subfolder per part)")
+    p.add_argument("--part", action="append", choices=PARTS, help="parts to build (repeatable; default all)")
+    p.add_argument("--only", action="append", metavar="NAME", help="build only this file (repeatable)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    command = "python tools/make_realspeech.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    build(Path(args.out_dir), args.part or list(PARTS), args.only, command)
+
+
+if __name__ == "__main__":
+    main()
