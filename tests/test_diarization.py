@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from podscribe.diarization import DiarizationOptions, embedded, load_diarizer
+from podscribe.diarization import SECONDS_PER_SPEAKER, DiarizationOptions, embedded, load_diarizer
 from podscribe.diarization.embedded import EmbeddedDiarizer, EmbeddedSettings, make_turns
 from podscribe.errors import InputError, ModelError, OptionError
 from podscribe.transcript import Turn
@@ -107,6 +107,19 @@ def test_num_speakers_is_obeyed(diarizer, short, count):
 def test_max_speakers_caps_the_count(diarizer, short):
     turns = diarizer.diarize(short, DiarizationOptions(max_speakers=1))
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
+
+
+def test_a_loose_upper_bound_does_not_change_the_count(diarizer):
+    """20 s of one voice with two short interjections (1.1 s and 0.3 s, under the 4-s floor a voice needs):
+    the eigengap search stops at what the speech holds (20 s / 4 s), so --max-speakers 8 and 100 agree
+    (before: 5 speakers at 8-10, 9 at 16-100)."""
+    clip = decode(DATA / "noisy.fr.mp4")[10 * SR : 30 * SR]
+    counts = {m: len({t.speaker for t in diarizer.diarize(clip, DiarizationOptions(max_speakers=m))})
+              for m in (8, 10, 16, 100)}  # fmt: skip
+    assert len(set(counts.values())) == 1, counts
+    assert counts[100] <= 20 / SECONDS_PER_SPEAKER
+    exact = diarizer.diarize(clip, DiarizationOptions(num_speakers=3))  # an exact count is still obeyed
+    assert len({t.speaker for t in exact}) == 3
 
 
 @pytest.mark.parametrize("options", [DiarizationOptions(num_speakers=0),

@@ -26,7 +26,7 @@ from .asr.common import check_language
 from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio
 from .devices import cpu_threads
-from .diarization import DiarizationOptions, Diarizer, load_diarizer
+from .diarization import SECONDS_PER_SPEAKER, DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir
 from .inputs import AudioInput, open_source
@@ -42,9 +42,6 @@ ProgressCallback = Callable[[str, float, float], None]  # (stage, done seconds, 
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
                  "float16", "bfloat16", "float32")  # fmt: skip
 
-# A speaker needs about this much speech to be told apart (README: one who says under about 4 s in
-# all is merged into another); more speakers asked for than the speech holds at this rate: a warning.
-SECONDS_PER_SPEAKER = 4.0
 CACHE_VERSION = 8  # bump when a stage's output changes for the same settings
 
 

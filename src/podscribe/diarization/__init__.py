@@ -12,6 +12,12 @@ from ..errors import OptionError
 from ..transcript import Turn
 
 
+# A voice needs about this much speech to be told apart (measured floor: one who says under about 4 s
+# in all is merged into another, README). An automatic speaker count is searched only up to what the
+# speech holds at this rate, so a loose --max-speakers does not change it; more asked for: a warning.
+SECONDS_PER_SPEAKER = 4.0
+
+
 @dataclass(frozen=True)
 class DiarizationOptions:
     """Speaker-count constraints: an exact ``num_speakers`` wins over the min/max range."""

@@ -30,7 +30,7 @@ from ..errors import InputError, ModelError, OptionError
 from ..files import sha256_file
 from ..transcript import Turn, speaker_id
 from ..weights import models_dir
-from . import DiarizationOptions
+from . import SECONDS_PER_SPEAKER, DiarizationOptions
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +308,8 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
         centres = np.stack([_centre(embeddings, picked[sample == k]) for k in ids])
         return ids[np.argmax(embeddings @ centres.T, axis=1)]
     low, high = (min(bound, max(n, 1)) for bound in options.bounds())
+    if low < high:  # an automatic count: no more speakers than the speech holds (SECONDS_PER_SPEAKER each)
+        high = max(low, min(high, int(n * settings.hop // SECONDS_PER_SPEAKER)))
     if high <= 1 or n < 3:
         return np.zeros(n, dtype=int)
     affinity = embeddings @ embeddings.T
