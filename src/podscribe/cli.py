@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import glob
 import json
 import logging
 import os
@@ -212,48 +211,14 @@ def _check_inputs(paths: Sequence[str]) -> None:
         check_input(p)
 
 
-MEDIA_SUFFIXES = frozenset(
-    ".mp3 .m4a .m4b .aac .opus .ogg .oga .flac .wav .wma .aif .aiff .amr .mka .mp4 .m4v .mkv .mov .webm "
-    ".avi .mpg .mpeg .ts .3gp".split()
-)  # what a folder given as INPUT contributes (a file named explicitly is tried whatever its suffix)
-
-
-def _expand_inputs(inputs: Sequence[str], recursive: bool) -> list[tuple[str, str]]:
-    """INPUT arguments -> (input, output stem): files as given, ``-`` (stdin, stem ``stdin``), the media
-    files of a folder (its sub-folders too with ``recursive``; stems keep the relative path), and glob
-    patterns that name no existing file."""
-    jobs: list[tuple[str, str]] = []
-    for arg in inputs:
-        path = Path(arg)
-        if arg == "-":
-            jobs.append((arg, "stdin"))
-        elif path.is_dir():
-            found = path.rglob("*") if recursive else path.glob("*")
-            media = sorted(p for p in found if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
-            if not media:
-                raise InputError("no audio or video files in this folder" + ("" if recursive else
-                                 " (--recursive looks into sub-folders)"), path)  # fmt: skip
-            jobs += [(os.fspath(p), os.fspath(p.relative_to(path).with_suffix(""))) for p in media]
-        elif not path.exists() and glob.has_magic(arg):
-            matches = sorted(glob.glob(arg, recursive=recursive))
-            if not matches:
-                raise InputError("no file matches this pattern", arg)
-            jobs += [(m, Path(m).stem) for m in matches if Path(m).is_file()]
-        else:
-            jobs.append((arg, path.stem))
-    stems = [stem for _, stem in jobs]
-    if len(set(stems)) != len(stems):
-        raise OptionError("two inputs share a file name stem; their outputs would collide")
-    return jobs
-
-
 def cmd_transcribe(args: argparse.Namespace) -> int:
+    from .inputs import expand_inputs
     from .pipeline import Pipeline, make_options
     from .writers import RENDERERS, OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
     rules = _rules(args)
-    jobs = _expand_inputs(args.inputs, args.recursive)
+    jobs = expand_inputs(args.inputs, args.recursive)
     for v in _parse_voices(args.voice).values():
         _check_inputs([v])
     if args.reference:
