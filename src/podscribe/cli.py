@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
-from .errors import InputError, OptionError, PodscribeError
+from .errors import OptionError, PodscribeError
 
 if TYPE_CHECKING:
     from .subtitles import SubtitleRules
@@ -213,7 +213,7 @@ def _check_inputs(paths: Sequence[str]) -> None:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from .inputs import expand_inputs
-    from .pipeline import Pipeline, make_options
+    from .pipeline import Pipeline, make_options, require_speech
     from .writers import RENDERERS, OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
@@ -266,9 +266,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         try:
             if source != "-":
                 _check_inputs([source])
-            transcript = pipeline.run(sys.stdin.buffer.read() if source == "-" else source)
-            if not transcript.words:
-                raise InputError("no speech found (silence, music or noise only); nothing written", source)
+            transcript = require_speech(pipeline.run(sys.stdin.buffer.read() if source == "-" else source), source)
             if to_stdout:
                 sys.stdout.write(RENDERERS[formats[0]](transcript, options))
                 sys.stdout.flush()
