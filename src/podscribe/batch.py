@@ -486,6 +486,7 @@ def _drive(todo: list[Episode], log: _Log, report: BatchReport, options: Pipelin
     bar = tqdm(total=len(todo), unit="episode", disable=not progress, dynamic_ncols=True)
     try:
         pending = [(ep, 1) for ep in todo]
+        hours, failed = 0.0, 0
         while pending:
             retry = []
             by_stem = {ep.stem: ep for ep, _ in pending}
@@ -497,8 +498,10 @@ def _drive(todo: list[Episode], log: _Log, report: BatchReport, options: Pipelin
                     continue
                 if record.status == "failed":
                     logger.warning("%s", record.error)
+                    failed += 1
+                hours += (record.duration or 0.0) / 3600
                 bar.update()
-                bar.set_postfix_str(f"{report.audio_hours:.2f} h audio, {len(report.failed)} failed")
+                bar.set_postfix_str(f"{hours:.2f} h audio, {failed} failed")
             pending = retry
     finally:
         bar.close()

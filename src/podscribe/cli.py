@@ -1,4 +1,4 @@
-"""The ``podscribe`` command: transcribe, diarize, subtitles, evaluate, html, plot, models.
+"""The ``podscribe`` command: transcribe, batch, diarize, subtitles, evaluate, html, plot, models.
 
 Every failure the user can cause ends with one line on stderr (``podscribe: error: FILE: cause``),
 exit code 2 and no output file; nothing is overwritten without ``--force``.
@@ -132,6 +132,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--embed-audio", action="store_true", help="embed the audio in the HTML page")
     _add_subtitle_rules(t)
     _add_common(t)
+
+    b = sub.add_parser("batch", help="many episodes in parallel (process pool or Ray), resumable, logged to batch.jsonl")
+    b.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="files, folders (searched recursively), glob patterns, or manifests (.csv/.jsonl: path, "
+                        "language, speakers, reference)")
+    b.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="outputs and OUTDIR/batch.jsonl")
+    b.add_argument("-f", "--formats", default="json,txt,srt", help="json,txt,srt,vtt,rttm,html or all (default json,txt,srt)")
+    b.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
+    b.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
+    b.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    b.add_argument("--language", help="force a language (e.g. fr); a manifest row's own wins")
+    b.add_argument("--force", action="store_true", help="redo episodes already done; overwrite outputs")
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes or Ray actors (default: usable cores)")
+    b.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
+                   help="run on Ray: alone, a local Ray; with ADDRESS, join that cluster (needs podscribe[ray])")
+    b.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
+                   help="GPUs each Ray actor reserves (0.25: four actors share a GPU)")
+    b.add_argument("--retries", type=int, default=1, metavar="N",
+                   help="more tries for an episode that failed for another reason than its file (default 1)")
+    _add_speaker_options(b)
+    _add_common(b)
 
     d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
@@ -287,6 +308,23 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     return 0 if not failed else 2 if len(failed) == len(jobs) else 1
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import batch
+    from .pipeline import make_options
+
+    options = make_options(
+        model=args.model, engine=args.engine, device=args.device, language=args.language, diarizer=args.diarizer,
+        pyannote=args.pyannote, num_speakers=args.speakers, min_speakers=args.min_speakers,
+        max_speakers=args.max_speakers,
+    )  # fmt: skip
+    report = batch(
+        args.inputs, args.output_dir, options, formats=args.formats, workers=args.workers, ray=args.ray,
+        retries=args.retries, force=args.force, progress=not args.quiet, gpus_per_worker=args.gpus_per_worker,
+    )  # fmt: skip
+    print(f"podscribe: {report.summary()}; log: {report.outdir / 'batch.jsonl'}", file=sys.stderr)
+    return report.exit_code
+
+
 def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
     if not getattr(args, "report", False):
         return
@@ -418,7 +456,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "transcribe": cmd_transcribe, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
+    "transcribe": cmd_transcribe, "batch": cmd_batch, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
     "html": cmd_html, "plot": cmd_plot, "clip": cmd_clip, "models": cmd_models,
 }
 
