@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +32,7 @@ from typing import Any, Union
 
 from .devices import cpu_threads
 from .errors import InputError, OptionError, PodscribeError
+from .files import remove_in_flight
 from .inputs import expand_inputs
 from .pipeline import Pipeline, PipelineOptions, check_input, model_loads, require_speech
 from .writers import OutputOptions, check_targets, parse_formats, write_outputs
@@ -262,7 +264,20 @@ _worker: Worker | None = None  # this pool process's worker, made by _start_work
 
 def _start_worker(*args: Any) -> None:
     global _worker
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     _worker = Worker(*args)
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    """End this pool process when the driver dies (a SIGKILL leaves it no time to stop its pool): the
+    temporary files of an output in flight are removed, nothing partial stays."""
+    from multiprocessing.connection import wait
+
+    wait([parent_sentinel])
+    remove_in_flight()
+    os._exit(1)
 
 
 def _run_in_pool(episode: Episode, attempt: int) -> EpisodeRecord:
