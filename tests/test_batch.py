@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from podscribe.batch import BatchReport, Episode, EpisodeRecord, Worker, batch, collect_episodes, read_manifest
+from podscribe.batching import BatchReport, Episode, EpisodeRecord, Worker, batch, collect_episodes, read_manifest
 from podscribe.errors import InputError, OptionError
 from podscribe.pipeline import make_options
 from podscribe.writers import OutputOptions

@@ -309,7 +309,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import batch
+    from .batching import batch
     from .pipeline import make_options
 
     options = make_options(

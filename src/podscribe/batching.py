@@ -10,7 +10,8 @@ driver loses no finished episode; running the same batch again skips what is don
 present and a ``done`` line) and retries the rest.
 
 Scheduling is the executor's (``concurrent.futures.ProcessPoolExecutor``, ``ray.util.ActorPool``):
-nothing here queues or ships work by itself.
+nothing here queues or ships work by itself. (The module is ``batching``, not ``batch``: importing a
+submodule sets it as an attribute of the package, which would hide the function ``podscribe.batch``.)
 """
 
 from __future__ import annotations
