@@ -340,12 +340,12 @@ class _RayRunner:
             if address is True:
                 ray.init(num_cpus=workers or cpu_threads(), include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(address=address, log_to_driver=False)
+                ray.init(address=str(address), log_to_driver=False)
         if workers is None:
             resources = ray.cluster_resources()
             workers = int(resources.get("GPU", 0) / gpus_per_worker) if gpus_per_worker else int(resources.get("CPU", 1))
         actor = ray.remote(Worker).options(num_cpus=1, num_gpus=gpus_per_worker, max_restarts=1)
-        self.actors = [actor.remote(*worker_args) for _ in range(max(1, workers))]
+        self.actors: list[Any] = [actor.remote(*worker_args) for _ in range(max(1, workers))]
         self.pool = ActorPool(self.actors)
 
     def run(self, items: list[tuple[Episode, int]]) -> Iterator[EpisodeRecord]:
@@ -395,7 +395,7 @@ class _Log:
                 logger.warning("%s: an unreadable line ignored", self.path)
                 continue
             if isinstance(record, dict) and record.get("status") in ("done", "skipped"):
-                found.add((record.get("path"), record.get("stem")))
+                found.add((str(record.get("path")), str(record.get("stem"))))
         return found
 
     def append(self, record: EpisodeRecord) -> None:
