@@ -21,6 +21,7 @@ import json
 import logging
 import multiprocessing
 import os
+import resource
 import socket
 import threading
 import time
@@ -77,6 +78,7 @@ class EpisodeRecord:
     retryable: bool = False  # a failure that another try may not repeat (not a bad input file)
     worker: str | None = None  # host:pid of the worker process
     model_loads: dict[str, int] = field(default_factory=dict)  # the worker's loads so far (one each per worker)
+    peak_rss_mb: float | None = None  # the worker process's peak resident memory so far
     outputs: tuple[str, ...] = ()
 
     def to_json(self) -> str:
@@ -256,7 +258,8 @@ class Worker:
                     "retryable": not isinstance(e, InputError)}  # fmt: skip
         return EpisodeRecord(
             path=episode.path, stem=episode.stem, attempt=attempt, wall_s=round(time.perf_counter() - start, 3),
-            worker=f"{socket.gethostname()}:{os.getpid()}", model_loads=model_loads(), **done,
+            worker=f"{socket.gethostname()}:{os.getpid()}", model_loads=model_loads(),
+            peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), **done,
         )  # fmt: skip
 
 
