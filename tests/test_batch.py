@@ -118,6 +118,32 @@ def test_resume_after_sigkill_of_the_driver_redoes_only_unfinished_episodes(tmp_
     assert len(list(out.glob("*.srt"))) == 24
 
 
+def test_a_killed_worker_process_costs_a_retry_not_the_batch(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(24):
+        shutil.copy(SHORT, inputs / f"ep{i:02d}.opus")
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "podscribe", "batch", inputs, "-o", out, "-f", "json",
+                               "--language", "fr", "--workers", "1", "--retries", "1", "-q"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    log = out / "batch.jsonl"
+    deadline = time.monotonic() + 300
+    while not (log.exists() and log.read_bytes().count(b"\n") >= 1):
+        assert time.monotonic() < deadline and driver.poll() is None, "no episode finished"
+        time.sleep(0.005)
+    worker = int(json.loads(log.read_text().splitlines()[0])["worker"].rsplit(":", 1)[1])
+    os.kill(worker, signal.SIGKILL)
+    assert driver.wait(timeout=300) == 0, driver.stderr.read().decode()
+    lines = records(out)
+    lost = [r for r in lines if r["status"] == "failed"]
+    assert lost and all("worker process died" in r["error"] and r["attempt"] == 1 for r in lost)
+    final = {r["stem"]: r for r in lines}
+    assert all(r["status"] == "done" for r in final.values()) and len(final) == 24
+    assert {final[r["stem"]]["attempt"] for r in lost} == {2}  # each lost episode was done on its retry
+    assert len({r["worker"] for r in lines if r["status"] == "done"}) == 2  # the pool was made again
+
+
 def test_manifest_sets_language_speakers_and_reference_per_episode(archive, tmp_path):
     first = batch([archive / "a.opus"], tmp_path / "first", make_options(language="fr"), progress=False)
     assert first.exit_code == 0 and first.done[0].wer is None

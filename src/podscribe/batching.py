@@ -34,7 +34,7 @@ from typing import Any, Union
 
 from .devices import cpu_threads
 from .errors import InputError, OptionError, PodscribeError
-from .files import remove_in_flight
+from .files import remove_in_flight, stale_temporaries
 from .inputs import expand_inputs
 from .pipeline import Pipeline, PipelineOptions, check_input, model_loads, require_speech
 from .writers import OutputOptions, check_targets, parse_formats, write_outputs
@@ -243,8 +243,12 @@ class Worker:
             transcript = require_speech(pipeline.run(episode.path), episode.path)
             stages = self.clock.take()
             t = time.perf_counter()
-            written = write_outputs(transcript, self.outdir, episode.stem, self.formats, force=self.overwrite,
-                                    options=self.output_options)  # fmt: skip
+            for target in (Path(self.outdir) / f"{episode.stem}.{fmt}" for fmt in self.formats):
+                for stale in stale_temporaries(target):  # from a worker killed while writing this episode
+                    stale.unlink(missing_ok=True)
+            # A retry overwrites what this run's lost try may have written before its record came back.
+            written = write_outputs(transcript, self.outdir, episode.stem, self.formats,
+                                    force=self.overwrite or attempt > 1, options=self.output_options)  # fmt: skip
             stages["write"] = round(time.perf_counter() - t, 3)
             done = {"status": "done", "duration": transcript.duration, "stages": stages,
                     "outputs": tuple(map(os.fspath, written))}  # fmt: skip
