@@ -41,10 +41,10 @@ def make_episodes(folder: Path, count: int, seconds: float) -> list[Path]:
     return paths
 
 
-def run(config: str, episodes: list[Path], outdir: Path) -> dict:
+def run(config: str, episodes: list[Path], outdir: Path, device: str = "auto") -> dict:
     workers = 2 if config == "ray" else int(config)
     start = time.perf_counter()
-    report = batch(episodes, outdir, make_options(language="fr", cache=False), workers=workers,
+    report = batch(episodes, outdir, make_options(language="fr", cache=False, device=device), workers=workers,
                    ray=True if config == "ray" else None, progress=False)  # fmt: skip
     wall = time.perf_counter() - start
     done = report.done
@@ -75,12 +75,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=65.0)
     parser.add_argument("--configs", default="1,2,ray")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (on a GPU node)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         episodes = make_episodes(Path(tmp), args.episodes, args.seconds)
         for config in args.configs.split(","):
-            rows.append(run(config, episodes, Path(tmp) / f"out-{config}"))
+            rows.append(run(config, episodes, Path(tmp) / f"out-{config}", args.device))
             print(json.dumps(rows[-1]), file=sys.stderr)
     pool = next((r for r in rows if r["config"] == "--workers 2"), None)
     ray = next((r for r in rows if r["config"].endswith("--ray")), None)
