@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from podscribe.batching import BatchReport, Episode, EpisodeRecord, Worker, batch, collect_episodes, read_manifest
+from podscribe.batching import BatchReport, Episode, EpisodeRecord, batch, collect_episodes, read_manifest
+from podscribe.cli import main
 from podscribe.errors import InputError, OptionError
 from podscribe.pipeline import make_options
 from podscribe.writers import OutputOptions
@@ -59,11 +60,13 @@ def transcribed(archive: Path, tmp_path_factory) -> dict[str, bytes]:
     return files_of(out)
 
 
-def test_pool_gives_transcribe_outputs_a_bad_file_fails_alone_one_load_per_worker(archive, transcribed, tmp_path):
+def test_pool_gives_transcribe_outputs_a_bad_file_fails_alone_one_load_per_worker(archive, transcribed, tmp_path,
+                                                                                  capsys):  # fmt: skip
     out = tmp_path / "out"
-    run = podscribe("batch", archive, "-o", out, "-f", FORMATS, "--language", "fr", "--workers", "2", "-q")
-    err = run.stderr.decode()
-    assert run.returncode == 1, err  # some failed
+    code = main(["batch", os.fspath(archive), "-o", os.fspath(out), "-f", FORMATS, "--language", "fr",
+                 "--workers", "2", "-q"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1, err  # some failed
     assert "3 done, 0 skipped (done before), 1 failed of 4 episode(s)" in err and "Traceback" not in err
     assert files_of(out) == transcribed
     lines = records(out)
@@ -78,9 +81,11 @@ def test_pool_gives_transcribe_outputs_a_bad_file_fails_alone_one_load_per_worke
     assert 1 <= len(workers) <= 2
     assert all(r["model_loads"] == {"asr": 1, "diarization": 1} for r in lines)  # each worker loaded once
 
-    again = podscribe("batch", archive, "-o", out, "-f", FORMATS, "--language", "fr", "-q")
-    assert again.returncode == 1  # b still fails; the others are skipped, not redone
-    rerun = records(out)[len(lines):]
+    with open(out / "batch.jsonl", "ab") as log:
+        log.write(b'{"path": "/x", "stem": "x", "sta')  # a line cut short by a killed driver: ignored
+    code = main(["batch", os.fspath(archive), "-o", os.fspath(out), "-f", FORMATS, "--language", "fr", "-q"])
+    assert code == 1  # b still fails; the others are skipped, not redone
+    rerun = [json.loads(line) for line in (out / "batch.jsonl").read_text().splitlines()[len(lines) + 1:]]
     assert {r["stem"]: r["status"] for r in rerun} == {"a": "skipped", "b": "failed", "c": "skipped", "d": "skipped"}
     assert files_of(out) == transcribed
 
@@ -161,25 +166,50 @@ def test_manifest_sets_language_speakers_and_reference_per_episode(archive, tmp_
 
 
 def test_a_worker_loads_its_models_once_for_all_episodes_and_settings(archive, tmp_path):
+    from podscribe import batching
     from podscribe.pipeline import model_loads
 
     before = model_loads()
-    worker = Worker(make_options(language="fr"), ["json"], os.fspath(tmp_path), OutputOptions(), False)
-    one = worker.run(Episode(os.fspath(archive / "a.opus"), "a"), 1)
-    other = worker.run(Episode(os.fspath(archive / "c.opus"), "c", language="fr", speakers=2), 1)
-    bad = worker.run(Episode(os.fspath(archive / "b.mp3"), "b"), 1)
-    missing = worker.run(Episode(os.fspath(tmp_path / "gone.opus"), "gone"), 2)
+    batching._start_worker(make_options(language="fr"), ["json", "txt"], os.fspath(tmp_path), OutputOptions(), False)
+    stale = tmp_path / ".a.json.0123456789abcdef0123456789abcdef.part"  # left by a worker killed while writing
+    stale.write_text("{")
+    one = batching._run_in_pool(Episode(os.fspath(archive / "a.opus"), "a"), 1)
+    assert not stale.exists()
+    reference = tmp_path / "a.ref.txt"
+    shutil.copy(tmp_path / "a.txt", reference)
+    other = batching._run_in_pool(Episode(os.fspath(archive / "c.opus"), "c", language="fr", speakers=2,
+                                          reference=os.fspath(reference)), 1)  # fmt: skip
+    bad = batching._run_in_pool(Episode(os.fspath(archive / "b.mp3"), "b"), 1)
+    missing = batching._run_in_pool(Episode(os.fspath(tmp_path / "gone.opus"), "gone"), 2)
     assert (one.status, other.status, bad.status, missing.status) == ("done", "done", "failed", "failed")
+    assert one.wer is None and other.wer == 0.0  # c is a's copy: a's text is its reference too
     assert "no such file" in missing.error and missing.attempt == 2
     after = model_loads()
     assert {k: after[k] - before[k] for k in after} == {"asr": 1, "diarization": 1}
     assert one.model_loads == bad.model_loads == after
 
 
+def test_stage_clock_times_each_stage_between_its_first_and_last_report():
+    from podscribe.batching import _StageClock
+
+    clock = _StageClock()
+    clock("decode", 0.0, 0.0)
+    clock("asr", 0.0, 10.0)
+    time.sleep(0.05)
+    clock("asr", 10.0, 10.0)
+    times = clock.take()
+    assert times["decode"] == 0.0 and 0.04 <= times["asr"] < 1.0
+    assert clock.take() == {}
+
+
 def test_collect_episodes_and_manifest_errors(archive, tmp_path):
     assert [e.stem for e in collect_episodes(archive)] == ["a", "b", "c", "d"]
     assert [e.stem for e in collect_episodes([os.fspath(archive / "*.opus")])] == ["a", "c", "d"]
     assert all(os.path.isabs(e.path) for e in collect_episodes(archive))
+    with pytest.raises(InputError, match="cannot read"):
+        read_manifest(tmp_path / "none.jsonl")
+    with pytest.raises(OptionError, match="no input given"):
+        collect_episodes([])
     with pytest.raises(OptionError, match="standard input"):
         collect_episodes(["-"])
     with pytest.raises(OptionError, match="share a file name stem"):
@@ -237,3 +267,8 @@ def test_ray_actors_give_transcribe_outputs(archive, transcribed, tmp_path):
     assert files_of(tmp_path / "out") == transcribed
     assert all(r.model_loads == {"asr": 1, "diarization": 1} for r in report.records)
     assert len({r.worker for r in report.records}) <= 2
+
+    alone = batch(archive / "a.opus", tmp_path / "alone", make_options(language="fr"), formats=FORMATS, ray=True,
+                  progress=False)  # a Ray of its own: started with the usable cores, and stopped  # fmt: skip
+    assert alone.exit_code == 0 and not ray.is_initialized()
+    assert (tmp_path / "alone" / "a.srt").read_bytes() == transcribed["a.srt"]

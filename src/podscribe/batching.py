@@ -409,8 +409,17 @@ class _Log:
         if self.fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            if self._cut_short():  # a line a killed driver left unfinished: the next starts on its own
+                os.write(self.fd, b"\n")
         os.write(self.fd, (record.to_json() + "\n").encode("utf-8"))
         os.fsync(self.fd)
+
+    def _cut_short(self) -> bool:
+        with open(self.path, "rb") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
 
     def close(self) -> None:
         if self.fd is not None:
