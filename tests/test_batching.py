@@ -90,25 +90,35 @@ def test_pool_gives_transcribe_outputs_a_bad_file_fails_alone_one_load_per_worke
     assert files_of(out) == transcribed
 
 
-def test_resume_after_sigkill_of_the_driver_redoes_only_unfinished_episodes(tmp_path):
+EPISODES = 24  # copies: served by the result cache, so a batch of them lasts a few seconds
+
+
+def start_batch(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, list, Path]:
+    """A real driver process on EPISODES copies; returned once the first episode's record is in the log."""
     inputs = tmp_path / "in"
     inputs.mkdir()
-    for i in range(24):
+    for i in range(EPISODES):
         shutil.copy(SHORT, inputs / f"ep{i:02d}.opus")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "podscribe", "batch", inputs, "-o", out, "-f", FORMATS, "--language", "fr",
-               "--workers", "1", "-q"]  # fmt: skip
-    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "podscribe", "batch", inputs, "-o", out, "--language", "fr", "--workers", "1",
+               "-q", *options]  # fmt: skip
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     log = out / "batch.jsonl"
     deadline = time.monotonic() + 300
-    while not (log.exists() and log.read_bytes().count(b"\n") >= 1) and driver.poll() is None:
-        assert time.monotonic() < deadline, "no episode finished in 300 s"
+    while not (log.exists() and log.read_bytes().count(b"\n") >= 1):
+        assert time.monotonic() < deadline and driver.poll() is None, "no episode finished"
         time.sleep(0.005)
+    return driver, command, out
+
+
+def test_resume_after_sigkill_of_the_driver_redoes_only_unfinished_episodes(tmp_path):
+    driver, command, out = start_batch(tmp_path, "-f", FORMATS)
+    log = out / "batch.jsonl"
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     before = [json.loads(line) for line in log.read_text().splitlines()]
     finished = {r["stem"] for r in before if r["status"] == "done"}
-    assert 1 <= len(finished) < 24, "the driver was to be killed mid-batch"
+    assert 1 <= len(finished) < EPISODES, "the driver was to be killed mid-batch"
     time.sleep(1.0)  # the pool process notices its driver is gone and ends
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]  # no temporary left
     for p in out.glob("*.json"):
@@ -118,25 +128,14 @@ def test_resume_after_sigkill_of_the_driver_redoes_only_unfinished_episodes(tmp_
     assert resumed.returncode == 0, resumed.stderr.decode()
     after = [json.loads(line) for line in log.read_text().splitlines()][len(before):]
     assert {r["stem"] for r in after if r["status"] == "skipped"} == finished
-    assert {r["stem"] for r in after if r["status"] == "done"} == {f"ep{i:02d}" for i in range(24)} - finished
-    assert len(after) == 24
-    assert len(list(out.glob("*.srt"))) == 24
+    assert {r["stem"] for r in after if r["status"] == "done"} == {f"ep{i:02d}" for i in range(EPISODES)} - finished
+    assert len(after) == EPISODES
+    assert len(list(out.glob("*.srt"))) == EPISODES
 
 
 def test_a_killed_worker_process_costs_a_retry_not_the_batch(tmp_path):
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for i in range(24):
-        shutil.copy(SHORT, inputs / f"ep{i:02d}.opus")
-    out = tmp_path / "out"
-    driver = subprocess.Popen([sys.executable, "-m", "podscribe", "batch", inputs, "-o", out, "-f", "json",
-                               "--language", "fr", "--workers", "1", "--retries", "1", "-q"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    driver, _, out = start_batch(tmp_path, "-f", "json", "--retries", "1")
     log = out / "batch.jsonl"
-    deadline = time.monotonic() + 300
-    while not (log.exists() and log.read_bytes().count(b"\n") >= 1):
-        assert time.monotonic() < deadline and driver.poll() is None, "no episode finished"
-        time.sleep(0.005)
     worker = int(json.loads(log.read_text().splitlines()[0])["worker"].rsplit(":", 1)[1])
     os.kill(worker, signal.SIGKILL)
     assert driver.wait(timeout=300) == 0, driver.stderr.read().decode()
@@ -144,7 +143,7 @@ def test_a_killed_worker_process_costs_a_retry_not_the_batch(tmp_path):
     lost = [r for r in lines if r["status"] == "failed"]
     assert lost and all("worker process died" in r["error"] and r["attempt"] == 1 for r in lost)
     final = {r["stem"]: r for r in lines}
-    assert all(r["status"] == "done" for r in final.values()) and len(final) == 24
+    assert all(r["status"] == "done" for r in final.values()) and len(final) == EPISODES
     assert {final[r["stem"]]["attempt"] for r in lost} == {2}  # each lost episode was done on its retry
     assert len({r["worker"] for r in lines if r["status"] == "done"}) == 2  # the pool was made again
 
