@@ -302,7 +302,9 @@ def _lost(episode: Episode, attempt: int, why: str) -> EpisodeRecord:
 
 
 class _LocalRunner:
-    """A process pool (spawned processes), each running one ``Worker``; remade if a process dies."""
+    """A process pool, each process running one ``Worker``; remade if a process dies. Processes are
+    spawned, not forked: the command runs the driver in a thread, and forking a threaded process can
+    copy a lock held by another thread."""
 
     def __init__(self, workers: int, worker_args: tuple[Any, ...]) -> None:
         self.workers, self.worker_args = workers, worker_args
