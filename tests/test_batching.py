@@ -93,21 +93,32 @@ def test_pool_gives_transcribe_outputs_a_bad_file_fails_alone_one_load_per_worke
 EPISODES = 24  # copies: served by the result cache, so a batch of them lasts a few seconds
 
 
-def start_batch(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, list, Path]:
-    """A real driver process on EPISODES copies; returned once the first episode's record is in the log."""
+def copies(tmp_path: Path) -> Path:
+    """A folder of EPISODES copies of the short fixture, ep00.opus ..."""
     inputs = tmp_path / "in"
     inputs.mkdir()
     for i in range(EPISODES):
         shutil.copy(SHORT, inputs / f"ep{i:02d}.opus")
+    return inputs
+
+
+def wait_for_first_record(out: Path, running) -> None:
+    """Return once OUTDIR/batch.jsonl holds a line; fail if ``running()`` turns false first or 300 s pass."""
+    log = out / "batch.jsonl"
+    deadline = time.monotonic() + 300
+    while not (log.exists() and log.read_bytes().count(b"\n") >= 1):
+        assert time.monotonic() < deadline and running(), "no episode finished"
+        time.sleep(0.005)
+
+
+def start_batch(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, list, Path]:
+    """A real driver process on EPISODES copies; returned once the first episode's record is in the log."""
+    inputs = copies(tmp_path)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "podscribe", "batch", inputs, "-o", out, "--language", "fr", "--workers", "1",
                "-q", *options]  # fmt: skip
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    log = out / "batch.jsonl"
-    deadline = time.monotonic() + 300
-    while not (log.exists() and log.read_bytes().count(b"\n") >= 1):
-        assert time.monotonic() < deadline and driver.poll() is None, "no episode finished"
-        time.sleep(0.005)
+    wait_for_first_record(out, lambda: driver.poll() is None)
     return driver, command, out
 
 
@@ -271,3 +282,27 @@ def test_ray_actors_give_transcribe_outputs(archive, transcribed, tmp_path):
                   progress=False)  # a Ray of its own: started with the usable cores, and stopped  # fmt: skip
     assert alone.exit_code == 0 and not ray.is_initialized()
     assert (tmp_path / "alone" / "a.srt").read_bytes() == transcribed["a.srt"]
+
+
+def test_a_killed_ray_actor_costs_a_retry_not_the_batch(tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'podscribe[ray]')")
+    import threading
+
+    inputs = copies(tmp_path)
+    out = tmp_path / "out"
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        reports: list[BatchReport] = []
+        driver = threading.Thread(target=lambda: reports.append(batch(
+            inputs, out, make_options(language="fr"), formats="json", workers=1, ray=True, progress=False)))
+        driver.start()
+        wait_for_first_record(out, driver.is_alive)
+        os.kill(int(records(out)[0]["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+        driver.join(300)
+    finally:
+        ray.shutdown()
+    report = reports[0]
+    lost = [r for r in report.records if r.status == "failed"]
+    assert lost and all(r.error == "Ray worker died" and r.attempt == 1 for r in lost)
+    assert report.exit_code == 0 and len(report.done) == EPISODES
+    assert len({r.worker for r in report.done}) == 2  # the actor was restarted (its models loaded again)
