@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import srt
 
-from podscribe.cli import MEDIA_SUFFIXES, _expand_inputs
+from podscribe.inputs import MEDIA_SUFFIXES, expand_inputs
 from podscribe.errors import InputError, OptionError
 
 SHORT = Path(__file__).resolve().parent / "data" / "short.fr.opus"
@@ -37,18 +37,18 @@ def episodes(tmp_path: Path) -> Path:
 
 
 def test_folder_and_glob_expansion(episodes: Path):
-    assert [stem for _, stem in _expand_inputs([str(episodes)], False)] == ["ep1", "ep2"]
-    assert [stem for _, stem in _expand_inputs([str(episodes)], True)] == ["ep1", "ep2", "season2/ep3"]
-    assert [stem for _, stem in _expand_inputs([str(episodes / "*.opus")], False)] == ["ep1"]
-    assert [stem for _, stem in _expand_inputs([str(episodes / "**" / "*.opus")], True)] == ["ep1", "ep3"]
-    assert _expand_inputs(["-"], False) == [("-", "stdin")]
+    assert [stem for _, stem in expand_inputs([str(episodes)], False)] == ["ep1", "ep2"]
+    assert [stem for _, stem in expand_inputs([str(episodes)], True)] == ["ep1", "ep2", "season2/ep3"]
+    assert [stem for _, stem in expand_inputs([str(episodes / "*.opus")], False)] == ["ep1"]
+    assert [stem for _, stem in expand_inputs([str(episodes / "**" / "*.opus")], True)] == ["ep1", "ep3"]
+    assert expand_inputs(["-"], False) == [("-", "stdin")]
     with pytest.raises(InputError, match="no file matches"):
-        _expand_inputs([str(episodes / "*.flac")], False)
+        expand_inputs([str(episodes / "*.flac")], False)
     (episodes / "empty").mkdir()
     with pytest.raises(InputError, match="no audio or video files"):
-        _expand_inputs([str(episodes / "empty")], False)
+        expand_inputs([str(episodes / "empty")], False)
     with pytest.raises(OptionError, match="share a file name stem"):
-        _expand_inputs([str(episodes / "ep1.opus"), str(episodes / "season2" / "ep3.opus"),
+        expand_inputs([str(episodes / "ep1.opus"), str(episodes / "season2" / "ep3.opus"),
                         str(episodes / "ep1.opus")], False)  # fmt: skip
     assert ".opus" in MEDIA_SUFFIXES and ".txt" not in MEDIA_SUFFIXES
 

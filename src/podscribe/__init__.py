@@ -15,6 +15,8 @@ from .transcript import Segment, Transcript, Turn, Word, load_transcript
 if TYPE_CHECKING:  # the real types for type checkers; at run time these load on first use (below)
     from .asr import ASROptions as ASROptions
     from .audio import load_audio as load_audio
+    from .batching import BatchReport as BatchReport
+    from .batching import batch as batch
     from .diarization import DiarizationOptions as DiarizationOptions
     from .inputs import AudioInput as AudioInput
     from .normalizer import Normalizer as Normalizer
@@ -44,6 +46,8 @@ _LAZY = {
     "DiarizationOptions": "diarization",
     "AudioInput": "inputs",
     "load_audio": "audio",
+    "batch": "batching",
+    "BatchReport": "batching",
     "evaluate": "report",
     "Report": "report",
     "Normalizer": "normalizer",
@@ -58,7 +62,7 @@ _LAZY = {
 
 _SUBMODULES = {"audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline", "reference",
                "report", "scores", "speaker_mapping", "subtitles", "transcript", "weights", "writers", "html", "plot",
-               "asr", "diarization", "inputs", "clips"}
+               "asr", "diarization", "inputs", "clips", "batching"}
 
 __all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__", "load_transcript", *_LAZY]
 

@@ -1,4 +1,4 @@
-"""The ``podscribe`` command: transcribe, diarize, subtitles, evaluate, html, plot, models.
+"""The ``podscribe`` command: transcribe, batch, diarize, subtitles, evaluate, html, plot, models.
 
 Every failure the user can cause ends with one line on stderr (``podscribe: error: FILE: cause``),
 exit code 2 and no output file; nothing is overwritten without ``--force``.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import glob
 import json
 import logging
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
-from .errors import InputError, OptionError, PodscribeError
+from .errors import OptionError, PodscribeError
 
 if TYPE_CHECKING:
     from .subtitles import SubtitleRules
@@ -134,6 +133,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_subtitle_rules(t)
     _add_common(t)
 
+    b = sub.add_parser("batch", help="many episodes in parallel (process pool or Ray), resumable, logged to batch.jsonl")
+    b.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="files, folders (searched recursively), glob patterns, or manifests (.csv/.jsonl: path, "
+                        "language, speakers, reference)")
+    b.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="outputs and OUTDIR/batch.jsonl")
+    b.add_argument("-f", "--formats", default="json,txt,srt", help="json,txt,srt,vtt,rttm,html or all (default json,txt,srt)")
+    b.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
+    b.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
+    b.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    b.add_argument("--language", help="force a language (e.g. fr); a manifest row's own wins")
+    b.add_argument("--force", action="store_true", help="redo episodes already done; overwrite outputs")
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes or Ray actors (default: usable cores)")
+    b.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
+                   help="run on Ray: alone, a local Ray; with ADDRESS, join that cluster (needs podscribe[ray])")
+    b.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
+                   help="GPUs each Ray actor reserves (0.25: four actors share a GPU)")
+    b.add_argument("--retries", type=int, default=1, metavar="N",
+                   help="more tries for an episode that failed for another reason than its file (default 1)")
+    _add_speaker_options(b)
+    _add_common(b)
+
     d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
     d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR")
@@ -212,48 +232,14 @@ def _check_inputs(paths: Sequence[str]) -> None:
         check_input(p)
 
 
-MEDIA_SUFFIXES = frozenset(
-    ".mp3 .m4a .m4b .aac .opus .ogg .oga .flac .wav .wma .aif .aiff .amr .mka .mp4 .m4v .mkv .mov .webm "
-    ".avi .mpg .mpeg .ts .3gp".split()
-)  # what a folder given as INPUT contributes (a file named explicitly is tried whatever its suffix)
-
-
-def _expand_inputs(inputs: Sequence[str], recursive: bool) -> list[tuple[str, str]]:
-    """INPUT arguments -> (input, output stem): files as given, ``-`` (stdin, stem ``stdin``), the media
-    files of a folder (its sub-folders too with ``recursive``; stems keep the relative path), and glob
-    patterns that name no existing file."""
-    jobs: list[tuple[str, str]] = []
-    for arg in inputs:
-        path = Path(arg)
-        if arg == "-":
-            jobs.append((arg, "stdin"))
-        elif path.is_dir():
-            found = path.rglob("*") if recursive else path.glob("*")
-            media = sorted(p for p in found if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
-            if not media:
-                raise InputError("no audio or video files in this folder" + ("" if recursive else
-                                 " (--recursive looks into sub-folders)"), path)  # fmt: skip
-            jobs += [(os.fspath(p), os.fspath(p.relative_to(path).with_suffix(""))) for p in media]
-        elif not path.exists() and glob.has_magic(arg):
-            matches = sorted(glob.glob(arg, recursive=recursive))
-            if not matches:
-                raise InputError("no file matches this pattern", arg)
-            jobs += [(m, Path(m).stem) for m in matches if Path(m).is_file()]
-        else:
-            jobs.append((arg, path.stem))
-    stems = [stem for _, stem in jobs]
-    if len(set(stems)) != len(stems):
-        raise OptionError("two inputs share a file name stem; their outputs would collide")
-    return jobs
-
-
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from .pipeline import Pipeline, make_options
+    from .inputs import expand_inputs
+    from .pipeline import Pipeline, make_options, require_speech
     from .writers import RENDERERS, OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
     rules = _rules(args)
-    jobs = _expand_inputs(args.inputs, args.recursive)
+    jobs = expand_inputs(args.inputs, args.recursive)
     for v in _parse_voices(args.voice).values():
         _check_inputs([v])
     if args.reference:
@@ -301,9 +287,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         try:
             if source != "-":
                 _check_inputs([source])
-            transcript = pipeline.run(sys.stdin.buffer.read() if source == "-" else source)
-            if not transcript.words:
-                raise InputError("no speech found (silence, music or noise only); nothing written", source)
+            transcript = require_speech(pipeline.run(sys.stdin.buffer.read() if source == "-" else source), source)
             if to_stdout:
                 sys.stdout.write(RENDERERS[formats[0]](transcript, options))
                 sys.stdout.flush()
@@ -322,6 +306,23 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         print(f"podscribe: {len(jobs) - len(failed)} of {len(jobs)} input(s) transcribed"
               + (f", {len(failed)} failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)  # fmt: skip
     return 0 if not failed else 2 if len(failed) == len(jobs) else 1
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batching import batch
+    from .pipeline import make_options
+
+    options = make_options(
+        model=args.model, engine=args.engine, device=args.device, language=args.language, diarizer=args.diarizer,
+        pyannote=args.pyannote, num_speakers=args.speakers, min_speakers=args.min_speakers,
+        max_speakers=args.max_speakers,
+    )  # fmt: skip
+    report = batch(
+        args.inputs, args.output_dir, options, formats=args.formats, workers=args.workers, ray=args.ray,
+        retries=args.retries, force=args.force, progress=not args.quiet, gpus_per_worker=args.gpus_per_worker,
+    )  # fmt: skip
+    print(f"podscribe: {report.summary()}; log: {report.outdir / 'batch.jsonl'}", file=sys.stderr)
+    return report.exit_code
 
 
 def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
@@ -455,7 +456,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "transcribe": cmd_transcribe, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
+    "transcribe": cmd_transcribe, "batch": cmd_batch, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
     "html": cmd_html, "plot": cmd_plot, "clip": cmd_clip, "models": cmd_models,
 }
 

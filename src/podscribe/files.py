@@ -11,6 +11,7 @@ keeps the registry locked, so no thread creates a temporary path after it.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import shutil
@@ -56,6 +57,13 @@ def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 _lock = threading.Lock()
 _in_flight: set[Path] = set()
+
+
+def stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Temporary paths ``atomic_target`` made beside ``target`` in a process killed before it could remove
+    them (SIGKILL): a batch worker deletes those of an episode before writing it again."""
+    target = Path(target)
+    return sorted(target.parent.glob(f".{glob.escape(target.name)}.*.part"))
 
 
 def _remove(path: Path) -> None:

@@ -5,14 +5,18 @@ Every entry point that takes audio (``transcribe``, ``Pipeline.run``, ``diarize`
 there is one, a content hash for the result cache, and a loader of 16 kHz mono float32 samples. Encoded
 bytes (a file object, ``bytes``) are decoded by the same bundled ffmpeg as files; samples already in
 memory (an array, ``(array, rate)``, an ``AudioSegment``) are down-mixed and resampled here.
+
+``expand_inputs`` turns the command line's INPUT arguments (files, folders, globs, ``-``) into the list
+of (input, output stem) that ``podscribe transcribe`` and ``podscribe batch`` work through.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from math import gcd
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Union
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Union
 import numpy as np
 
 from .audio import SAMPLE_RATE, load_audio, probe
-from .errors import DecodeError, InputError
+from .errors import DecodeError, InputError, OptionError
 from .files import sha256_file
 
 if TYPE_CHECKING:
@@ -165,4 +169,39 @@ def _is_audio_segment(audio: Any) -> bool:
     return type(audio).__name__ == "AudioSegment" and hasattr(audio, "get_array_of_samples")
 
 
-__all__ = ["ACCEPTED", "AudioInput", "AudioSource", "open_source"]
+MEDIA_SUFFIXES = frozenset(
+    ".mp3 .m4a .m4b .aac .opus .ogg .oga .flac .wav .wma .aif .aiff .amr .mka .mp4 .m4v .mkv .mov .webm "
+    ".avi .mpg .mpeg .ts .3gp".split()
+)  # what a folder given as INPUT contributes (a file named explicitly is tried whatever its suffix)
+
+
+def expand_inputs(inputs: Sequence[str], recursive: bool) -> list[tuple[str, str]]:
+    """INPUT arguments -> (input, output stem): files as given, ``-`` (stdin, stem ``stdin``), the media
+    files of a folder (its sub-folders too with ``recursive``; stems keep the relative path), and glob
+    patterns that name no existing file."""
+    jobs: list[tuple[str, str]] = []
+    for arg in inputs:
+        path = Path(arg)
+        if arg == "-":
+            jobs.append((arg, "stdin"))
+        elif path.is_dir():
+            found = path.rglob("*") if recursive else path.glob("*")
+            media = sorted(p for p in found if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+            if not media:
+                raise InputError("no audio or video files in this folder" + ("" if recursive else
+                                 " (--recursive looks into sub-folders)"), path)  # fmt: skip
+            jobs += [(os.fspath(p), os.fspath(p.relative_to(path).with_suffix(""))) for p in media]
+        elif not path.exists() and glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=recursive))
+            if not matches:
+                raise InputError("no file matches this pattern", arg)
+            jobs += [(m, Path(m).stem) for m in matches if Path(m).is_file()]
+        else:
+            jobs.append((arg, path.stem))
+    stems = [stem for _, stem in jobs]
+    if len(set(stems)) != len(stems):
+        raise OptionError("two inputs share a file name stem; their outputs would collide")
+    return jobs
+
+
+__all__ = ["ACCEPTED", "MEDIA_SUFFIXES", "AudioInput", "AudioSource", "expand_inputs", "open_source"]

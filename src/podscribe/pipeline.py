@@ -42,7 +42,14 @@ ProgressCallback = Callable[[str, float, float], None]  # (stage, done seconds, 
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
                  "float16", "bfloat16", "float32")  # fmt: skip
 
-CACHE_VERSION = 8  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 9  # bump when a stage's output changes for the same settings
+_LOADS = {"asr": 0, "diarization": 0}  # models loaded by this process's Pipelines (see model_loads)
+
+
+def model_loads() -> dict[str, int]:
+    """How many times this process loaded an ASR model and a diarizer: a batch worker records it with each
+    episode, so a run shows that each worker loaded its models once."""
+    return dict(_LOADS)
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,19 @@ class Pipeline:
         self._weights_id: str | None = None
         self._cache = _ResultCache(options.cache)
 
+    def with_options(self, **changes: Any) -> Pipeline:
+        """This pipeline with some options changed (``language=``, ``num_speakers=``, ``reference=`` ...,
+        as ``make_options`` takes them), sharing the models already loaded when the options that choose
+        them are unchanged: a batch worker runs each episode's own settings on one set of models."""
+        other = Pipeline(make_options(self.options, **changes))
+        o, n = self.options, other.options
+        if (o.engine, o.model, o.device, o.cpu_threads, o.compute_type, o.asr.batch_size, o.diarizer) == (
+                n.engine, n.model, n.device, n.cpu_threads, n.compute_type, n.asr.batch_size, n.diarizer):  # fmt: skip
+            other._engine, other._weights_id = self._engine, self._weights_id
+        if (o.diarizer, o.pyannote, o.device) == (n.diarizer, n.pyannote, n.device):
+            other._diarizer = self._diarizer
+        return other
+
     # ---- lazily loaded models -----------------------------------------------------------------
     @property
     def engine(self) -> ASREngine:
@@ -190,6 +210,7 @@ class Pipeline:
                 # Speaker (or speech) windows come as clips: decode as many batches at once as there are cores.
                 kwargs["workers"] = cpu_threads(o.cpu_threads)
             self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
+            _LOADS["asr"] += 1
         return self._engine
 
     @property
@@ -200,6 +221,7 @@ class Pipeline:
             if o.diarizer == "pyannote":
                 kwargs["path"] = o.pyannote
             self._diarizer = load_diarizer(o.diarizer or "embedded", **kwargs)
+            _LOADS["diarization"] += 1
         return self._diarizer
 
     # ---- stages ---------------------------------------------------------------------------------
@@ -464,6 +486,14 @@ def make_options(base: PipelineOptions | None = None, **options: Any) -> Pipelin
     base_asr = options.pop("asr", base.asr)
     base_diar = options.pop("diarization", base.diarization)
     return replace(base, **options, asr=replace(base_asr, **asr), diarization=replace(base_diar, **diar))
+
+
+def require_speech(transcript: Transcript, source: str) -> Transcript:
+    """The transcript, or InputError when it holds no word (silence, music or noise only): nothing is
+    written for such an input."""
+    if not transcript.words:
+        raise InputError("no speech found (silence, music or noise only); nothing written", source)
+    return transcript
 
 
 def check_input(path: str | os.PathLike[str]) -> None:
