@@ -171,7 +171,7 @@ def test_centroids_match_voice_samples(diarizer, short, short_local):
 
 def test_silence_has_no_turns_and_no_voice(diarizer):
     silence = np.zeros(5 * SR, dtype=np.float32)
-    assert diarizer.diarize_with_embeddings(silence, DiarizationOptions()) == ([], {})
+    assert diarizer.diarize(silence, DiarizationOptions()) == []
     with pytest.raises(InputError, match="no speech"):
         diarizer.embed(silence)
 

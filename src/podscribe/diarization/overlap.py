@@ -165,12 +165,6 @@ class OverlapDiarizer:
 
         Turns of different speakers overlap where the segmentation hears two voices at once.
         """
-        return self.diarize_with_embeddings(audio, options)[0]
-
-    def diarize_with_embeddings(
-        self, audio: np.ndarray, options: DiarizationOptions
-    ) -> tuple[list[Turn], dict[str, np.ndarray]]:
-        """Turns plus each speaker's L2-normalised centroid embedding (to match voice samples)."""
         audio = check_audio(audio)
         options.bounds()
         started = time.perf_counter()
@@ -180,7 +174,7 @@ class OverlapDiarizer:
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
             len(centroids), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
         )
-        return turns, centroids
+        return turns
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
         """One L2-normalised speaker embedding for a voice sample: the mean of its pieces'
