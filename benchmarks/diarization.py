@@ -45,8 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src")]
 
 from podscribe.audio import load_audio
-from podscribe.diarization import DiarizationOptions
 from podscribe.der import diarization_scores, optimal_mapping
+from podscribe.diarization import DiarizationOptions
 from podscribe.diarization.embedded import EmbeddedDiarizer
 from podscribe.diarization.overlap import LocalSpeakers, OverlapDiarizer, OverlapSettings, diarize_local
 from podscribe.reference import load_rttm

@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from test_diarization import der, reference
 
 from podscribe.diarization import DiarizationOptions, load_diarizer, overlap
 from podscribe.diarization.overlap import (
@@ -28,7 +29,6 @@ from podscribe.errors import InputError, OptionError
 from podscribe.transcript import Turn
 
 from conftest import MODELS, SR, decode
-from test_diarization import der, reference
 
 
 @pytest.fixture(scope="module")
