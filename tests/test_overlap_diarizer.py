@@ -14,7 +14,8 @@ import json
 
 import numpy as np
 import pytest
-from test_diarization import der, reference
+from test_diarization import check_fixture
+from test_diarization import check_turns as check_any_turns
 
 from podscribe.diarization import DiarizationOptions, load_diarizer, overlap
 from podscribe.diarization.overlap import (
@@ -25,15 +26,15 @@ from podscribe.diarization.overlap import (
     OverlapDiarizer,
     OverlapSettings,
 )
-from podscribe.errors import InputError, OptionError
+from podscribe.errors import OptionError
 from podscribe.transcript import Turn
 
-from conftest import MODELS, SR, decode
+from conftest import MODELS, SR
 
 
-@pytest.fixture(scope="module")
-def diarizer() -> OverlapDiarizer:
-    return OverlapDiarizer()
+@pytest.fixture()
+def diarizer(overlap_diarizer) -> OverlapDiarizer:
+    return overlap_diarizer
 
 
 @pytest.fixture()
@@ -42,10 +43,10 @@ def short(short_audio) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def short_local(diarizer, short_audio) -> LocalSpeakers:
+def short_local(overlap_diarizer, short_audio) -> LocalSpeakers:
     """short.fr's local speakers and piece embeddings (steps 1-2), computed once for the tests of
     steps 3-4 under various options (diarize = local_speakers + diarize_local)."""
-    return diarizer.local_speakers(short_audio)
+    return overlap_diarizer.local_speakers(short_audio)
 
 
 def short_turns(local: LocalSpeakers, options: DiarizationOptions) -> list[Turn]:
@@ -53,13 +54,7 @@ def short_turns(local: LocalSpeakers, options: DiarizationOptions) -> list[Turn]
 
 
 def check_turns(turns: list[Turn], duration: float) -> None:
-    assert turns == sorted(turns)
-    assert all(0 <= t.start < t.end <= duration + 1e-6 for t in turns)
-    for speaker in {t.speaker for t in turns}:  # a speaker's own turns never overlap (others' may)
-        own = [t for t in turns if t.speaker == speaker]
-        assert all(a.end <= b.start for a, b in itertools.pairwise(own))
-    first_seen = list(dict.fromkeys(t.speaker for t in turns))
-    assert first_seen == [f"SPEAKER_{i:02d}" for i in range(len(first_seen))]
+    check_any_turns(turns, duration, overlapping=True)
 
 
 # --- fixtures: speaker count and DER (measured bounds + margin) -------------------------------
@@ -84,14 +79,7 @@ FIXTURES = [
 
 @pytest.mark.parametrize("stem, audio_name, truth, found, max_der, max_der0", FIXTURES)
 def test_fixture_speakers_and_der(diarizer, stem, audio_name, truth, found, max_der, max_der0):
-    audio = decode(audio_name)
-    turns = diarizer.diarize(audio, DiarizationOptions())
-    check_turns(turns, len(audio) / SR)
-    ref = reference(f"{stem}.rttm")
-    assert len(ref.labels()) == truth
-    assert len({t.speaker for t in turns}) == found
-    assert der(ref, turns, collar=0.5) <= max_der
-    assert der(ref, turns, collar=0.0) <= max_der0
+    check_fixture(diarizer, stem, audio_name, truth, found, (max_der, max_der0), check_turns)
 
 
 def test_turn_boundaries_are_frame_precise(short_local):
@@ -135,29 +123,12 @@ def test_max_speakers_caps_the_count(short_local):
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
 
 
-@pytest.mark.parametrize("options", [DiarizationOptions(num_speakers=0),
-                                     DiarizationOptions(min_speakers=3, max_speakers=2)])
-def test_bad_speaker_counts(diarizer, short, options):
-    with pytest.raises(OptionError):
-        diarizer.diarize(short, options)
-
-
 def test_registry_loads_the_overlap_diarizer():
     loaded = load_diarizer("overlap", device="cpu", settings=OverlapSettings(step=2.5))
     assert isinstance(loaded, OverlapDiarizer) and loaded.name == "overlap" and loaded.settings.step == 2.5
 
 
-# --- voice samples: embeddings and centroids ---------------------------------------------------
-
-
-def test_embed_same_voice_closer_than_other_voice(diarizer, short):
-    # short.fr: Mathilde 3.54-14.69 s, Romain 15.28-28.73 s (tests/data/short.fr.rttm)
-    mathilde_a, mathilde_b = short[int(3.6 * SR): int(9 * SR)], short[int(9 * SR): int(14.6 * SR)]
-    romain = short[int(15.4 * SR): int(28.6 * SR)]
-    a, b, c = (diarizer.embed(x) for x in (mathilde_a, mathilde_b, romain))
-    assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-5)
-    assert a @ b > 0.8
-    assert a @ b > max(a @ c, b @ c) + 0.2
+# --- voice samples: centroids (embed, silence, stereo, bad counts: test_diarization's any_diarizer) ---
 
 
 def test_centroids_match_voice_samples(diarizer, short, short_local):
@@ -167,18 +138,6 @@ def test_centroids_match_voice_samples(diarizer, short, short_local):
     best = max(centroids, key=lambda name: float(centroids[name] @ sample))
     romain = next(t.speaker for t in turns if t.start <= 20 <= t.end)
     assert best == romain
-
-
-def test_silence_has_no_turns_and_no_voice(diarizer):
-    silence = np.zeros(5 * SR, dtype=np.float32)
-    assert diarizer.diarize(silence, DiarizationOptions()) == []
-    with pytest.raises(InputError, match="no speech"):
-        diarizer.embed(silence)
-
-
-def test_stereo_input_is_rejected(diarizer):
-    with pytest.raises(InputError, match="mono"):
-        diarizer.diarize(np.zeros((2, SR), dtype=np.float32), DiarizationOptions())
 
 
 def test_bad_step():
