@@ -229,7 +229,6 @@ pyannote_audio = pytest.mark.skipif(importlib.util.find_spec("pyannote.audio") i
 
 
 @pyannote_audio
-@pytest.mark.slow  # 20 s on 2 cores (torch Inference)
 def test_speech_and_overlap_agree_with_pyannote_inference(diarizer, overlapped):
     from podscribe.diarization.pyannote import segmentation_speaker_count, turns_speaker_count
 
