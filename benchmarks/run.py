@@ -80,6 +80,9 @@ SYSTEMS = {s.name: s for s in (
            ("--engine", "openai-whisper")),
     System("diarize", "podscribe diarize (embedded: segmentation-3.0 VAD + CAM++, both ONNX, + spectral), RTTM written",
            "podscribe", command="diarize"),
+    System("diarize-overlap", "podscribe diarize --diarizer overlap (segmentation-3.0 local speakers + CAM++ "
+           "pieces, both ONNX, + AHC, overlap-aware), RTTM written", "podscribe", ("--diarizer", "overlap"),
+           command="diarize"),
     # extra systems, for tuning questions (run them with --systems)
     System("podscribe-seq", "podscribe end to end with --batch-size 1 (sequential decoding)", "podscribe",
            ("--batch-size", "1")),

@@ -175,3 +175,11 @@ def embedded_diarizer():
     from podscribe.diarization.embedded import EmbeddedDiarizer
 
     return EmbeddedDiarizer()
+
+
+@pytest.fixture(scope="session")
+def overlap_diarizer():
+    """The overlap diarizer on CPU (loaded once per session)."""
+    from podscribe.diarization.overlap import OverlapDiarizer
+
+    return OverlapDiarizer()

@@ -42,3 +42,11 @@ def test_vad_off_is_refused_where_speaker_turns_decide_what_is_decoded():
         Pipeline(make_options(vad=False))
     assert not Pipeline(make_options(vad=False, diarizer="none")).options.asr.vad
 
+
+
+def test_overlap_diarizer_is_chosen_by_name_and_cached_apart():
+    overlap, default = Pipeline(make_options(diarizer="overlap")), Pipeline(PipelineOptions())
+    assert default.options.diarizer == "embedded"  # the default is unchanged
+    assert overlap.diarizer.name == "overlap"
+    # cached turns and the ASR read along them are keyed by the diarizer's name: no version bump needed
+    assert overlap._diar_key() != default._diar_key()

@@ -6,7 +6,7 @@ import pytest
 
 from podscribe.errors import OptionError
 from podscribe.plot import plot_timeline
-from podscribe.transcript import Segment, Transcript, Word
+from podscribe.transcript import Segment, Transcript, Turn, Word
 
 from conftest import TIMELINE_HYPOTHESIS, TIMELINE_REFERENCE
 
@@ -41,6 +41,18 @@ def test_figure_is_written(tmp_path, suffix: str, with_reference: bool) -> None:
         text = data.decode("utf-8")
         assert "<svg" in text and "Mathilde" in text and "Épisode 1" in text
         assert ("Alice" in text and "speaker confusion" in text) is with_reference
+
+
+def test_overlap_spans_and_row(tmp_path) -> None:
+    from podscribe.plot import overlap_spans
+
+    assert overlap_spans(TIMELINE_HYPOTHESIS) == []  # touching turns are not overlap
+    turns = [Turn(0, 5, "A"), Turn(4, 6, "B"), Turn(4.5, 5.5, "C"), Turn(5, 8, "A"), Turn(10, 11, "B")]
+    assert overlap_spans(turns) == [(4, 6)]
+    svg = plot_timeline(turns, out_path=tmp_path / "overlap.svg").read_text(encoding="utf-8")
+    assert "overlap (2.0 s)" in svg
+    plain = plot_timeline(TIMELINE_HYPOTHESIS, out_path=tmp_path / "plain.svg").read_text(encoding="utf-8")
+    assert "overlap (" not in plain
 
 
 def test_plain_turns_are_accepted(tmp_path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from podscribe.errors import OptionError, OutputError
-from podscribe.transcript import Segment, Transcript, Word
+from podscribe.transcript import Segment, Transcript, Turn, Word
 from podscribe.writers import OutputOptions, parse_formats, render_rttm, render_txt, write_outputs
 
 from conftest import sample_transcript
@@ -23,6 +23,15 @@ def test_rttm_lines():
     lines = render_rttm(sample_transcript(), OutputOptions()).splitlines()
     assert lines[0] == "SPEAKER short 1 0.400 1.100 <NA> <NA> Mathilde_Wateau <NA> <NA>"
     assert len(lines) == 3 and all(len(line.split()) == 10 for line in lines)
+
+
+def test_rttm_writes_both_speakers_of_an_overlap():
+    from podscribe.writers import rttm_lines
+
+    turns = [Turn(0.0, 5.0, "A"), Turn(4.0, 6.0, "B")]  # the overlap diarizer's turns overlap at 4-5 s
+    lines = rttm_lines(turns, "x").splitlines()
+    assert [(line.split()[3], line.split()[4], line.split()[7]) for line in lines] == [
+        ("0.000", "5.000", "A"), ("4.000", "2.000", "B")]
 
 
 def test_write_outputs_atomic_and_never_overwrites(tmp_path):

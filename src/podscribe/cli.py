@@ -83,8 +83,9 @@ def _rules(args: argparse.Namespace) -> SubtitleRules:
 
 def _add_speaker_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("speakers")
-    g.add_argument("--diarizer", choices=["embedded", "pyannote", "none"], default="embedded",
-                   help="embedded (offline default), pyannote (needs podscribe[pyannote]), or none")
+    g.add_argument("--diarizer", choices=["embedded", "overlap", "pyannote", "none"], default="embedded",
+                   help="embedded (offline default), overlap (offline; overlapping speech, frame-precise "
+                   "boundaries, counts speakers less well), pyannote (needs podscribe[pyannote]), or none")
     g.add_argument("--pyannote", metavar="PATH", help="local pyannote pipeline folder (or hub id with HF_TOKEN)")
     g.add_argument("--speakers", type=int, metavar="N", help="exact number of speakers")
     g.add_argument("--min-speakers", type=int, default=1, metavar="N")
@@ -341,7 +342,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
 
     _check_inputs(args.inputs)
     if args.diarizer == "none":
-        raise OptionError("diarize needs --diarizer embedded or pyannote")
+        raise OptionError("diarize needs --diarizer embedded, overlap or pyannote")
     outdir = Path(args.output_dir)
     targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
     check_targets(targets.values(), args.force, OVERWRITE)

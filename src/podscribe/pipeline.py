@@ -408,7 +408,7 @@ def transcribe(
         model: Whisper model name (``"base"``) or a local CTranslate2 folder / openai-whisper ``.pt``.
         engine: ``"faster-whisper"`` (default) or ``"openai-whisper"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        diarizer: ``"embedded"`` (default), ``"pyannote"`` or ``"none"``.
+        diarizer: ``"embedded"`` (default), ``"overlap"`` (turns may overlap), ``"pyannote"`` or ``"none"``.
         num_speakers: exact speaker count (wins over the range).
         min_speakers: fewest speakers the diarizer may find.
         max_speakers: most speakers the diarizer may find.
@@ -448,7 +448,7 @@ def diarize(
         num_speakers: exact speaker count (wins over the range).
         min_speakers: fewest speakers to find.
         max_speakers: most speakers to find.
-        diarizer: ``"embedded"`` (default) or ``"pyannote"``.
+        diarizer: ``"embedded"`` (default), ``"overlap"`` (turns may overlap) or ``"pyannote"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         options: a full ``PipelineOptions`` to start from.
         **more: other ``PipelineOptions`` / ``DiarizationOptions`` fields.
@@ -462,7 +462,7 @@ def diarize(
     )  # fmt: skip
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
     if opts.diarizer is None:
-        raise OptionError("diarize needs a diarizer (embedded or pyannote)")
+        raise OptionError("diarize needs a diarizer (embedded, overlap or pyannote)")
     source = open_source(audio)
     return Pipeline(opts).diarize_audio(source.load, source.digest if opts.cache else None)
 

@@ -20,6 +20,7 @@ from .transcript import Transcript, Turn
 logger = logging.getLogger(__name__)
 
 ERROR_COLOURS = dict(zip(ERROR_KINDS, ("#e03131", "#f59f00", "#212529")))
+OVERLAP_COLOUR = "#868e96"
 FORMATS = (".png", ".svg")
 
 
@@ -30,7 +31,10 @@ def plot_timeline(
     out_path: str | Path,
     title: str | None = None,
 ) -> Path:
-    """Draw speakers over time (one row each) to a PNG or SVG; with a reference, mark the errors."""
+    """Draw speakers over time (one row each) to a PNG or SVG; with a reference, mark the errors.
+
+    Where two or more hypothesis speakers talk at once, an "overlap" row below them shows it.
+    """
     out_path = Path(out_path)
     if out_path.suffix.lower() not in FORMATS:
         raise OptionError(
@@ -52,6 +56,10 @@ def plot_timeline(
     errors = diarization_errors(reference, hypothesis) if reference else None
     scores = diarization_scores(reference, hypothesis) if errors else None
     rows, n_reference = _rows(reference, hypothesis, errors.mapping if errors else {}, name)
+    overlapped = overlap_spans(hypothesis)
+    if overlapped:
+        rows.append((f"overlap ({sum(b - a for a, b in overlapped):.1f} s)",
+                     [Turn(a, b, "") for a, b in overlapped], OVERLAP_COLOUR))
 
     n_rows = len(rows) + (errors is not None)
     fig = Figure(figsize=(12, 1.3 + 0.38 * max(n_rows, 1) + (0.35 if errors else 0)), layout="constrained")
@@ -125,6 +133,27 @@ def _draw_errors(ax: Any, errors: DiarizationErrors, scores: DiarizationScores, 
             ax.text(
                 1.005, (first + last) / 2, group, transform=where, va="center", fontsize=9, color="#495057"
             )
+
+
+def overlap_spans(turns: Iterable[Turn]) -> list[tuple[float, float]]:
+    """Time spans where two or more speakers talk at once (a speaker's own overlapping turns count once)."""
+    by_speaker: dict[str, list[tuple[float, float]]] = {}
+    for t in sorted(turns):
+        spans = by_speaker.setdefault(t.speaker, [])
+        if spans and t.start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], t.end))
+        else:
+            spans.append((t.start, t.end))
+    events = sorted((x, d) for spans in by_speaker.values() for a, b in spans for x, d in ((a, 1), (b, -1)))
+    out: list[tuple[float, float]] = []
+    active, since = 0, 0.0
+    for x, d in events:  # at equal times ends (-1) come before starts: touching turns do not overlap
+        if active < 2 <= active + d:
+            since = x
+        elif active + d < 2 <= active and x > since:
+            out.append((since, x))
+        active += d
+    return out
 
 
 def _in_order(turns: Iterable[Turn]) -> list[str]:

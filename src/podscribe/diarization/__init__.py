@@ -55,10 +55,11 @@ class Diarizer(Protocol):
 
 DIARIZERS: dict[str, str] = {
     "embedded": "podscribe.diarization.embedded:EmbeddedDiarizer",
+    "overlap": "podscribe.diarization.overlap:OverlapDiarizer",
     "pyannote": "podscribe.diarization.pyannote:PyannoteDiarizer",
 }
 
 
 def load_diarizer(name: str, **kwargs: object) -> Diarizer:
-    """Load a diarizer by name (``embedded`` needs no hub; ``pyannote`` needs the extra)."""
+    """Load a diarizer by name (``embedded`` and ``overlap`` need no hub; ``pyannote`` needs the extra)."""
     return load_plugin(DIARIZERS, name, "diarizer", **kwargs)

@@ -216,7 +216,7 @@ class EmbeddedDiarizer:
 
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn."""
-        audio = _check_audio(audio)
+        audio = check_audio(audio)
         options.bounds()
         started = time.perf_counter()
         regions = self.speech_regions(audio)
@@ -234,11 +234,11 @@ class EmbeddedDiarizer:
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
         """One L2-normalised speaker embedding for a voice sample (mean over its speech windows)."""
-        audio = _check_audio(audio)
+        audio = check_audio(audio)
         _, embeddings = self._embed_regions(audio, self.speech_regions(audio))
         if not len(embeddings):
             raise InputError("voice sample contains no speech")
-        return _normalise(embeddings.mean(axis=0))
+        return normalise(embeddings.mean(axis=0))
 
     def _embed_regions(
         self, audio: np.ndarray, regions: list[tuple[int, int]]
@@ -277,20 +277,22 @@ class EmbeddedDiarizer:
         return dict(zip((i for i, _ in batch), self.campplus.run(None, {"feats": x})[0]))
 
 
-def _check_audio(audio: np.ndarray) -> np.ndarray:
+def check_audio(audio: np.ndarray) -> np.ndarray:
+    """``audio`` as contiguous mono float32 (shared by the embedded diarizers); InputError when not mono."""
     audio = np.asarray(audio)
     if audio.ndim != 1:
         raise InputError(f"audio must be mono (one dimension), got shape {audio.shape}")
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
-def _normalise(v: np.ndarray) -> np.ndarray:
+def normalise(v: np.ndarray) -> np.ndarray:
+    """``v`` scaled to unit length (a zero vector stays zero)."""
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def _centre(embeddings: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The L2-normalised mean of the selected embeddings (index array or boolean mask)."""
-    return _normalise(embeddings[members].mean(axis=0))
+    return normalise(embeddings[members].mean(axis=0))
 
 
 def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: EmbeddedSettings) -> np.ndarray:

@@ -21,7 +21,7 @@ from ..devices import resolve_device
 from ..errors import ModelError
 from ..transcript import Turn, speaker_id
 from . import DiarizationOptions
-from .embedded import EmbeddedDiarizer
+from .embedded import SEG_FRAME_DURATION, SEG_FRAME_STEP, EmbeddedDiarizer
 
 logger = logging.getLogger(__name__)
 
@@ -153,3 +153,34 @@ class PyannoteDiarizer:
         for _, _, label in tracks:
             names.setdefault(label, speaker_id(len(names)))
         return [Turn(float(s), float(e), names[label]) for s, e, label in tracks if e > s]
+
+
+def segmentation_speaker_count(audio: np.ndarray, checkpoint: str | os.PathLike[str]) -> np.ndarray:
+    """Speakers per 16.875-ms frame by pyannote.audio itself: its ``Inference`` on a segmentation
+    checkpoint (e.g. ``models/pyannote/segmentation/pytorch_model.bin``; offline, in-memory audio, its
+    default 1-s step) and its ``speaker_count`` aggregation. An independent check of the overlap
+    diarizer's speech (count >= 1) and overlap (count >= 2) regions; needs the ``pyannote`` extra."""
+    import torch
+
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _torchaudio_without_extension()
+    from pyannote.audio import Inference, Model
+    from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+
+    model = Model.from_pretrained(str(checkpoint))
+    if model is None:
+        raise ModelError("cannot load the segmentation checkpoint", checkpoint)
+    waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+    segmentation = Inference(model, skip_aggregation=True)({"waveform": waveform, "sample_rate": SAMPLE_RATE})
+    count = SpeakerDiarizationMixin.speaker_count(segmentation, model.receptive_field, warm_up=(0.0, 0.0))
+    return count.data[:, 0].astype(int)
+
+
+def turns_speaker_count(turns: list[Turn], frames: int) -> np.ndarray:
+    """Speakers per segmentation frame (16.875 ms apart, at frame middles) in a list of turns."""
+    middles = np.arange(frames) * SEG_FRAME_STEP + SEG_FRAME_DURATION / 2
+    count = np.zeros(frames, dtype=int)
+    for t in turns:
+        count += (middles >= t.start) & (middles < t.end)
+    return count

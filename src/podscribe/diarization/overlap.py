@@ -1,0 +1,447 @@
+"""The ``overlap`` diarizer: local speakers per chunk, one embedding each, global clustering.
+
+An option beside the default ``embedded`` diarizer: its turns overlap where two voices are heard at
+once and its boundaries are frame-precise (16.875 ms), but it counted speakers less well on the
+report files (BENCHMARKS.md, "Diarization: the overlap diarizer").
+
+No torch and no hub at run time; the algorithm is pyannote.audio's ``SpeakerDiarization`` pipeline
+(pyannote.audio 3.1/4.0, ``pipelines/speaker_diarization.py``; Plaquet & Bredin, Interspeech 2023;
+Bredin, Interspeech 2023), rewritten for onnxruntime and numpy/scipy:
+
+1. **Local segmentation.** pyannote segmentation-3.0 (ONNX) reads 10-s chunks every ``step`` seconds
+   and scores 589 frames (16.875 ms apart) over 7 powerset classes: nobody, one of 3 local speakers,
+   or one of their 3 pairs. The most likely class of each frame becomes 3 binary local-speaker
+   activities (pyannote's ``Powerset.to_multilabel``, hard).
+2. **One embedding per piece of a local speaker.** Each local speaker of a chunk is cut into
+   pieces at a ``window``-s grid (segmentation-3.0 gave one local speaker to two voices in a third
+   of the chunks of the recorded-voice dev conversations; pyannote embeds the whole local speaker).
+   CAM++ (ONNX) embeds the Kaldi fbank frames where the piece's local speaker is active, without the
+   frames where another one speaks too when enough remain (``embedding_exclude_overlap``). CAM++ has
+   no masked pooling, so the selected frames are embedded on their own.
+3. **Global clustering.** Embeddings with enough clean speech (pyannote's ``filter_embeddings``)
+   are clustered agglomeratively, average linkage on cosine distance, cut at a distance threshold
+   (pyannote's ``AgglomerativeClustering``); clusters with too few members are
+   folded into the nearest large one; the count is then moved into the range the options allow by
+   cutting the dendrogram elsewhere. Every local speaker then goes to a cluster by cosine to the
+   centroids; pieces of two local speakers of a chunk heard at once take distinct clusters
+   (pyannote's ``constrained_argmax``: two voices heard at once are never one speaker).
+4. **Overlap-aware reconstruction.** The number of speakers at each frame is the mean over the
+   chunks covering it of their count of active local speakers, rounded (``speaker_count``). Each
+   chunk's local activities, relabelled with their clusters, are summed over chunks
+   (``Inference.aggregate``, skip_average), and each frame keeps its counted number of the most
+   active clusters (``to_diarization``). Frames become turns at frame middles (``Binarize``), so
+   turns of two speakers may overlap.
+
+Settings were chosen on a dev part of the data and measured on another (``OverlapSettings``;
+BENCHMARKS.md, "Diarization: the overlap diarizer"). Memory stays bounded on long files:
+audio is read chunk batch by chunk batch, per-frame arrays are float32 or bool, and at most
+``max_train`` embeddings enter the quadratic clustering.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.optimize import linear_sum_assignment
+
+from ..audio import SAMPLE_RATE
+from ..errors import InputError, OptionError
+from ..transcript import Turn, speaker_id
+from . import DiarizationOptions
+from .embedded import (
+    CAMPPLUS,
+    CHUNK,
+    CHUNK_FRAMES,
+    FRAME_LENGTH,
+    FRAME_SHIFT,
+    SEG_FRAME_DURATION,
+    SEG_FRAME_STEP,
+    SEGMENTATION,
+    check_audio,
+    fbank,
+    frame_count,
+    load_onnx,
+    normalise,
+)
+
+logger = logging.getLogger(__name__)
+
+LOCAL_SPEAKERS = 3
+# segmentation-3.0's powerset classes as local-speaker activities (models/segmentation/manifest.json)
+POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=bool)
+
+
+@dataclass(frozen=True)
+class OverlapSettings:
+    """Tuning of the overlap diarizer.
+
+    ``step``, ``window``, ``threshold``, ``min_cluster_size`` and ``min_active`` were chosen on the dev
+    part (recorded-voice dev conversations and monologues, five synthetic fixtures) and measured on a
+    held-out report part (BENCHMARKS.md, "Diarization: the overlap diarizer"); the others
+    were set once, not tuned (``min_duration_off`` 0 is pyannote community-1's value).
+    """
+
+    step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
+    window: float = 2.0  # seconds of chunk time per piece of a local speaker (one embedding each)
+    threshold: float = 0.43  # average-linkage cosine distance below which clusters merge
+    min_active: float = 0.5  # seconds of clean speech a piece needs to take part in clustering
+    min_cluster_size: int = 3  # smaller clusters join the nearest large one (fewer with few embeddings)
+    min_clean: float = 0.5  # seconds of non-overlapped speech needed to embed from those frames only
+    min_embed: float = 0.25  # seconds of speech a window needs to be a piece of its own
+    min_duration_off: float = 0.0  # a speaker's pauses shorter than this are filled
+    max_train: int = 3000  # embeddings clustered at most (an even sample; linkage memory is quadratic)
+    batch_size: int = 8  # segmentation chunks per run, and the audio span of one fbank pass
+    threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
+
+
+@dataclass
+class LocalSpeakers:
+    """What the chunks say before clustering: binarized segmentation, and the pieces of each local
+    speaker with one embedding each."""
+
+    starts: np.ndarray  # (chunks,) chunk starts in samples
+    activity: np.ndarray  # (chunks, 589, 3) bool: local speaker active at a chunk frame
+    pieces: np.ndarray  # (pieces, 4) int32: chunk, local speaker, first frame, end frame (in the chunk)
+    embeddings: np.ndarray  # (pieces, dim) float32, unit length
+    clean: np.ndarray  # (pieces,) float32: seconds where the piece's local speaker speaks alone
+    samples: int  # audio length
+
+    @property
+    def frames(self) -> int:
+        """Segmentation frames whose middle lies inside the audio."""
+        return max(0, int(np.ceil((self.samples / SAMPLE_RATE - SEG_FRAME_DURATION / 2) / SEG_FRAME_STEP)))
+
+    def first_frames(self) -> np.ndarray:
+        """Global index of each chunk's first frame (pyannote's ``closest_frame`` of the chunk start)."""
+        return np.rint(self.starts / SAMPLE_RATE / SEG_FRAME_STEP).astype(int)
+
+
+# segmentation frame of each fbank frame of a chunk (nearest frame middle to the fbank window's centre)
+_FBANK_TO_SEG = np.clip(
+    np.rint(((np.arange(frame_count(CHUNK)) * FRAME_SHIFT + FRAME_LENGTH / 2) / SAMPLE_RATE
+             - SEG_FRAME_DURATION / 2) / SEG_FRAME_STEP),
+    0, CHUNK_FRAMES - 1,
+).astype(int)
+
+
+def chunk_starts(samples: int, step: float) -> np.ndarray:
+    """Chunk starts (samples): every ``step`` s while a full chunk fits, then one chunk that reaches
+    the end, zero-padded (as pyannote's ``Inference.slide``); one chunk for audio under 10 s."""
+    hop = round(step * SAMPLE_RATE)
+    if hop <= 0 or hop % FRAME_SHIFT:
+        raise OptionError(f"step must be a positive multiple of 10 ms, got {step}")
+    starts = list(range(0, max(samples - CHUNK, 0) + 1, hop))
+    if starts[-1] + CHUNK < samples:
+        starts.append(starts[-1] + hop)
+    return np.array(starts, dtype=np.int64)
+
+
+class OverlapDiarizer:
+    """Offline diarizer: segmentation-3.0 local speakers → CAM++ embeddings → clustering → turns."""
+
+    name = "overlap"
+
+    def __init__(
+        self, device: str = "cpu", model_path: str | os.PathLike[str] | None = None,
+        settings: OverlapSettings | None = None,
+    ) -> None:
+        self.settings = settings or OverlapSettings()
+        chunk_starts(CHUNK, self.settings.step)  # OptionError for a bad step, before loading models
+        self.device = device
+        threads = self.settings.threads
+        self.campplus = load_onnx(CAMPPLUS, Path(model_path) if model_path else None, device, threads)
+        self.segmentation = load_onnx(SEGMENTATION, None, device, threads)
+
+    def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
+        """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn.
+
+        Turns of different speakers overlap where the segmentation hears two voices at once.
+        """
+        audio = check_audio(audio)
+        options.bounds()
+        started = time.perf_counter()
+        local = self.local_speakers(audio)
+        turns, centroids = diarize_local(local, options, self.settings)
+        logger.info(
+            "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
+            len(centroids), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
+        )
+        return turns
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        """One L2-normalised speaker embedding for a voice sample: the mean of its pieces'
+        embeddings, weighted by their speech."""
+        local = self.local_speakers(check_audio(audio))
+        if not len(local.pieces):
+            raise InputError("voice sample contains no speech")
+        weights = np.array([local.activity[c, a:b, k].sum() for c, k, a, b in local.pieces], dtype=np.float32)
+        return normalise((local.embeddings * weights[:, None]).sum(axis=0))
+
+    def local_speakers(self, audio: np.ndarray) -> LocalSpeakers:
+        """Steps 1 and 2: local speaker activities of every chunk and one embedding per piece.
+
+        Chunks are read ``batch_size`` at a time; one fbank pass covers a batch's span (the chunks'
+        fbank frames are slices of it: Kaldi frames depend on their own 25 ms only).
+        """
+        s = self.settings
+        starts = chunk_starts(len(audio), s.step)
+        activity = np.zeros((len(starts), CHUNK_FRAMES, LOCAL_SPEAKERS), dtype=bool)
+        pieces: list[np.ndarray] = []
+        embeddings: list[np.ndarray] = []
+        clean: list[np.ndarray] = []
+        for b in range(0, len(starts), s.batch_size):
+            batch = starts[b : b + s.batch_size]
+            span = audio[batch[0] : batch[-1] + CHUNK]
+            span = np.pad(span, (0, batch[-1] - batch[0] + CHUNK - len(span)))  # the last chunk only
+            chunks = np.stack([span[x - batch[0] : x - batch[0] + CHUNK] for x in batch])[:, None, :]
+            classes = self.segmentation.run(None, {"waveform": chunks})[0].argmax(axis=-1)
+            activity[b : b + len(batch)] = POWERSET[classes]
+            feats = fbank(span)
+            for i, x in enumerate(batch):
+                first = (x - batch[0]) // FRAME_SHIFT
+                found = chunk_pieces(activity[b + i], s)
+                if len(found):
+                    chunk_feats = feats[first : first + len(_FBANK_TO_SEG)]
+                    embeddings.append(self._embed_pieces(chunk_feats, activity[b + i], found))
+                    clean.append(_clean_seconds(activity[b + i], found))
+                    pieces.append(np.column_stack([np.full(len(found), b + i), found]).astype(np.int32))
+        if not pieces:
+            return LocalSpeakers(starts, activity, np.zeros((0, 4), np.int32), np.zeros((0, 192), np.float32),
+                                 np.zeros(0, np.float32), len(audio))
+        return LocalSpeakers(starts, activity, np.concatenate(pieces), np.concatenate(embeddings),
+                             np.concatenate(clean), len(audio))
+
+    def _embed_pieces(self, feats: np.ndarray, activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+        """CAM++ embedding of each piece (k, first, end) of one chunk: its local speaker's fbank
+        frames, without those where another local speaker speaks too when ``min_clean`` s remain."""
+        single = (activity.sum(axis=1) == 1)[_FBANK_TO_SEG]
+        out = np.zeros((len(pieces), 192), dtype=np.float32)
+        for i, (k, first, end) in enumerate(pieces):
+            inside = (_FBANK_TO_SEG >= first) & (_FBANK_TO_SEG < end) & activity[_FBANK_TO_SEG, k]
+            alone = inside & single
+            mask = alone if alone.sum() * FRAME_SHIFT >= self.settings.min_clean * SAMPLE_RATE else inside
+            x = feats[mask]
+            x = (x - x.mean(axis=0))[None].astype(np.float32)
+            out[i] = normalise(self.campplus.run(None, {"feats": x})[0][0])
+        return out
+
+
+def chunk_pieces(activity: np.ndarray, settings: OverlapSettings) -> np.ndarray:
+    """Pieces (local speaker, first frame, end frame) of one chunk's (589, 3) activity.
+
+    segmentation-3.0 sometimes gives two voices of a chunk one local speaker (measured on the
+    recorded-voice dev conversations: a third of the local speakers mixed two people), so each local
+    speaker is cut at a grid of ``window`` s and each piece clustered on its own. A window with under
+    ``min_embed`` s of the speaker's speech joins the previous piece (the next one at the start).
+    """
+    size = max(1, round(settings.window / SEG_FRAME_STEP))
+    least = settings.min_embed / SEG_FRAME_STEP
+    out: list[tuple[int, int, int]] = []
+    for k in range(LOCAL_SPEAKERS):
+        counts = np.add.reduceat(activity[:, k].astype(np.int32), np.arange(0, CHUNK_FRAMES, size))
+        firsts = [int(w) * size for w in np.flatnonzero(counts >= least)]
+        if not firsts:
+            if activity[:, k].sum() >= max(1.0, least / 2):  # a short burst: one piece, if CAM++ can read it
+                out.append((k, 0, CHUNK_FRAMES))
+            continue
+        bounds = [0, *firsts[1:], CHUNK_FRAMES]
+        out += [(k, a, b) for a, b in itertools.pairwise(bounds)]
+    return np.array(out, dtype=np.int32).reshape(-1, 3)
+
+
+def _clean_seconds(activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """Seconds of each piece where its local speaker is the only one active."""
+    alone = activity & (activity.sum(axis=1) == 1)[:, None]
+    return np.array([alone[a:b, k].sum() * SEG_FRAME_STEP for k, a, b in pieces], dtype=np.float32)
+
+
+def diarize_local(
+    local: LocalSpeakers, options: DiarizationOptions, settings: OverlapSettings
+) -> tuple[list[Turn], dict[str, np.ndarray]]:
+    """Steps 3 and 4: cluster the pieces and rebuild turns; centroids by speaker label."""
+    low, high = options.bounds()
+    if not len(local.pieces):
+        logger.info("diarization: no speech found")
+        return [], {}
+    train = local.clean >= settings.min_active
+    if not train.any():  # no piece long enough alone: cluster all of them
+        train = np.ones(len(local.pieces), dtype=bool)
+    labels = cluster(local.embeddings[train], low, high, settings)
+    centroids = np.stack([normalise(local.embeddings[train][labels == k].mean(axis=0))
+                          for k in range(int(labels.max()) + 1)])
+    hard = assign(local, centroids)
+    count = speaker_count(local)
+    binary = reconstruct(local, hard, np.minimum(count, high), len(centroids))
+    turns, order = binary_to_turns(binary, settings.min_duration_off, local.samples / SAMPLE_RATE)
+    return turns, {speaker_id(i): centroids[k] for i, k in enumerate(order)}
+
+
+def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettings) -> np.ndarray:
+    """Cluster labels 0..k-1 of unit embeddings: average-linkage AHC on cosine distance, cut at
+    ``settings.threshold``.
+
+    After pyannote's ``AgglomerativeClustering`` with its ``method="average"``, ``metric="cosine"``
+    options (its default, centroid linkage, split one voice into several clusters or merged two
+    voices on the dev files at every threshold tried: BENCHMARKS.md): clusters under ``min_cluster_size`` members (at
+    most a tenth of the embeddings) do not count as speakers and join the large cluster with the
+    nearest centroid; when the large clusters are fewer than ``low`` or more than ``high``, the
+    dendrogram is cut at the merge step that gives a count as close to the range as it can. Beyond
+    ``max_train`` embeddings an even sample is clustered and the rest take the nearest centroid.
+    """
+    n = len(embeddings)
+    if n > settings.max_train:
+        picked = np.linspace(0, n - 1, settings.max_train).round().astype(int)
+        sample = cluster(embeddings[picked], low, high, settings)
+        centres = np.stack([normalise(embeddings[picked][sample == k].mean(axis=0))
+                            for k in range(int(sample.max()) + 1)])
+        return np.argmax(embeddings @ centres.T, axis=1)
+    if n < 2 or high < 2:
+        return np.zeros(n, dtype=int)
+    tree = linkage(embeddings.astype(np.float64), method="average", metric="cosine")
+    min_size = min(settings.min_cluster_size, max(1, round(0.1 * n)))
+
+    def large_count(labels: np.ndarray) -> int:
+        return int((np.bincount(labels) >= min_size).sum())
+
+    labels = fcluster(tree, settings.threshold, criterion="distance") - 1
+    found = large_count(labels)
+    if not low <= found <= high:
+        target = min(max(found, low), high)
+        best, best_gap = labels, abs(found - target)
+        for k in range(1, n + 1):  # k raw clusters: the dendrogram cut after n - k merges
+            candidate = fcluster(tree, k, criterion="maxclust") - 1
+            gap = abs(large_count(candidate) - target)
+            if gap < best_gap:
+                best, best_gap = candidate, gap
+            if gap == 0 or large_count(candidate) > target:
+                break
+        labels = best
+    sizes = np.bincount(labels)
+    large = np.flatnonzero(sizes >= min_size)
+    if not len(large):
+        return np.zeros(n, dtype=int)
+    centres = np.stack([normalise(embeddings[labels == k].mean(axis=0)) for k in large])
+    small = sizes[labels] < min_size
+    labels[small] = large[np.argmax(embeddings[small] @ centres.T, axis=1)]
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def assign(local: LocalSpeakers, centroids: np.ndarray) -> np.ndarray:
+    """Cluster of every piece, by cosine to the centroids.
+
+    Two pieces of different local speakers of one chunk that are heard at once (a frame where both
+    local speakers are active) are two people: they take distinct clusters (Hungarian assignment,
+    as pyannote's ``constrained_argmax`` does per chunk); with fewer clusters than such pieces, a
+    piece left over takes its most similar cluster.
+    """
+    similarity = local.embeddings @ centroids.T  # (pieces, clusters)
+    hard = np.argmax(similarity, axis=1)
+    if len(centroids) < 2:
+        return hard
+    chunk = local.pieces[:, 0]
+    for c in np.unique(chunk[np.r_[False, chunk[1:] == chunk[:-1]]]):  # chunks with several pieces
+        rows = np.flatnonzero(chunk == c)
+        together = _heard_together(local.activity[c], local.pieces[rows, 1:])
+        for group in _components(together):
+            if len(group) > 1:
+                picked, clusters = linear_sum_assignment(similarity[rows[group]], maximize=True)
+                hard[rows[group][picked]] = clusters
+    return hard
+
+
+def _heard_together(activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """(n, n) bool: pieces (k, first, end) of different local speakers that share an active frame."""
+    n = len(pieces)
+    spans = np.zeros((n, CHUNK_FRAMES), dtype=bool)
+    for i, (k, a, b) in enumerate(pieces):
+        spans[i, a:b] = activity[a:b, k]
+    both = (spans[:, None, :] & spans[None, :, :]).any(axis=2)
+    return both & (pieces[:, None, 0] != pieces[None, :, 0])
+
+
+def _components(adjacent: np.ndarray) -> list[np.ndarray]:
+    """Connected components of a symmetric boolean adjacency matrix."""
+    from scipy.sparse.csgraph import connected_components
+
+    count, labels = connected_components(adjacent, directed=False)
+    return [np.flatnonzero(labels == i) for i in range(count)]
+
+
+def _aggregate(local: LocalSpeakers, values: Iterable[np.ndarray], columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of per-chunk frame values (chunks, 589, columns) over the chunks covering each global
+    frame, and how many chunks cover it (``Inference.aggregate``, no Hamming window, no warm-up)."""
+    total = int(local.first_frames()[-1]) + CHUNK_FRAMES
+    out = np.zeros((total, columns), dtype=np.float32)
+    covered = np.zeros(total, dtype=np.float32)
+    for first, v in zip(local.first_frames(), values):
+        out[first : first + CHUNK_FRAMES] += v
+        covered[first : first + CHUNK_FRAMES] += 1
+    return out[: local.frames], covered[: local.frames]
+
+
+class _Relabelled:
+    """Chunk activities relabelled with the clusters of their pieces, one chunk at a time."""
+
+    def __init__(self, local: LocalSpeakers, hard: np.ndarray, clusters: int) -> None:
+        self.local, self.hard, self.clusters = local, hard, clusters
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        chunk = self.local.pieces[:, 0]
+        bounds = np.searchsorted(chunk, np.arange(len(self.local.starts) + 1))
+        for c, activity in enumerate(self.local.activity):
+            out = np.zeros((CHUNK_FRAMES, self.clusters), dtype=np.float32)
+            for (_, k, a, b), label in zip(self.local.pieces[bounds[c] : bounds[c + 1]],
+                                           self.hard[bounds[c] : bounds[c + 1]]):
+                np.maximum(out[a:b, label], activity[a:b, k], out=out[a:b, label])
+            yield out
+
+
+def speaker_count(local: LocalSpeakers) -> np.ndarray:
+    """Speakers active at each frame: the rounded mean over covering chunks of their count of active
+    local speakers (pyannote's ``speaker_count``)."""
+    per_chunk = (a.sum(axis=1, keepdims=True, dtype=np.float32) for a in local.activity)
+    summed, covered = _aggregate(local, per_chunk, 1)
+    return np.rint(summed[:, 0] / np.maximum(covered, 1)).astype(np.int8)
+
+
+def reconstruct(local: LocalSpeakers, hard: np.ndarray, count: np.ndarray, clusters: int) -> np.ndarray:
+    """(frames, clusters) bool: at each frame, the ``count`` clusters most active over the chunks
+    covering it (pyannote's ``reconstruct`` + ``to_diarization``); a cluster never active there is
+    never picked."""
+    activations, _ = _aggregate(local, _Relabelled(local, hard, clusters), clusters)
+    order = np.argsort(-activations, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(clusters)[None, :].repeat(len(order), axis=0), axis=1)
+    return (rank < count[:, None]) & (activations > 0)
+
+
+def binary_to_turns(
+    binary: np.ndarray, min_duration_off: float, duration: float
+) -> tuple[list[Turn], list[int]]:
+    """Turns from per-frame speaker activity, each from its first active frame's middle to its first
+    inactive frame's middle (pyannote's ``Binarize``); a speaker's pauses under ``min_duration_off``
+    are filled. Returns sorted turns labelled by first appearance, and the clusters in that order."""
+    pieces: list[tuple[float, float, int]] = []
+    middle = SEG_FRAME_DURATION / 2
+    for k in range(binary.shape[1]):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], binary[:, k].astype(np.int8), [0]])))
+        runs: list[list[float]] = []
+        for on, off in zip(edges[::2], edges[1::2]):
+            start, end = on * SEG_FRAME_STEP + middle, min(off * SEG_FRAME_STEP + middle, duration)
+            if runs and start - runs[-1][1] < min_duration_off:
+                runs[-1][1] = end
+            elif end > start:
+                runs.append([start, end])
+        pieces += [(round(float(a), 3), round(float(b), 3), k) for a, b in runs]
+    pieces.sort()
+    order = list(dict.fromkeys(k for _, _, k in pieces))
+    names = {k: speaker_id(i) for i, k in enumerate(order)}
+    return [Turn(a, b, names[k]) for a, b, k in pieces if b > a], order
