@@ -1,0 +1,339 @@
+"""Align a known text to its audio: the text's own words, timed, with the speakers the text names.
+
+Method: Whisper recognises the audio first (the Pipeline's faster-whisper engine, without
+diarization: speakers come from the text's lines). The recognised words are matched to the text's
+words by an edit-distance alignment of normalised tokens (``scores.align`` on the evaluation
+normaliser); matched words in runs of ``MIN_RUN`` or more are anchors. Between anchors the text is cut
+into windows of at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to
+its audio with Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's
+word timestamps do) on the same weights.
+
+Text that does not match the audio must not shift the rest: where the text holds many more words than
+the speech between two anchors (a sentence not spoken), or the speech many more than the text (an
+advert), no window spans the gap; the text words there keep their place, get times interpolated
+between their neighbours and ``aligned=False``. A text with too few anchors (another language, another
+recording) is an InputError rather than garbage timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .errors import InputError, OptionError
+from .inputs import AudioInput, open_source
+from .normalizer import Normalizer
+from .pipeline import Pipeline, PipelineOptions, make_options
+from .reference import Reference, load_reference, parse_reference
+from .scores import align as align_tokens
+from .transcript import Segment, Transcript, Word, speaker_id
+
+logger = logging.getLogger(__name__)
+
+MIN_RUN = 2  # a matched token is an anchor only inside a run of this many matched tokens
+MIN_ANCHORED = 0.25  # fewer text words anchored than this share: the text is not this audio's
+GAP_TOKENS = 6  # a gap this many tokens longer on one side than twice the other is a mismatch
+MAX_WINDOW = 29.0  # seconds of audio in one forced-alignment window (Whisper reads 30 s)
+PAD = 0.2  # seconds of audio kept after a window's last anchor
+# Silero VAD for snapping word edges to speech: no padding, pauses from 100 ms (DTW words are contiguous,
+# so a pause before a word or a turn otherwise goes to the word before it)
+VAD_PAUSE_MS = 100
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Text words ``first..last`` (inclusive) and the audio ``start..end`` they are aligned in."""
+
+    first: int
+    last: int
+    start: float
+    end: float
+
+
+def align(
+    audio: AudioInput,
+    text_or_path: str | os.PathLike[str] | Reference,
+    *,
+    language: str | None = None,
+    model: str | None = None,
+    device: str | None = None,
+    options: PipelineOptions | None = None,
+    **more: Any,
+) -> Transcript:
+    """Time a known text to its audio: ``podscribe.align("episode.mp3", "episode.txt", language="fr")``.
+
+    Args:
+        audio: a path, a binary file object, bytes, a numpy array (16 kHz mono float32),
+            ``(array, sample_rate)`` or a pydub ``AudioSegment``.
+        text_or_path: the text: a file in any format ``load_reference`` reads (``Name : text`` lines,
+            plain text, STM ...), the text itself as a string (it has a line break or is no file's
+            name), or a ``Reference``.
+        language: language code or name of the speech and text; None detects it from the audio.
+        model: Whisper model name or local CTranslate2 folder (faster-whisper engine).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        options: a full ``PipelineOptions`` to start from (its diarizer is not used).
+        **more: other ``PipelineOptions`` / ``ASROptions`` fields (``beam_size=`` ...).
+
+    Returns:
+        A ``Transcript`` whose words are the text's words (spelling, punctuation, case) in order, one
+        segment per line of the text with the speaker it names (``names`` maps ids to those names);
+        words that could not be matched to the speech have ``aligned=False`` and interpolated times.
+
+    Raises:
+        InputError: the text does not match the speech (another language or another recording).
+    """
+    given = dict(language=language, model=model, device=device)
+    opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
+    if opts.engine != "faster-whisper":
+        raise OptionError("align needs the faster-whisper engine (its cross-attention alignment)")
+    return Aligner(Pipeline(replace(opts, diarizer=None, reference=None, voices={}, speaker_names=()))).run(
+        audio, text_or_path
+    )
+
+
+def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Reference, str]:
+    """The text as a Reference, and a name for messages (its path, or ``<text>``)."""
+    if isinstance(text_or_path, Reference):
+        return text_or_path, "<text>"
+    if isinstance(text_or_path, str) and ("\n" in text_or_path or not Path(text_or_path).is_file()):
+        if len(text_or_path) < 256 and "\n" not in text_or_path and " " not in text_or_path.strip():
+            raise InputError("no such file", text_or_path)  # a path mistyped, not a one-word text
+        return parse_reference(text_or_path), "<text>"
+    return load_reference(text_or_path), os.fspath(text_or_path)
+
+
+class Aligner:
+    """Aligns texts to audio with one Pipeline's ASR engine (models loaded once)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def run(self, audio: AudioInput, text_or_path: str | os.PathLike[str] | Reference) -> Transcript:
+        reference, text_name = read_text(text_or_path)
+        source = open_source(audio)
+        o = self.pipeline.options
+        result, duration = self.pipeline.recognise(source.load, source.digest if o.cache else None)
+        samples = source.load()
+        language = result.language or o.asr.language or "fr"
+        heard = [w for s in result.segments for w in s.words]
+
+        lines = [(u.speaker, u.text.split()) for u in reference.utterances if u.text.split()]
+        texts = [w for _, words in lines for w in words]
+        anchors, mismatched = match_anchors(texts, heard, Normalizer.for_language(language))
+        if len(anchors) < MIN_ANCHORED * len(texts):
+            raise InputError(
+                f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
+                f"(language {language}); is it this recording's text, in its language?",
+                text_name,
+            )
+        times: dict[int, tuple[float, float, float]] = {}
+        for span in windows(anchors, mismatched, len(texts), duration):
+            times.update(self._force_align(samples, texts, span, language))
+        words = snap_to_speech(timed_words(texts, times, mismatched, duration), speech_regions(samples))
+        aligned = sum(w.aligned for w in words)
+        logger.info("aligned %d of %d words of the text (%d not found in the speech)", aligned, len(words),
+                    len(words) - aligned)  # fmt: skip
+
+        names = list(dict.fromkeys(speaker for speaker, _ in lines if speaker is not None))
+        ids = {name: speaker_id(i) for i, name in enumerate(names)}
+        segments, at = [], 0
+        for speaker, line in lines:
+            sid = ids.get(speaker) if speaker is not None else None
+            segments.append(Segment.from_words((replace(w, speaker=sid) for w in words[at : at + len(line)]), sid))
+            at += len(line)
+        return Transcript(
+            segments=tuple(segments),
+            duration=duration,
+            language=language,
+            model=f"{o.engine}/{o.model}",
+            audio=source.path,
+            names={sid: name for name, sid in ids.items()},
+        )
+
+    def _force_align(
+        self, samples: np.ndarray, texts: Sequence[str], span: _Span, language: str
+    ) -> dict[int, tuple[float, float, float]]:
+        """Text word index -> (start, end, probability) from Whisper's cross-attention DTW on one window."""
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        whisper = self.pipeline.engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
+        tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
+        word_tokens = [tokenizer.encode(" " + texts[i]) for i in range(span.first, span.last + 1)]
+        tokens = [t for ws in word_tokens for t in ws]
+        if not tokens:
+            return {}
+        clip = samples[int(span.start * SAMPLE_RATE) : int(span.end * SAMPLE_RATE)]
+        features = whisper.feature_extractor(clip)[..., :-1]
+        num_frames = min(features.shape[-1], 3000)
+        encoded = whisper.encode(pad_or_trim(features))
+        result = whisper.model.align(encoded, tokenizer.sot_sequence, [tokens], num_frames, median_filter_width=7)[0]
+        text_indices = np.array([p[0] for p in result.alignments])
+        time_indices = np.array([p[1] for p in result.alignments])
+        jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
+        jump_times = time_indices[jumps] / whisper.tokens_per_second
+        bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
+        probs = np.asarray(result.text_token_probs)
+        out = {}
+        for k, i in enumerate(range(span.first, span.last + 1)):
+            a, b = bounds[k], bounds[k + 1]
+            if a == b or b > len(jump_times):
+                continue
+            start = span.start + float(jump_times[a])
+            end = span.start + float(jump_times[b] if b < len(jump_times) else jump_times[-1])
+            out[i] = (min(start, span.end), min(max(end, start), span.end), float(np.mean(probs[a:b])))
+        return out
+
+
+def match_anchors(
+    texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer
+) -> tuple[dict[int, tuple[float, float]], set[int]]:
+    """Anchors (text word index -> time of the recognised words it matched) and the text words that
+    lie in a mismatched gap (many more text tokens than speech tokens between two anchors)."""
+    text_tokens = [(i, t) for i, w in enumerate(texts) for t in normalizer.words(w)]
+    heard_tokens = [(j, t) for j, w in enumerate(heard) for t in normalizer.words(w.text)]
+    if not text_tokens or not heard_tokens:
+        return {}, set(range(len(texts)))
+    _, pairs = align_tokens(" ".join(t for _, t in text_tokens), " ".join(t for _, t in heard_tokens))
+    # walk the alignment: (text token index, heard token index) of every pair, None where missing
+    steps: list[tuple[int | None, int | None]] = []
+    r = h = 0
+    for ref, hyp in pairs:
+        steps.append((r if ref is not None else None, h if hyp is not None else None))
+        r += ref is not None
+        h += hyp is not None
+    matched = [ref is not None and ref == hyp for ref, hyp in pairs]
+    keep = [False] * len(steps)
+    k = 0
+    while k < len(steps):  # runs of consecutive matches, kept when long enough
+        if not matched[k]:
+            k += 1
+            continue
+        end = k
+        while end < len(steps) and matched[end]:
+            end += 1
+        if end - k >= MIN_RUN:
+            keep[k:end] = [True] * (end - k)
+        k = end
+    anchors: dict[int, tuple[float, float]] = {}
+    anchor_steps = [s for s, kept in enumerate(keep) if kept]
+    for s in anchor_steps:
+        ti, hi = steps[s]
+        assert ti is not None and hi is not None
+        word, said = text_tokens[ti][0], heard[heard_tokens[hi][0]]
+        start, end = anchors.get(word, (said.start, said.end))
+        anchors[word] = (min(start, said.start), max(end, said.end))
+    # gaps between consecutive anchor steps (and the text's ends): count tokens on each side
+    mismatched: set[int] = set()
+    bounds = [-1, *anchor_steps, len(steps)]
+    for a, b in zip(bounds, bounds[1:]):
+        gap = steps[a + 1 : b]
+        text_side = [text_tokens[ti][0] for ti, _ in gap if ti is not None]
+        heard_side = sum(hi is not None for _, hi in gap)
+        if len(text_side) >= 2 * heard_side + GAP_TOKENS or heard_side >= 2 * len(text_side) + GAP_TOKENS:
+            mismatched.update(w for w in text_side if w not in anchors)
+    return anchors, mismatched
+
+
+def windows(
+    anchors: dict[int, tuple[float, float]], mismatched: set[int], count: int, duration: float
+) -> list[_Span]:
+    """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds.
+
+    A window ends at an anchor; its audio runs from the previous window's end (or the anchor before a
+    mismatched gap) to PAD after its last anchor. No window spans a mismatched gap: its words are left
+    to interpolation.
+    """
+    order = sorted(anchors)
+    spans: list[_Span] = []
+    first, start, last_end = 0, 0.0, 0.0
+    previous: int | None = None
+    for i in order:
+        gap = range(previous + 1 if previous is not None else 0, i)
+        if any(w in mismatched for w in gap):  # close before the gap; restart at this anchor
+            if previous is not None and first <= previous:
+                spans.append(_Span(first, previous, start, min(last_end + PAD, anchors[i][0])))
+            first, start = i, max(anchors[i][0] - PAD, last_end)
+        elif anchors[i][1] - start > MAX_WINDOW and previous is not None and first <= previous:
+            end = min(last_end + PAD, anchors[i][0])
+            spans.append(_Span(first, previous, start, end))
+            first, start = previous + 1, end
+        if anchors[i][1] - start > MAX_WINDOW:  # one stretch too long for a window (music before)
+            start = max(start, anchors[i][0] - MAX_WINDOW / 2)
+        previous, last_end = i, anchors[i][1]
+    if previous is not None and first <= previous:
+        spans.append(_Span(first, previous, start, min(last_end + PAD, duration)))
+    tail = [w for w in range((previous if previous is not None else -1) + 1, count) if w not in mismatched]
+    if tail:  # words after the last anchor: the audio after it, up to a window
+        spans.append(_Span(tail[0], tail[-1], last_end, min(duration, last_end + MAX_WINDOW)))
+    return spans
+
+
+def timed_words(
+    texts: Sequence[str], times: dict[int, tuple[float, float, float]], mismatched: set[int], duration: float
+) -> list[Word]:
+    """The text's words with their aligned times; the others (mismatched, or left without a time)
+    interpolated between their neighbours by length in characters, flagged ``aligned=False``."""
+    words: list[Word | None] = [None] * len(texts)
+    last = 0.0
+    for i, text in enumerate(texts):
+        if i in times and i not in mismatched:
+            start, end, p = times[i]
+            start = max(start, last)
+            words[i] = Word(text, start, max(end, start), probability=p)
+            last = max(end, start)
+    i = 0
+    while i < len(texts):
+        if words[i] is not None:
+            i += 1
+            continue
+        j = i
+        while j < len(texts) and words[j] is None:
+            j += 1
+        before = words[i - 1].end if i > 0 and words[i - 1] is not None else 0.0  # type: ignore[union-attr]
+        after = words[j].start if j < len(texts) and words[j] is not None else duration  # type: ignore[union-attr]
+        sizes = np.cumsum([0] + [len(t) + 1 for t in texts[i:j]])
+        step = (max(after, before) - before) / sizes[-1]
+        for k in range(i, j):
+            a, b = before + step * sizes[k - i], before + step * sizes[k - i + 1]
+            words[k] = Word(texts[k], a, b, probability=0.0, aligned=False)
+        i = j
+    return [w for w in words if w is not None]
+
+
+def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Where speech is (Silero VAD, as faster-whisper ships it), in seconds, without padding."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=VAD_PAUSE_MS, speech_pad_ms=0))
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in found]
+
+
+def snap_to_speech(words: Sequence[Word], regions: Sequence[tuple[float, float]]) -> list[Word]:
+    """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word.
+
+    Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
+    turn) ends where the next begins; the VAD's edges are the speech's own.
+    """
+    if not regions:
+        return list(words)
+    starts = np.array([r[0] for r in regions])
+    ends = np.array([r[1] for r in regions])
+    out = []
+    for w in words:
+        start, end = w.start, w.end
+        k = int(np.searchsorted(starts, start, side="right")) - 1  # region starting at or before start
+        if (k < 0 or ends[k] <= start) and k + 1 < len(starts) and starts[k + 1] < end:
+            start = float(starts[k + 1])  # start in a pause: the next speech onset within the word
+        k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
+        if k >= 0 and ends[k] < end and ends[k] > start:
+            end = float(ends[k])  # end in a pause: the last speech offset within the word
+        out.append(replace(w, start=start, end=end) if w.aligned else w)
+    return out
