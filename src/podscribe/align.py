@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,11 @@ from .transcript import Segment, Transcript, Word, speaker_id
 
 logger = logging.getLogger(__name__)
 
-MIN_RUN = 2  # a matched token is an anchor only inside a run of this many matched tokens
+MIN_RUN = 2  # a fully matched word is an anchor only inside a run of this many
 MIN_ANCHORED = 0.25  # fewer text words anchored than this share: the text is not this audio's
-GAP_TOKENS = 6  # a gap this many tokens longer on one side than twice the other is a mismatch
+UNSPOKEN_SHARE = 0.8  # a text word this much of whose characters the speech lacks ...
+UNSPOKEN_RUN = 3  # ... in a run of this many such words is not spoken
+INSERTED_CHARS = 40  # this many recognised characters in a row the text lacks: speech not in the text
 MAX_WINDOW = 29.0  # seconds of audio in one forced-alignment window (Whisper reads 30 s)
 PAD = 0.2  # seconds of audio kept after a window's last anchor
 # Silero VAD for snapping word edges to speech: no padding, pauses from 100 ms (DTW words are contiguous,
@@ -126,7 +128,8 @@ class Aligner:
 
         lines = [(u.speaker, u.text.split()) for u in reference.utterances if u.text.split()]
         texts = [w for _, words in lines for w in words]
-        anchors, mismatched = match_anchors(texts, heard, Normalizer.for_language(language))
+        matching = match_words(texts, heard, Normalizer.for_language(language))
+        anchors = matching.anchors
         if len(anchors) < MIN_ANCHORED * len(texts):
             raise InputError(
                 f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
@@ -134,12 +137,15 @@ class Aligner:
                 text_name,
             )
         times: dict[int, tuple[float, float, float]] = {}
-        for span in windows(anchors, mismatched, len(texts), duration):
+        for span in windows(matching, len(texts), duration):
             times.update(self._force_align(samples, texts, span, language))
-        words = snap_to_speech(timed_words(texts, times, mismatched, duration), speech_regions(samples))
+        words = snap_to_speech(timed_words(texts, times, matching.unspoken, duration), speech_regions(samples))
         aligned = sum(w.aligned for w in words)
-        logger.info("aligned %d of %d words of the text (%d not found in the speech)", aligned, len(words),
-                    len(words) - aligned)  # fmt: skip
+        logger.log(
+            logging.WARNING if aligned < len(words) else logging.INFO,
+            "%s: aligned %d of %d words of the text (%d not found in the speech: times interpolated, "
+            "aligned=false)", text_name, aligned, len(words), len(words) - aligned,
+        )  # fmt: skip
 
         names = list(dict.fromkeys(speaker for speaker, _ in lines if speaker is not None))
         ids = {name: speaker_id(i) for i, name in enumerate(names)}
@@ -192,72 +198,100 @@ class Aligner:
         return out
 
 
-def match_anchors(
-    texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer
-) -> tuple[dict[int, tuple[float, float]], set[int]]:
-    """Anchors (text word index -> time of the recognised words it matched) and the text words that
-    lie in a mismatched gap (many more text tokens than speech tokens between two anchors)."""
-    text_tokens = [(i, t) for i, w in enumerate(texts) for t in normalizer.words(w)]
-    heard_tokens = [(j, t) for j, w in enumerate(heard) for t in normalizer.words(w.text)]
-    if not text_tokens or not heard_tokens:
-        return {}, set(range(len(texts)))
-    _, pairs = align_tokens(" ".join(t for _, t in text_tokens), " ".join(t for _, t in heard_tokens))
-    # walk the alignment: (text token index, heard token index) of every pair, None where missing
-    steps: list[tuple[int | None, int | None]] = []
-    r = h = 0
-    for ref, hyp in pairs:
-        steps.append((r if ref is not None else None, h if hyp is not None else None))
-        r += ref is not None
-        h += hyp is not None
-    matched = [ref is not None and ref == hyp for ref, hyp in pairs]
-    keep = [False] * len(steps)
-    k = 0
-    while k < len(steps):  # runs of consecutive matches, kept when long enough
-        if not matched[k]:
-            k += 1
+@dataclass(frozen=True)
+class Matching:
+    """How a text's words match the recognised speech."""
+
+    anchors: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised words it matched
+    unspoken: set[int]  # text words not in the speech: a long run of them the recognition lacks
+    cuts: set[int]  # text words preceded by speech the text lacks (an advert): no window spans it
+
+
+def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer) -> Matching:
+    """Match the text's words to the recognised words by an edit-distance alignment of their
+    normalised characters (``scores.align`` on characters: a misrecognised word still lines up by its
+    letters, so a missing sentence shows as a run of deleted characters, not a shifted alignment).
+
+    A text word is an anchor when all its characters match and it stands in a run of MIN_RUN such
+    words; it is unspoken when most of its characters are deleted, in a run of UNSPOKEN_RUN such words.
+    """
+    text_chars = _characters([normalizer(w) for w in texts])
+    heard_chars = _characters([normalizer(w.text) for w in heard])
+    size = [0] * len(texts)
+    matched = [0] * len(texts)
+    deleted = [0] * len(texts)
+    said: dict[int, list[int]] = {}
+    cuts: set[int] = set()
+    if text_chars and heard_chars:
+        _, pairs = align_tokens(" ".join(c for c, _ in text_chars), " ".join(c for c, _ in heard_chars))
+        r = h = inserted = 0
+        for ref, hyp in pairs:
+            owner = text_chars[r][1] if ref is not None else None
+            if owner is not None:
+                size[owner] += 1
+                if inserted >= INSERTED_CHARS:
+                    cuts.add(owner)
+                inserted = 0
+                if ref == hyp:
+                    matched[owner] += 1
+                    said.setdefault(owner, []).append(heard_chars[h][1])  # type: ignore[arg-type]
+                elif hyp is None:
+                    deleted[owner] += 1
+            elif hyp is not None and ref is None:
+                inserted += 1
+            r += ref is not None
+            h += hyp is not None
+    spoken = [i for i in range(len(texts)) if size[i]]  # words with letters (not "?" or "–")
+    full = _runs(spoken, lambda i: matched[i] == size[i] and i in said, MIN_RUN)
+    anchors = {}
+    for i in full:
+        ws = [heard[j] for j in said[i]]
+        anchors[i] = (min(w.start for w in ws), max(w.end for w in ws))
+    unspoken = _runs(spoken, lambda i: deleted[i] >= UNSPOKEN_SHARE * size[i], UNSPOKEN_RUN)
+    return Matching(anchors, unspoken, cuts)
+
+
+def _characters(words: Sequence[str]) -> list[tuple[str, int | None]]:
+    """The characters of normalised words with their word's index; a word break is ``_`` (index None)."""
+    out: list[tuple[str, int | None]] = []
+    for i, word in enumerate(words):
+        letters = [(c, i) for c in word if not c.isspace()]
+        if letters:
+            if out:
+                out.append(("_", None))
+            out.extend(letters)
+    return out
+
+
+def _runs(items: Sequence[int], test: Callable[[int], bool], length: int) -> set[int]:
+    """The items that pass ``test`` in runs of at least ``length`` consecutive items."""
+    kept: set[int] = set()
+    run: list[int] = []
+    for i in [*items, None]:
+        if i is not None and test(i):
+            run.append(i)
             continue
-        end = k
-        while end < len(steps) and matched[end]:
-            end += 1
-        if end - k >= MIN_RUN:
-            keep[k:end] = [True] * (end - k)
-        k = end
-    anchors: dict[int, tuple[float, float]] = {}
-    anchor_steps = [s for s, kept in enumerate(keep) if kept]
-    for s in anchor_steps:
-        ti, hi = steps[s]
-        assert ti is not None and hi is not None
-        word, said = text_tokens[ti][0], heard[heard_tokens[hi][0]]
-        start, end = anchors.get(word, (said.start, said.end))
-        anchors[word] = (min(start, said.start), max(end, said.end))
-    # gaps between consecutive anchor steps (and the text's ends): count tokens on each side
-    mismatched: set[int] = set()
-    bounds = [-1, *anchor_steps, len(steps)]
-    for a, b in zip(bounds, bounds[1:]):
-        gap = steps[a + 1 : b]
-        text_side = [text_tokens[ti][0] for ti, _ in gap if ti is not None]
-        heard_side = sum(hi is not None for _, hi in gap)
-        if len(text_side) >= 2 * heard_side + GAP_TOKENS or heard_side >= 2 * len(text_side) + GAP_TOKENS:
-            mismatched.update(w for w in text_side if w not in anchors)
-    return anchors, mismatched
+        if len(run) >= length:
+            kept.update(run)
+        run = []
+    return kept
 
 
-def windows(
-    anchors: dict[int, tuple[float, float]], mismatched: set[int], count: int, duration: float
-) -> list[_Span]:
+def windows(matching: Matching, count: int, duration: float) -> list[_Span]:
     """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds.
 
     A window ends at an anchor; its audio runs from the previous window's end (or the anchor before a
-    mismatched gap) to PAD after its last anchor. No window spans a mismatched gap: its words are left
-    to interpolation.
+    mismatched gap) to PAD after its last anchor. No window spans a mismatched gap (unspoken words, or
+    speech the text lacks): its words are left to interpolation.
     """
+    anchors, mismatched = matching.anchors, matching.unspoken
     order = sorted(anchors)
     spans: list[_Span] = []
     first, start, last_end = 0, 0.0, 0.0
     previous: int | None = None
     for i in order:
         gap = range(previous + 1 if previous is not None else 0, i)
-        if any(w in mismatched for w in gap):  # close before the gap; restart at this anchor
+        if any(w in mismatched for w in gap) or any(w in matching.cuts for w in range(gap.start, i + 1)):  # close before the gap; restart at this anchor
             if previous is not None and first <= previous:
                 spans.append(_Span(first, previous, start, min(last_end + PAD, anchors[i][0])))
             first, start = i, max(anchors[i][0] - PAD, last_end)
@@ -277,14 +311,14 @@ def windows(
 
 
 def timed_words(
-    texts: Sequence[str], times: dict[int, tuple[float, float, float]], mismatched: set[int], duration: float
+    texts: Sequence[str], times: dict[int, tuple[float, float, float]], unspoken: set[int], duration: float
 ) -> list[Word]:
     """The text's words with their aligned times; the others (mismatched, or left without a time)
     interpolated between their neighbours by length in characters, flagged ``aligned=False``."""
     words: list[Word | None] = [None] * len(texts)
     last = 0.0
     for i, text in enumerate(texts):
-        if i in times and i not in mismatched:
+        if i in times and i not in unspoken:
             start, end, p = times[i]
             start = max(start, last)
             words[i] = Word(text, start, max(end, start), probability=p)
