@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from .asr import ASRResult
 from .audio import SAMPLE_RATE
 from .errors import InputError, OptionError
-from .inputs import AudioInput, open_source
+from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
 from .pipeline import Pipeline, PipelineOptions, make_options
 from .reference import Reference, load_reference, parse_reference
@@ -37,13 +38,15 @@ from .transcript import Segment, Transcript, Word, speaker_id
 
 logger = logging.getLogger(__name__)
 
-MIN_RUN = 2  # a fully matched word is an anchor only inside a run of this many
+MIN_RUN = 2  # a matched word is an anchor only inside a run of this many, consecutive on both sides
 MIN_ANCHORED = 0.25  # fewer text words anchored than this share: the text is not this audio's
 UNSPOKEN_SHARE = 0.8  # a text word this much of whose characters the speech lacks ...
 UNSPOKEN_RUN = 3  # ... in a run of this many such words is not spoken
 INSERTED_CHARS = 40  # this many recognised characters in a row the text lacks: speech not in the text
 MAX_WINDOW = 29.0  # seconds of audio in one forced-alignment window (Whisper reads 30 s)
 PAD = 0.2  # seconds of audio kept after a window's last anchor
+LONG_GAP_S = 4.0  # a gap between anchors this much longer than twice what its words need holds other speech
+SPEAKING_RATE = 14.0  # letters per second, pauses included, when too few anchors tell the text's own
 # Silero VAD for snapping word edges to speech: no padding, pauses from 100 ms (DTW words are contiguous,
 # so a pause before a word or a turn otherwise goes to the word before it)
 VAD_PAUSE_MS = 100
@@ -51,12 +54,11 @@ VAD_PAUSE_MS = 100
 
 @dataclass(frozen=True)
 class _Span:
-    """Text words ``first..last`` (inclusive) and the audio ``start..end`` they are aligned in."""
+    """Text words ``first..last`` (inclusive) and the audio ranges (start, end) to try aligning them in."""
 
     first: int
     last: int
-    start: float
-    end: float
+    ranges: tuple[tuple[float, float], ...]
 
 
 def align(
@@ -118,10 +120,19 @@ class Aligner:
         self.pipeline = pipeline
 
     def run(self, audio: AudioInput, text_or_path: str | os.PathLike[str] | Reference) -> Transcript:
+        """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it."""
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
         o = self.pipeline.options
         result, duration = self.pipeline.recognise(source.load, source.digest if o.cache else None)
+        return self.fit(source, result, duration, reference, text_name)
+
+    def fit(
+        self, source: AudioSource, result: ASRResult, duration: float, reference: Reference, text_name: str = "<text>"
+    ) -> Transcript:
+        """Align ``reference`` to the audio of ``source`` given its recognition ``result`` (``run``
+        without the recognition: several texts against one recording)."""
+        o = self.pipeline.options
         samples = source.load()
         language = result.language or o.asr.language or "fr"
         heard = [w for s in result.segments for w in s.words]
@@ -166,45 +177,56 @@ class Aligner:
     def _force_align(
         self, samples: np.ndarray, texts: Sequence[str], span: _Span, language: str
     ) -> dict[int, tuple[float, float, float]]:
-        """Text word index -> (start, end, probability) from Whisper's cross-attention DTW on one window."""
-        from faster_whisper.audio import pad_or_trim
+        """Text word index -> (start, end, probability) from Whisper's cross-attention DTW, in the one
+        of the span's audio ranges where the text's tokens are the most probable."""
         from faster_whisper.tokenizer import Tokenizer
 
         whisper = self.pipeline.engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
         tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
         word_tokens = [tokenizer.encode(" " + texts[i]) for i in range(span.first, span.last + 1)]
-        tokens = [t for ws in word_tokens for t in ws]
-        if not tokens:
+        if not any(word_tokens):
             return {}
-        clip = samples[int(span.start * SAMPLE_RATE) : int(span.end * SAMPLE_RATE)]
-        features = whisper.feature_extractor(clip)[..., :-1]
+        fits = [self._dtw(samples, tokenizer, word_tokens, start, end) for start, end in span.ranges]
+        (start, end), (jump_times, probs) = max(zip(span.ranges, fits), key=lambda f: float(np.mean(f[1][1])))
+        bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
+        out = {}
+        for k, i in enumerate(range(span.first, span.last + 1)):
+            a, b = bounds[k], bounds[k + 1]
+            if a == b or b > len(jump_times):
+                continue
+            t0 = start + float(jump_times[a])
+            t1 = start + float(jump_times[b] if b < len(jump_times) else jump_times[-1])
+            out[i] = (min(t0, end), min(max(t1, t0), end), float(np.mean(probs[a:b])))
+        return out
+
+    def _dtw(
+        self, samples: np.ndarray, tokenizer: Any, word_tokens: list[list[int]], start: float, end: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Token jump times (seconds from ``start``, one per token and one for the end) and token
+        probabilities of ``word_tokens`` force-aligned to the audio from ``start`` to ``end``: CTranslate2's
+        ``align`` as in faster-whisper's ``find_alignment``."""
+        from faster_whisper.audio import pad_or_trim
+
+        whisper = self.pipeline.engine.model  # type: ignore[attr-defined]
+        tokens = [t for ws in word_tokens for t in ws]
+        features = whisper.feature_extractor(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])[..., :-1]
         num_frames = min(features.shape[-1], 3000)
         encoded = whisper.encode(pad_or_trim(features))
         result = whisper.model.align(encoded, tokenizer.sot_sequence, [tokens], num_frames, median_filter_width=7)[0]
         text_indices = np.array([p[0] for p in result.alignments])
         time_indices = np.array([p[1] for p in result.alignments])
         jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
-        jump_times = time_indices[jumps] / whisper.tokens_per_second
-        bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
-        probs = np.asarray(result.text_token_probs)
-        out = {}
-        for k, i in enumerate(range(span.first, span.last + 1)):
-            a, b = bounds[k], bounds[k + 1]
-            if a == b or b > len(jump_times):
-                continue
-            start = span.start + float(jump_times[a])
-            end = span.start + float(jump_times[b] if b < len(jump_times) else jump_times[-1])
-            out[i] = (min(start, span.end), min(max(end, start), span.end), float(np.mean(probs[a:b])))
-        return out
+        return time_indices[jumps] / whisper.tokens_per_second, np.asarray(result.text_token_probs)
 
 
 @dataclass(frozen=True)
 class Matching:
     """How a text's words match the recognised speech."""
 
-    anchors: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised words it matched
+    anchors: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised word it matched
     unspoken: set[int]  # text words not in the speech: a long run of them the recognition lacks
     cuts: set[int]  # text words preceded by speech the text lacks (an advert): no window spans it
+    sizes: tuple[int, ...]  # letters of each text word, normalised
 
 
 def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer) -> Matching:
@@ -212,11 +234,13 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
     normalised characters (``scores.align`` on characters: a misrecognised word still lines up by its
     letters, so a missing sentence shows as a run of deleted characters, not a shifted alignment).
 
-    A text word is an anchor when all its characters match and it stands in a run of MIN_RUN such
-    words; it is unspoken when most of its characters are deleted, in a run of UNSPOKEN_RUN such words.
+    A text word is an anchor when it matches one recognised word exactly, in a run of MIN_RUN such
+    words consecutive in the text and in the recognised speech; it is unspoken when most of its characters are deleted, in a run of UNSPOKEN_RUN such words.
     """
-    text_chars = _characters([normalizer(w) for w in texts])
-    heard_chars = _characters([normalizer(w.text) for w in heard])
+    text_norm = [normalizer(w) for w in texts]
+    heard_norm = [normalizer(w.text) for w in heard]
+    text_chars = _characters(text_norm)
+    heard_chars = _characters(heard_norm)
     size = [0] * len(texts)
     matched = [0] * len(texts)
     deleted = [0] * len(texts)
@@ -242,13 +266,21 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
             r += ref is not None
             h += hyp is not None
     spoken = [i for i in range(len(texts)) if size[i]]  # words with letters (not "?" or "–")
-    full = _runs(spoken, lambda i: matched[i] == size[i] and i in said, MIN_RUN)
+    # a word's pair: the one recognised word all its characters matched, and equal to it
+    pair = {i: js[0] for i, js in said.items()
+            if matched[i] == size[i] and len(set(js)) == 1 and _letters(heard_norm[js[0]]) == _letters(text_norm[i])}
+    rank = {j: k for k, j in enumerate(j for j in range(len(heard)) if _letters(heard_norm[j]))}
     anchors = {}
-    for i in full:
-        ws = [heard[j] for j in said[i]]
-        anchors[i] = (min(w.start for w in ws), max(w.end for w in ws))
+    run: list[int] = []
+    for i in [*spoken, None]:  # runs of paired words, consecutive in the text and in the speech
+        if i is not None and i in pair and (not run or rank[pair[i]] == rank[pair[run[-1]]] + 1):
+            run.append(i)
+            continue
+        if len(run) >= MIN_RUN:
+            anchors.update({k: (heard[pair[k]].start, heard[pair[k]].end) for k in run})
+        run = [i] if i is not None and i in pair else []
     unspoken = _runs(spoken, lambda i: deleted[i] >= UNSPOKEN_SHARE * size[i], UNSPOKEN_RUN)
-    return Matching(anchors, unspoken, cuts)
+    return Matching(anchors, unspoken, cuts, tuple(len(_letters(t)) for t in text_norm))
 
 
 def _characters(words: Sequence[str]) -> list[tuple[str, int | None]]:
@@ -261,6 +293,10 @@ def _characters(words: Sequence[str]) -> list[tuple[str, int | None]]:
                 out.append(("_", None))
             out.extend(letters)
     return out
+
+
+def _letters(text: str) -> str:
+    return "".join(text.split())
 
 
 def _runs(items: Sequence[int], test: Callable[[int], bool], length: int) -> set[int]:
@@ -280,34 +316,59 @@ def _runs(items: Sequence[int], test: Callable[[int], bool], length: int) -> set
 def windows(matching: Matching, count: int, duration: float) -> list[_Span]:
     """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds.
 
-    A window ends at an anchor; its audio runs from the previous window's end (or the anchor before a
-    mismatched gap) to PAD after its last anchor. No window spans a mismatched gap (unspoken words, or
-    speech the text lacks): its words are left to interpolation.
+    A window ends at an anchor; its audio runs from the previous window's end to PAD after its last
+    anchor. No window spans a mismatched gap (unspoken words, or speech the text lacks): its words are
+    left to interpolation. Words in a gap whose audio is far longer than they need at the text's
+    speaking rate (speech the recognition did not tie to the text, e.g. an advert) get a window of
+    their own at either end of the gap; the better-fitting one is kept.
     """
-    anchors, mismatched = matching.anchors, matching.unspoken
+    anchors, unspoken, sizes = matching.anchors, matching.unspoken, matching.sizes
     order = sorted(anchors)
+    rate = _letters_per_second(matching)
     spans: list[_Span] = []
     first, start, last_end = 0, 0.0, 0.0
     previous: int | None = None
+
+    def close(end: float) -> None:
+        if previous is not None and first <= previous:
+            spans.append(_Span(first, previous, ((start, end),)))
+
     for i in order:
-        gap = range(previous + 1 if previous is not None else 0, i)
-        if any(w in mismatched for w in gap) or any(w in matching.cuts for w in range(gap.start, i + 1)):  # close before the gap; restart at this anchor
-            if previous is not None and first <= previous:
-                spans.append(_Span(first, previous, start, min(last_end + PAD, anchors[i][0])))
-            first, start = i, max(anchors[i][0] - PAD, last_end)
+        gap = list(range(previous + 1 if previous is not None else 0, i))
+        onset = anchors[i][0]
+        needed = sum(sizes[w] for w in gap) / rate
+        if any(w in unspoken for w in gap) or any(w in matching.cuts for w in [*gap, i]):
+            close(min(last_end + PAD, onset))
+            first, start = i, max(onset - PAD, last_end)
+        elif gap and onset - last_end > 2 * needed + LONG_GAP_S:
+            close(min(last_end + PAD, onset))
+            length = min(MAX_WINDOW, 1.2 * needed + 0.5, onset - last_end)
+            spans.append(_Span(gap[0], gap[-1], ((last_end, last_end + length), (onset - length, onset))))
+            first, start = i, max(onset - PAD, last_end)
         elif anchors[i][1] - start > MAX_WINDOW and previous is not None and first <= previous:
-            end = min(last_end + PAD, anchors[i][0])
-            spans.append(_Span(first, previous, start, end))
+            end = min(last_end + PAD, onset)
+            close(end)
             first, start = previous + 1, end
         if anchors[i][1] - start > MAX_WINDOW:  # one stretch too long for a window (music before)
-            start = max(start, anchors[i][0] - MAX_WINDOW / 2)
+            start = max(start, onset - MAX_WINDOW / 2)
         previous, last_end = i, anchors[i][1]
-    if previous is not None and first <= previous:
-        spans.append(_Span(first, previous, start, min(last_end + PAD, duration)))
-    tail = [w for w in range((previous if previous is not None else -1) + 1, count) if w not in mismatched]
+    close(min(last_end + PAD, duration))
+    tail = [w for w in range((previous if previous is not None else -1) + 1, count) if w not in unspoken]
     if tail:  # words after the last anchor: the audio after it, up to a window
-        spans.append(_Span(tail[0], tail[-1], last_end, min(duration, last_end + MAX_WINDOW)))
+        spans.append(_Span(tail[0], tail[-1], ((last_end, min(duration, last_end + MAX_WINDOW)),)))
     return spans
+
+
+def _letters_per_second(matching: Matching) -> float:
+    """The text's speaking rate: the median over consecutive anchors of letters per second from one
+    anchor's start to the next's (a pause or an advert between two anchors is one outlier, not a bias)."""
+    order = sorted(matching.anchors)
+    rates = []
+    for i, k in zip(order, order[1:]):
+        seconds = matching.anchors[k][0] - matching.anchors[i][0]
+        if seconds > 0:
+            rates.append(sum(matching.sizes[i:k]) / seconds)
+    return float(np.median(rates)) if rates else SPEAKING_RATE
 
 
 def timed_words(
