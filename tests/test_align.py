@@ -28,7 +28,9 @@ SHORT = DATA / "short.fr.opus"
 TURNS = json.loads((DATA / "short.fr.json").read_text(encoding="utf-8"))["turns"]
 # a sentence of another fixture, not spoken in short.fr
 UNSPOKEN = "Yannick, on voit de plus en plus de cyclistes le matin. Est-ce que c’est une mode ou un changement durable ?"
-HARD_RULES = [r for r in RULES if r != "max_cps"]  # reading speed may give way where no longer display is legal
+HARD_RULES = [
+    r for r in RULES if r != "max_cps"
+]  # reading speed may give way where no longer display is legal
 
 
 def named_lines(turns: list[dict]) -> str:
@@ -37,7 +39,9 @@ def named_lines(turns: list[dict]) -> str:
 
 def boundary_errors(transcript: Transcript) -> np.ndarray:
     assert len(transcript.segments) == len(TURNS)
-    return np.abs([e for s, t in zip(transcript.segments, TURNS) for e in (s.start - t["start"], s.end - t["end"])])
+    return np.abs(
+        [e for s, t in zip(transcript.segments, TURNS) for e in (s.start - t["start"], s.end - t["end"])]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +100,26 @@ def test_a_text_in_another_language_is_refused(aligner: Aligner) -> None:
         aligner.run(SHORT, english)
 
 
-def test_cli_writes_the_formats_and_refuses_another_recordings_text(tmp_path: Path, aligned: Transcript) -> None:
+def test_cli_writes_the_formats_and_refuses_another_recordings_text(
+    tmp_path: Path, aligned: Transcript
+) -> None:
     text = tmp_path / "short.txt"
     text.write_text(named_lines(TURNS), encoding="utf-8")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "podscribe", "align", str(SHORT), str(text), "-o", str(out), "--language", "fr", "-q"]
-    proc = subprocess.run([*cmd, "-f", "json,srt,txt"], capture_output=True, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "podscribe",
+        "align",
+        str(SHORT),
+        str(text),
+        "-o",
+        str(out),
+        "--language",
+        "fr",
+        "-q",
+    ]
+    proc = subprocess.run([*cmd, "-f", "json,srt,txt"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["short.fr.json", "short.fr.srt", "short.fr.txt"]
     written = Transcript.load(out / "short.fr.json")
@@ -111,10 +129,16 @@ def test_cli_writes_the_formats_and_refuses_another_recordings_text(tmp_path: Pa
     other = tmp_path / "brief.txt"
     brief = json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
     other.write_text(named_lines(brief[:4]), encoding="utf-8")
-    proc = subprocess.run([*cmd[:5], str(other), *cmd[6:], "--force"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [*cmd[:5], str(other), *cmd[6:], "--force"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("podscribe: error: ") and "does not match the speech" in lines[0]
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("podscribe: error: ")
+        and "does not match the speech" in lines[0]
+    )
 
 
 # ---- without models --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def align(
     Raises:
         InputError: the text does not match the speech (another language or another recording).
     """
-    given = dict(language=language, model=model, device=device)
+    given = {"language": language, "model": model, "device": device}
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
     if opts.engine != "faster-whisper":
         raise OptionError("align needs the faster-whisper engine (its cross-attention alignment)")
@@ -128,7 +129,12 @@ class Aligner:
         return self.fit(source, result, duration, reference, text_name)
 
     def fit(
-        self, source: AudioSource, result: ASRResult, duration: float, reference: Reference, text_name: str = "<text>"
+        self,
+        source: AudioSource,
+        result: ASRResult,
+        duration: float,
+        reference: Reference,
+        text_name: str = "<text>",
     ) -> Transcript:
         """Align ``reference`` to the audio of ``source`` given its recognition ``result`` (``run``
         without the recognition: several texts against one recording)."""
@@ -150,7 +156,9 @@ class Aligner:
         times: dict[int, tuple[float, float, float]] = {}
         for span in windows(matching, len(texts), duration):
             times.update(self._force_align(samples, texts, span, language))
-        words = snap_to_speech(timed_words(texts, times, matching.unspoken, duration), speech_regions(samples))
+        words = snap_to_speech(
+            timed_words(texts, times, matching.unspoken, duration), speech_regions(samples)
+        )
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
@@ -163,7 +171,9 @@ class Aligner:
         segments, at = [], 0
         for speaker, line in lines:
             sid = ids.get(speaker) if speaker is not None else None
-            segments.append(Segment.from_words((replace(w, speaker=sid) for w in words[at : at + len(line)]), sid))
+            segments.append(
+                Segment.from_words((replace(w, speaker=sid) for w in words[at : at + len(line)]), sid)
+            )
             at += len(line)
         return Transcript(
             segments=tuple(segments),
@@ -182,7 +192,9 @@ class Aligner:
         from faster_whisper.tokenizer import Tokenizer
 
         whisper = self.pipeline.engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
-        tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language)
+        tokenizer = Tokenizer(
+            whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language
+        )
         word_tokens = [tokenizer.encode(" " + texts[i]) for i in range(span.first, span.last + 1)]
         if not any(word_tokens):
             return {}
@@ -209,10 +221,14 @@ class Aligner:
 
         whisper = self.pipeline.engine.model  # type: ignore[attr-defined]
         tokens = [t for ws in word_tokens for t in ws]
-        features = whisper.feature_extractor(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])[..., :-1]
+        features = whisper.feature_extractor(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])[
+            ..., :-1
+        ]
         num_frames = min(features.shape[-1], 3000)
         encoded = whisper.encode(pad_or_trim(features))
-        result = whisper.model.align(encoded, tokenizer.sot_sequence, [tokens], num_frames, median_filter_width=7)[0]
+        result = whisper.model.align(
+            encoded, tokenizer.sot_sequence, [tokens], num_frames, median_filter_width=7
+        )[0]
         text_indices = np.array([p[0] for p in result.alignments])
         time_indices = np.array([p[1] for p in result.alignments])
         jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
@@ -267,8 +283,13 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
             h += hyp is not None
     spoken = [i for i in range(len(texts)) if size[i]]  # words with letters (not "?" or "–")
     # a word's pair: the one recognised word all its characters matched, and equal to it
-    pair = {i: js[0] for i, js in said.items()
-            if matched[i] == size[i] and len(set(js)) == 1 and _letters(heard_norm[js[0]]) == _letters(text_norm[i])}
+    pair = {
+        i: js[0]
+        for i, js in said.items()
+        if matched[i] == size[i]
+        and len(set(js)) == 1
+        and _letters(heard_norm[js[0]]) == _letters(text_norm[i])
+    }
     rank = {j: k for k, j in enumerate(j for j in range(len(heard)) if _letters(heard_norm[j]))}
     anchors = {}
     run: list[int] = []
@@ -364,7 +385,7 @@ def _letters_per_second(matching: Matching) -> float:
     anchor's start to the next's (a pause or an advert between two anchors is one outlier, not a bias)."""
     order = sorted(matching.anchors)
     rates = []
-    for i, k in zip(order, order[1:]):
+    for i, k in pairwise(order):
         seconds = matching.anchors[k][0] - matching.anchors[i][0]
         if seconds > 0:
             rates.append(sum(matching.sizes[i:k]) / seconds)
