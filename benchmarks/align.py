@@ -1,7 +1,9 @@
 """`align` against `transcribe` on one fixture, side by side in one process: wall time and turn-boundary error.
 
 The text given to `align` is the fixture's own turns as ``Name : text`` lines (the fixture JSON holds
-each turn's exact speech bounds). Variants, timed from the same recognition:
+each turn's exact speech bounds). Also, from the same recognitions: the text aligned on the
+words of `transcribe` (diarization + speaker-wise recognition) instead of plain recognition, and the
+anchors' own times with interpolation between them (no forced alignment). Variants:
 - ``inserted``: 10 % of the text's sentences (rounded) are sentences of another fixture (brief.fr),
   put after a turn's first sentence: text that is not spoken;
 - ``advert``: 20 s of another recording (brief.fr, 10-30 s) inserted into the audio between two turns
@@ -20,16 +22,19 @@ import json
 import logging
 import re
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from podscribe.align import Aligner
+from podscribe.align import Aligner, match_words, snap_to_speech, speech_regions, timed_words
+from podscribe.asr import ASRResult
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.inputs import open_source
+from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.reference import parse_reference
-from podscribe.transcript import Transcript
+from podscribe.transcript import Segment, Transcript
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SENTENCE = re.compile(r"(?<=[.!?…])\s+")
@@ -38,7 +43,9 @@ SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 def turn_errors(transcript: Transcript, turns: list[dict]) -> dict[str, float]:
     """Median, 95th percentile and max of |start error| and |end error| of each line's segment, pooled."""
     assert len(transcript.segments) == len(turns)
-    errors = np.abs([e for s, t in zip(transcript.segments, turns) for e in (s.start - t["start"], s.end - t["end"])])
+    errors = np.abs(
+        [e for s, t in zip(transcript.segments, turns) for e in (s.start - t["start"], s.end - t["end"])]
+    )
     return {"median_s": round(float(np.median(errors)), 3), "p95_s": round(float(np.percentile(errors, 95)), 3),
             "max_s": round(float(errors.max()), 3), "boundaries": len(errors)}  # fmt: skip
 
@@ -56,7 +63,11 @@ def main() -> None:
     fixture = json.loads((DATA / f"{args.fixture}.json").read_text(encoding="utf-8"))
     audio = DATA / fixture["audio"]
     turns = fixture["turns"]
-    result: dict = {"fixture": args.fixture, "date": datetime.date.today().isoformat(), "command": "python benchmarks/align.py"}
+    result: dict = {
+        "fixture": args.fixture,
+        "date": datetime.date.today().isoformat(),
+        "command": "python benchmarks/align.py",
+    }
 
     t0 = time.perf_counter()
     transcribed = Pipeline(make_options(language="fr", cache=False)).run(audio)
@@ -73,10 +84,32 @@ def main() -> None:
     result["align"] = {
         **turn_errors(aligned, turns),
         "words_equal_text": [w.text for w in aligned.words] == [w for t in turns for w in t["text"].split()],
-        "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments] == [t["speaker"] for t in turns],
+        "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments]
+        == [t["speaker"] for t in turns],
         "unaligned_words": sum(not w.aligned for w in aligned.words),
         "words": len(aligned.words),
     }
+
+    # the same text on other anchors / without forced alignment, from recognitions already made
+    reference = parse_reference(lines(turns))
+    t0 = time.perf_counter()
+    on_turns = aligner.fit(source, ASRResult("fr", transcribed.segments), duration, reference)
+    result["anchors_from_transcribe"] = {
+        **turn_errors(on_turns, turns),
+        "fit_s": round(time.perf_counter() - t0, 1),
+    }
+    texts = [w for u in reference.utterances for w in u.text.split()]
+    matching = match_words(texts, [w for s in recognised.segments for w in s.words], Normalizer("fr"))
+    times = {i: (a, b, 1.0) for i, (a, b) in matching.anchors.items()}
+    words = snap_to_speech(
+        timed_words(texts, times, matching.unspoken, duration), speech_regions(source.load())
+    )
+    sizes = [len(t["text"].split()) for t in turns]
+    bounds = np.cumsum([0, *sizes])
+    interpolated = Transcript(
+        segments=tuple(Segment.from_words(words[a:b]) for a, b in pairwise(bounds)), duration=duration
+    )
+    result["anchors_interpolated"] = turn_errors(interpolated, turns)
 
     # inserted: sentences not spoken, in 10 % of the text's sentences
     extra = [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
@@ -122,7 +155,9 @@ def main() -> None:
     }  # fmt: skip
 
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (args.out / "results.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 

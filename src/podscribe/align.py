@@ -18,6 +18,7 @@ recording) is an InputError rather than garbage timing.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -43,10 +44,11 @@ MIN_RUN = 2  # a matched word is an anchor only inside a run of this many, conse
 MIN_ANCHORED = 0.25  # fewer text words anchored than this share: the text is not this audio's
 UNSPOKEN_SHARE = 0.8  # a text word this much of whose characters the speech lacks ...
 UNSPOKEN_RUN = 3  # ... in a run of this many such words is not spoken
-INSERTED_CHARS = 40  # this many recognised characters in a row the text lacks: speech not in the text
+UNSPOKEN_S = 1.5  # unspoken-looking words are unspoken only where their text needs this much more time than the audio has
 MAX_WINDOW = 29.0  # seconds of audio in one forced-alignment window (Whisper reads 30 s)
 PAD = 0.2  # seconds of audio kept after a window's last anchor
 LONG_GAP_S = 4.0  # a gap between anchors this much longer than twice what its words need holds other speech
+CHUNK_S, CHUNK_MARGIN = 20.0, 3.0  # a stretch without anchors: pieces this long, aligned this much wider
 SPEAKING_RATE = 14.0  # letters per second, pauses included, when too few anchors tell the text's own
 # Silero VAD for snapping word edges to speech: no padding, pauses from 100 ms (DTW words are contiguous,
 # so a pause before a word or a turn otherwise goes to the word before it)
@@ -55,10 +57,9 @@ VAD_PAUSE_MS = 100
 
 @dataclass(frozen=True)
 class _Span:
-    """Text words ``first..last`` (inclusive) and the audio ranges (start, end) to try aligning them in."""
+    """Text words (indices, in order) and the audio ranges (start, end) to try aligning them in."""
 
-    first: int
-    last: int
+    words: tuple[int, ...]
     ranges: tuple[tuple[float, float], ...]
 
 
@@ -154,11 +155,10 @@ class Aligner:
                 text_name,
             )
         times: dict[int, tuple[float, float, float]] = {}
-        for span in windows(matching, len(texts), duration):
+        spans, unspoken = windows(matching, len(texts), duration)
+        for span in spans:
             times.update(self._force_align(samples, texts, span, language))
-        words = snap_to_speech(
-            timed_words(texts, times, matching.unspoken, duration), speech_regions(samples)
-        )
+        words = snap_to_speech(timed_words(texts, times, unspoken, duration), speech_regions(samples))
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
@@ -195,14 +195,14 @@ class Aligner:
         tokenizer = Tokenizer(
             whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language
         )
-        word_tokens = [tokenizer.encode(" " + texts[i]) for i in range(span.first, span.last + 1)]
+        word_tokens = [tokenizer.encode(" " + texts[i]) for i in span.words]
         if not any(word_tokens):
             return {}
         fits = [self._dtw(samples, tokenizer, word_tokens, start, end) for start, end in span.ranges]
         (start, end), (jump_times, probs) = max(zip(span.ranges, fits), key=lambda f: float(np.mean(f[1][1])))
         bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
         out = {}
-        for k, i in enumerate(range(span.first, span.last + 1)):
+        for k, i in enumerate(span.words):
             a, b = bounds[k], bounds[k + 1]
             if a == b or b > len(jump_times):
                 continue
@@ -240,9 +240,9 @@ class Matching:
     """How a text's words match the recognised speech."""
 
     anchors: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised word it matched
-    unspoken: set[int]  # text words not in the speech: a long run of them the recognition lacks
-    cuts: set[int]  # text words preceded by speech the text lacks (an advert): no window spans it
+    unspoken: set[int]  # text words that look unspoken: a run of them the recognition lacks
     sizes: tuple[int, ...]  # letters of each text word, normalised
+    deleted: tuple[float, ...]  # share of each text word's letters the recognition lacks
 
 
 def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer) -> Matching:
@@ -261,24 +261,18 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
     matched = [0] * len(texts)
     deleted = [0] * len(texts)
     said: dict[int, list[int]] = {}
-    cuts: set[int] = set()
     if text_chars and heard_chars:
         _, pairs = align_tokens(" ".join(c for c, _ in text_chars), " ".join(c for c, _ in heard_chars))
-        r = h = inserted = 0
+        r = h = 0
         for ref, hyp in pairs:
             owner = text_chars[r][1] if ref is not None else None
             if owner is not None:
                 size[owner] += 1
-                if inserted >= INSERTED_CHARS:
-                    cuts.add(owner)
-                inserted = 0
                 if ref == hyp:
                     matched[owner] += 1
                     said.setdefault(owner, []).append(heard_chars[h][1])  # type: ignore[arg-type]
                 elif hyp is None:
                     deleted[owner] += 1
-            elif hyp is not None and ref is None:
-                inserted += 1
             r += ref is not None
             h += hyp is not None
     spoken = [i for i in range(len(texts)) if size[i]]  # words with letters (not "?" or "–")
@@ -301,7 +295,8 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
             anchors.update({k: (heard[pair[k]].start, heard[pair[k]].end) for k in run})
         run = [i] if i is not None and i in pair else []
     unspoken = _runs(spoken, lambda i: deleted[i] >= UNSPOKEN_SHARE * size[i], UNSPOKEN_RUN)
-    return Matching(anchors, unspoken, cuts, tuple(len(_letters(t)) for t in text_norm))
+    shares = tuple(d / n if n else 0.0 for d, n in zip(deleted, size))
+    return Matching(anchors, unspoken, tuple(len(_letters(t)) for t in text_norm), shares)
 
 
 def _characters(words: Sequence[str]) -> list[tuple[str, int | None]]:
@@ -334,49 +329,99 @@ def _runs(items: Sequence[int], test: Callable[[int], bool], length: int) -> set
     return kept
 
 
-def windows(matching: Matching, count: int, duration: float) -> list[_Span]:
-    """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds.
+def windows(matching: Matching, count: int, duration: float) -> tuple[list[_Span], set[int]]:
+    """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds, and
+    tell which words are not spoken.
 
     A window ends at an anchor; its audio runs from the previous window's end to PAD after its last
-    anchor. No window spans a mismatched gap (unspoken words, or speech the text lacks): its words are
-    left to interpolation. Words in a gap whose audio is far longer than they need at the text's
-    speaking rate (speech the recognition did not tie to the text, e.g. an advert) get a window of
-    their own at either end of the gap; the better-fitting one is kept.
+    anchor. Words that look unspoken are so where the text between their anchors needs UNSPOKEN_S more
+    than the audio has at the text's speaking rate (otherwise the recognition missed them): they are
+    left out of the windows. Words in a gap whose audio is far longer than they need (speech the text
+    lacks, e.g. an advert) get a window of their own at either end of the gap, the better-fitting one
+    kept; no window spans such a gap.
     """
-    anchors, unspoken, sizes = matching.anchors, matching.unspoken, matching.sizes
-    order = sorted(anchors)
+    anchors, sizes = matching.anchors, matching.sizes
     rate = _letters_per_second(matching)
     spans: list[_Span] = []
+    unspoken: set[int] = set()
     first, start, last_end = 0, 0.0, 0.0
     previous: int | None = None
 
     def close(end: float) -> None:
-        if previous is not None and first <= previous:
-            spans.append(_Span(first, previous, ((start, end),)))
+        words = (
+            tuple(w for w in range(first, previous + 1) if w not in unspoken) if previous is not None else ()
+        )
+        if words:
+            spans.append(_Span(words, ((start, end),)))
 
-    for i in order:
-        gap = list(range(previous + 1 if previous is not None else 0, i))
-        onset = anchors[i][0]
+    for i in [*sorted(anchors), None]:
+        gap = list(range(previous + 1 if previous is not None else 0, i if i is not None else count))
+        onset = anchors[i][0] if i is not None else duration
         needed = sum(sizes[w] for w in gap) / rate
-        if any(w in unspoken for w in gap) or any(w in matching.cuts for w in [*gap, i]):
-            close(min(last_end + PAD, onset))
-            first, start = i, max(onset - PAD, last_end)
-        elif gap and onset - last_end > 2 * needed + LONG_GAP_S:
+        if any(w in matching.unspoken for w in gap) and needed - (onset - last_end) > UNSPOKEN_S:
+            unspoken.update(_unspoken_block(matching, gap, (needed - (onset - last_end)) * rate))
+        gap = [w for w in gap if w not in unspoken]
+        if onset - last_end > 2 * needed + LONG_GAP_S and (previous is not None or gap):
             close(min(last_end + PAD, onset))
             length = min(MAX_WINDOW, 1.2 * needed + 0.5, onset - last_end)
-            spans.append(_Span(gap[0], gap[-1], ((last_end, last_end + length), (onset - length, onset))))
-            first, start = i, max(onset - PAD, last_end)
-        elif anchors[i][1] - start > MAX_WINDOW and previous is not None and first <= previous:
+            ranges = ((last_end, last_end + length), (onset - length, onset))
+            if gap:
+                spans.append(_Span(tuple(gap), ranges if i is not None else ranges[:1]))
+            first, start = (i, max(onset - PAD, last_end)) if i is not None else (count, duration)
+        elif (
+            i is not None
+            and anchors[i][1] - start > MAX_WINDOW
+            and previous is not None
+            and first <= previous
+        ):
             end = min(last_end + PAD, onset)
             close(end)
             first, start = previous + 1, end
-        if anchors[i][1] - start > MAX_WINDOW:  # one stretch too long for a window (music before)
-            start = max(start, onset - MAX_WINDOW / 2)
+        if i is None:
+            break
+        if anchors[i][1] - start > MAX_WINDOW:  # words without anchors over more than a window
+            spans.extend(_chunks(tuple(w for w in range(first, i) if w not in unspoken), sizes, start, onset))
+            first, start = i, max(onset - PAD, start)
         previous, last_end = i, anchors[i][1]
-    close(min(last_end + PAD, duration))
-    tail = [w for w in range((previous if previous is not None else -1) + 1, count) if w not in unspoken]
-    if tail:  # words after the last anchor: the audio after it, up to a window
-        spans.append(_Span(tail[0], tail[-1], ((last_end, min(duration, last_end + MAX_WINDOW)),)))
+    if first < count:  # the last window, with any words after the last anchor
+        tail = count - 1 > max(anchors, default=-1)
+        previous = count - 1
+        close(min(duration, start + MAX_WINDOW) if tail else min(last_end + PAD, duration))
+    return spans, unspoken
+
+
+def _unspoken_block(matching: Matching, gap: list[int], letters: float) -> set[int]:
+    """The words of ``gap`` not spoken: the run of them, ``letters`` to 1.5 times as many letters long
+    (the text's surplus over the gap's audio), whose letters the recognition lacks the most of."""
+    sizes, deleted = matching.sizes, matching.deleted
+    best: tuple[float, int, int] = (-1.0, 0, 0)
+    for lo in range(len(gap)):
+        total = lacked = 0.0
+        for hi in range(lo, len(gap)):
+            total += sizes[gap[hi]]
+            lacked += deleted[gap[hi]] * sizes[gap[hi]]
+            if total > 1.5 * letters:
+                break
+            if total >= letters and lacked > best[0]:
+                best = (lacked, lo, hi)
+    return set(gap[best[1] : best[2] + 1]) if best[0] >= 0 else set()
+
+
+def _chunks(words: tuple[int, ...], sizes: Sequence[int], start: float, end: float) -> list[_Span]:
+    """Windows for ``words`` spread over ``start..end`` (longer than a window, no anchor inside): cut
+    into pieces of at most CHUNK_S by their letters, each aligned where interpolation puts it, give or
+    take CHUNK_MARGIN."""
+    if not words:
+        return []
+    pieces = math.ceil((end - start) / CHUNK_S)
+    weights = np.cumsum([0] + [sizes[w] + 1 for w in words]) / (sum(sizes[w] + 1 for w in words))
+    spans = []
+    for k in range(pieces):
+        chosen = tuple(w for w, at in zip(words, weights) if k / pieces <= at < (k + 1) / pieces)
+        if chosen:
+            a = start + (end - start) * k / pieces
+            b = start + (end - start) * (k + 1) / pieces
+            spans.append(_Span(chosen, ((max(start, a - CHUNK_MARGIN), min(end, b + CHUNK_MARGIN)),)))
     return spans
 
 
