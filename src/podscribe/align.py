@@ -155,7 +155,8 @@ class Aligner:
                 text_name,
             )
         times: dict[int, tuple[float, float, float]] = {}
-        spans, unspoken = windows(matching, len(texts), duration)
+        line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
+        spans, unspoken = windows(matching, len(texts), duration, line_of)
         for span in spans:
             times.update(self._force_align(samples, texts, span, language))
         words = snap_to_speech(timed_words(texts, times, unspoken, duration), speech_regions(samples))
@@ -329,7 +330,9 @@ def _runs(items: Sequence[int], test: Callable[[int], bool], length: int) -> set
     return kept
 
 
-def windows(matching: Matching, count: int, duration: float) -> tuple[list[_Span], set[int]]:
+def windows(
+    matching: Matching, count: int, duration: float, lines: Sequence[int] = ()
+) -> tuple[list[_Span], set[int]]:
     """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds, and
     tell which words are not spoken.
 
@@ -338,7 +341,7 @@ def windows(matching: Matching, count: int, duration: float) -> tuple[list[_Span
     than the audio has at the text's speaking rate (otherwise the recognition missed them): they are
     left out of the windows. Words in a gap whose audio is far longer than they need (speech the text
     lacks, e.g. an advert) get a window of their own at either end of the gap, the better-fitting one
-    kept; no window spans such a gap.
+    kept, for each line of the text apart (``lines``: each word's line); no window spans such a gap.
     """
     anchors, sizes = matching.anchors, matching.sizes
     rate = _letters_per_second(matching)
@@ -363,10 +366,10 @@ def windows(matching: Matching, count: int, duration: float) -> tuple[list[_Span
         gap = [w for w in gap if w not in unspoken]
         if onset - last_end > 2 * needed + LONG_GAP_S and (previous is not None or gap):
             close(min(last_end + PAD, onset))
-            length = min(MAX_WINDOW, 1.2 * needed + 0.5, onset - last_end)
-            ranges = ((last_end, last_end + length), (onset - length, onset))
-            if gap:
-                spans.append(_Span(tuple(gap), ranges if i is not None else ranges[:1]))
+            for part in _by_line(gap, lines):  # a turn's end and the next one's start may lie either side
+                length = min(MAX_WINDOW, 1.2 * sum(sizes[w] for w in part) / rate + 0.5, onset - last_end)
+                ranges = ((last_end, last_end + length), (onset - length, onset))
+                spans.append(_Span(part, ranges if i is not None else ranges[:1]))
             first, start = (i, max(onset - PAD, last_end)) if i is not None else (count, duration)
         elif (
             i is not None
@@ -405,6 +408,17 @@ def _unspoken_block(matching: Matching, gap: list[int], letters: float) -> set[i
             if total >= letters and lacked > best[0]:
                 best = (lacked, lo, hi)
     return set(gap[best[1] : best[2] + 1]) if best[0] >= 0 else set()
+
+
+def _by_line(words: list[int], lines: Sequence[int]) -> list[tuple[int, ...]]:
+    """``words`` in runs from one line of the text each (one run when lines are not given)."""
+    runs: list[list[int]] = []
+    for w in words:
+        if runs and (not lines or lines[w] == lines[runs[-1][-1]]):
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return [tuple(r) for r in runs]
 
 
 def _chunks(words: tuple[int, ...], sizes: Sequence[int], start: float, end: float) -> list[_Span]:
