@@ -1,18 +1,20 @@
 """Align a known text to its audio: the text's own words, timed, with the speakers the text names.
 
 Method: Whisper recognises the audio first (the Pipeline's faster-whisper engine, without
-diarization: speakers come from the text's lines). The recognised words are matched to the text's
-words by an edit-distance alignment of normalised tokens (``scores.align`` on the evaluation
-normaliser); matched words in runs of ``MIN_RUN`` or more are anchors. Between anchors the text is cut
-into windows of at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to
-its audio with Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's
-word timestamps do) on the same weights.
+diarization: speakers come from the text's lines). The text's words are matched to the recognised
+words by an edit-distance alignment of their normalised characters (``scores.align`` on the
+evaluation normaliser's output); a text word equal to one recognised word, in a run of ``MIN_RUN``
+such words consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
+at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to its audio with
+Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's word
+timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD).
 
-Text that does not match the audio must not shift the rest: where the text holds many more words than
-the speech between two anchors (a sentence not spoken), or the speech many more than the text (an
-advert), no window spans the gap; the text words there keep their place, get times interpolated
-between their neighbours and ``aligned=False``. A text with too few anchors (another language, another
-recording) is an InputError rather than garbage timing.
+Text that does not match the audio must not shift the rest: where the text between two anchors
+needs clearly more time than the audio has, its block the recognition lacks most is taken as not
+spoken: those words keep their place, get times interpolated between their neighbours and
+``aligned=False``. Where the audio is far longer than its text needs (an advert), no window spans
+the gap. A text with too few anchors (another language, another recording) is an InputError rather
+than garbage timing.
 """
 
 from __future__ import annotations
