@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time these load on
     from .pipeline import PipelineOptions as PipelineOptions
     from .pipeline import diarize as diarize
     from .pipeline import transcribe as transcribe
+    from .align import align as align
     from .reference import load_hypothesis as load_hypothesis
     from .reference import load_reference as load_reference
     from .reference import load_rttm as load_rttm
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 # Heavier entry points are imported on first use so that `import podscribe` stays fast.
 _LAZY = {
     "transcribe": "pipeline",
+    "align": "align",
     "diarize": "pipeline",
     "Pipeline": "pipeline",
     "PipelineOptions": "pipeline",
@@ -60,7 +62,7 @@ _LAZY = {
     "write_outputs": "writers",
 }
 
-_SUBMODULES = {"audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline", "reference",
+_SUBMODULES = {"align", "audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline", "reference",
                "report", "scores", "speaker_mapping", "subtitles", "transcript", "weights", "writers", "html", "plot",
                "asr", "diarization", "inputs", "clips", "batching"}
 

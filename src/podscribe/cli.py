@@ -155,6 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_speaker_options(b)
     _add_common(b)
 
+    a = sub.add_parser("align", help="time a known text (Name : text, plain, STM) to its audio: its words, its speakers")
+    a.add_argument("audio", metavar="AUDIO", help="audio or video file (any format ffmpeg reads)")
+    a.add_argument("text", metavar="TEXT", help="the text: 'Name : text' lines, plain text or STM")
+    a.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<audio stem>.<ext> go")
+    a.add_argument("-f", "--formats", default="json,srt", help="json,txt,srt,vtt,rttm,html or all (default json,srt)")
+    a.add_argument("--model", default="base", help="Whisper model name or local CTranslate2 folder (default base)")
+    a.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    a.add_argument("--language", help="language of the speech and text (e.g. fr); detected when omitted")
+    a.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    a.add_argument("--force", action="store_true", help="overwrite existing output files")
+    g = a.add_argument_group("html")
+    g.add_argument("--embed-audio", action="store_true", help="embed the audio in the HTML page")
+    _add_subtitle_rules(a)
+    _add_common(a)
+
     d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
     d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR")
@@ -335,6 +350,29 @@ def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
     print(report.format(), file=sys.stderr)
 
 
+def cmd_align(args: argparse.Namespace) -> int:
+    from .align import Aligner
+    from .pipeline import Pipeline, make_options
+    from .writers import OutputOptions, check_targets, parse_formats, write_outputs
+
+    formats = parse_formats(args.formats)
+    rules = _rules(args)
+    _check_inputs([args.audio, args.text])
+    outdir, stem = Path(args.output_dir), Path(args.audio).stem
+    check_targets([outdir / f"{stem}.{f}" for f in formats], args.force)
+    pipeline = Pipeline(make_options(
+        model=args.model, device=args.device, language=args.language, diarizer="none",
+        cache=not args.no_cache, progress=not args.quiet,
+    ))  # fmt: skip
+    pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
+    transcript = Aligner(pipeline).run(args.audio, args.text)
+    options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
+    written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+    _report_rules(args, transcript, rules)
+    logger.info("%s: %d words -> %s", args.audio, len(transcript.words), ", ".join(map(str, written)))
+    return 0
+
+
 def cmd_diarize(args: argparse.Namespace) -> int:
     from .audio import load_audio
     from .pipeline import Pipeline, make_options
@@ -457,7 +495,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "transcribe": cmd_transcribe, "batch": cmd_batch, "diarize": cmd_diarize, "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
+    "transcribe": cmd_transcribe, "batch": cmd_batch, "align": cmd_align, "diarize": cmd_diarize,
+    "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
     "html": cmd_html, "plot": cmd_plot, "clip": cmd_clip, "models": cmd_models,
 }
 

@@ -148,6 +148,15 @@ def load_reference(path: str | os.PathLike[str]) -> Reference:
     return reference
 
 
+def parse_reference(text: str, name: str = "<text>") -> Reference:
+    """A reference given as a string (any text format ``load_reference`` reads; ``name`` in messages)."""
+    lines = list(enumerate(text.splitlines(), start=1))
+    reference = _sniff(lines)(name, lines)
+    if not reference.text.strip():
+        raise ReferenceFormatError("no text in the reference", name)
+    return reference
+
+
 def load_hypothesis(path: str | os.PathLike[str]) -> Reference:
     """Read a hypothesis (podscribe JSON, SRT, WebVTT, TXT, STM); unlike a reference it may be empty."""
     hypothesis = _load(path, allow_empty=True)

@@ -35,6 +35,7 @@ class Word:
     end: float
     probability: float = 1.0
     speaker: str | None = None
+    aligned: bool = True  # False: a word of a supplied text not found in the speech (times interpolated)
 
     @property
     def duration(self) -> float:
@@ -257,6 +258,7 @@ class Transcript:
                         end=_time(w["end"]),
                         probability=float(w.get("probability", 1.0)),
                         speaker=w.get("speaker"),
+                        aligned=_flag(w.get("aligned", True)),
                     )
                     for w in _list(s.get("words", ()))
                 ),
@@ -349,6 +351,12 @@ def _text(value: Any) -> str:
     return value
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"aligned must be true or false, not {value!r}")
+    return value
+
+
 def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"a JSON list was expected, not {type(value).__name__}")
@@ -368,8 +376,13 @@ def _segment_dict(s: Segment) -> dict[str, Any]:
     d: dict[str, Any] = {"start": _t(s.start), "end": _t(s.end), "speaker": s.speaker, "text": s.text}
     if s.overlap:
         d["overlap"] = list(s.overlap)
-    d["words"] = [
-        {"start": _t(w.start), "end": _t(w.end), "text": w.text, "probability": round(w.probability, 4), "speaker": w.speaker}
-        for w in s.words
-    ]
+    d["words"] = [_word_dict(w) for w in s.words]
+    return d
+
+
+def _word_dict(w: Word) -> dict[str, Any]:
+    """A word's JSON; ``"aligned": false`` only for an unaligned word (older readers see the same schema)."""
+    d = {"start": _t(w.start), "end": _t(w.end), "text": w.text, "probability": round(w.probability, 4), "speaker": w.speaker}
+    if not w.aligned:
+        d["aligned"] = False
     return d

@@ -1,0 +1,165 @@
+"""`align` against `transcribe` on one fixture, side by side in one process: wall time and turn-boundary error.
+
+The text given to `align` is the fixture's own turns as ``Name : text`` lines (the fixture JSON holds
+each turn's exact speech bounds). Also, from the same recognitions: the text aligned on the
+words of `transcribe` (diarization + speaker-wise recognition) instead of plain recognition, and the
+anchors' own times with interpolation between them (no forced alignment). Variants:
+- ``inserted``: 10 % of the text's sentences (rounded) are sentences of another fixture (brief.fr),
+  put after a turn's first sentence: text that is not spoken;
+- ``advert``: 20 s of another recording (brief.fr, 10-30 s) inserted into the audio between two turns
+  near the middle, the text unchanged: speech not in the text (its own recognition, not timed).
+
+Settings of podscribe.align were chosen on tests/data/short.fr.opus; this reports on another file.
+
+    python benchmarks/align.py [--fixture interview.fr] [--out benchmarks/results/align]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import re
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from podscribe.align import Aligner, match_words, snap_to_speech, speech_regions, timed_words
+from podscribe.asr import ASRResult
+from podscribe.audio import SAMPLE_RATE, load_audio
+from podscribe.inputs import open_source
+from podscribe.normalizer import Normalizer
+from podscribe.pipeline import Pipeline, make_options
+from podscribe.reference import parse_reference
+from podscribe.transcript import Segment, Transcript
+
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+
+
+def turn_errors(transcript: Transcript, turns: list[dict]) -> dict[str, float]:
+    """Median, 95th percentile and max of |start error| and |end error| of each line's segment, pooled."""
+    assert len(transcript.segments) == len(turns)
+    errors = np.abs(
+        [e for s, t in zip(transcript.segments, turns) for e in (s.start - t["start"], s.end - t["end"])]
+    )
+    return {"median_s": round(float(np.median(errors)), 3), "p95_s": round(float(np.percentile(errors, 95)), 3),
+            "max_s": round(float(errors.max()), 3), "boundaries": len(errors)}  # fmt: skip
+
+
+def lines(turns: list[dict]) -> str:
+    return "\n".join(f"{t['speaker']} : {t['text']}" for t in turns)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--fixture", default="interview.fr")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/align"))
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    fixture = json.loads((DATA / f"{args.fixture}.json").read_text(encoding="utf-8"))
+    audio = DATA / fixture["audio"]
+    turns = fixture["turns"]
+    result: dict = {
+        "fixture": args.fixture,
+        "date": datetime.date.today().isoformat(),
+        "command": "python benchmarks/align.py",
+    }
+
+    t0 = time.perf_counter()
+    transcribed = Pipeline(make_options(language="fr", cache=False)).run(audio)
+    result["transcribe_s"] = round(time.perf_counter() - t0, 1)
+
+    aligner = Aligner(Pipeline(make_options(language="fr", diarizer="none", cache=False)))
+    source = open_source(audio)
+    t0 = time.perf_counter()  # Aligner.run, its two steps apart: the recognition serves the variant below
+    recognised, duration = aligner.pipeline.recognise(source.load)
+    aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)))
+    result["align_s"] = round(time.perf_counter() - t0, 1)
+    result["align_over_transcribe"] = round(result["align_s"] / result["transcribe_s"], 3)
+    result["transcribe_words"] = len(transcribed.words)
+    result["align"] = {
+        **turn_errors(aligned, turns),
+        "words_equal_text": [w.text for w in aligned.words] == [w for t in turns for w in t["text"].split()],
+        "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments]
+        == [t["speaker"] for t in turns],
+        "unaligned_words": sum(not w.aligned for w in aligned.words),
+        "words": len(aligned.words),
+    }
+
+    # the same text on other anchors / without forced alignment, from recognitions already made
+    reference = parse_reference(lines(turns))
+    t0 = time.perf_counter()
+    on_turns = aligner.fit(source, ASRResult("fr", transcribed.segments), duration, reference)
+    result["anchors_from_transcribe"] = {
+        **turn_errors(on_turns, turns),
+        "fit_s": round(time.perf_counter() - t0, 1),
+    }
+    texts = [w for u in reference.utterances for w in u.text.split()]
+    matching = match_words(texts, [w for s in recognised.segments for w in s.words], Normalizer("fr"))
+    times = {i: (a, b, 1.0) for i, (a, b) in matching.anchors.items()}
+    words = snap_to_speech(
+        timed_words(texts, times, matching.unspoken, duration), speech_regions(source.load())
+    )
+    sizes = [len(t["text"].split()) for t in turns]
+    bounds = np.cumsum([0, *sizes])
+    interpolated = Transcript(
+        segments=tuple(Segment.from_words(words[a:b]) for a, b in pairwise(bounds)), duration=duration
+    )
+    result["anchors_interpolated"] = turn_errors(interpolated, turns)
+
+    # inserted: sentences not spoken, in 10 % of the text's sentences
+    extra = [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
+             for s in SENTENCE.split(t["text"])]  # fmt: skip
+    sentences = sum(len(SENTENCE.split(t["text"])) for t in turns)
+    hosts = [i for i, t in enumerate(turns) if len(SENTENCE.split(t["text"])) >= 2]
+    count = round(0.1 * sentences)
+    chosen = [hosts[round(k * (len(hosts) - 1) / max(count - 1, 1))] for k in range(count)]
+    edited, inserted_words = [dict(t) for t in turns], []
+    for k, i in enumerate(chosen):
+        first, *rest = SENTENCE.split(edited[i]["text"])
+        sentence = extra[k % len(extra)]
+        edited[i]["text"] = " ".join([first, sentence, *rest])
+        inserted_words.append((i, len(first.split()), len(sentence.split())))
+    t0 = time.perf_counter()
+    with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)))
+    seconds = time.perf_counter() - t0
+    flagged = set()
+    for i, at, n in inserted_words:
+        offset = sum(len(s.words) for s in with_extra.segments[:i]) + at
+        flagged.update(range(offset, offset + n))
+    unaligned = {k for k, w in enumerate(with_extra.words) if not w.aligned}
+    result["inserted"] = {
+        **turn_errors(with_extra, turns),
+        "sentences": sentences, "inserted_sentences": count,
+        "inserted_words": len(flagged), "inserted_words_flagged": len(flagged & unaligned),
+        "spoken_words_flagged": len(unaligned - flagged), "spoken_words": len(with_extra.words) - len(flagged),
+        "fit_s": round(seconds, 1),
+    }  # fmt: skip
+
+    # advert: 20 s of other speech inserted into the audio between two turns near the middle
+    samples = load_audio(audio)
+    middle = len(turns) // 2
+    at = (turns[middle - 1]["end"] + turns[middle]["start"]) / 2
+    advert = load_audio(DATA / "brief.fr.opus")[10 * SAMPLE_RATE : 30 * SAMPLE_RATE]
+    cut = int(at * SAMPLE_RATE)
+    shifted = [dict(t, start=t["start"] + 20.0 * (i >= middle), end=t["end"] + 20.0 * (i >= middle))
+               for i, t in enumerate(turns)]  # fmt: skip
+    with_advert = aligner.run(np.concatenate([samples[:cut], advert, samples[cut:]]), lines(turns))
+    result["advert"] = {
+        **turn_errors(with_advert, shifted), "inserted_at_s": round(at, 3),
+        "unaligned_words": sum(not w.aligned for w in with_advert.words),
+    }  # fmt: skip
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,516 @@
+"""Align a known text to its audio: the text's own words, timed, with the speakers the text names.
+
+Method: Whisper recognises the audio first (the Pipeline's faster-whisper engine, without
+diarization: speakers come from the text's lines). The text's words are matched to the recognised
+words by an edit-distance alignment of their normalised characters (``scores.align`` on the
+evaluation normaliser's output); a text word equal to one recognised word, in a run of ``MIN_RUN``
+such words consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
+at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to its audio with
+Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's word
+timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD).
+
+Text that does not match the audio must not shift the rest: where the text between two anchors
+needs clearly more time than the audio has, its block the recognition lacks most is taken as not
+spoken: those words keep their place, get times interpolated between their neighbours and
+``aligned=False``. Where the audio is far longer than its text needs (an advert), no window spans
+the gap. A text with too few anchors (another language, another recording) is an InputError rather
+than garbage timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .asr import ASRResult
+from .audio import SAMPLE_RATE
+from .errors import InputError, OptionError
+from .inputs import AudioInput, AudioSource, open_source
+from .normalizer import Normalizer
+from .pipeline import Pipeline, PipelineOptions, make_options
+from .reference import Reference, load_reference, parse_reference
+from .scores import align as align_tokens
+from .transcript import Segment, Transcript, Word, speaker_id
+
+logger = logging.getLogger(__name__)
+
+MIN_RUN = 2  # a matched word is an anchor only inside a run of this many, consecutive on both sides
+MIN_ANCHORED = 0.25  # fewer text words anchored than this share: the text is not this audio's
+UNSPOKEN_SHARE = 0.8  # a text word this much of whose characters the speech lacks ...
+UNSPOKEN_RUN = 3  # ... in a run of this many such words is not spoken
+UNSPOKEN_S = 1.5  # unspoken-looking words are unspoken only where their text needs this much more time than the audio has
+MAX_WINDOW = 29.0  # seconds of audio in one forced-alignment window (Whisper reads 30 s)
+PAD = 0.2  # seconds of audio kept after a window's last anchor
+LONG_GAP_S = 4.0  # a gap between anchors this much longer than twice what its words need holds other speech
+CHUNK_S, CHUNK_MARGIN = 20.0, 3.0  # a stretch without anchors: pieces this long, aligned this much wider
+SPEAKING_RATE = 14.0  # letters per second, pauses included, when too few anchors tell the text's own
+# Silero VAD for snapping word edges to speech: no padding, pauses from 100 ms (DTW words are contiguous,
+# so a pause before a word or a turn otherwise goes to the word before it)
+VAD_PAUSE_MS = 100
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Text words (indices, in order) and the audio ranges (start, end) to try aligning them in."""
+
+    words: tuple[int, ...]
+    ranges: tuple[tuple[float, float], ...]
+
+
+def align(
+    audio: AudioInput,
+    text_or_path: str | os.PathLike[str] | Reference,
+    *,
+    language: str | None = None,
+    model: str | None = None,
+    device: str | None = None,
+    options: PipelineOptions | None = None,
+    **more: Any,
+) -> Transcript:
+    """Time a known text to its audio: ``podscribe.align("episode.mp3", "episode.txt", language="fr")``.
+
+    Args:
+        audio: a path, a binary file object, bytes, a numpy array (16 kHz mono float32),
+            ``(array, sample_rate)`` or a pydub ``AudioSegment``.
+        text_or_path: the text: a file in any format ``load_reference`` reads (``Name : text`` lines,
+            plain text, STM ...), the text itself as a string (it has a line break or is no file's
+            name), or a ``Reference``.
+        language: language code or name of the speech and text; None detects it from the audio.
+        model: Whisper model name or local CTranslate2 folder (faster-whisper engine).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        options: a full ``PipelineOptions`` to start from (its diarizer is not used).
+        **more: other ``PipelineOptions`` / ``ASROptions`` fields (``beam_size=`` ...).
+
+    Returns:
+        A ``Transcript`` whose words are the text's words (spelling, punctuation, case) in order, one
+        segment per line of the text with the speaker it names (``names`` maps ids to those names);
+        words that could not be matched to the speech have ``aligned=False`` and interpolated times.
+
+    Raises:
+        InputError: the text does not match the speech (another language or another recording).
+    """
+    given = {"language": language, "model": model, "device": device}
+    opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
+    if opts.engine != "faster-whisper":
+        raise OptionError("align needs the faster-whisper engine (its cross-attention alignment)")
+    return Aligner(Pipeline(replace(opts, diarizer=None, reference=None, voices={}, speaker_names=()))).run(
+        audio, text_or_path
+    )
+
+
+def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Reference, str]:
+    """The text as a Reference, and a name for messages (its path, or ``<text>``)."""
+    if isinstance(text_or_path, Reference):
+        return text_or_path, "<text>"
+    if isinstance(text_or_path, str) and ("\n" in text_or_path or not Path(text_or_path).is_file()):
+        if len(text_or_path) < 256 and "\n" not in text_or_path and " " not in text_or_path.strip():
+            raise InputError("no such file", text_or_path)  # a path mistyped, not a one-word text
+        return parse_reference(text_or_path), "<text>"
+    return load_reference(text_or_path), os.fspath(text_or_path)
+
+
+class Aligner:
+    """Aligns texts to audio with one Pipeline's ASR engine (models loaded once)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def run(self, audio: AudioInput, text_or_path: str | os.PathLike[str] | Reference) -> Transcript:
+        """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it."""
+        reference, text_name = read_text(text_or_path)
+        source = open_source(audio)
+        o = self.pipeline.options
+        result, duration = self.pipeline.recognise(source.load, source.digest if o.cache else None)
+        return self.fit(source, result, duration, reference, text_name)
+
+    def fit(
+        self,
+        source: AudioSource,
+        result: ASRResult,
+        duration: float,
+        reference: Reference,
+        text_name: str = "<text>",
+    ) -> Transcript:
+        """Align ``reference`` to the audio of ``source`` given its recognition ``result`` (``run``
+        without the recognition: several texts against one recording)."""
+        o = self.pipeline.options
+        samples = source.load()
+        language = result.language or o.asr.language or "fr"
+        heard = [w for s in result.segments for w in s.words]
+
+        lines = [(u.speaker, u.text.split()) for u in reference.utterances if u.text.split()]
+        texts = [w for _, words in lines for w in words]
+        matching = match_words(texts, heard, Normalizer.for_language(language))
+        anchors = matching.anchors
+        if len(anchors) < MIN_ANCHORED * len(texts):
+            raise InputError(
+                f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
+                f"(language {language}); is it this recording's text, in its language?",
+                text_name,
+            )
+        times: dict[int, tuple[float, float, float]] = {}
+        line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
+        spans, unspoken = windows(matching, len(texts), duration, line_of)
+        for span in spans:
+            times.update(self._force_align(samples, texts, span, language))
+        words = snap_to_speech(timed_words(texts, times, unspoken, duration), speech_regions(samples))
+        aligned = sum(w.aligned for w in words)
+        logger.log(
+            logging.WARNING if aligned < len(words) else logging.INFO,
+            "%s: aligned %d of %d words of the text (%d not found in the speech: times interpolated, "
+            "aligned=false)", text_name, aligned, len(words), len(words) - aligned,
+        )  # fmt: skip
+
+        names = list(dict.fromkeys(speaker for speaker, _ in lines if speaker is not None))
+        ids = {name: speaker_id(i) for i, name in enumerate(names)}
+        segments, at = [], 0
+        for speaker, line in lines:
+            sid = ids.get(speaker) if speaker is not None else None
+            segments.append(
+                Segment.from_words((replace(w, speaker=sid) for w in words[at : at + len(line)]), sid)
+            )
+            at += len(line)
+        return Transcript(
+            segments=tuple(segments),
+            duration=duration,
+            language=language,
+            model=f"{o.engine}/{o.model}",
+            audio=source.path,
+            names={sid: name for name, sid in ids.items()},
+        )
+
+    def _force_align(
+        self, samples: np.ndarray, texts: Sequence[str], span: _Span, language: str
+    ) -> dict[int, tuple[float, float, float]]:
+        """Text word index -> (start, end, probability) from Whisper's cross-attention DTW, in the one
+        of the span's audio ranges where the text's tokens are the most probable."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        whisper = self.pipeline.engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
+        tokenizer = Tokenizer(
+            whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language
+        )
+        word_tokens = [tokenizer.encode(" " + texts[i]) for i in span.words]
+        if not any(word_tokens):
+            return {}
+        fits = [self._dtw(samples, tokenizer, word_tokens, start, end) for start, end in span.ranges]
+        (start, end), (jump_times, probs) = max(zip(span.ranges, fits), key=lambda f: float(np.mean(f[1][1])))
+        bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
+        out = {}
+        for k, i in enumerate(span.words):
+            a, b = bounds[k], bounds[k + 1]
+            if a == b or b > len(jump_times):
+                continue
+            t0 = start + float(jump_times[a])
+            t1 = start + float(jump_times[b] if b < len(jump_times) else jump_times[-1])
+            out[i] = (min(t0, end), min(max(t1, t0), end), float(np.mean(probs[a:b])))
+        return out
+
+    def _dtw(
+        self, samples: np.ndarray, tokenizer: Any, word_tokens: list[list[int]], start: float, end: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Token jump times (seconds from ``start``, one per token and one for the end) and token
+        probabilities of ``word_tokens`` force-aligned to the audio from ``start`` to ``end``: CTranslate2's
+        ``align`` as in faster-whisper's ``find_alignment``."""
+        from faster_whisper.audio import pad_or_trim
+
+        whisper = self.pipeline.engine.model  # type: ignore[attr-defined]
+        tokens = [t for ws in word_tokens for t in ws]
+        features = whisper.feature_extractor(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])[
+            ..., :-1
+        ]
+        num_frames = min(features.shape[-1], 3000)
+        encoded = whisper.encode(pad_or_trim(features))
+        result = whisper.model.align(
+            encoded, tokenizer.sot_sequence, [tokens], num_frames, median_filter_width=7
+        )[0]
+        text_indices = np.array([p[0] for p in result.alignments])
+        time_indices = np.array([p[1] for p in result.alignments])
+        jumps = np.pad(np.diff(text_indices), (1, 0), constant_values=1).astype(bool)
+        return time_indices[jumps] / whisper.tokens_per_second, np.asarray(result.text_token_probs)
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How a text's words match the recognised speech."""
+
+    anchors: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised word it matched
+    unspoken: set[int]  # text words that look unspoken: a run of them the recognition lacks
+    sizes: tuple[int, ...]  # letters of each text word, normalised
+    deleted: tuple[float, ...]  # share of each text word's letters the recognition lacks
+
+
+def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer) -> Matching:
+    """Match the text's words to the recognised words by an edit-distance alignment of their
+    normalised characters (``scores.align`` on characters: a misrecognised word still lines up by its
+    letters, so a missing sentence shows as a run of deleted characters, not a shifted alignment).
+
+    A text word is an anchor when it matches one recognised word exactly, in a run of MIN_RUN such
+    words consecutive in the text and in the recognised speech; it is unspoken when most of its characters are deleted, in a run of UNSPOKEN_RUN such words.
+    """
+    text_norm = [normalizer(w) for w in texts]
+    heard_norm = [normalizer(w.text) for w in heard]
+    text_chars = _characters(text_norm)
+    heard_chars = _characters(heard_norm)
+    size = [0] * len(texts)
+    matched = [0] * len(texts)
+    deleted = [0] * len(texts)
+    said: dict[int, list[int]] = {}
+    if text_chars and heard_chars:
+        _, pairs = align_tokens(" ".join(c for c, _ in text_chars), " ".join(c for c, _ in heard_chars))
+        r = h = 0
+        for ref, hyp in pairs:
+            owner = text_chars[r][1] if ref is not None else None
+            if owner is not None:
+                size[owner] += 1
+                if ref == hyp:
+                    matched[owner] += 1
+                    said.setdefault(owner, []).append(heard_chars[h][1])  # type: ignore[arg-type]
+                elif hyp is None:
+                    deleted[owner] += 1
+            r += ref is not None
+            h += hyp is not None
+    spoken = [i for i in range(len(texts)) if size[i]]  # words with letters (not "?" or "–")
+    # a word's pair: the one recognised word all its characters matched, and equal to it
+    pair = {
+        i: js[0]
+        for i, js in said.items()
+        if matched[i] == size[i]
+        and len(set(js)) == 1
+        and _letters(heard_norm[js[0]]) == _letters(text_norm[i])
+    }
+    rank = {j: k for k, j in enumerate(j for j in range(len(heard)) if _letters(heard_norm[j]))}
+    anchors = {}
+    run: list[int] = []
+    for i in [*spoken, None]:  # runs of paired words, consecutive in the text and in the speech
+        if i is not None and i in pair and (not run or rank[pair[i]] == rank[pair[run[-1]]] + 1):
+            run.append(i)
+            continue
+        if len(run) >= MIN_RUN:
+            anchors.update({k: (heard[pair[k]].start, heard[pair[k]].end) for k in run})
+        run = [i] if i is not None and i in pair else []
+    unspoken = _runs(spoken, lambda i: deleted[i] >= UNSPOKEN_SHARE * size[i], UNSPOKEN_RUN)
+    shares = tuple(d / n if n else 0.0 for d, n in zip(deleted, size))
+    return Matching(anchors, unspoken, tuple(len(_letters(t)) for t in text_norm), shares)
+
+
+def _characters(words: Sequence[str]) -> list[tuple[str, int | None]]:
+    """The characters of normalised words with their word's index; a word break is ``_`` (index None)."""
+    out: list[tuple[str, int | None]] = []
+    for i, word in enumerate(words):
+        letters = [(c, i) for c in word if not c.isspace()]
+        if letters:
+            if out:
+                out.append(("_", None))
+            out.extend(letters)
+    return out
+
+
+def _letters(text: str) -> str:
+    return "".join(text.split())
+
+
+def _runs(items: Sequence[int], test: Callable[[int], bool], length: int) -> set[int]:
+    """The items that pass ``test`` in runs of at least ``length`` consecutive items."""
+    kept: set[int] = set()
+    run: list[int] = []
+    for i in [*items, None]:
+        if i is not None and test(i):
+            run.append(i)
+            continue
+        if len(run) >= length:
+            kept.update(run)
+        run = []
+    return kept
+
+
+def windows(
+    matching: Matching, count: int, duration: float, lines: Sequence[int] = ()
+) -> tuple[list[_Span], set[int]]:
+    """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds, and
+    tell which words are not spoken.
+
+    A window ends at an anchor; its audio runs from the previous window's end to PAD after its last
+    anchor. Words that look unspoken are so where the text between their anchors needs UNSPOKEN_S more
+    than the audio has at the text's speaking rate (otherwise the recognition missed them): they are
+    left out of the windows. Words in a gap whose audio is far longer than they need (speech the text
+    lacks, e.g. an advert) get a window of their own at either end of the gap, the better-fitting one
+    kept, for each line of the text apart (``lines``: each word's line); no window spans such a gap.
+    """
+    anchors, sizes = matching.anchors, matching.sizes
+    rate = _letters_per_second(matching)
+    spans: list[_Span] = []
+    unspoken: set[int] = set()
+    first, start, last_end = 0, 0.0, 0.0
+    previous: int | None = None
+
+    def close(end: float) -> None:
+        words = (
+            tuple(w for w in range(first, previous + 1) if w not in unspoken) if previous is not None else ()
+        )
+        if words:
+            spans.append(_Span(words, ((start, end),)))
+
+    for i in [*sorted(anchors), None]:
+        gap = list(range(previous + 1 if previous is not None else 0, i if i is not None else count))
+        onset = anchors[i][0] if i is not None else duration
+        needed = sum(sizes[w] for w in gap) / rate
+        if any(w in matching.unspoken for w in gap) and needed - (onset - last_end) > UNSPOKEN_S:
+            unspoken.update(_unspoken_block(matching, gap, (needed - (onset - last_end)) * rate))
+        gap = [w for w in gap if w not in unspoken]
+        if onset - last_end > 2 * needed + LONG_GAP_S and (previous is not None or gap):
+            close(min(last_end + PAD, onset))
+            for part in _by_line(gap, lines):  # a turn's end and the next one's start may lie either side
+                length = min(MAX_WINDOW, 1.2 * sum(sizes[w] for w in part) / rate + 0.5, onset - last_end)
+                ranges = ((last_end, last_end + length), (onset - length, onset))
+                spans.append(_Span(part, ranges if i is not None else ranges[:1]))
+            first, start = (i, max(onset - PAD, last_end)) if i is not None else (count, duration)
+        elif (
+            i is not None
+            and anchors[i][1] - start > MAX_WINDOW
+            and previous is not None
+            and first <= previous
+        ):
+            end = min(last_end + PAD, onset)
+            close(end)
+            first, start = previous + 1, end
+        if i is None:
+            break
+        if anchors[i][1] - start > MAX_WINDOW:  # words without anchors over more than a window
+            spans.extend(_chunks(tuple(w for w in range(first, i) if w not in unspoken), sizes, start, onset))
+            first, start = i, max(onset - PAD, start)
+        previous, last_end = i, anchors[i][1]
+    if first < count:  # the last window, with any words after the last anchor
+        tail = count - 1 > max(anchors, default=-1)
+        previous = count - 1
+        close(min(duration, start + MAX_WINDOW) if tail else min(last_end + PAD, duration))
+    return spans, unspoken
+
+
+def _unspoken_block(matching: Matching, gap: list[int], letters: float) -> set[int]:
+    """The words of ``gap`` not spoken: the run of them, ``letters`` to 1.5 times as many letters long
+    (the text's surplus over the gap's audio), whose letters the recognition lacks the most of."""
+    sizes, deleted = matching.sizes, matching.deleted
+    best: tuple[float, int, int] = (-1.0, 0, 0)
+    for lo in range(len(gap)):
+        total = lacked = 0.0
+        for hi in range(lo, len(gap)):
+            total += sizes[gap[hi]]
+            lacked += deleted[gap[hi]] * sizes[gap[hi]]
+            if total > 1.5 * letters:
+                break
+            if total >= letters and lacked > best[0]:
+                best = (lacked, lo, hi)
+    return set(gap[best[1] : best[2] + 1]) if best[0] >= 0 else set()
+
+
+def _by_line(words: list[int], lines: Sequence[int]) -> list[tuple[int, ...]]:
+    """``words`` in runs from one line of the text each (one run when lines are not given)."""
+    runs: list[list[int]] = []
+    for w in words:
+        if runs and (not lines or lines[w] == lines[runs[-1][-1]]):
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return [tuple(r) for r in runs]
+
+
+def _chunks(words: tuple[int, ...], sizes: Sequence[int], start: float, end: float) -> list[_Span]:
+    """Windows for ``words`` spread over ``start..end`` (longer than a window, no anchor inside): cut
+    into pieces of at most CHUNK_S by their letters, each aligned where interpolation puts it, give or
+    take CHUNK_MARGIN."""
+    if not words:
+        return []
+    pieces = math.ceil((end - start) / CHUNK_S)
+    weights = np.cumsum([0] + [sizes[w] + 1 for w in words]) / (sum(sizes[w] + 1 for w in words))
+    spans = []
+    for k in range(pieces):
+        chosen = tuple(w for w, at in zip(words, weights) if k / pieces <= at < (k + 1) / pieces)
+        if chosen:
+            a = start + (end - start) * k / pieces
+            b = start + (end - start) * (k + 1) / pieces
+            spans.append(_Span(chosen, ((max(start, a - CHUNK_MARGIN), min(end, b + CHUNK_MARGIN)),)))
+    return spans
+
+
+def _letters_per_second(matching: Matching) -> float:
+    """The text's speaking rate: the median over consecutive anchors of letters per second from one
+    anchor's start to the next's (a pause or an advert between two anchors is one outlier, not a bias)."""
+    order = sorted(matching.anchors)
+    rates = []
+    for i, k in pairwise(order):
+        seconds = matching.anchors[k][0] - matching.anchors[i][0]
+        if seconds > 0:
+            rates.append(sum(matching.sizes[i:k]) / seconds)
+    return float(np.median(rates)) if rates else SPEAKING_RATE
+
+
+def timed_words(
+    texts: Sequence[str], times: dict[int, tuple[float, float, float]], unspoken: set[int], duration: float
+) -> list[Word]:
+    """The text's words with their aligned times; the others (mismatched, or left without a time)
+    interpolated between their neighbours by length in characters, flagged ``aligned=False``."""
+    words: list[Word | None] = [None] * len(texts)
+    last = 0.0
+    for i, text in enumerate(texts):
+        if i in times and i not in unspoken:
+            start, end, p = times[i]
+            start = max(start, last)
+            words[i] = Word(text, start, max(end, start), probability=p)
+            last = max(end, start)
+    i = 0
+    while i < len(texts):
+        if words[i] is not None:
+            i += 1
+            continue
+        j = i
+        while j < len(texts) and words[j] is None:
+            j += 1
+        before = words[i - 1].end if i > 0 and words[i - 1] is not None else 0.0  # type: ignore[union-attr]
+        after = words[j].start if j < len(texts) and words[j] is not None else duration  # type: ignore[union-attr]
+        sizes = np.cumsum([0] + [len(t) + 1 for t in texts[i:j]])
+        step = (max(after, before) - before) / sizes[-1]
+        for k in range(i, j):
+            a, b = before + step * sizes[k - i], before + step * sizes[k - i + 1]
+            words[k] = Word(texts[k], a, b, probability=0.0, aligned=False)
+        i = j
+    return [w for w in words if w is not None]
+
+
+def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Where speech is (Silero VAD, as faster-whisper ships it), in seconds, without padding."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=VAD_PAUSE_MS, speech_pad_ms=0))
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in found]
+
+
+def snap_to_speech(words: Sequence[Word], regions: Sequence[tuple[float, float]]) -> list[Word]:
+    """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word.
+
+    Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
+    turn) ends where the next begins; the VAD's edges are the speech's own.
+    """
+    if not regions:
+        return list(words)
+    starts = np.array([r[0] for r in regions])
+    ends = np.array([r[1] for r in regions])
+    out = []
+    for w in words:
+        start, end = w.start, w.end
+        k = int(np.searchsorted(starts, start, side="right")) - 1  # region starting at or before start
+        if (k < 0 or ends[k] <= start) and k + 1 < len(starts) and starts[k + 1] < end:
+            start = float(starts[k + 1])  # start in a pause: the next speech onset within the word
+        k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
+        if k >= 0 and ends[k] < end and ends[k] > start:
+            end = float(ends[k])  # end in a pause: the last speech offset within the word
+        out.append(replace(w, start=start, end=end) if w.aligned else w)
+    return out
