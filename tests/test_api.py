@@ -132,6 +132,9 @@ def test_signatures_are_explicit_and_documented():
                 assert f"{name}:" in doc, f"{func.__name__}: argument {name} undocumented"
     assert podscribe.ASROptions().beam_size == 5
     assert podscribe.DiarizationOptions().max_speakers >= 2
+    pipe = podscribe.Pipeline(language="French", num_speakers=2, beam_size=3)
+    assert (pipe.options.asr.language, pipe.options.diarization.num_speakers, pipe.options.asr.beam_size) == ("fr", 2, 3)
+    assert "overrides:" in (inspect.getdoc(podscribe.Pipeline.__init__) or "")
     opts = podscribe.PipelineOptions(model="base")
     assert podscribe.pipeline.make_options(opts, language="fr").asr.language == "fr"
     with pytest.raises(OptionError, match="unknown option"):

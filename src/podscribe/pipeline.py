@@ -168,7 +168,15 @@ class _ResultCache:
 class Pipeline:
     """Transcribe (and diarize) files with models loaded once and reused."""
 
-    def __init__(self, options: PipelineOptions = PipelineOptions()) -> None:
+    def __init__(self, options: PipelineOptions | None = None, **overrides: Any) -> None:
+        """Models load on first use and serve every ``run``.
+
+        Args:
+            options: the ``PipelineOptions`` to run with (default: ``PipelineOptions()``, fully offline).
+            **overrides: fields of ``PipelineOptions``, ``ASROptions`` or ``DiarizationOptions`` to change
+                (``Pipeline(language="fr", num_speakers=3)``); an unknown name is an OptionError.
+        """
+        options = make_options(options, **overrides) if overrides or options is None else options
         if options.diarizer == "none":
             options = replace(options, diarizer=None)
         if options.diarizer:
