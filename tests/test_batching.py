@@ -175,10 +175,13 @@ def test_manifest_sets_language_speakers_and_reference_per_episode(archive, tmp_
     assert (tmp_path / "out" / "a.txt").read_text() == reference.read_text()
 
 
-def test_a_worker_loads_its_models_once_for_all_episodes_and_settings(archive, tmp_path):
+def test_a_worker_loads_its_models_once_for_all_episodes_and_settings(archive, tmp_path, monkeypatch):
     from podscribe import batching
     from podscribe.pipeline import model_loads
 
+    # The initializer sets its pool process's thread count in the environment: here, in the test's own
+    # process, it is put back afterwards (a single-threaded run later decodes in other batches).
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     before = model_loads()
     batching._start_worker(make_options(language="fr"), ["json", "txt"], os.fspath(tmp_path), OutputOptions(), False)
     stale = tmp_path / ".a.json.0123456789abcdef0123456789abcdef.part"  # left by a worker killed while writing

@@ -221,7 +221,6 @@ class Worker:
 
     def __init__(self, options: PipelineOptions, formats: Sequence[str], outdir: str,
                  output_options: OutputOptions, overwrite: bool) -> None:  # fmt: skip
-        os.environ.setdefault("OMP_NUM_THREADS", str(options.cpu_threads or 1))  # onnxruntime, numpy
         self.clock = _StageClock()
         self.pipeline = Pipeline(replace(options, cpu_threads=options.cpu_threads or 1, progress=self.clock))
         self.pipeline.check_weights()
@@ -272,10 +271,24 @@ _worker: Worker | None = None  # this pool process's worker, made by _start_work
 
 def _start_worker(*args: Any) -> None:
     global _worker
+    os.environ.setdefault("OMP_NUM_THREADS", str(_single_thread(args[0])))  # this process's onnxruntime, numpy
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     _worker = Worker(*args)
+
+
+def _single_thread(options: PipelineOptions) -> int:
+    """Threads of one worker's process (set in its environment, never in the driver's): one unless asked."""
+    return options.cpu_threads or 1
+
+
+class _ActorWorker(Worker):
+    """A Worker in a Ray actor's own process, whose environment it may set (as the pool's initializer does)."""
+
+    def __init__(self, options: PipelineOptions, *args: Any) -> None:
+        os.environ.setdefault("OMP_NUM_THREADS", str(_single_thread(options)))
+        super().__init__(options, *args)
 
 
 def _exit_with(parent_sentinel: int) -> None:
@@ -353,7 +366,7 @@ class _RayRunner:
         if workers is None:
             resources = ray.cluster_resources()
             workers = int(resources.get("GPU", 0) / gpus_per_worker) if gpus_per_worker else int(resources.get("CPU", 1))
-        actor = ray.remote(Worker).options(num_cpus=1, num_gpus=gpus_per_worker, max_restarts=1)
+        actor = ray.remote(_ActorWorker).options(num_cpus=1, num_gpus=gpus_per_worker, max_restarts=1)
         self.actors: list[Any] = [actor.remote(*worker_args) for _ in range(max(1, workers))]
         self.pool = ActorPool(self.actors)
 

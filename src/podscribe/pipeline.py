@@ -214,9 +214,8 @@ class Pipeline:
             kwargs: dict[str, Any] = {"cpu_threads": o.cpu_threads}
             if o.compute_type is not None:
                 kwargs["compute_type"] = o.compute_type
-            if o.engine == "faster-whisper" and o.asr.batch_size > 1 and (o.diarizer or o.asr.vad):
-                # Speaker (or speech) windows come as clips: decode as many batches at once as there are cores.
-                kwargs["workers"] = cpu_threads(o.cpu_threads)
+            if (workers := self._engine_workers()) > 1:
+                kwargs["workers"] = workers
             self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
             _LOADS["asr"] += 1
         return self._engine
@@ -239,11 +238,21 @@ class Pipeline:
             self._weights_id = weights_id(self.options.model, self.options.engine)
         return self._weights_id
 
+    def _engine_workers(self) -> int:
+        """Clip batches decoded at once: as many as cores when speaker (or speech) windows come as clips."""
+        o = self.options
+        if o.engine == "faster-whisper" and o.asr.batch_size > 1 and (o.diarizer or o.asr.vad):
+            return cpu_threads(o.cpu_threads)
+        return 1
+
     def _asr_key(self) -> str:
-        """Settings key of the ASR stage: the weights' content (not only their name) is part of it."""
+        """Settings key of the ASR stage: the weights' content (not only their name) is part of it, and
+        what changes the words: the quantisation and how many batches are decoded at once (they share
+        the clips differently; a single-threaded batch worker cached words a 2-core run then read)."""
         o = self.options
         return _settings_key(
-            engine=o.engine, model=o.model, weights=self.check_weights(), device=o.device, asr=asdict(o.asr)
+            engine=o.engine, model=o.model, weights=self.check_weights(), device=o.device, asr=asdict(o.asr),
+            compute_type=o.compute_type, workers=self._engine_workers(),
         )
 
     def _diar_key(self) -> str:
