@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from math import gcd
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, Union
 
 import numpy as np
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 AudioInput = Union[
     str, "os.PathLike[str]", bytes, bytearray, BinaryIO, np.ndarray, "tuple[np.ndarray, int]", "AudioSegment"
 ]
+T = TypeVar("T")
 ACCEPTED = "a path, a binary file object, bytes, a numpy array (16 kHz mono), (array, rate) or a pydub AudioSegment"
 
 
@@ -84,24 +85,25 @@ def _file_source(path: str | os.PathLike[str]) -> AudioSource:
 
 
 def _bytes_source(data: bytes, name: str) -> AudioSource:
-    """Encoded audio in memory: probed and decoded from a private temporary file by the bundled ffmpeg
-    (containers such as MP4 need a seekable input, which a pipe is not)."""
+    """Encoded audio in memory: probed now (a bad input fails before any model loads, as a file would)
+    and decoded only when a stage needs the samples (a cached result needs none), both from a private
+    temporary file (containers such as MP4 need a seekable input, which a pipe is not)."""
     if not data:
         raise InputError("empty audio input", name)
-    digest = hashlib.sha256(data).hexdigest()
+    _from_temporary_file(data, name, probe)
+    return AudioSource(name=name, path=None, digest=hashlib.sha256(data).hexdigest(),
+                       load=lambda: _from_temporary_file(data, name, load_audio))  # fmt: skip
 
-    def decode() -> np.ndarray:
-        with tempfile.TemporaryDirectory(prefix="podscribe-") as folder:
-            path = Path(folder) / "input"
-            path.write_bytes(data)
-            try:
-                return load_audio(path)
-            except (InputError, DecodeError) as e:
-                raise type(e)(e.cause, name) from e
 
-    source = AudioSource(name=name, path=None, digest=digest, load=decode)
-    source.load()  # decode now: a bad input fails here, before any model loads, as a file would
-    return source
+def _from_temporary_file(data: bytes, name: str, read: Callable[[Path], T]) -> T:
+    """``read`` applied to ``data`` written to a private temporary file; its errors name the input."""
+    with tempfile.TemporaryDirectory(prefix="podscribe-") as folder:
+        path = Path(folder) / "input"
+        path.write_bytes(data)
+        try:
+            return read(path)
+        except (InputError, DecodeError) as e:
+            raise type(e)(e.cause, name) from e
 
 
 def _samples_source(samples: np.ndarray, rate: int, name: str) -> AudioSource:
