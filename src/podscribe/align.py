@@ -35,6 +35,7 @@ from .audio import SAMPLE_RATE
 from .errors import InputError, OptionError
 from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
+from .packing import vad_regions
 from .pipeline import Pipeline, PipelineOptions, make_options
 from .reference import Reference, load_reference, parse_reference
 from .scores import align as align_tokens
@@ -486,11 +487,8 @@ def timed_words(
 
 
 def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
-    """Where speech is (Silero VAD, as faster-whisper ships it), in seconds, without padding."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    found = get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=VAD_PAUSE_MS, speech_pad_ms=0))
-    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in found]
+    """Where speech is, without padding and cut at pauses of ``VAD_PAUSE_MS``: where word edges snap."""
+    return vad_regions(samples, min_silence_duration_ms=VAD_PAUSE_MS, speech_pad_ms=0)
 
 
 def snap_to_speech(words: Sequence[Word], regions: Sequence[tuple[float, float]]) -> list[Word]:

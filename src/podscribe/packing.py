@@ -18,6 +18,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -49,10 +50,16 @@ def speech_turns(audio: np.ndarray) -> list[Turn]:
     speech left without words decoded again (measured on real speech: VAD chunks decoded once lost whole
     clauses where Whisper ended a chunk early at a pause, 20 deletions against plain faster-whisper's 7).
     """
+    return [Turn(start, end, "") for start, end in vad_regions(audio)]
+
+
+def vad_regions(audio: np.ndarray, **vad: Any) -> list[tuple[float, float]]:
+    """Speech regions of 16 kHz ``audio`` in seconds, by the Silero VAD faster-whisper ships (``vad``:
+    its ``VadOptions`` fields; none: the defaults its batched pipeline uses)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    regions = get_speech_timestamps(audio, VadOptions(), sampling_rate=SAMPLE_RATE)
-    return [Turn(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE, "") for r in regions]
+    regions = get_speech_timestamps(audio, VadOptions(**vad), sampling_rate=SAMPLE_RATE)
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in regions]
 
 
 def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
