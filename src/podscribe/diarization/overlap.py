@@ -169,10 +169,10 @@ class OverlapDiarizer:
         options.bounds()
         started = time.perf_counter()
         local = self.local_speakers(audio)
-        turns, centroids = diarize_local(local, options, self.settings)
+        turns = diarize_local(local, options, self.settings)
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
-            len(centroids), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
+            len({t.speaker for t in turns}), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
         )
         return turns
 
@@ -265,12 +265,12 @@ def _clean_seconds(activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
 
 def diarize_local(
     local: LocalSpeakers, options: DiarizationOptions, settings: OverlapSettings
-) -> tuple[list[Turn], dict[str, np.ndarray]]:
-    """Steps 3 and 4: cluster the pieces and rebuild turns; centroids by speaker label."""
+) -> list[Turn]:
+    """Steps 3 and 4: cluster the pieces and rebuild turns."""
     low, high = options.bounds()
     if not len(local.pieces):
         logger.info("diarization: no speech found")
-        return [], {}
+        return []
     train = local.clean >= settings.min_active
     if not train.any():  # no piece long enough alone: cluster all of them
         train = np.ones(len(local.pieces), dtype=bool)
@@ -280,8 +280,7 @@ def diarize_local(
     hard = assign(local, centroids)
     count = speaker_count(local)
     binary = reconstruct(local, hard, np.minimum(count, high), len(centroids))
-    turns, order = binary_to_turns(binary, settings.min_duration_off, local.samples / SAMPLE_RATE)
-    return turns, {speaker_id(i): centroids[k] for i, k in enumerate(order)}
+    return binary_to_turns(binary, settings.min_duration_off, local.samples / SAMPLE_RATE)
 
 
 def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettings) -> np.ndarray:
@@ -425,10 +424,10 @@ def reconstruct(local: LocalSpeakers, hard: np.ndarray, count: np.ndarray, clust
 
 def binary_to_turns(
     binary: np.ndarray, min_duration_off: float, duration: float
-) -> tuple[list[Turn], list[int]]:
+) -> list[Turn]:
     """Turns from per-frame speaker activity, each from its first active frame's middle to its first
     inactive frame's middle (pyannote's ``Binarize``); a speaker's pauses under ``min_duration_off``
-    are filled. Returns sorted turns labelled by first appearance, and the clusters in that order."""
+    are filled. Sorted, labelled SPEAKER_00 … by first appearance."""
     pieces: list[tuple[float, float, int]] = []
     middle = SEG_FRAME_DURATION / 2
     for k in range(binary.shape[1]):
@@ -444,4 +443,4 @@ def binary_to_turns(
     pieces.sort()
     order = list(dict.fromkeys(k for _, _, k in pieces))
     names = {k: speaker_id(i) for i, k in enumerate(order)}
-    return [Turn(a, b, names[k]) for a, b, k in pieces if b > a], order
+    return [Turn(a, b, names[k]) for a, b, k in pieces if b > a]
