@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
+from .devices import DEVICES
 from .errors import OptionError, PodscribeError
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)")
     t.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
     t.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
-    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
     t.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: one per usable core)")
     t.add_argument("--compute-type", metavar="TYPE",
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("-f", "--formats", default="json,txt,srt", help="json,txt,srt,vtt,rttm,html or all (default json,txt,srt)")
     b.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
     b.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
-    b.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    b.add_argument("--device", choices=DEVICES, default="auto")
     b.add_argument("--language", help="force a language (e.g. fr); a manifest row's own wins")
     b.add_argument("--force", action="store_true", help="redo episodes already done; overwrite outputs")
     b.add_argument("--workers", type=int, metavar="N", help="worker processes or Ray actors (default: usable cores)")
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<audio stem>.<ext> go")
     a.add_argument("-f", "--formats", default="json,srt", help="json,txt,srt,vtt,rttm,html or all (default json,srt)")
     a.add_argument("--model", default="base", help="Whisper model name or local CTranslate2 folder (default base)")
-    a.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    a.add_argument("--device", choices=DEVICES, default="auto")
     a.add_argument("--language", help="language of the speech and text (e.g. fr); detected when omitted")
     a.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     a.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -173,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
     d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR")
-    d.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    d.add_argument("--device", choices=DEVICES, default="auto")
     d.add_argument("--force", action="store_true")
     _add_speaker_options(d)
     _add_common(d)
