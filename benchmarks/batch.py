@@ -1,12 +1,13 @@
 """Batch throughput: the same episodes with ``--workers 1``, ``--workers 2`` and ``--ray`` (2 actors).
 
-Episodes are distinct stretches of tests/data/interview.fr.opus (cut with the bundled ffmpeg into the
-work folder, never committed), transcribed with the result cache off so every run computes everything.
+Episodes are stretches of tests/data/interview.fr.opus, 1 to 3 minutes long by default (lengths spread
+evenly; a stretch starts where the last one ended and wraps round the 522-s source; cut with the bundled
+ffmpeg into the work folder, never committed), transcribed with the result cache off so every run computes everything.
 For each configuration: wall time (including pool or Ray start-up), episodes per hour, hours of audio
 per hour, per-episode worker time, peak RSS per worker, model loads per worker. Figures go to
 ``benchmarks/results/batch.{json,md}``.
 
-    python benchmarks/batch.py                       # 8 episodes of 65 s, configurations 1, 2, ray
+    python benchmarks/batch.py                       # 8 episodes of 60-180 s, configurations 1, 2, ray
     python benchmarks/batch.py --episodes 2 --seconds 30 --configs 1,2   # a quick smoke run
 """
 
@@ -26,18 +27,29 @@ from podscribe.batching import batch
 from podscribe.pipeline import make_options
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "tests" / "data" / "interview.fr.opus"  # 522 s: eight 65-s stretches fit
+SOURCE = ROOT / "tests" / "data" / "interview.fr.opus"
+SOURCE_S = 522.0  # its length in seconds
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def make_episodes(folder: Path, count: int, seconds: float) -> list[Path]:
-    """``count`` consecutive, non-overlapping stretches of the interview, ``seconds`` long each."""
-    paths = []
-    for i in range(count):
+def episode_lengths(count: int, seconds: str) -> list[float]:
+    """``"60-180"``: ``count`` lengths spread evenly from 60 to 180 s; ``"65"``: all 65 s."""
+    low, _, high = seconds.partition("-")
+    a, b = float(low), float(high or low)
+    return [a + (b - a) * i / max(count - 1, 1) for i in range(count)]
+
+
+def make_episodes(folder: Path, count: int, seconds: str) -> list[Path]:
+    """``count`` consecutive stretches of the interview (wrapping round its end), lengths from ``seconds``."""
+    paths, start = [], 0.0
+    for i, length in enumerate(episode_lengths(count, seconds)):
+        if start + length > SOURCE_S:
+            start = 0.0
         path = folder / f"episode{i:02d}.opus"
-        subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-y", "-ss", str(i * seconds), "-t", str(seconds),
+        subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-y", "-ss", f"{start:.2f}", "-t", f"{length:.2f}",
                         "-i", str(SOURCE), "-c:a", "libopus", "-b:a", "32k", str(path)], check=True)  # fmt: skip
         paths.append(path)
+        start += length
     return paths
 
 
@@ -72,7 +84,7 @@ def run(config: str, episodes: list[Path], outdir: Path, device: str = "auto") -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=65.0)
+    parser.add_argument("--seconds", default="60-180", help="episode length, or a range LOW-HIGH spread evenly")
     parser.add_argument("--configs", default="1,2,ray")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (on a GPU node)")

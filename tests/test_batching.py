@@ -309,3 +309,47 @@ def test_a_killed_ray_actor_costs_a_retry_not_the_batch(tmp_path):
     assert lost and all(r.error == "Ray worker died" and r.attempt == 1 for r in lost)
     assert report.exit_code == 0 and len(report.done) == EPISODES
     assert len({r.worker for r in report.done}) == 2  # the actor was restarted (its models loaded again)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc: children, their children ...)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie waiting to be reaped has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the driver's processes")
+def test_ctrl_c_stops_the_local_ray_it_started(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'podscribe[ray]')")
+    inputs, out = copies(tmp_path), tmp_path / "out"
+    command = [sys.executable, "-m", "podscribe", "batch", inputs, "-o", out, "--language", "fr", "--workers", "1",
+               "--ray", "-q"]  # fmt: skip
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's
+    wait_for_first_record(out, lambda: driver.poll() is None)
+    ray_processes = descendants(driver.pid)
+    assert ray_processes, "a local Ray runs below the driver"
+    driver.send_signal(signal.SIGINT)
+    assert driver.wait(timeout=60) == 130, driver.stderr.read().decode()
+    deadline = time.monotonic() + 20
+    while (left := {pid for pid in ray_processes if running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"Ray processes outlived the interrupted command: {sorted(left)}"
+

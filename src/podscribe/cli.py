@@ -510,13 +510,25 @@ def _setup_logging(args: argparse.Namespace) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+def _stop_ray(timeout: float = 20.0) -> None:
+    """Shut down a Ray this process started or joined (``batch --ray``): its local processes (dashboard
+    and runtime-env agents, actors) otherwise outlive an interrupted command; a cluster is only left."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return
+    stopper = threading.Thread(target=ray.shutdown, name="podscribe-ray-shutdown", daemon=True)
+    stopper.start()
+    stopper.join(timeout)
+
+
 def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run ``command`` in a worker thread so that Ctrl-C ends the process at once.
 
     A KeyboardInterrupt reaches Python code only between calls into C: a model call (a batch of clips,
     a diarization pass) runs on for many seconds, and a thread pool waits for its running batches.
     Here the main thread only waits; on Ctrl-C it removes the temporary files in flight
-    (``podscribe.files.remove_in_flight``) and exits with 130 without waiting for the work.
+    (``podscribe.files.remove_in_flight``), shuts down a Ray the command started, and exits with 130
+    without waiting for the work.
     """
     outcome: dict[str, Any] = {}
 
@@ -535,6 +547,7 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
         from .files import remove_in_flight
 
         remove_in_flight()
+        _stop_ray()
         print("podscribe: interrupted", file=sys.stderr)
         sys.stderr.flush()
         sys.stdout.flush()
