@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from .audio import ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError
 from .files import atomic_target
+from .subtitles import SubtitleRules, compose_srt, make_cues
+from .views import ClipSource
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
-
-    from .transcript import Transcript
 
 JOIN_PAUSE_S = 0.4  # silence between two joined turns of a speaker
 TITLE_WORDS = 12  # words of the clip that make its ID3 title
@@ -39,7 +39,7 @@ class Clip:
 
 
 def clip(
-    transcript: Transcript,
+    transcript: ClipSource,
     out: str | os.PathLike[str],
     *,
     audio: str | os.PathLike[str] | None = None,
@@ -88,12 +88,12 @@ def clip(
     with atomic_target(out) as tmp:
         _export(joined, tmp, fmt, bitrate, title)
     with atomic_target(subtitle) as tmp:
-        tmp.write_text(excerpt.to_srt(), encoding="utf-8")
+        tmp.write_text(compose_srt(make_cues(excerpt, SubtitleRules())), encoding="utf-8")
     return Clip(audio=out, srt=subtitle, spans=tuple(spans), title=title)
 
 
 def _spans(
-    transcript: Transcript,
+    transcript: ClipSource,
     duration: float,
     find: str | None,
     start: float | None,

@@ -371,19 +371,19 @@ class Pipeline:
             )
 
     def _name(self, transcript: Transcript, samples: Callable[[], np.ndarray] | None) -> Transcript:
-        from . import naming
+        from .naming import match_voices, names_from_list, names_from_reference, speaker_centroids
 
         o = self.options
         names: dict[str, str] = {}
         if o.reference:
-            names.update(naming.names_from_reference(transcript, o.reference))
+            names.update(names_from_reference(transcript, o.reference))
         if o.voices and samples is not None and transcript.turns:
             embed = self.diarizer.embed
-            centroids = naming.speaker_centroids(samples(), transcript.turns, embed)
+            centroids = speaker_centroids(samples(), transcript.turns, embed)
             voices = {name: embed(load_audio(p)) for name, p in o.voices.items()}
-            names.update(naming.match_voices(centroids, voices))
+            names.update(match_voices(centroids, voices))
         if o.speaker_names:
-            names.update(naming.names_from_list(transcript, o.speaker_names))
+            names.update(names_from_list(transcript, o.speaker_names))
         return transcript.with_names(names) if names else transcript
 
 
