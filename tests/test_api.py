@@ -280,7 +280,7 @@ def test_clip_command_and_its_errors(saved, tmp_path):
 def test_language_codes_and_names():
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-    from podscribe.asr.common import LANGUAGE_NAMES, check_language
+    from podscribe.languages import LANGUAGE_NAMES, check_language
 
     assert set(LANGUAGE_NAMES.values()) <= set(_LANGUAGE_CODES)
     assert [check_language(x) for x in ("fr", "FR", "French", "français", " Deutsch ", None)] == [

@@ -219,7 +219,6 @@ class EmbeddedDiarizer:
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn."""
         audio = check_audio(audio)
-        options.bounds()
         started = time.perf_counter()
         regions = self.speech_regions(audio)
         spans, embeddings = self._embed_regions(audio, regions)
