@@ -114,6 +114,7 @@ def _from_fields(options: type[T], args: argparse.Namespace) -> T:
 
 
 def _pipeline_classes() -> tuple[type, ...]:
+    """The options dataclasses whose fields give the pipeline flags (imported when the parser is built)."""
     from .asr import ASROptions
     from .diarization import DiarizationOptions
     from .pipeline import PipelineOptions
@@ -129,7 +130,8 @@ def _add_pipeline_fields(group: argparse._ArgumentGroup, only: Collection[str],
 
 
 def _pipeline_options(args: argparse.Namespace, **fixed: Any) -> PipelineOptions:
-    """The pipeline options of the flags this command offers, and ``fixed`` ones; errors name the flags."""
+    """The pipeline options of the flags this command offers (the option fields its arguments hold), and
+    ``fixed`` ones; errors name the flags."""
     from .pipeline import make_options
 
     fields = [f for f in _flagged(*_pipeline_classes()) if hasattr(args, f.name)]

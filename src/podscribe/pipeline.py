@@ -67,8 +67,8 @@ class PipelineOptions:
     engine: str = option("faster-whisper", "--engine", "speech recogniser", choices=tuple(ENGINES))
     device: str = option("auto", "--device", f"where models run: {DEVICE_FORMS} (auto: CUDA when usable)",
                          metavar="DEVICE")  # fmt: skip
-    cpu_threads: int | None = option(None, "--threads", "CPU threads (default: one per usable core; one per "
-                                     "batch worker)", metavar="N")  # fmt: skip
+    cpu_threads: int | None = option(None, "--threads", "CPU threads (default: $OMP_NUM_THREADS, else one per "
+                                     "usable core; one per batch worker)", metavar="N")  # fmt: skip
     compute_type: str | None = option(  # faster-whisper only
         None, "--compute-type", "faster-whisper quantisation: int8, float16, float32 ... (default int8 on CPU, "
         "float16 on CUDA)", metavar="TYPE",
@@ -103,7 +103,8 @@ class PipelineOptions:
         for name in ("cpu_threads", "num_workers"):
             check_count(self, name)
         if self.compute_type is not None and self.compute_type not in COMPUTE_TYPES:
-            raise OptionError(f"unknown compute_type {self.compute_type!r} (choose from: {', '.join(COMPUTE_TYPES)})",
+            choices = ", ".join(COMPUTE_TYPES)
+            raise OptionError(f"unknown compute_type {self.compute_type!r} (choose from: {choices})",
                               option="compute_type")  # fmt: skip
         for name in ("compute_type", "num_workers"):
             if getattr(self, name) is not None and self.engine != "faster-whisper":
