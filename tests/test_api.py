@@ -309,3 +309,13 @@ def test_threads_and_compute_type_reach_the_engine():
     engine = pipe.engine
     assert engine.compute_type == "float32"  # type: ignore[attr-defined]
     assert engine.model.model.compute_type == "float32"  # type: ignore[attr-defined]
+
+
+def test_num_workers_reaches_faster_whisper():
+    """num_workers is WhisperModel(num_workers=): one decoder given both threads instead of one per thread."""
+    pipe = podscribe.Pipeline(podscribe.PipelineOptions(cpu_threads=2, num_workers=1, diarizer=None))
+    engine = pipe.engine
+    assert engine.workers == 1  # type: ignore[attr-defined]
+    assert engine.model.model.num_workers == 1  # type: ignore[attr-defined]
+    default = podscribe.Pipeline(podscribe.PipelineOptions(cpu_threads=2, diarizer=None))
+    assert default._engine_workers() == 2

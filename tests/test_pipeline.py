@@ -85,3 +85,12 @@ def test_num_workers_is_how_many_clip_batches_decode_at_once(options, workers):
     assert pipeline._engine_workers() == workers
     threads_only = Pipeline(make_options(**{k: v for k, v in options.items() if k != "num_workers"}))
     assert (pipeline._asr_key() == threads_only._asr_key()) == (workers == threads_only._engine_workers())
+
+
+@pytest.mark.parametrize("none", ["none", None])
+def test_diarize_without_a_diarizer_is_refused(none):
+    """diarizer="none" (the command line's word) used to fall back to the default diarizer."""
+    from podscribe.pipeline import diarize
+
+    with pytest.raises(OptionError, match="diarize needs a diarizer"):
+        diarize("no-such-file.wav", options=make_options(diarizer=none))

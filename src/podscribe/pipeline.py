@@ -501,7 +501,7 @@ def diarize(
         diarizer=diarizer, device=device,
     )  # fmt: skip
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
-    if opts.diarizer is None:
+    if opts.diarizer in (None, "none"):  # "none" would otherwise fall back to the default diarizer
         raise OptionError("diarize needs a diarizer (embedded, overlap or pyannote)")
     source = open_source(audio)
     return Pipeline(opts).diarize_audio(source.load, source.digest if opts.cache else None)
