@@ -473,9 +473,11 @@ def cmd_html(args: argparse.Namespace) -> int:
 def cmd_clip(args: argparse.Namespace) -> int:
     from .clips import clip
     from .transcript import Transcript
+    from .writers import check_targets
 
     if args.end is not None and args.start is None:
         raise OptionError("--end needs --start")
+    check_targets([Path(args.output), Path(args.output).with_suffix(".srt")], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
     made = clip(
         transcript, args.output, audio=args.audio, find=args.find, start=args.start, end=args.end,

@@ -69,14 +69,14 @@ def clip(
     """
     source = audio or transcript.audio
     if not source:
-        raise OptionError("the transcript names no audio file: give one (audio=, --audio)")
+        raise OptionError("the transcript names no audio file: give the source audio")
     info = probe(source)
     spans = _spans(transcript, info.duration, find, start, end, speaker, pad)
     out = Path(out)
     subtitle = out.with_suffix(".srt")
     for target in (out, subtitle):
         if target.exists() and not force:
-            raise InputError("already exists (use --force to overwrite)", target)
+            raise InputError("already exists (force=True overwrites it)", target)
     pieces = [_cut(info.path, s, e, info.sample_rate or 44100, max(info.channels, 1), fade_ms) for s, e in spans]
     joined = pieces[0]
     for piece in pieces[1:]:
