@@ -245,7 +245,7 @@ def test_clip_a_phrase_with_its_srt_from_zero(saved):
     tags = subprocess.run([ffprobe_path(), "-v", "error", "-show_entries", "format_tags=title", "-of", "json",
                            str(made.audio)], capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert json.loads(tags)["format"]["tags"]["title"].startswith(hit.words[0].text)
-    with pytest.raises(InputError, match="already exists"):
+    with pytest.raises(InputError, match=r"already exists \(force=True overwrites it\)"):  # the library's words
         t.clip(saved.parent / "bite.mp3", find=phrase)
 
 
@@ -266,6 +266,9 @@ def test_clip_command_and_its_errors(saved, tmp_path):
                         capture_output=True, text=True)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert probe(tmp_path / "c.ogg").duration == pytest.approx(2.5, abs=0.1)
+    again = subprocess.run([*run, "--start", "1", "--end", "3.5", "-o", str(tmp_path / "c.ogg")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert again.returncode == 2 and "already exists (use --force to overwrite)" in again.stderr  # the command's
     for args, message in [
         (["--find", "zzz introuvable"], "phrase not found"),
         (["--speaker", "Nobody"], "no speaker 'Nobody'"),
@@ -280,7 +283,7 @@ def test_clip_command_and_its_errors(saved, tmp_path):
 def test_language_codes_and_names():
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-    from podscribe.asr.common import LANGUAGE_NAMES, check_language
+    from podscribe.languages import LANGUAGE_NAMES, check_language
 
     assert set(LANGUAGE_NAMES.values()) <= set(_LANGUAGE_CODES)
     assert [check_language(x) for x in ("fr", "FR", "French", "français", " Deutsch ", None)] == [
@@ -309,3 +312,13 @@ def test_threads_and_compute_type_reach_the_engine():
     engine = pipe.engine
     assert engine.compute_type == "float32"  # type: ignore[attr-defined]
     assert engine.model.model.compute_type == "float32"  # type: ignore[attr-defined]
+
+
+def test_num_workers_reaches_faster_whisper():
+    """num_workers is WhisperModel(num_workers=): one decoder given both threads instead of one per thread."""
+    pipe = podscribe.Pipeline(podscribe.PipelineOptions(cpu_threads=2, num_workers=1, diarizer=None))
+    engine = pipe.engine
+    assert engine.workers == 1  # type: ignore[attr-defined]
+    assert engine.model.model.num_workers == 1  # type: ignore[attr-defined]
+    default = podscribe.Pipeline(podscribe.PipelineOptions(cpu_threads=2, diarizer=None))
+    assert default._engine_workers() == 2

@@ -243,3 +243,117 @@ def test_subtitle_flags_come_from_the_rules_and_their_checks(transcribed: Path, 
     assert capsys.readouterr().err.strip() == "podscribe: error: --max-lines must be positive, not 0"
     assert not (tmp_path / "b.srt").exists()
 
+
+
+# ---- pipeline, ASR and diarization flags: declared once, on their option fields ------------------------
+
+OFFERED = {  # the option fields' flags each command offers
+    "transcribe": {"--model", "--engine", "--device", "--threads", "--compute-type", "--num-workers", "--language",
+                   "--beam-size", "--batch-size", "--no-vad", "--no-cache", "--diarizer", "--pyannote",
+                   "--speakers", "--min-speakers", "--max-speakers", "--reference"},
+    "batch": {"--model", "--engine", "--device", "--threads", "--compute-type", "--language", "--beam-size",
+              "--batch-size", "--no-vad", "--no-cache", "--diarizer", "--pyannote", "--speakers",
+              "--min-speakers", "--max-speakers"},
+    "align": {"--model", "--device", "--threads", "--compute-type", "--language", "--no-cache"},
+    "diarize": {"--device", "--diarizer", "--pyannote", "--speakers", "--min-speakers", "--max-speakers"},
+}
+MINIMAL = {"transcribe": ["a.wav"], "batch": ["a.wav", "-o", "out"], "align": ["a.wav", "a.txt"], "diarize": ["a.wav"]}
+
+
+def _option_fields():
+    import dataclasses
+
+    from podscribe.asr import ASROptions
+    from podscribe.diarization import DiarizationOptions
+    from podscribe.pipeline import PipelineOptions
+
+    return [f for c in (PipelineOptions, ASROptions, DiarizationOptions) for f in dataclasses.fields(c)
+            if "flag" in f.metadata]  # fmt: skip
+
+
+def _command(name: str):
+    from podscribe.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sub.choices[name]
+
+
+@pytest.mark.parametrize("command", sorted(OFFERED))
+def test_each_option_flag_takes_its_default_and_help_from_its_field(command: str) -> None:
+    parser = _command(command)
+    args = parser.parse_args(MINIMAL[command])
+    flags = {a.option_strings[0]: a for a in parser._actions if a.option_strings}
+    offered = {f.metadata["flag"]: f for f in _option_fields() if f.metadata["flag"] in flags}
+    assert set(offered) == OFFERED[command]
+    for flag, f in offered.items():
+        action = flags[flag]
+        assert action.dest == f.name and getattr(args, f.name) == f.default, flag
+        assert action.help.startswith(f.metadata["help"]), flag
+        if f.default is not None and not isinstance(f.default, bool):
+            assert action.help.endswith(f"(default {f.default})"), flag
+
+
+def test_a_changed_field_default_shows_in_the_flag_and_its_help(monkeypatch) -> None:
+    """The flag's default is read from the field, not written twice: change the field, the flag follows."""
+    beam = next(f for f in _option_fields() if f.name == "beam_size")
+    monkeypatch.setattr(beam, "default", 3)
+    parser = _command("transcribe")
+    assert parser.parse_args(["a.wav"]).beam_size == 3
+    assert "beams searched (default 3)" in " ".join(parser.format_help().split())
+
+
+def test_switch_flags_turn_their_field_over() -> None:
+    args = _command("transcribe").parse_args(["a.wav", "--no-vad", "--no-cache", "--diarizer", "none"])
+    assert (args.vad, args.cache, args.diarizer) == (False, False, "none")
+
+
+BAD_VALUES = [  # flag, text on the command line, field, value in Python
+    ("--beam-size", "0", "beam_size", 0),
+    ("--batch-size", "0", "batch_size", 0),
+    ("--threads", "0", "cpu_threads", 0),
+    ("--num-workers", "0", "num_workers", 0),
+    ("--device", "gpu", "device", "gpu"),
+    ("--device", "cuda:x", "device", "cuda:x"),
+    ("--speakers", "0", "num_speakers", 0),
+    ("--min-speakers", "0", "min_speakers", 0),
+    ("--max-speakers", "0", "max_speakers", 0),
+    ("--compute-type", "int4", "compute_type", "int4"),
+]
+
+
+@pytest.mark.parametrize("flag, text, field, value", BAD_VALUES)
+def test_a_bad_value_names_the_flag_on_the_command_line_and_the_field_in_the_library(
+    flag: str, text: str, field: str, value, tmp_path: Path, capsys
+) -> None:
+    from podscribe.errors import OptionError
+    from podscribe.pipeline import make_options
+
+    with pytest.raises(OptionError) as caught:
+        make_options(**{field: value})
+    library = str(caught.value)
+    assert field in library and "--" not in library and caught.value.option == field
+
+    code = main(["transcribe", str(DATA / "short.fr.opus"), "-o", str(tmp_path / "o"), "--no-cache", flag, text])
+    captured = capsys.readouterr()
+    assert_one_line_error(subprocess.CompletedProcess([], code, captured.out, captured.err), flag)
+    assert captured.err.strip() == "podscribe: error: " + library.replace(field, flag, 1)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["batch", "a.wav", "-o", "{out}", "--beam-size", "0"], "--beam-size must be a whole number of at least 1, not 0"),
+    (["align", "a.wav", "a.txt", "-o", "{out}", "--threads", "0"], "--threads must be a whole number"),
+    (["diarize", "a.wav", "-o", "{out}", "--min-speakers", "3", "--max-speakers", "2"],
+     "need 1 <= --min-speakers <= --max-speakers, got 3 and 2"),
+    (["transcribe", "a.wav", "-o", "{out}", "--no-vad"], "--no-vad needs --diarizer none"),
+])  # fmt: skip
+def test_every_command_checks_its_option_flags_through_the_fields(argv, message, tmp_path: Path, capsys) -> None:
+    """The same checks and wording in batch, align and diarize, before any input is read."""
+    out = tmp_path / "out"
+    for name in ("a.wav", "a.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    argv = [str(tmp_path / a) if a in ("a.wav", "a.txt") else a.format(out=out) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not out.exists()

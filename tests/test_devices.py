@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from podscribe.devices import cpu_threads, resolve_device
+from podscribe.devices import check_device, cpu_threads, device_index, resolve_device
 from podscribe.errors import OptionError
 
 
@@ -38,8 +38,55 @@ def test_onnxruntime_and_torch_devices() -> None:
     if not has_cuda:
         with pytest.raises(OptionError, match="onnxruntime-gpu"):
             resolve_device("cuda", "onnxruntime")
-    with pytest.raises(OptionError, match="unknown device 'cuda:0'"):
-        resolve_device("cuda:0", "onnxruntime")  # an index is a torch device name only
+    if not has_cuda:  # cuda:N is the same request: the same error as cuda
+        with pytest.raises(OptionError, match="device 'cuda:1' asked for, but onnxruntime sees no CUDA device"):
+            resolve_device("cuda:1", "onnxruntime")
     with pytest.raises(ValueError, match="backend"):
         resolve_device("auto", "tensorflow")
 
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:0", "cuda:1", "cuda:12"])
+def test_device_forms_accepted(device: str) -> None:
+    assert check_device(device) == device
+
+
+@pytest.mark.parametrize("device", ["gpu", "CUDA", "cuda:", "cuda:-1", "cuda:x", "cuda:1:2", "cpu:0", "cuda:١", "", None])
+def test_device_forms_refused_naming_the_field(device) -> None:
+    with pytest.raises(OptionError, match=r"^device must be auto, cpu, cuda or cuda:N, not ") as caught:
+        check_device(device)
+    assert caught.value.option == "device"
+
+
+def test_device_index_is_what_ctranslate2_and_onnxruntime_take() -> None:
+    assert device_index("cuda:3") == ("cuda", 3)
+    assert device_index("cuda") == ("cuda", 0)
+    assert device_index("cpu") == ("cpu", 0)
+
+
+@pytest.mark.parametrize("backend", ["ctranslate2", "torch", "onnxruntime"])
+def test_an_indexed_cuda_device_fails_like_cuda_where_there_is_none(backend: str) -> None:
+    """No CUDA device: 'cuda:0' and 'cuda:1' get the very error 'cuda' gets; 'cpu' is untouched."""
+    assert resolve_device("cpu", backend) == "cpu"
+    try:
+        resolve_device("cuda", backend)
+    except OptionError as e:
+        plain = str(e)
+    else:
+        pytest.skip(f"{backend} sees a CUDA device here")
+    for device in ("cuda:0", "cuda:1"):
+        with pytest.raises(OptionError) as caught:
+            resolve_device(device, backend)
+        assert str(caught.value) == plain.replace("'cuda'", f"'{device}'")
+
+
+def test_an_index_past_the_devices_counted_is_refused(monkeypatch) -> None:
+    """Two CUDA devices simulated (there is no GPU here): cuda:1 is the second, cuda:2 is refused."""
+    from podscribe import devices
+
+    monkeypatch.setattr(devices, "_cuda_devices", lambda backend: 2)
+    assert resolve_device("cuda:1", "ctranslate2") == "cuda:1"
+    assert resolve_device("auto", "torch") == "cuda"
+    with pytest.raises(OptionError, match=r"'cuda:2' asked for, but torch sees 2 CUDA device\(s\): cuda:0 to cuda:1"):
+        resolve_device("cuda:2", "torch")
+    assert resolve_device("cuda:2", "onnxruntime") == "cuda:2"  # onnxruntime does not count its devices

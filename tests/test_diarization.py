@@ -140,13 +140,6 @@ def any_diarizer(request, embedded_diarizer, overlap_diarizer):
     return embedded_diarizer if request.param == "embedded" else overlap_diarizer
 
 
-@pytest.mark.parametrize("options", [DiarizationOptions(num_speakers=0),
-                                     DiarizationOptions(min_speakers=3, max_speakers=2)])
-def test_bad_speaker_counts(any_diarizer, short, options):
-    with pytest.raises(OptionError):
-        any_diarizer.diarize(short, options)
-
-
 def test_registry_loads_a_working_embedded_diarizer_with_its_arguments(short):
     loaded = load_diarizer("embedded", device="cpu", settings=EmbeddedSettings(vad="silero"))
     assert isinstance(loaded, EmbeddedDiarizer)

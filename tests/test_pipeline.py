@@ -10,13 +10,14 @@ from podscribe.errors import InputError, OptionError
 from podscribe.pipeline import Pipeline, PipelineOptions, check_input, make_options
 
 
-@pytest.mark.parametrize("options", [DiarizationOptions(num_speakers=0), DiarizationOptions(min_speakers=0),
-                                     DiarizationOptions(min_speakers=3, max_speakers=2)])
-def test_contradictory_speaker_counts_fail_before_models_load(options):
+@pytest.mark.parametrize("counts", [{"num_speakers": 0}, {"min_speakers": 0}, {"min_speakers": 3, "max_speakers": 2}])
+def test_contradictory_speaker_counts_fail_when_the_options_are_made(counts):
+    """Checked by DiarizationOptions itself, with or without a diarizer: no model loads before."""
+    with pytest.raises(OptionError, match="speakers") as caught:
+        DiarizationOptions(**counts)
+    assert caught.value.option in counts
     with pytest.raises(OptionError, match="speakers"):
-        Pipeline(PipelineOptions(diarization=options))
-    pipeline = Pipeline(PipelineOptions(diarizer="none", diarization=options))  # no diarizer: counts unused
-    assert pipeline.options.diarizer is None
+        make_options(diarizer="none", **counts)
 
 
 def test_make_options_routes_flat_keywords():
@@ -38,8 +39,8 @@ def test_check_input(tmp_path):
 
 
 def test_vad_off_is_refused_where_speaker_turns_decide_what_is_decoded():
-    with pytest.raises(OptionError, match="vad=False has no effect with a diarizer"):
-        Pipeline(make_options(vad=False))
+    with pytest.raises(OptionError, match="^vad=False needs diarizer=none: speaker turns decide what is decoded"):
+        make_options(vad=False)
     assert not Pipeline(make_options(vad=False, diarizer="none")).options.asr.vad
 
 
@@ -50,3 +51,46 @@ def test_overlap_diarizer_is_chosen_by_name_and_cached_apart():
     assert overlap.diarizer.name == "overlap"
     # cached turns and the ASR read along them are keyed by the diarizer's name: no version bump needed
     assert overlap._diar_key() != default._diar_key()
+
+
+def test_a_cuda_device_no_runtime_sees_fails_before_any_model_loads():
+    """cuda:N is accepted in form, and fails like cuda where the diarizer's runtime sees no CUDA device."""
+    from podscribe.devices import resolve_device
+
+    assert make_options(device="cuda:1").device == "cuda:1"
+    try:
+        resolve_device("cuda", "onnxruntime")
+    except OptionError as e:
+        plain = str(e)
+    else:
+        pytest.skip("onnxruntime sees a CUDA device here")
+    with pytest.raises(OptionError) as caught:
+        Pipeline(make_options(device="cuda:1"))
+    assert str(caught.value) == plain.replace("'cuda'", "'cuda:1'")
+
+
+@pytest.mark.parametrize(
+    "options, workers",
+    [
+        ({"cpu_threads": 2}, 2),  # default: one decoder per thread, one thread each
+        ({"cpu_threads": 2, "num_workers": 1}, 1),  # one decoder with both threads
+        ({"cpu_threads": 2, "num_workers": 4}, 2),  # at most one per thread
+        ({"cpu_threads": 2, "num_workers": 2, "diarizer": "none", "vad": False}, 1),  # sequential: no clips
+        ({"cpu_threads": 2, "num_workers": 2, "batch_size": 1}, 1),
+    ],
+)
+def test_num_workers_is_how_many_clip_batches_decode_at_once(options, workers):
+    """num_workers is faster-whisper's WhisperModel(num_workers=), the engine's worker count; it keys the cache."""
+    pipeline = Pipeline(make_options(**options))
+    assert pipeline._engine_workers() == workers
+    threads_only = Pipeline(make_options(**{k: v for k, v in options.items() if k != "num_workers"}))
+    assert (pipeline._asr_key() == threads_only._asr_key()) == (workers == threads_only._engine_workers())
+
+
+@pytest.mark.parametrize("none", ["none", None])
+def test_diarize_without_a_diarizer_is_refused(none):
+    """diarizer="none" (the command line's word) used to fall back to the default diarizer."""
+    from podscribe.pipeline import diarize
+
+    with pytest.raises(OptionError, match="diarize needs a diarizer"):
+        diarize("no-such-file.wav", options=make_options(diarizer=none))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import PodscribeError
 from .transcript import Segment, Transcript, Turn, Word, load_transcript
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time these load on
     from .subtitles import make_cues as make_cues
     from .writers import write_outputs as write_outputs
 
-__version__ = "0.1.0"
 
 # Heavier entry points are imported on first use so that `import podscribe` stays fast.
 _LAZY = {

@@ -355,7 +355,7 @@ class _RayRunner:
             import ray
             from ray.util import ActorPool
         except ImportError as e:
-            raise OptionError("--ray needs Ray: pip install 'podscribe[ray]'") from e
+            raise OptionError("running on Ray needs Ray: pip install 'podscribe[ray]'") from e
         self.ray = ray
         self.started = not ray.is_initialized()
         if self.started:

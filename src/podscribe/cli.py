@@ -15,20 +15,28 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from . import __version__
-from .devices import DEVICES
+from ._version import __version__
 from .errors import OptionError, PodscribeError
 
 if TYPE_CHECKING:
+    from .pipeline import PipelineOptions
     from .subtitles import SubtitleRules
 
 logger = logging.getLogger("podscribe")
 
 OVERWRITE = "use --force to overwrite"  # how an existing output file is overwritten, in this command's terms
+T = TypeVar("T")
+# The pipeline, ASR and diarization option fields each command offers (flags and help from the fields).
+ASR_FIELDS = ("model", "engine", "device", "cpu_threads", "compute_type", "num_workers", "language", "beam_size",
+              "batch_size", "vad", "cache")  # fmt: skip
+BATCH_FIELDS = tuple(f for f in ASR_FIELDS if f != "num_workers")  # a batch worker has one thread (unless --threads)
+ALIGN_FIELDS = ("model", "device", "cpu_threads", "compute_type", "language", "cache")
+SPEAKER_FIELDS = ("diarizer", "pyannote", "num_speakers", "min_speakers", "max_speakers")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,34 +46,96 @@ class _Parser(argparse.ArgumentParser):
         raise OptionError(f"{message} (see {self.prog} --help)")
 
 
-def _flagged(options: type) -> list[dataclasses.Field]:
-    """The fields of an options dataclass that the command line offers (a "flag" in their metadata)."""
-    return [f for f in dataclasses.fields(options) if "flag" in f.metadata]
+def _flagged(*options: type) -> list[dataclasses.Field]:
+    """The fields of options dataclasses that the command line offers (a "flag" in their metadata)."""
+    return [f for cls in options for f in dataclasses.fields(cls) if "flag" in f.metadata]
 
 
-def _add_fields(group: argparse._ArgumentGroup, options: type) -> None:
-    """One flag per offered field: its type, default and help come from the dataclass field."""
+def _add_fields(
+    group: argparse._ArgumentGroup, options: type, only: Collection[str] | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> None:
+    """One flag per offered field (or per one named in ``only``): its type, default and help come from
+    the dataclass field; ``notes`` adds what a field means for this command."""
+    hints = typing.get_type_hints(options)
     for f in _flagged(options):
+        if only is not None and f.name not in only:
+            continue
         meta, default = f.metadata, f.default
-        if "choices" in meta:
-            group.add_argument(meta["flag"], dest=f.name, choices=meta["choices"], default=default,
-                               help=f"{meta['help']} (default {default})")
+        text = meta["help"] + (f"; {notes[f.name]}" if notes and f.name in notes else "")
+        kwargs: dict[str, Any] = {"dest": f.name, "default": default}
+        if isinstance(default, bool):  # a switch: its flag turns the default over (--no-vad)
+            kwargs["action"] = "store_false" if default else "store_true"
+        elif "choices" in meta:
+            kwargs["choices"] = meta["choices"]
         else:
-            group.add_argument(meta["flag"], dest=f.name, type=type(default), default=default,
-                               metavar=meta["flag"].lstrip("-").replace("-", "_").upper(),
-                               help=f"{meta['help']} (default {default:.3g})")
+            kwargs["type"] = _value_type(hints[f.name])
+            kwargs["metavar"] = meta.get("metavar", meta["flag"].lstrip("-").replace("-", "_").upper())
+        if default is not None and not isinstance(default, bool):
+            text += f" (default {default:.3g})" if isinstance(default, float) else f" (default {default})"
+        group.add_argument(meta["flag"], help=text, **kwargs)
 
 
-def _from_fields(options: type, args: argparse.Namespace) -> Any:
+def _value_type(hint: Any) -> Any:
+    """What argparse converts a flag's text to: ``int`` for a field typed ``int`` or ``int | None``."""
+    return next((t for t in typing.get_args(hint) if t is not type(None)), hint)
+
+
+def _in_flag_terms(error: OptionError, fields: Sequence[dataclasses.Field]) -> OptionError:
+    """``error`` worded for the command line: field names with an underscore, settings written
+    ``name=value`` and the field a message starts with become flags (``vad=False`` -> ``--no-vad``)."""
+    by_name = {f.name: f for f in fields}
+
+    def flag(m: re.Match[str]) -> str:
+        f = by_name[m["name"]]
+        if m["value"] is not None:
+            return f.metadata["flag"] if isinstance(f.default, bool) else f"{f.metadata['flag']} {m['value']}"
+        if "_" in f.name or (m.start() == 0 and f.name == error.option):
+            return str(f.metadata["flag"])
+        return m[0]  # a plain word ("language", "device") in a sentence stays a word
+
+    names = "|".join(sorted(map(re.escape, by_name), key=len, reverse=True))
+    message = re.sub(rf"(?<![\w-])(?P<name>{names})(?:=(?P<value>[\w-]+))?(?![\w-])", flag, error.cause)
+    return OptionError(message, option=error.option)
+
+
+def _built(make: Callable[[], T], fields: Sequence[dataclasses.Field]) -> T:
+    """``make()``, whose options' validation errors name the flags of ``fields``."""
+    try:
+        return make()
+    except OptionError as e:
+        raise _in_flag_terms(e, fields) from e
+
+
+def _from_fields(options: type[T], args: argparse.Namespace) -> T:
     """The options dataclass built from its flags; its own validation errors name the flags."""
     fields = _flagged(options)
-    try:
-        return options(**{f.name: getattr(args, f.name) for f in fields})
-    except OptionError as e:
-        message = e.cause
-        for f in fields:
-            message = re.sub(rf"\b{f.name}\b", f.metadata["flag"], message)
-        raise OptionError(message) from e
+    return _built(lambda: options(**{f.name: getattr(args, f.name) for f in fields}), fields)
+
+
+def _pipeline_classes() -> tuple[type, ...]:
+    """The options dataclasses whose fields give the pipeline flags (imported when the parser is built)."""
+    from .asr import ASROptions
+    from .diarization import DiarizationOptions
+    from .pipeline import PipelineOptions
+
+    return PipelineOptions, ASROptions, DiarizationOptions
+
+
+def _add_pipeline_fields(group: argparse._ArgumentGroup, only: Collection[str],
+                         notes: Mapping[str, str] | None = None) -> None:  # fmt: skip
+    """The flags of the pipeline, ASR and diarization option fields named in ``only``."""
+    for options in _pipeline_classes():
+        _add_fields(group, options, only, notes)
+
+
+def _pipeline_options(args: argparse.Namespace, **fixed: Any) -> PipelineOptions:
+    """The pipeline options of the flags this command offers (the option fields its arguments hold), and
+    ``fixed`` ones; errors name the flags."""
+    from .pipeline import make_options
+
+    fields = [f for f in _flagged(*_pipeline_classes()) if hasattr(args, f.name)]
+    return _built(lambda: make_options(**{f.name: getattr(args, f.name) for f in fields}, **fixed), fields)
 
 
 def _add_subtitle_rules(p: argparse.ArgumentParser) -> None:
@@ -83,14 +153,7 @@ def _rules(args: argparse.Namespace) -> SubtitleRules:
 
 
 def _add_speaker_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("speakers")
-    g.add_argument("--diarizer", choices=["embedded", "overlap", "pyannote", "none"], default="embedded",
-                   help="embedded (offline default), overlap (offline; overlapping speech, frame-precise "
-                   "boundaries, counts speakers less well), pyannote (needs podscribe[pyannote]), or none")
-    g.add_argument("--pyannote", metavar="PATH", help="local pyannote pipeline folder (or hub id with HF_TOKEN)")
-    g.add_argument("--speakers", type=int, metavar="N", help="exact number of speakers")
-    g.add_argument("--min-speakers", type=int, default=1, metavar="N")
-    g.add_argument("--max-speakers", type=int, default=8, metavar="N")
+    _add_pipeline_fields(p.add_argument_group("speakers"), SPEAKER_FIELDS)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -112,23 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders of folder inputs")
     t.add_argument("--skip-existing", action="store_true", help="skip inputs whose outputs all exist (resume)")
     t.add_argument("-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)")
-    t.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
-    t.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
-    t.add_argument("--device", choices=DEVICES, default="auto")
-    t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
-    t.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: one per usable core)")
-    t.add_argument("--compute-type", metavar="TYPE",
-                   help="faster-whisper quantisation: int8, float16, float32 ... (default int8 on CPU, float16 on CUDA)")
-    t.add_argument("--beam-size", type=int, default=5)
-    t.add_argument("--batch-size", type=int, default=8, help="clips decoded at once: speaker clips (VAD chunks with --diarizer none); 1 = sequential")
-    t.add_argument("--no-vad", action="store_true",
-                   help="decode silence and music too (not recommended; only with --diarizer none)")
-    t.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
+    _add_pipeline_fields(t.add_argument_group("speech recognition"), ASR_FIELDS)
     _add_speaker_options(t)
     g = t.add_argument_group("names")
     g.add_argument("--speaker-names", metavar="A,B,...", help="names in order of first appearance")
-    g.add_argument("--reference", metavar="REF", help="reference transcript: its names label the speakers")
+    _add_pipeline_fields(g, ("reference",))
     g.add_argument("--voice", action="append", default=[], metavar="NAME=FILE", help="voice sample of a speaker")
     g = t.add_argument_group("html")
     g.add_argument("--embed-audio", action="store_true", help="embed the audio in the HTML page")
@@ -141,10 +193,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "language, speakers, reference)")
     b.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="outputs and OUTDIR/batch.jsonl")
     b.add_argument("-f", "--formats", default="json,txt,srt", help="json,txt,srt,vtt,rttm,html or all (default json,txt,srt)")
-    b.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
-    b.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
-    b.add_argument("--device", choices=DEVICES, default="auto")
-    b.add_argument("--language", help="force a language (e.g. fr); a manifest row's own wins")
     b.add_argument("--force", action="store_true", help="redo episodes already done; overwrite outputs")
     b.add_argument("--workers", type=int, metavar="N", help="worker processes or Ray actors (default: usable cores)")
     b.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
@@ -153,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GPUs each Ray actor reserves (0.25: four actors share a GPU)")
     b.add_argument("--retries", type=int, default=1, metavar="N",
                    help="more tries for an episode that failed for another reason than its file (default 1)")
+    _add_pipeline_fields(b.add_argument_group("speech recognition"), BATCH_FIELDS,
+                         notes={"language": "a manifest row's own wins"})  # fmt: skip
     _add_speaker_options(b)
     _add_common(b)
 
@@ -161,11 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("text", metavar="TEXT", help="the text: 'Name : text' lines, plain text or STM")
     a.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<audio stem>.<ext> go")
     a.add_argument("-f", "--formats", default="json,srt", help="json,txt,srt,vtt,rttm,html or all (default json,srt)")
-    a.add_argument("--model", default="base", help="Whisper model name or local CTranslate2 folder (default base)")
-    a.add_argument("--device", choices=DEVICES, default="auto")
-    a.add_argument("--language", help="language of the speech and text (e.g. fr); detected when omitted")
-    a.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     a.add_argument("--force", action="store_true", help="overwrite existing output files")
+    _add_pipeline_fields(a.add_argument_group("speech recognition"), ALIGN_FIELDS)
     g = a.add_argument_group("html")
     g.add_argument("--embed-audio", action="store_true", help="embed the audio in the HTML page")
     _add_subtitle_rules(a)
@@ -174,8 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
     d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR")
-    d.add_argument("--device", choices=DEVICES, default="auto")
     d.add_argument("--force", action="store_true")
+    _add_pipeline_fields(d.add_argument_group("models"), ("device",))
     _add_speaker_options(d)
     _add_common(d)
 
@@ -251,7 +298,7 @@ def _check_inputs(paths: Sequence[str]) -> None:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from .inputs import expand_inputs
-    from .pipeline import Pipeline, make_options, require_speech
+    from .pipeline import Pipeline, require_speech
     from .writers import RENDERERS, OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
@@ -280,23 +327,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             print(f"podscribe: all {len(done)} input(s) already done", file=sys.stderr)
             return 0
     check_targets([p for _, stem in jobs for p in targets(stem)], args.force, OVERWRITE)
-    if args.beam_size < 1 or args.batch_size < 1:
-        raise OptionError("--beam-size and --batch-size must be at least 1")
-    if args.no_vad and args.diarizer != "none":
-        raise OptionError("--no-vad needs --diarizer none: speaker turns decide what is decoded")
-
-    pipeline = Pipeline(
-        make_options(
-            model=args.model, engine=args.engine, device=args.device, language=args.language,
-            beam_size=args.beam_size, batch_size=args.batch_size, vad=not args.no_vad,
-            diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
-            min_speakers=args.min_speakers, max_speakers=args.max_speakers,
-            speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
-            reference=args.reference, voices=_parse_voices(args.voice),
-            cache=not args.no_cache, progress=not args.quiet,
-            cpu_threads=args.threads, compute_type=args.compute_type,
-        )
-    )
+    pipeline = Pipeline(_pipeline_options(
+        args, speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
+        voices=_parse_voices(args.voice), progress=not args.quiet,
+    ))  # fmt: skip
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
     failed: list[str] = []
@@ -327,15 +361,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from .batching import batch
-    from .pipeline import make_options
 
-    options = make_options(
-        model=args.model, engine=args.engine, device=args.device, language=args.language, diarizer=args.diarizer,
-        pyannote=args.pyannote, num_speakers=args.speakers, min_speakers=args.min_speakers,
-        max_speakers=args.max_speakers,
-    )  # fmt: skip
     report = batch(
-        args.inputs, args.output_dir, options, formats=args.formats, workers=args.workers, ray=args.ray,
+        args.inputs, args.output_dir, _pipeline_options(args), formats=args.formats, workers=args.workers, ray=args.ray,
         retries=args.retries, force=args.force, progress=not args.quiet, gpus_per_worker=args.gpus_per_worker,
     )  # fmt: skip
     print(f"podscribe: {report.summary()}; log: {report.outdir / 'batch.jsonl'}", file=sys.stderr)
@@ -353,7 +381,7 @@ def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
 
 def cmd_align(args: argparse.Namespace) -> int:
     from .align import Aligner
-    from .pipeline import Pipeline, make_options
+    from .pipeline import Pipeline
     from .writers import OutputOptions, check_targets, parse_formats, write_outputs
 
     formats = parse_formats(args.formats)
@@ -361,10 +389,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     _check_inputs([args.audio, args.text])
     outdir, stem = Path(args.output_dir), Path(args.audio).stem
     check_targets([outdir / f"{stem}.{f}" for f in formats], args.force)
-    pipeline = Pipeline(make_options(
-        model=args.model, device=args.device, language=args.language, diarizer="none",
-        cache=not args.no_cache, progress=not args.quiet,
-    ))  # fmt: skip
+    pipeline = Pipeline(_pipeline_options(args, diarizer="none", progress=not args.quiet))
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     transcript = Aligner(pipeline).run(args.audio, args.text)
     options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
@@ -376,7 +401,7 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_diarize(args: argparse.Namespace) -> int:
     from .audio import load_audio
-    from .pipeline import Pipeline, make_options
+    from .pipeline import Pipeline
     from .writers import check_targets, rttm_lines, write_atomic
 
     _check_inputs(args.inputs)
@@ -385,10 +410,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     outdir = Path(args.output_dir)
     targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
     check_targets(targets.values(), args.force, OVERWRITE)
-    pipeline = Pipeline(make_options(
-        device=args.device, diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
-        min_speakers=args.min_speakers, max_speakers=args.max_speakers,
-    ))
+    pipeline = Pipeline(_pipeline_options(args))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
         pipeline.warn_speaker_count(turns, path)
@@ -451,9 +473,11 @@ def cmd_html(args: argparse.Namespace) -> int:
 def cmd_clip(args: argparse.Namespace) -> int:
     from .clips import clip
     from .transcript import Transcript
+    from .writers import check_targets
 
     if args.end is not None and args.start is None:
         raise OptionError("--end needs --start")
+    check_targets([Path(args.output), Path(args.output).with_suffix(".srt")], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
     made = clip(
         transcript, args.output, audio=args.audio, find=args.find, start=args.start, end=args.end,

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 from .audio import ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError
 from .files import atomic_target
+from .subtitles import SubtitleRules, compose_srt, make_cues
+from .views import ClipSource
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
-
-    from .transcript import Transcript
 
 JOIN_PAUSE_S = 0.4  # silence between two joined turns of a speaker
 TITLE_WORDS = 12  # words of the clip that make its ID3 title
@@ -39,7 +39,7 @@ class Clip:
 
 
 def clip(
-    transcript: Transcript,
+    transcript: ClipSource,
     out: str | os.PathLike[str],
     *,
     audio: str | os.PathLike[str] | None = None,
@@ -69,14 +69,14 @@ def clip(
     """
     source = audio or transcript.audio
     if not source:
-        raise OptionError("the transcript names no audio file: give one (audio=, --audio)")
+        raise OptionError("the transcript names no audio file: give the source audio")
     info = probe(source)
     spans = _spans(transcript, info.duration, find, start, end, speaker, pad)
     out = Path(out)
     subtitle = out.with_suffix(".srt")
     for target in (out, subtitle):
         if target.exists() and not force:
-            raise InputError("already exists (use --force to overwrite)", target)
+            raise InputError("already exists (force=True overwrites it)", target)
     pieces = [_cut(info.path, s, e, info.sample_rate or 44100, max(info.channels, 1), fade_ms) for s, e in spans]
     joined = pieces[0]
     for piece in pieces[1:]:
@@ -88,12 +88,12 @@ def clip(
     with atomic_target(out) as tmp:
         _export(joined, tmp, fmt, bitrate, title)
     with atomic_target(subtitle) as tmp:
-        tmp.write_text(excerpt.to_srt(), encoding="utf-8")
+        tmp.write_text(compose_srt(make_cues(excerpt, SubtitleRules())), encoding="utf-8")
     return Clip(audio=out, srt=subtitle, spans=tuple(spans), title=title)
 
 
 def _spans(
-    transcript: Transcript,
+    transcript: ClipSource,
     duration: float,
     find: str | None,
     start: float | None,

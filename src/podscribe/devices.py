@@ -9,27 +9,51 @@ from .errors import OptionError
 
 logger = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda")  # and "cuda:N", the N-th CUDA device
+DEVICE_FORMS = "auto, cpu, cuda or cuda:N"
 
 
 _GPU_HINT = {"onnxruntime": " (it needs onnxruntime-gpu for CUDAExecutionProvider)"}
 
 
+def check_device(device: str) -> str:
+    """``device`` when it is one of DEVICE_FORMS; OptionError naming the field ``device`` otherwise.
+
+    Only the form is checked here (no backend is imported): options are checked before any work.
+    """
+    kind, _, index = device.partition(":") if isinstance(device, str) else ("", "", "")
+    if not (device in DEVICES or (kind == "cuda" and index.isdigit() and index.isascii())):
+        raise OptionError(f"device must be {DEVICE_FORMS}, not {device!r}", option="device")
+    return device
+
+
+def device_index(device: str) -> tuple[str, int]:
+    """A device name as (kind, index), the form CTranslate2 and onnxruntime take: 'cuda:1' -> ('cuda', 1),
+    'cuda' -> ('cuda', 0), 'cpu' -> ('cpu', 0)."""
+    kind, _, index = check_device(device).partition(":")
+    return kind, int(index or 0)
+
+
 def resolve_device(device: str, backend: str = "ctranslate2") -> str:
     """'auto' -> 'cuda' when ``backend`` ('ctranslate2', 'torch' or 'onnxruntime') sees a CUDA device,
-    else 'cpu'; 'cpu' and 'cuda' (or 'cuda:N', for torch) are returned as given.
+    else 'cpu'; 'cpu', 'cuda' and 'cuda:N' are returned as given.
 
-    Asking for CUDA where the backend sees none is an OptionError rather than a silent CPU run.
+    Asking for CUDA where the backend sees none, or for 'cuda:N' past the devices it counts, is an
+    OptionError rather than a silent CPU run (onnxruntime tells only whether it has CUDA, not how many).
     """
-    indexed = backend == "torch" and device.startswith("cuda:") and device[5:].isdigit()
-    if device not in DEVICES and not indexed:
-        raise OptionError(f"unknown device {device!r} (choose from: {', '.join(DEVICES)})")
-    if device == "cpu":
+    kind, index = device_index(device)
+    if kind == "cpu":
         return "cpu"
     found = _cuda_devices(backend)
     if device != "auto" and not found:
-        raise OptionError(f"device {device!r} asked for, but {backend} sees no CUDA device{_GPU_HINT.get(backend, '')}")
-    return "cpu" if not found else "cuda" if device == "auto" else device
+        hint = _GPU_HINT.get(backend, "")
+        raise OptionError(f"device {device!r} asked for, but {backend} sees no CUDA device{hint}")
+    if device == "auto":
+        return "cuda" if found else "cpu"
+    if backend != "onnxruntime" and index >= found:
+        raise OptionError(f"device {device!r} asked for, but {backend} sees {found} CUDA device(s): cuda:0 "
+                          f"to cuda:{found - 1}")
+    return device
 
 
 def cpu_threads(requested: int | None = None) -> int:

@@ -18,7 +18,7 @@ from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote
 
-from . import __version__
+from ._version import __version__
 from .errors import InputError, OptionError
 from .palette import speaker_colour
 from .transcript import Segment, Transcript

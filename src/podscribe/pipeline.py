@@ -21,15 +21,17 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .asr import ASREngine, ASROptions, ASRResult, load_engine
-from .asr.common import check_language
+from .asr import BACKENDS as ENGINE_BACKENDS
+from .asr import ENGINES, ASREngine, ASROptions, ASRResult, load_engine
 from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio
-from .devices import cpu_threads
-from .diarization import SECONDS_PER_SPEAKER, DiarizationOptions, Diarizer, load_diarizer
+from .devices import DEVICE_FORMS, check_device, cpu_threads, resolve_device
+from .diarization import BACKENDS as DIARIZER_BACKENDS
+from .diarization import DIARIZERS, SECONDS_PER_SPEAKER, DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir
 from .inputs import AudioInput, open_source
+from .options import check_choice, check_count, option
 from .packing import recognise_turns, speech_turns
 from .transcript import Segment, Transcript, Turn, turn_from_dict
 from .weights import weights_id
@@ -54,40 +56,65 @@ def model_loads() -> dict[str, int]:
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """Everything that decides a transcript; the defaults run fully offline on the embedded models."""
+    """Everything that decides a transcript; the defaults run fully offline on the embedded models.
 
-    model: str = "base"
-    engine: str = "faster-whisper"
-    device: str = "auto"
-    cpu_threads: int | None = None  # None: one per usable core ($OMP_NUM_THREADS if set)
-    compute_type: str | None = None  # faster-whisper only; None: int8 on CPU, float16 on CUDA
+    Each field is declared once, here (and in ``ASROptions``, ``DiarizationOptions``): its default, its
+    check (``__post_init__``) and, for the fields the command line offers, its flag and help in the
+    field's metadata (``cli`` derives them).
+    """
+
+    model: str = option("base", "--model", "Whisper model name or local path (runs offline)")
+    engine: str = option("faster-whisper", "--engine", "speech recogniser", choices=tuple(ENGINES))
+    device: str = option("auto", "--device", f"where models run: {DEVICE_FORMS} (auto: CUDA when usable)",
+                         metavar="DEVICE")  # fmt: skip
+    cpu_threads: int | None = option(None, "--threads", "CPU threads (default: $OMP_NUM_THREADS, else one per "
+                                     "usable core; one per batch worker)", metavar="N")  # fmt: skip
+    compute_type: str | None = option(  # faster-whisper only
+        None, "--compute-type", "faster-whisper quantisation: int8, float16, float32 ... (default int8 on CPU, "
+        "float16 on CUDA)", metavar="TYPE",
+    )  # fmt: skip
+    # faster-whisper's WhisperModel(num_workers=): clip batches decoded at once on CPU, the threads shared
+    # among them; at most one per thread, and only where clips are batched (speaker or VAD clips).
+    num_workers: int | None = option(None, "--num-workers", "faster-whisper decoders at once on CPU, sharing "
+                                     "the threads (default: one per thread)", metavar="N")  # fmt: skip
     asr: ASROptions = ASROptions()
-    diarizer: str | None = "embedded"  # None: no diarization
+    diarizer: str | None = option(  # None or "none": no diarization
+        "embedded", "--diarizer", "embedded (offline), overlap (offline; overlapping speech, frame-precise "
+        "boundaries, counts speakers less well), pyannote (needs podscribe[pyannote]) or none",
+        choices=(*DIARIZERS, "none"),
+    )  # fmt: skip
     diarization: DiarizationOptions = DiarizationOptions()
-    pyannote: str | None = None  # local pyannote pipeline folder or hub id
+    pyannote: str | None = option(None, "--pyannote", "local pyannote pipeline folder (or hub id with HF_TOKEN)",
+                                  metavar="PATH")  # fmt: skip
     assign: AssignOptions = AssignOptions()
     speaker_names: tuple[str, ...] = ()
-    reference: str | None = None  # reference transcript whose names label the speakers
+    reference: str | None = option(None, "--reference", "reference transcript: its names label the speakers",
+                                   metavar="REF")  # fmt: skip
     voices: Mapping[str, str] = field(default_factory=dict)  # name -> voice sample file
-    cache: bool = True
+    cache: bool = option(True, "--no-cache", "neither read nor write the result cache")
     # True: a tqdm bar per stage; a callable: called as progress(stage, done_s, total_s) for the
     # stages "decode", "diarization" and "asr" (seconds of audio); False: silent.
     progress: bool | ProgressCallback = False
 
     def __post_init__(self) -> None:
-        if self.cpu_threads is not None and (isinstance(self.cpu_threads, bool) or not isinstance(
-                self.cpu_threads, int) or self.cpu_threads < 1):  # fmt: skip
-            raise OptionError(f"cpu_threads must be a whole number of at least 1, not {self.cpu_threads!r}")
-        if self.compute_type is not None:
-            if self.compute_type not in COMPUTE_TYPES:
-                raise OptionError(
-                    f"unknown compute_type {self.compute_type!r} (choose from: {', '.join(COMPUTE_TYPES)})"
-                )
-            if self.engine != "faster-whisper":
-                raise OptionError(f"compute_type applies to the faster-whisper engine, not {self.engine}")
+        check_choice(self, "engine", tuple(ENGINES))
+        check_device(self.device)
+        check_choice(self, "diarizer", (*DIARIZERS, "none", None))
+        for name in ("cpu_threads", "num_workers"):
+            check_count(self, name)
+        if self.compute_type is not None and self.compute_type not in COMPUTE_TYPES:
+            choices = ", ".join(COMPUTE_TYPES)
+            raise OptionError(f"unknown compute_type {self.compute_type!r} (choose from: {choices})",
+                              option="compute_type")  # fmt: skip
+        for name in ("compute_type", "num_workers"):
+            if getattr(self, name) is not None and self.engine != "faster-whisper":
+                raise OptionError(f"{name} applies to the faster-whisper engine, not {self.engine}", option=name)
+        if self.diarizer not in (None, "none") and not self.asr.vad:
+            raise OptionError("vad=False needs diarizer=none: speaker turns decide what is decoded", option="vad")
         if not (isinstance(self.progress, bool) or callable(self.progress)):
             raise OptionError(
-                f"progress must be True, False or a callable (stage, done_s, total_s), not {self.progress!r}"
+                f"progress must be True, False or a callable (stage, done_s, total_s), not {self.progress!r}",
+                option="progress",
             )
 
 
@@ -177,17 +204,10 @@ class Pipeline:
                 (``Pipeline(language="fr", num_speakers=3)``); an unknown name is an OptionError.
         """
         options = make_options(options, **overrides) if overrides or options is None else options
-        if options.diarizer == "none":
-            options = replace(options, diarizer=None)
-        if options.diarizer:
-            options.diarization.bounds()  # contradictory speaker counts fail before any model loads
-            if not options.asr.vad:
-                raise OptionError(
-                    "vad=False has no effect with a diarizer: its speaker turns decide what is decoded "
-                    "(decode everything without a diarizer)"
-                )
-        options = replace(options, asr=replace(options.asr, language=check_language(options.asr.language)))
-        self.options = options
+        self.options = o = replace(options, diarizer=None) if options.diarizer == "none" else options
+        if o.device not in ("auto", "cpu"):  # a CUDA device the models' runtimes do not see fails now
+            for backend in ([DIARIZER_BACKENDS[o.diarizer]] if o.diarizer else []) + [ENGINE_BACKENDS[o.engine]]:
+                resolve_device(o.device, backend)
         self._engine: ASREngine | None = None
         self._diarizer: Diarizer | None = None
         self._weights_id: str | None = None
@@ -199,8 +219,9 @@ class Pipeline:
         them are unchanged: a batch worker runs each episode's own settings on one set of models."""
         other = Pipeline(make_options(self.options, **changes))
         o, n = self.options, other.options
-        if (o.engine, o.model, o.device, o.cpu_threads, o.compute_type, o.asr.batch_size, o.diarizer) == (
-                n.engine, n.model, n.device, n.cpu_threads, n.compute_type, n.asr.batch_size, n.diarizer):  # fmt: skip
+        if (o.engine, o.model, o.device, o.cpu_threads, o.compute_type, o.num_workers, o.asr.batch_size,
+                o.diarizer) == (n.engine, n.model, n.device, n.cpu_threads, n.compute_type, n.num_workers,
+                                n.asr.batch_size, n.diarizer):  # fmt: skip
             other._engine, other._weights_id = self._engine, self._weights_id
         if (o.diarizer, o.pyannote, o.device) == (n.diarizer, n.pyannote, n.device):
             other._diarizer = self._diarizer
@@ -239,10 +260,12 @@ class Pipeline:
         return self._weights_id
 
     def _engine_workers(self) -> int:
-        """Clip batches decoded at once: as many as cores when speaker (or speech) windows come as clips."""
+        """Clip batches decoded at once when speaker (or speech) windows come as clips: ``num_workers``,
+        at most one per CPU thread (default: one per thread); else 1."""
         o = self.options
         if o.engine == "faster-whisper" and o.asr.batch_size > 1 and (o.diarizer or o.asr.vad):
-            return cpu_threads(o.cpu_threads)
+            threads = cpu_threads(o.cpu_threads)
+            return min(o.num_workers or threads, threads)
         return 1
 
     def _asr_key(self) -> str:
@@ -371,19 +394,19 @@ class Pipeline:
             )
 
     def _name(self, transcript: Transcript, samples: Callable[[], np.ndarray] | None) -> Transcript:
-        from . import naming
+        from .naming import match_voices, names_from_list, names_from_reference, speaker_centroids
 
         o = self.options
         names: dict[str, str] = {}
         if o.reference:
-            names.update(naming.names_from_reference(transcript, o.reference))
+            names.update(names_from_reference(transcript, o.reference))
         if o.voices and samples is not None and transcript.turns:
             embed = self.diarizer.embed
-            centroids = naming.speaker_centroids(samples(), transcript.turns, embed)
+            centroids = speaker_centroids(samples(), transcript.turns, embed)
             voices = {name: embed(load_audio(p)) for name, p in o.voices.items()}
-            names.update(naming.match_voices(centroids, voices))
+            names.update(match_voices(centroids, voices))
         if o.speaker_names:
-            names.update(naming.names_from_list(transcript, o.speaker_names))
+            names.update(names_from_list(transcript, o.speaker_names))
         return transcript.with_names(names) if names else transcript
 
 
@@ -478,7 +501,7 @@ def diarize(
         diarizer=diarizer, device=device,
     )  # fmt: skip
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
-    if opts.diarizer is None:
+    if opts.diarizer in (None, "none"):  # "none" would otherwise fall back to the default diarizer
         raise OptionError("diarize needs a diarizer (embedded, overlap or pyannote)")
     source = open_source(audio)
     return Pipeline(opts).diarize_audio(source.load, source.digest if opts.cache else None)

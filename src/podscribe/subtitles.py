@@ -37,14 +37,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import srt
 
 from .errors import OptionError
+from .views import TimedWord, WordTimeline
 
-if TYPE_CHECKING:  # only read here (words, their speakers and names): no import at run time
-    from .transcript import Transcript, Word
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +187,7 @@ class Cue(srt.Subtitle):
         start: timedelta,
         end: timedelta,
         content: str,
-        words: tuple[Word, ...],
+        words: tuple[TimedWord, ...],
         speakers: tuple[str | None, ...],
     ) -> None:
         super().__init__(index, start, end, content)
@@ -222,7 +221,7 @@ class _Unit:
     start: float
     end: float
     speaker: str | None
-    words: tuple[Word, ...]
+    words: tuple[TimedWord, ...]
 
 
 @dataclass(frozen=True)
@@ -235,7 +234,7 @@ class _Plan:
     speakers: tuple[str | None, ...]
 
 
-def make_cues(transcript: Transcript, rules: SubtitleRules = SubtitleRules()) -> list[srt.Subtitle]:
+def make_cues(transcript: WordTimeline, rules: SubtitleRules = SubtitleRules()) -> list[srt.Subtitle]:
     """Cut the transcript's words into timed subtitle cues (``Cue`` objects) that follow ``rules``."""
     french = rules.french_typography
     if french is None:
@@ -275,7 +274,7 @@ def _srt_text(text: str) -> str:
     return _SRT_TAG.sub(lambda m: f"‹{m[1]}›", text)
 
 
-def compose_vtt(cues: Iterable[srt.Subtitle], transcript: Transcript | None = None) -> str:
+def compose_vtt(cues: Iterable[srt.Subtitle], transcript: WordTimeline | None = None) -> str:
     """The cues as a WebVTT file; ``Cue`` speakers become ``<v Name>`` voice tags (names from transcript)."""
     blocks = ["WEBVTT\n"]
     for i, cue in enumerate(cues, start=1):
@@ -303,11 +302,11 @@ def check_cues(cues: Sequence[srt.Subtitle], rules: SubtitleRules = SubtitleRule
 # ---- units and typography ---------------------------------------------------------------------
 
 
-def _units(words: Sequence[Word], french: bool) -> list[_Unit]:
+def _units(words: Sequence[TimedWord], french: bool) -> list[_Unit]:
     """Group words into units of one real word: closing marks (and empty words) join the word before,
     opening marks (and marks before the first word) the next."""
-    groups: list[list[Word]] = []
-    pending: list[Word] = []
+    groups: list[list[TimedWord]] = []
+    pending: list[TimedWord] = []
     for w in words:
         text = _clean(w.text)
         if _attaches_back(text) and groups and not pending:
@@ -326,7 +325,7 @@ def _units(words: Sequence[Word], french: bool) -> list[_Unit]:
     return [u for u in units if u.text]
 
 
-def _unit(words: list[Word], french: bool) -> _Unit:
+def _unit(words: list[TimedWord], french: bool) -> _Unit:
     texts = [_clean(w.text) for w in words]
     text = texts[0]
     for prev, t in itertools.pairwise(texts):
@@ -422,7 +421,7 @@ _Choice = tuple[int, tuple[int, ...], bool]
 def _segment(
     units: list[_Unit],
     rules: SubtitleRules,
-    transcript: Transcript,
+    transcript: WordTimeline,
     french: bool,
     lexicon: tuple[frozenset[str], frozenset[str]],
 ) -> list[_Plan]:
@@ -434,7 +433,7 @@ def _segment(
 def _cost_tables(
     units: list[_Unit],
     rules: SubtitleRules,
-    transcript: Transcript,
+    transcript: WordTimeline,
     french: bool,
     lexicon: tuple[frozenset[str], frozenset[str]],
 ) -> _Tables:
@@ -567,7 +566,7 @@ def _backtrack(units: list[_Unit], tables: _Tables, choice: list[_Choice]) -> li
     return plans[::-1]
 
 
-def _label(units: list[_Unit], k: int, rules: SubtitleRules, transcript: Transcript, french: bool) -> str:
+def _label(units: list[_Unit], k: int, rules: SubtitleRules, transcript: WordTimeline, french: bool) -> str:
     """The "Name: " prefix of a cue starting at unit k ("prefix" mode, first cue after a speaker change)."""
     speaker = units[k].speaker
     if rules.speaker_labels != "prefix" or speaker is None or (k > 0 and units[k - 1].speaker == speaker):
@@ -664,7 +663,7 @@ def _broken_rules(cue: srt.Subtitle, previous: srt.Subtitle | None, rules: Subti
     return broken
 
 
-def _turns(words: Iterable[Word]) -> list[str | None]:
+def _turns(words: Iterable[TimedWord]) -> list[str | None]:
     """Speakers of the cue's words (punctuation marks aside), one entry per run."""
     turns: list[str | None] = []
     for w in words:
@@ -677,7 +676,7 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _voice(text: str, speaker: str | None, transcript: Transcript | None) -> str:
+def _voice(text: str, speaker: str | None, transcript: WordTimeline | None) -> str:
     if speaker is None:
         return text
     name = transcript.speaker_name(speaker) if transcript is not None else speaker

@@ -12,10 +12,14 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .files import atomic_target
+
+if TYPE_CHECKING:
+    from .clips import Clip
+    from .subtitles import SubtitleRules
 
 SCHEMA = "podscribe.transcript/1"
 MAX_SECONDS = 10_000_000.0  # 116 days: a later time in a transcript or RTTM file is an error
@@ -183,22 +187,22 @@ class Transcript:
         segments = tuple(Segment.from_words(run, speaker=run[0].speaker) for run in runs)
         return Transcript(segments, round(max(offset - gap, 0.0), 3), self.language, self.model, names=self.names)
 
-    def to_srt(self, rules: Any = None) -> str:
+    def to_srt(self, rules: SubtitleRules | None = None) -> str:
         """SRT subtitles of this transcript under ``rules`` (a ``SubtitleRules``; default: release rules)."""
-        from .subtitles import SubtitleRules, compose_srt, make_cues  # subtitles is built on this module
+        from .subtitles import SubtitleRules, compose_srt, make_cues  # imported on use: keeps `import podscribe` light
 
         return compose_srt(make_cues(self, rules or SubtitleRules()))
 
-    def to_vtt(self, rules: Any = None) -> str:
+    def to_vtt(self, rules: SubtitleRules | None = None) -> str:
         """WebVTT subtitles (speaker voice tags) of this transcript under ``rules``."""
         from .subtitles import SubtitleRules, compose_vtt, make_cues
 
         return compose_vtt(make_cues(self, rules or SubtitleRules()), self)
 
-    def clip(self, out: str | os.PathLike[str], **how: Any) -> Any:
+    def clip(self, out: str | os.PathLike[str], **how: Any) -> Clip:
         """Export a soundbite and its SRT (``podscribe.clips.clip``: ``find=``, ``start=``/``end=``,
         ``speaker=``, ``audio=``, ``fade_ms=``, ``bitrate=``)."""
-        from .clips import clip  # clips is built on this module
+        from .clips import clip  # imported on use: keeps `import podscribe` light
 
         return clip(self, out, **how)
 

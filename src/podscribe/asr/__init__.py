@@ -12,6 +12,8 @@ from typing import Protocol
 import numpy as np
 
 from .._plugins import load_plugin
+from ..languages import check_language
+from ..options import check_count, option
 from ..transcript import Segment
 
 ProgressCallback = Callable[[float], None]
@@ -23,12 +25,22 @@ Clips = Sequence[tuple[float, float]]
 
 @dataclass(frozen=True)
 class ASROptions:
-    """Decoding options shared by all engines (set beam_size explicitly: engines' defaults differ)."""
+    """Decoding options shared by all engines (set beam_size explicitly: engines' defaults differ).
 
-    language: str | None = None  # None: detect from the audio
-    beam_size: int = 5
-    vad: bool = True  # skip non-speech (silence, music) before decoding
-    batch_size: int = 8  # faster-whisper: clips (speaker clips, else VAD chunks) decoded at once; 1 = sequential
+    Each field is declared once, here: its default, its check (``__post_init__``) and, for the fields
+    the command line offers, its flag and help in the field's metadata (``cli`` derives them).
+    """
+
+    language: str | None = option(
+        None, "--language", "language code or name (fr, French, français); detected when omitted"
+    )  # kept as its Whisper code
+    beam_size: int = option(5, "--beam-size", "beams searched")
+    vad: bool = option(  # skip non-speech (silence, music) before decoding
+        True, "--no-vad", "decode silence and music too (not recommended; only without a diarizer)"
+    )
+    batch_size: int = option(  # faster-whisper
+        8, "--batch-size", "clips decoded at once: speaker clips (VAD chunks without a diarizer); 1 = sequential"
+    )
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     condition_on_previous_text: bool = False  # True invites repetition loops
     compression_ratio_threshold: float = 2.4
@@ -38,6 +50,11 @@ class ASROptions:
     # (cost measured: BENCHMARKS.md, "Tuning notes").
     hallucination_silence_threshold: float | None = None
     initial_prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "language", check_language(self.language))  # "French" -> "fr"
+        for name in ("beam_size", "batch_size"):
+            check_count(self, name)
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,7 @@ ENGINES: dict[str, str] = {
     "faster-whisper": "podscribe.asr.faster_whisper:FasterWhisperEngine",
     "openai-whisper": "podscribe.asr.openai_whisper:OpenAIWhisperEngine",
 }
+BACKENDS = {"faster-whisper": "ctranslate2", "openai-whisper": "torch"}  # what each runs on (devices)
 
 
 def load_engine(engine: str, model: str, device: str = "auto", **kwargs: object) -> ASREngine:

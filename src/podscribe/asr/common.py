@@ -25,7 +25,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import OptionError
 from ..transcript import Segment, Word
 from . import ASROptions
 
@@ -38,45 +37,6 @@ LOOP_LONG_REPEATS = 3
 LOOP_MAX_WORDS = 40
 IN_WORD_LOOP = re.compile(rf"(.{{2,12}}?)\1{{{LOOP_MIN_REPEATS - 1},}}")
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})  # Whisper splits these per character
-
-
-# Language names users type, English and native, for Whisper's codes (the codes themselves also work).
-LANGUAGE_NAMES = {
-    "afrikaans": "af", "arabic": "ar", "العربية": "ar", "armenian": "hy", "basque": "eu", "euskara": "eu",
-    "belarusian": "be", "bengali": "bn", "bosnian": "bs", "breton": "br", "brezhoneg": "br",
-    "bulgarian": "bg", "catalan": "ca", "català": "ca", "valencian": "ca", "chinese": "zh", "中文": "zh",
-    "mandarin": "zh", "cantonese": "yue", "croatian": "hr", "hrvatski": "hr", "czech": "cs", "čeština": "cs",
-    "danish": "da", "dansk": "da", "dutch": "nl", "nederlands": "nl", "flemish": "nl", "english": "en",
-    "estonian": "et", "finnish": "fi", "suomi": "fi", "french": "fr", "français": "fr", "francais": "fr",
-    "galician": "gl", "galego": "gl", "georgian": "ka", "german": "de", "deutsch": "de", "greek": "el",
-    "ελληνικά": "el", "hebrew": "he", "עברית": "he", "hindi": "hi", "हिन्दी": "hi", "hungarian": "hu",
-    "magyar": "hu", "icelandic": "is", "indonesian": "id", "italian": "it", "italiano": "it",
-    "japanese": "ja", "日本語": "ja", "korean": "ko", "한국어": "ko", "latin": "la", "latvian": "lv",
-    "lithuanian": "lt", "luxembourgish": "lb", "macedonian": "mk", "malay": "ms", "maltese": "mt",
-    "norwegian": "no", "norsk": "no", "nynorsk": "nn", "occitan": "oc", "persian": "fa", "farsi": "fa",
-    "polish": "pl", "polski": "pl", "portuguese": "pt", "português": "pt", "romanian": "ro",
-    "română": "ro", "russian": "ru", "русский": "ru", "serbian": "sr", "slovak": "sk", "slovenian": "sl",
-    "spanish": "es", "español": "es", "castilian": "es", "swahili": "sw", "swedish": "sv", "svenska": "sv",
-    "tagalog": "tl", "tamil": "ta", "thai": "th", "turkish": "tr", "türkçe": "tr", "ukrainian": "uk",
-    "українська": "uk", "urdu": "ur", "vietnamese": "vi", "tiếng việt": "vi", "welsh": "cy", "cymraeg": "cy",
-    "yiddish": "yi", "yoruba": "yo",
-}  # fmt: skip
-
-
-def check_language(language: str | None) -> str | None:
-    """A Whisper language code from a code or a name (``"fr"``, ``"French"``, ``"français"``; case
-    ignored), or OptionError before any model loads."""
-    if language is None:
-        return None
-    from faster_whisper.tokenizer import _LANGUAGE_CODES  # Whisper's codes, the same in both engines
-
-    code = LANGUAGE_NAMES.get(language.strip().lower(), language.strip().lower())
-    if code not in _LANGUAGE_CODES:
-        raise OptionError(
-            f"unknown language {language!r}: give a Whisper language code ({', '.join(_LANGUAGE_CODES)}) "
-            "or a language name such as French or français"
-        )
-    return code
 
 
 def build_segments(

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import devices
 from ..audio import SAMPLE_RATE
+from ..devices import cpu_threads as thread_count
+from ..devices import device_index, resolve_device
 from ..errors import ModelError, OptionError
 from . import ASROptions, ASRResult, Clips, ProgressCallback
 from .common import build_segments, first_line
@@ -68,17 +69,19 @@ class FasterWhisperEngine:
         from ..weights import resolve_ct2
 
         self.model_name = model
-        self.device = devices.resolve_device(device, "ctranslate2")
-        self.compute_type = compute_type or COMPUTE_TYPES[self.device]
+        self.device = resolve_device(device, "ctranslate2")
+        kind, index = device_index(self.device)  # CTranslate2 takes "cuda:N" as device "cuda", index N
+        self.compute_type = compute_type or COMPUTE_TYPES[kind]
         path = resolve_ct2(model)
         if workers < 1:
             raise OptionError(f"workers must be at least 1, not {workers}")
-        threads = devices.cpu_threads(cpu_threads)
-        self.workers = min(workers, threads) if self.device == "cpu" else 1
+        threads = thread_count(cpu_threads)
+        self.workers = min(workers, threads) if kind == "cpu" else 1
         try:
             self.model = WhisperModel(
                 str(path),
-                device=self.device,
+                device=kind,
+                device_index=index,
                 compute_type=self.compute_type,
                 cpu_threads=threads // self.workers,  # workers <= threads on CPU, 1 on CUDA
                 num_workers=self.workers,

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import devices
 from ..audio import SAMPLE_RATE
+from ..devices import cpu_threads as thread_count
+from ..devices import resolve_device
 from ..errors import ModelError
 from . import ASROptions, ASRResult, Clips, ProgressCallback
 from .common import build_segments, first_line
@@ -44,8 +45,8 @@ class OpenAIWhisperEngine:
         from ..weights import resolve_openai
 
         self.model_name = model
-        self.device = devices.resolve_device(device, "torch")
-        self.threads = devices.cpu_threads(cpu_threads)
+        self.device = resolve_device(device, "torch")  # torch takes "cuda:N" as it is
+        self.threads = thread_count(cpu_threads)
         path = resolve_openai(model)
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -115,7 +116,7 @@ class OpenAIWhisperEngine:
                 hallucination_silence_threshold=options.hallucination_silence_threshold,
                 language=language,
                 beam_size=options.beam_size if options.beam_size > 1 else None,
-                fp16=self.device == "cuda",
+                fp16=self.device != "cpu",
             )
         if progress is not None:
             progress(duration)
@@ -131,7 +132,7 @@ class OpenAIWhisperEngine:
         import whisper
 
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech), self.model.dims.n_mels)
-        dtype = torch.float16 if self.device == "cuda" else torch.float32
+        dtype = torch.float16 if self.device != "cpu" else torch.float32
         _, probs = self.model.detect_language(mel.to(self.device, dtype))
         language = max(probs, key=probs.get)
         logger.info("detected language %s (p=%.2f)", language, probs[language])

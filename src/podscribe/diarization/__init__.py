@@ -9,6 +9,7 @@ import numpy as np
 
 from .._plugins import load_plugin
 from ..errors import OptionError
+from ..options import check_count, option
 from ..transcript import Turn
 
 
@@ -20,22 +21,28 @@ SECONDS_PER_SPEAKER = 4.0
 
 @dataclass(frozen=True)
 class DiarizationOptions:
-    """Speaker-count constraints: an exact ``num_speakers`` wins over the min/max range."""
+    """Speaker-count constraints: an exact ``num_speakers`` wins over the min/max range.
 
-    num_speakers: int | None = None
-    min_speakers: int = 1
-    max_speakers: int = 8
+    Declared once, here: defaults, flags and help (field metadata, read by ``cli``) and checks.
+    """
+
+    num_speakers: int | None = option(None, "--speakers", "exact number of speakers", metavar="N")
+    min_speakers: int = option(1, "--min-speakers", "fewest speakers to find", metavar="N")
+    max_speakers: int = option(8, "--max-speakers", "most speakers to find", metavar="N")
+
+    def __post_init__(self) -> None:
+        for name in ("num_speakers", "min_speakers", "max_speakers"):
+            check_count(self, name)
+        if self.min_speakers > self.max_speakers:
+            raise OptionError(
+                f"need 1 <= min_speakers <= max_speakers, got {self.min_speakers} and {self.max_speakers}",
+                option="min_speakers",
+            )
 
     def bounds(self) -> tuple[int, int]:
-        """(min, max) speaker count these options allow; OptionError when they are contradictory."""
+        """(min, max) speaker count these options allow."""
         if self.num_speakers is not None:
-            if self.num_speakers < 1:
-                raise OptionError(f"num_speakers must be at least 1, got {self.num_speakers}")
             return self.num_speakers, self.num_speakers
-        if not 1 <= self.min_speakers <= self.max_speakers:
-            raise OptionError(
-                f"need 1 <= min_speakers <= max_speakers, got {self.min_speakers} and {self.max_speakers}"
-            )
         return self.min_speakers, self.max_speakers
 
 
@@ -58,6 +65,7 @@ DIARIZERS: dict[str, str] = {
     "overlap": "podscribe.diarization.overlap:OverlapDiarizer",
     "pyannote": "podscribe.diarization.pyannote:PyannoteDiarizer",
 }
+BACKENDS = {"embedded": "onnxruntime", "overlap": "onnxruntime", "pyannote": "torch"}  # what each runs on
 
 
 def load_diarizer(name: str, **kwargs: object) -> Diarizer:

@@ -19,13 +19,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
 from ..audio import SAMPLE_RATE
-from ..devices import resolve_device
+from ..devices import device_index, resolve_device
 from ..errors import InputError, ModelError, OptionError
 from ..files import sha256_file
 from ..transcript import Turn, speaker_id
@@ -77,7 +78,7 @@ def _verified(path: Path, size: int, mtime: float, expected: str) -> None:
 
 
 def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: int):
-    """An onnxruntime session for one of the shipped models on ``device`` (cpu, cuda or auto).
+    """An onnxruntime session for one of the shipped models on ``device`` (auto, cpu, cuda or cuda:N).
 
     ``path`` overrides the shipped file; shipped files are checked against their sha256 first.
     """
@@ -91,9 +92,10 @@ def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: i
         _verified(path, stat.st_size, stat.st_mtime, model[1])
     elif not path.is_file():
         raise ModelError("weights not found", path)
-    providers = ["CPUExecutionProvider"]
-    if resolve_device(device, "onnxruntime") == "cuda":
-        providers.insert(0, "CUDAExecutionProvider")
+    providers: list[Any] = ["CPUExecutionProvider"]
+    kind, index = device_index(resolve_device(device, "onnxruntime"))
+    if kind == "cuda":  # "cuda:N": the N-th device, through the provider's options
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": index}))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -217,7 +219,6 @@ class EmbeddedDiarizer:
     def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn."""
         audio = check_audio(audio)
-        options.bounds()
         started = time.perf_counter()
         regions = self.speech_regions(audio)
         spans, embeddings = self._embed_regions(audio, regions)

@@ -166,7 +166,6 @@ class OverlapDiarizer:
         Turns of different speakers overlap where the segmentation hears two voices at once.
         """
         audio = check_audio(audio)
-        options.bounds()
         started = time.perf_counter()
         local = self.local_speakers(audio)
         turns = diarize_local(local, options, self.settings)

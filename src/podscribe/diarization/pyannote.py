@@ -137,7 +137,6 @@ class PyannoteDiarizer:
         """Speaker turns of ``audio`` (16 kHz mono float32), labelled SPEAKER_00 … by first turn."""
         import torch
 
-        options.bounds()
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         if options.num_speakers is not None:
             constraints = {"num_speakers": options.num_speakers}
