@@ -21,7 +21,7 @@ from podscribe.errors import InputError
 from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.subtitles import RULES, check_cues, make_cues
-from podscribe.transcript import Segment, Transcript, Word
+from podscribe.transcript import Segment, Transcript, Word, attach_punctuation, is_punctuation
 
 DATA = Path(__file__).resolve().parent / "data"
 SHORT = DATA / "short.fr.opus"
@@ -35,6 +35,11 @@ HARD_RULES = [
 
 def named_lines(turns: list[dict]) -> str:
     return "\n".join(f"{t['speaker']} : {t['text']}" for t in turns) + "\n"
+
+
+def text_words(text: str) -> list[str]:
+    """The words of ``text`` as a transcript holds them: a mark standing alone ("?") attached to its word."""
+    return [w.text for w in attach_punctuation([[Word(t, 0.0, 0.0) for t in text.split()]])[0]]
 
 
 def boundary_errors(transcript: Transcript) -> np.ndarray:
@@ -60,7 +65,8 @@ def test_turns_are_timed_within_bounds(aligned: Transcript) -> None:
 
 
 def test_words_are_the_texts_own_with_its_speakers(aligned: Transcript) -> None:
-    assert [w.text for w in aligned.words] == [w for t in TURNS for w in t["text"].split()]
+    assert [w.text for w in aligned.words] == [w for t in TURNS for w in text_words(t["text"])]
+    assert not any(is_punctuation(w.text) for w in aligned.words)
     assert [aligned.speaker_name(s.speaker) for s in aligned.segments] == [t["speaker"] for t in TURNS]
     assert set(aligned.names) == {"SPEAKER_00", "SPEAKER_01"}
     assert all(w.aligned for w in aligned.words)
@@ -83,13 +89,14 @@ def test_an_unspoken_sentence_is_flagged_and_shifts_nothing(aligner: Aligner) ->
     transcript = aligner.run(SHORT, named_lines(turns))
     errors = boundary_errors(transcript)
     assert np.median(errors) <= 0.10 and np.percentile(errors, 95) <= 0.5, errors
-    assert [w.text for w in transcript.words] == [w for t in turns for w in t["text"].split()]
+    assert [w.text for w in transcript.words] == [w for t in turns for w in text_words(t["text"])]
     words = transcript.segments[2].words
-    first = len(text[:cut].split())
-    inserted = words[first : first + len(UNSPOKEN.split())]
-    assert [w.text for w in inserted] == UNSPOKEN.split()
+    first = len(text_words(text[:cut]))
+    inserted = words[first : first + len(text_words(UNSPOKEN))]
+    assert [w.text for w in inserted] == text_words(UNSPOKEN)
     flagged = sum(not w.aligned for w in inserted)
-    assert flagged >= 0.8 * len(inserted)  # measured: 19 of 21 ("durable ?" kept, at the sentence's edge)
+    # measured: 19 of 21 with "?" a word of its own ("durable ?" kept, at the sentence's edge)
+    assert flagged >= 0.8 * len(inserted)
     spoken = len(transcript.words) - len(inserted)
     # The spoken words keep theirs: measured 2 of 92 flagged with the ASR of the align branch, 5 of 92
     # once --diarizer none decoded VAD regions as turns (issue 14), 20 of 1,763 on the interview.

@@ -39,7 +39,7 @@ from .packing import vad_regions
 from .pipeline import Pipeline, PipelineOptions, make_options
 from .reference import Reference, load_reference, parse_reference
 from .scores import align as align_tokens
-from .transcript import Segment, Transcript, Word, speaker_id
+from .transcript import Segment, Transcript, Word, attach_punctuation, speaker_id
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,8 @@ def align(
     Returns:
         A ``Transcript`` whose words are the text's words (spelling, punctuation, case) in order, one
         segment per line of the text with the speaker it names (``names`` maps ids to those names);
+        a mark standing alone in the text ("Bonjour !") is part of its word ("Bonjour\u00a0!", a
+        no-break space for the space: ``transcript.attach_punctuation``), which keeps its own times;
         words that could not be matched to the speech have ``aligned=False`` and interpolated times.
 
     Raises:
@@ -172,13 +174,14 @@ class Aligner:
 
         names = list(dict.fromkeys(speaker for speaker, _ in lines if speaker is not None))
         ids = {name: speaker_id(i) for i, name in enumerate(names)}
-        segments, at = [], 0
+        groups, at = [], 0
         for speaker, line in lines:
             sid = ids.get(speaker) if speaker is not None else None
-            segments.append(
-                Segment.from_words((replace(w, speaker=sid) for w in words[at : at + len(line)]), sid)
-            )
+            groups.append([replace(w, speaker=sid) for w in words[at : at + len(line)]])
             at += len(line)
+        segments = [
+            Segment.from_words(group, group[0].speaker) for group in attach_punctuation(groups) if group
+        ]
         return Transcript(
             segments=tuple(segments),
             duration=duration,

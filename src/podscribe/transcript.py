@@ -2,6 +2,13 @@
 
 Times are seconds (float), monotonic and inside [0, duration]. Speaker labels are stable ids
 (``SPEAKER_00`` ...); ``Transcript.names`` maps them to display names.
+
+No word is punctuation only: a mark Whisper (or a text) gives as a word of its own, such as French
+" !", is part of its neighbour's text (``attach_punctuation``), so counting, searching, cutting
+subtitles and assigning speakers all see words that are said. Where a space stood between the word
+and its mark (French typography: "Bonjour !", "« Oui »"), the word keeps it as a no-break space
+U+00A0, the one the subtitles use for French typography too: "Bonjour\u00a0!" is one word, never
+broken across lines, and ``str.split()`` would still cut it.
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,6 +27,10 @@ from .files import atomic_target
 
 SCHEMA = "podscribe.transcript/1"
 MAX_SECONDS = 10_000_000.0  # 116 days: a later time in a transcript or RTTM file is an error
+OPENING_MARKS = "([{«“‘„¿¡"
+"""Marks that open: a word of these alone belongs to the word after it (any other mark to the one before)."""
+ATTACHED_SPACE = "\u00a0"
+"""What stands between a word and the mark attached to it where a space separated them: a no-break space."""
 
 
 def speaker_id(index: int) -> str:
@@ -239,12 +251,15 @@ class Transcript:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
         """The transcript a JSON object holds; ValueError, KeyError or TypeError when it is not one
-        (wrong shape, a field missing, a time that is not a finite number)."""
+        (wrong shape, a field missing, a time that is not a finite number).
+
+        Files written before punctuation was attached hold marks as words of their own: they are
+        attached here (``attach_punctuation``), so an old file reads as a new run would write it."""
         if not isinstance(data, Mapping):
             raise TypeError(f"a JSON object was expected, not {type(data).__name__}")
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a podscribe transcript (schema {data.get('schema')!r}, expected {SCHEMA!r})")
-        segments = tuple(
+        segments = _attached_segments(
             Segment(
                 start=_time(s["start"]),
                 end=_time(s["end"]),
@@ -361,6 +376,55 @@ def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"a JSON list was expected, not {type(value).__name__}")
     return value
+
+
+def is_punctuation(text: str) -> bool:
+    """Whether ``text`` is punctuation only (Unicode categories P*: ``!``, ``«``, ``...``, ``-``, ``%``),
+    so no word said; symbols (``♪``, ``$``, ``+``) are not punctuation."""
+    marks = "".join(text.split())
+    return bool(marks) and all(unicodedata.category(c).startswith("P") for c in marks)
+
+
+def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_SPACE) -> list[list[Word]]:
+    """``groups`` of words (segments, lines) with every punctuation-only word made part of a neighbour.
+
+    A mark of ``OPENING_MARKS`` (« ¿ ( ...) joins the next word, any other mark the word before; with
+    no such word it joins the other one (a transcript that starts with "..."). ``space`` separates
+    them (a space stood there: marks Whisper gives without one are glued already; "" where the
+    language is written without spaces). The word keeps its times, probability, speaker and
+    ``aligned``, and stays in its group, so a group may end up empty. A transcript with marks only has
+    no words left.
+    """
+    out: list[list[Word]] = [[] for _ in groups]
+    last: tuple[int, int] | None = None  # (group, index) of the last word said
+    opening: list[str] = []  # marks waiting for the next word
+    for g, group in enumerate(groups):
+        for w in group:
+            text = w.text.strip()
+            if not is_punctuation(text):
+                out[g].append(replace(w, text=space.join([*opening, text])) if opening else w)
+                last, opening = (g, len(out[g]) - 1), []
+            elif last is None or opening or all(c in OPENING_MARKS for c in "".join(text.split())):
+                opening.append(text)
+            else:
+                word = out[last[0]][last[1]]
+                out[last[0]][last[1]] = replace(word, text=word.text + space + text)
+    if opening and last is not None:  # opening marks at the very end: the word before takes them
+        word = out[last[0]][last[1]]
+        out[last[0]][last[1]] = replace(word, text=space.join([word.text, *opening]))
+    return out
+
+
+def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    """Segments with their punctuation attached (``attach_punctuation``): a segment whose words changed
+    gets its text from them, one left without words (it held marks only) is dropped."""
+    segs = tuple(segments)
+    groups = attach_punctuation([s.words for s in segs])
+    return tuple(
+        s if words == list(s.words) else replace(s, words=tuple(words), text=join_words(w.text for w in words))
+        for s, words in zip(segs, groups)
+        if words or not s.words
+    )
 
 
 def join_words(texts: Iterable[str]) -> str:
