@@ -55,8 +55,25 @@ def aligner() -> Aligner:
 
 
 @pytest.fixture(scope="module")
-def aligned(aligner: Aligner) -> Transcript:
-    return aligner.run(SHORT, named_lines(TURNS))
+def progress() -> list[tuple[str, float, float]]:
+    """The progress reports of the ``aligned`` run: (stage, done seconds, total seconds)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def aligned(aligner: Aligner, progress: list[tuple[str, float, float]]) -> Transcript:
+    reporting = aligner.pipeline.with_options(progress=lambda *e: progress.append(e))  # same models
+    return Aligner(reporting).run(SHORT, named_lines(TURNS))
+
+
+def test_alignment_reports_progress_per_window(aligned: Transcript, progress) -> None:
+    """An "alignment" stage after the recognition's: seconds of audio aligned, growing to the duration."""
+    done = [d for stage, d, _ in progress if stage == "alignment"]
+    assert {t for stage, _, t in progress if stage == "alignment"} == {aligned.duration}
+    assert done[0] == 0 and done == sorted(done) and done[-1] == aligned.duration
+    assert len(done) >= 3, progress  # a window's end between the start and the end
+    stages = list(dict.fromkeys(stage for stage, _, _ in progress))
+    assert stages[-1] == "alignment" and set(stages) <= {"decode", "asr", "alignment"}
 
 
 def test_turns_are_timed_within_bounds(aligned: Transcript) -> None:

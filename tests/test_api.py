@@ -108,11 +108,31 @@ def test_transcribe_an_array_a_segment_and_bytes(samples):
         total = {t for s, _, t in events if s == stage}
         assert done[0] == 0 and done == sorted(done) and done[-1] == pytest.approx(len(samples) / SAMPLE_RATE)
         assert len(total) == 1 and total.pop() == pytest.approx(len(samples) / SAMPLE_RATE)
+    assert len({d for s, d, _ in events if s == "diarization"}) >= 4  # inside the diarizer, not only its ends
     from_bytes = podscribe.transcribe(SHORT.read_bytes(), language="fr")
     assert from_bytes.words == from_path.words  # same bytes, same cache entry
     pcm = (samples * 32767).astype(np.int16)
     seg = AudioSegment(pcm.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
     assert len(podscribe.transcribe(seg, language="fr").words) > 20
+
+
+def test_stage_progress_reports_each_stage_whole_growing_once():
+    """What every stage reports through: 0 first, never back, each value once, the total at the close;
+    the tqdm bars of ``progress=True`` are one such callback, a bar closed when its stage is done."""
+    from podscribe.pipeline import ProgressBars, StageProgress
+
+    seen: list[tuple[str, float, float]] = []
+    stage = StageProgress(lambda *e: seen.append(e), "alignment", 10.0)
+    for seconds in (2.0, 1.0, 2.0, 12.0):
+        stage(seconds)
+    stage.close()
+    assert seen == [("alignment", 0.0, 10.0), ("alignment", 2.0, 10.0), ("alignment", 10.0, 10.0)]
+    bars = ProgressBars()
+    StageProgress(True, "asr", 5.0).close()  # a bar of its own, shown and closed
+    bars("asr", 1.0, 5.0)
+    assert list(bars.bars) == ["asr"] and bars.bars["asr"].n == 1.0
+    bars("asr", 5.0, 5.0)
+    assert bars.bars == {}
 
 
 def test_progress_must_be_callable_or_bool():
