@@ -281,11 +281,13 @@ def test_loops_inside_a_word_keep_their_first_occurrence() -> None:
 
 def test_punctuation_alone_joins_its_word_and_takes_its_times() -> None:
     """French " !" (Whisper stretched this one over 7 s of pause) becomes part of "bon," with its times;
-    « joins the word after it, across a segment boundary too; the space is a no-break space."""
-    said = [(" C'est", 28.66, 29.04), (" bon,", 29.04, 29.18), (" !", 33.82, 41.02), (" «", 41.0, 41.1)]
-    segments = build_segments([raw(*said), raw((" Oui", 41.1, 41.3), (" »", 41.3, 41.3))], 50.0, ASROptions(), "fr")
+    « joins the word after it; a segment of marks only gives them to the word before; the space is a
+    no-break space."""
+    said = [(" C'est", 28.66, 29.04), (" bon,", 29.04, 29.18), (" !", 33.82, 41.02)]
+    quoted = [(" «", 41.0, 41.1), (" Oui", 41.1, 41.3), (" »", 41.3, 41.3)]
+    segments = build_segments([raw(*said), raw(*quoted), raw((" ...", 41.3, 42.0))], 50.0, ASROptions(), "fr")
     assert [[(w.text, w.start, w.end) for w in s.words] for s in segments] == [
-        [("C'est", 28.66, 29.04), ("bon,\u00a0!", 29.04, 29.18)], [("«\u00a0Oui\u00a0»", 41.1, 41.3)]
+        [("C'est", 28.66, 29.04), ("bon,\u00a0!", 29.04, 29.18)], [("«\u00a0Oui\u00a0»\u00a0...", 41.1, 41.3)]
     ]
     assert segments[0].text == "C'est bon,\u00a0!" and segments[1].start == 41.1
     only_marks = build_segments([raw((" ...", 0.0, 0.5))], 1.0, ASROptions(), "fr")

@@ -97,7 +97,8 @@ word_or_mark = st.one_of(st.sampled_from(MARKS), st.sampled_from(["Bonjour", "ou
 )
 def test_attach_punctuation_leaves_no_mark_alone(spec, space):
     """No word out is punctuation only; the words said keep their times, speakers and groups, in order;
-    the texts read the same, a no-break space (or nothing) where a space stood before a mark."""
+    the texts read the same, a no-break space (or nothing) where a space stood before a mark; a mark
+    stays in its group when that has a word said."""
     t, groups = 0.0, []
     for group in spec:
         words = []
@@ -113,6 +114,13 @@ def test_attach_punctuation_leaves_no_mark_alone(spec, space):
     key = [(w.start, w.end, w.probability, w.speaker) for w in flat]
     assert key == [(w.start, w.end, w.probability, w.speaker) for g in said for w in g]
     assert all(a.end <= b.start for a, b in itertools.pairwise(flat))  # times stay monotone
+    with_words = [g for g, words in enumerate(said) if words]
+    for k, g in enumerate(with_words):  # a group keeps its own marks, and those of the word-less groups after it
+        end = with_words[k + 1] if k + 1 < len(with_words) else len(groups)
+        mine = range(0 if k == 0 else g, end)  # the first also takes the marks of those before it
+        assert "".join(w.text for w in out[g]).replace(space, "") == "".join(
+            w.text for i in mine for w in groups[i]
+        )
     if any(said):
         texts = [w.text for g in groups for w in g]
         assert " ".join(w.text for w in flat).replace(ATTACHED_SPACE, " ") == " ".join(texts) if space else (
@@ -126,8 +134,10 @@ def test_opening_marks_join_the_next_word_and_closing_ones_the_word_before():
     assert [w.text for w in out] == ["«\u00a0Oui\u00a0»\u00a0!", "¿\u00a0Qué\u00a0?", "(\u00a010\u00a0%\u00a0)"]
     assert [(w.start, w.end) for w in out] == [(1, 1.5), (5, 5.5), (8, 8.5)]
     assert set("«¿(") <= set(OPENING_MARKS)
-    edges = attach_punctuation([[Word("...", 0, 0), Word("Alors", 1, 2), Word("«", 3, 3)]])
-    assert edges == [[Word("...\u00a0Alors\u00a0«", 1, 2)]]  # no word before / after: the other side takes it
+    edges = attach_punctuation([[Word("!", 0, 0)], [Word("...", 0, 0), Word("Alors", 1, 2), Word("«", 3, 3)],
+                                [Word("»", 4, 4)], [Word("Oui", 5, 6, speaker="S1")]])  # fmt: skip
+    # no word before / after in the group: the other side takes it; a group of marks only: the word before
+    assert edges == [[], [Word("!\u00a0...\u00a0Alors\u00a0«\u00a0»", 1, 2)], [], [Word("Oui", 5, 6, speaker="S1")]]
     assert attach_punctuation([[Word("!", 0, 0)], []]) == [[], []]
     assert is_punctuation("!?") and is_punctuation("« »") and not is_punctuation("♪") and not is_punctuation("")
 

@@ -386,33 +386,50 @@ def is_punctuation(text: str) -> bool:
 
 
 def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_SPACE) -> list[list[Word]]:
-    """``groups`` of words (segments, lines) with every punctuation-only word made part of a neighbour.
+    """``groups`` of words (segments, lines of a text) with every punctuation-only word made part of a
+    neighbour in its group, so a mark never changes segment or speaker.
 
-    A mark of ``OPENING_MARKS`` (« ¿ ( ...) joins the next word, any other mark the word before; with
-    no such word it joins the other one (a transcript that starts with "..."). ``space`` separates
-    them (a space stood there: marks Whisper gives without one are glued already; "" where the
-    language is written without spaces). The word keeps its times, probability, speaker and
-    ``aligned``, and stays in its group, so a group may end up empty. A transcript with marks only has
-    no words left.
+    A mark of ``OPENING_MARKS`` (« ¿ ( ...) joins the next word, any other mark the word before; with no
+    such word in the group it joins the other one ("..." opening a line). The marks of a group without
+    a word said join the last word before it (the first after it, at the start). ``space`` separates
+    a word and its marks (a space stood there: marks Whisper gives without one are glued already; ""
+    for languages written without spaces). The word keeps its times, probability, speaker and
+    ``aligned``; a group of marks only ends up empty, and marks with no word at all are dropped.
     """
-    out: list[list[Word]] = [[] for _ in groups]
-    last: tuple[int, int] | None = None  # (group, index) of the last word said
-    opening: list[str] = []  # marks waiting for the next word
-    for g, group in enumerate(groups):
-        for w in group:
-            text = w.text.strip()
-            if not is_punctuation(text):
-                out[g].append(replace(w, text=space.join([*opening, text])) if opening else w)
-                last, opening = (g, len(out[g]) - 1), []
-            elif last is None or opening or all(c in OPENING_MARKS for c in "".join(text.split())):
-                opening.append(text)
+    out: list[list[Word]] = []
+    waiting: list[str] = []  # marks of groups without a word, before any word
+    for group in groups:
+        words = _attached_in(group, space)
+        if words and waiting:
+            words[0] = replace(words[0], text=space.join([*waiting, words[0].text]))
+            waiting = []
+        elif not words:
+            marks = [w.text.strip() for w in group]
+            before = next((g for g in reversed(out) if g), None)
+            if before is None:
+                waiting += marks
             else:
-                word = out[last[0]][last[1]]
-                out[last[0]][last[1]] = replace(word, text=word.text + space + text)
-    if opening and last is not None:  # opening marks at the very end: the word before takes them
-        word = out[last[0]][last[1]]
-        out[last[0]][last[1]] = replace(word, text=space.join([word.text, *opening]))
+                before[-1] = replace(before[-1], text=space.join([before[-1].text, *marks]))
+        out.append(words)
     return out
+
+
+def _attached_in(group: Sequence[Word], space: str) -> list[Word]:
+    """The words said in ``group`` with its marks attached (``attach_punctuation``); [] when it has none."""
+    words: list[Word] = []
+    opening: list[str] = []  # marks waiting for the next word
+    for w in group:
+        text = w.text.strip()
+        if not is_punctuation(text):
+            words.append(replace(w, text=space.join([*opening, text])) if opening else w)
+            opening = []
+        elif words and not opening and not all(c in OPENING_MARKS for c in "".join(text.split())):
+            words[-1] = replace(words[-1], text=words[-1].text + space + text)
+        else:
+            opening.append(text)
+    if opening and words:  # marks after the group's last word, or opening ones at its end
+        words[-1] = replace(words[-1], text=space.join([words[-1].text, *opening]))
+    return words
 
 
 def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
