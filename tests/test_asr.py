@@ -287,7 +287,8 @@ def test_punctuation_alone_joins_its_word_and_takes_its_times() -> None:
     quoted = [(" «", 41.0, 41.1), (" Oui", 41.1, 41.3), (" »", 41.3, 41.3)]
     segments = build_segments([raw(*said), raw(*quoted), raw((" ...", 41.3, 42.0))], 50.0, ASROptions(), "fr")
     assert [[(w.text, w.start, w.end) for w in s.words] for s in segments] == [
-        [("C'est", 28.66, 29.04), ("bon,\u00a0!", 29.04, 29.18)], [("«\u00a0Oui\u00a0»\u00a0...", 41.1, 41.3)]
+        [("C'est", 28.66, 29.04), ("bon,\u00a0!", 29.04, 29.18)],
+        [("«\u00a0Oui\u00a0»\u00a0...", 41.1, 41.3)],
     ]
     assert segments[0].text == "C'est bon,\u00a0!" and segments[1].start == 41.1
     only_marks = build_segments([raw((" ...", 0.0, 0.5))], 1.0, ASROptions(), "fr")

@@ -115,7 +115,7 @@ def test_attach_punctuation_leaves_no_mark_alone(spec, space):
     assert key == [(w.start, w.end, w.probability, w.speaker) for g in said for w in g]
     assert all(a.end <= b.start for a, b in itertools.pairwise(flat))  # times stay monotone
     with_words = [g for g, words in enumerate(said) if words]
-    for k, g in enumerate(with_words):  # a group keeps its own marks, and those of the word-less groups after it
+    for k, g in enumerate(with_words):  # a group keeps its marks, and those of the word-less groups after it
         end = with_words[k + 1] if k + 1 < len(with_words) else len(groups)
         mine = range(0 if k == 0 else g, end)  # the first also takes the marks of those before it
         assert "".join(w.text for w in out[g]).replace(space, "") == "".join(
@@ -137,7 +137,8 @@ def test_opening_marks_join_the_next_word_and_closing_ones_the_word_before():
     edges = attach_punctuation([[Word("!", 0, 0)], [Word("...", 0, 0), Word("Alors", 1, 2), Word("«", 3, 3)],
                                 [Word("»", 4, 4)], [Word("Oui", 5, 6, speaker="S1")]])  # fmt: skip
     # no word before / after in the group: the other side takes it; a group of marks only: the word before
-    assert edges == [[], [Word("!\u00a0...\u00a0Alors\u00a0«\u00a0»", 1, 2)], [], [Word("Oui", 5, 6, speaker="S1")]]
+    said = Word("!\u00a0...\u00a0Alors\u00a0«\u00a0»", 1, 2)
+    assert edges == [[], [said], [], [Word("Oui", 5, 6, speaker="S1")]]
     assert attach_punctuation([[Word("!", 0, 0)], []]) == [[], []]
     assert is_punctuation("!?") and is_punctuation("« »") and not is_punctuation("♪") and not is_punctuation("")
 
