@@ -293,7 +293,8 @@ def test_punctuation_alone_joins_its_word_and_takes_its_times() -> None:
     assert segments[0].text == "C'est bon,\u00a0!" and segments[1].start == 41.1
     only_marks = build_segments([raw((" ...", 0.0, 0.5))], 1.0, ASROptions(), "fr")
     assert only_marks == ()  # nothing said
-    chinese = build_segments([raw(("你", 0.0, 0.2), ("好", 0.2, 0.4), ("。", 0.4, 0.5))], 1.0, ASROptions(), "zh")
+    pieces = [("你", 0.0, 0.2), ("好", 0.2, 0.4), ("。", 0.4, 0.5)]
+    chinese = build_segments([raw(*pieces)], 1.0, ASROptions(), "zh")
     assert [w.text for w in chinese[0].words] == ["你", "好。"]  # written without spaces: none added
 
 

@@ -87,7 +87,8 @@ def test_speaker_turns_come_from_segments_when_the_transcript_has_none():
 # ---- punctuation attached to its word ---------------------------------------------------------------
 
 MARKS = ["!", "?", ":", ";", ",", ".", "...", "»", "«", "¿", "(", ")", "-", "–", '"', "%", "!?"]
-word_or_mark = st.one_of(st.sampled_from(MARKS), st.sampled_from(["Bonjour", "oui", "l'homme", "10", "♪", "好"]))
+SAID = ["Bonjour", "oui", "l'homme", "10", "♪", "好"]
+word_or_mark = st.one_of(st.sampled_from(MARKS), st.sampled_from(SAID))
 
 
 @settings(max_examples=300, deadline=None)
@@ -129,9 +130,11 @@ def test_attach_punctuation_leaves_no_mark_alone(spec, space):
 
 
 def test_opening_marks_join_the_next_word_and_closing_ones_the_word_before():
-    words = [Word(t, i, i + 0.5) for i, t in enumerate(["«", "Oui", "»", "!", "¿", "Qué", "?", "(", "10", "%", ")"])]
+    texts = ["«", "Oui", "»", "!", "¿", "Qué", "?", "(", "10", "%", ")"]
+    words = [Word(t, i, i + 0.5) for i, t in enumerate(texts)]
     (out,) = attach_punctuation([words])
-    assert [w.text for w in out] == ["«\u00a0Oui\u00a0»\u00a0!", "¿\u00a0Qué\u00a0?", "(\u00a010\u00a0%\u00a0)"]
+    nb = "\u00a0"
+    assert [w.text for w in out] == [f"«{nb}Oui{nb}»{nb}!", f"¿{nb}Qué{nb}?", f"({nb}10{nb}%{nb})"]
     assert [(w.start, w.end) for w in out] == [(1, 1.5), (5, 5.5), (8, 8.5)]
     assert set("«¿(") <= set(OPENING_MARKS)
     edges = attach_punctuation([[Word("!", 0, 0)], [Word("...", 0, 0), Word("Alors", 1, 2), Word("«", 3, 3)],
@@ -140,7 +143,8 @@ def test_opening_marks_join_the_next_word_and_closing_ones_the_word_before():
     said = Word("!\u00a0...\u00a0Alors\u00a0«\u00a0»", 1, 2)
     assert edges == [[], [said], [], [Word("Oui", 5, 6, speaker="S1")]]
     assert attach_punctuation([[Word("!", 0, 0)], []]) == [[], []]
-    assert is_punctuation("!?") and is_punctuation("« »") and not is_punctuation("♪") and not is_punctuation("")
+    assert is_punctuation("!?") and is_punctuation("« »")
+    assert not is_punctuation("♪") and not is_punctuation("")
 
 
 def test_old_files_with_marks_as_words_load_attached(tmp_path):

@@ -427,7 +427,7 @@ def _attached_in(group: Sequence[Word], space: str) -> list[Word]:
             words[-1] = replace(words[-1], text=words[-1].text + space + text)
         else:
             opening.append(text)
-    if opening and words:  # marks after the group's last word, or opening ones at its end
+    if opening and words:  # opening marks at the group's end (and marks after them): its last word takes them
         words[-1] = replace(words[-1], text=space.join([words[-1].text, *opening]))
     return words
 
@@ -438,7 +438,7 @@ def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
     segs = tuple(segments)
     groups = attach_punctuation([s.words for s in segs])
     return tuple(
-        s if words == list(s.words) else replace(s, words=tuple(words), text=join_words(w.text for w in words))
+        s if words == list(s.words) else replace(s, words=tuple(words), text=join_words(w.text for w in words))  # fmt: skip
         for s, words in zip(segs, groups)
         if words or not s.words
     )
