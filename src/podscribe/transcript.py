@@ -436,12 +436,13 @@ def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
     """Segments with their punctuation attached (``attach_punctuation``): a segment whose words changed
     gets its text from them, one left without words (it held marks only) is dropped."""
     segs = tuple(segments)
-    groups = attach_punctuation([s.words for s in segs])
-    return tuple(
-        s if words == list(s.words) else replace(s, words=tuple(words), text=join_words(w.text for w in words))  # fmt: skip
-        for s, words in zip(segs, groups)
-        if words or not s.words
-    )
+    out = []
+    for s, words in zip(segs, attach_punctuation([s.words for s in segs])):
+        if not s.words or words == list(s.words):  # no words (text only), or no mark alone: as it is
+            out.append(s)
+        elif words:  # (a segment of marks only is gone: its marks joined a word)
+            out.append(replace(s, words=tuple(words), text=join_words(w.text for w in words)))
+    return tuple(out)
 
 
 def join_words(texts: Iterable[str]) -> str:
