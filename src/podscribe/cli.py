@@ -387,7 +387,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     check_targets(targets.values(), args.force, OVERWRITE)
     pipeline = Pipeline(make_options(
         device=args.device, diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
-        min_speakers=args.min_speakers, max_speakers=args.max_speakers,
+        min_speakers=args.min_speakers, max_speakers=args.max_speakers, progress=not args.quiet,
     ))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
