@@ -181,6 +181,21 @@ def test_passes_report_their_mean_growing_once_to_the_duration():
     assert len(silent) == 3 and silent[2](5.0) is None  # nothing to call: nothing happens
 
 
+def test_pyannote_hook_reports_segmentation_then_embeddings():
+    """pyannote.audio calls its hook ``hook(step, artifact, file=, total=, completed=)`` (its
+    ``get_embeddings``: ``hook("embeddings", batch, total=batch_count, completed=i)``); other steps
+    carry no count. (pyannote.audio itself is not installed here: the hook is tested alone.)"""
+    from podscribe.diarization.pyannote import _hook
+
+    seen: list[float] = []
+    hook = _hook(passes(seen.append, 10.0, 2), 10.0)
+    hook("segmentation", None, file={}, total=4, completed=2)
+    hook("segmentation", object())  # the step's result, no count
+    hook("speaker_counting", object(), file={})
+    hook("embeddings", object(), file={}, total=3, completed=3)
+    assert seen == [2.5, 10.0]
+
+
 @pytest.mark.parametrize("name", ["embedded", "embedded-silero", "overlap"])
 def test_progress_grows_to_the_duration_as_the_audio_is_read(name, short, embedded_diarizer):
     """Every diarizer reports the seconds of audio done as it goes (per segmentation batch, embedding
