@@ -20,7 +20,7 @@ import podscribe
 from podscribe.audio import SAMPLE_RATE, ffprobe_path, load_audio, probe
 from podscribe.errors import InputError, OptionError
 from podscribe.inputs import open_source
-from podscribe.transcript import Segment, Transcript, Turn, Word, load_transcript
+from podscribe.transcript import Segment, Transcript, Turn, Word, is_punctuation, load_transcript
 
 DATA = Path(__file__).resolve().parent / "data"
 SHORT = DATA / "short.fr.opus"
@@ -108,11 +108,31 @@ def test_transcribe_an_array_a_segment_and_bytes(samples):
         total = {t for s, _, t in events if s == stage}
         assert done[0] == 0 and done == sorted(done) and done[-1] == pytest.approx(len(samples) / SAMPLE_RATE)
         assert len(total) == 1 and total.pop() == pytest.approx(len(samples) / SAMPLE_RATE)
+    assert len({d for s, d, _ in events if s == "diarization"}) >= 4  # inside the diarizer, not only its ends
     from_bytes = podscribe.transcribe(SHORT.read_bytes(), language="fr")
     assert from_bytes.words == from_path.words  # same bytes, same cache entry
     pcm = (samples * 32767).astype(np.int16)
     seg = AudioSegment(pcm.tobytes(), sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
     assert len(podscribe.transcribe(seg, language="fr").words) > 20
+
+
+def test_stage_progress_reports_each_stage_whole_growing_once():
+    """What every stage reports through: 0 first, never back, each value once, the total at the close;
+    the tqdm bars of ``progress=True`` are one such callback, a bar closed when its stage is done."""
+    from podscribe.pipeline import ProgressBars, StageProgress
+
+    seen: list[tuple[str, float, float]] = []
+    stage = StageProgress(lambda *e: seen.append(e), "alignment", 10.0)
+    for seconds in (2.0, 1.0, 2.0, 12.0):
+        stage(seconds)
+    stage.close()
+    assert seen == [("alignment", 0.0, 10.0), ("alignment", 2.0, 10.0), ("alignment", 10.0, 10.0)]
+    bars = ProgressBars()
+    StageProgress(True, "asr", 5.0).close()  # a bar of its own, shown and closed
+    bars("asr", 1.0, 5.0)
+    assert list(bars.bars) == ["asr"] and bars.bars["asr"].n == 1.0
+    bars("asr", 5.0, 5.0)
+    assert bars.bars == {}
 
 
 def test_progress_must_be_callable_or_bool():
@@ -189,6 +209,7 @@ times = st.integers(0, 10_000_000).map(lambda ms: ms / 1000)
 names = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=12).map(
     lambda s: " ".join(s.split())
 ).filter(bool)
+said = names.filter(lambda s: not is_punctuation(s))  # a mark alone is attached to its word on reading
 
 
 @st.composite
@@ -197,7 +218,7 @@ def transcripts(draw) -> Transcript:
     starts = sorted(draw(st.lists(times, min_size=n, max_size=n)))
     speakers = [f"SPEAKER_{draw(st.integers(0, 2)):02d}" for _ in range(n)]
     words = [
-        Word(draw(names), s, round(s + draw(st.integers(0, 3000)) / 1000, 3),
+        Word(draw(said), s, round(s + draw(st.integers(0, 3000)) / 1000, 3),
              draw(st.integers(0, 10_000)) / 10_000, sp)
         for s, sp in zip(starts, speakers)
     ]  # fmt: skip
@@ -232,7 +253,9 @@ def saved(tmp_path_factory) -> Path:
 
 def test_clip_a_phrase_with_its_srt_from_zero(saved):
     t = load_transcript(saved)
-    phrase = " ".join(w.text for w in t.words[5:9] if any(c.isalnum() for c in w.text))
+    words = t.words  # a phrase after a pause longer than the pad: no other word in the clip
+    at = next(i for i in range(1, len(words)) if words[i].start - words[i - 1].end > 0.4)
+    phrase = " ".join(w.text for w in words[at : at + 4])
     hit = t.find(phrase)[0]
     made = t.clip(saved.parent / "bite.mp3", find=phrase, pad=0.2)
     info = probe(made.audio)

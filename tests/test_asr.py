@@ -18,6 +18,7 @@ from podscribe.asr import ASROptions, ASRResult
 from podscribe.asr.common import MAX_WORD_S, build_segments
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.errors import ModelError, OptionError
+from podscribe.transcript import is_punctuation
 
 from conftest import DATA
 
@@ -123,7 +124,7 @@ def check_times(result: ASRResult, duration: float) -> None:
     for segment in result.segments:
         assert segment.words and segment.text == " ".join(w.text for w in segment.words)
         for w in segment.words:
-            assert w.text and w.text == w.text.strip()
+            assert w.text and w.text == w.text.strip() and not is_punctuation(w.text)  # marks are attached
             assert previous <= w.start <= w.end <= min(duration, w.start + MAX_WORD_S)
             previous = w.end
 
@@ -278,10 +279,23 @@ def test_loops_inside_a_word_keep_their_first_occurrence() -> None:
     assert segment.words[1].end == segment.words[1].start + MAX_WORD_S  # said over 8.7 s: a misalignment
 
 
-def test_punctuation_alone_takes_no_time() -> None:
-    said = [(" C'est", 28.66, 29.04), (" bon,", 29.04, 29.18), (" !", 33.82, 41.02), (" Oui", 41.1, 41.3)]
-    segment = build_segments([raw(*said)], 50.0, ASROptions(), "fr")[0]
-    assert [(w.text, w.start, w.end) for w in segment.words][1:3] == [("bon,", 29.04, 29.18), ("!", 29.18, 29.18)]
+def test_punctuation_alone_joins_its_word_and_takes_its_times() -> None:
+    """French " !" (Whisper stretched this one over 7 s of pause) becomes part of "bon," with its times;
+    « joins the word after it; a segment of marks only gives them to the word before; the space is a
+    no-break space."""
+    said = [(" C'est", 28.66, 29.04), (" bon,", 29.04, 29.18), (" !", 33.82, 41.02)]
+    quoted = [(" «", 41.0, 41.1), (" Oui", 41.1, 41.3), (" »", 41.3, 41.3)]
+    segments = build_segments([raw(*said), raw(*quoted), raw((" ...", 41.3, 42.0))], 50.0, ASROptions(), "fr")
+    assert [[(w.text, w.start, w.end) for w in s.words] for s in segments] == [
+        [("C'est", 28.66, 29.04), ("bon,\u00a0!", 29.04, 29.18)],
+        [("«\u00a0Oui\u00a0»\u00a0...", 41.1, 41.3)],
+    ]
+    assert segments[0].text == "C'est bon,\u00a0!" and segments[1].start == 41.1
+    only_marks = build_segments([raw((" ...", 0.0, 0.5))], 1.0, ASROptions(), "fr")
+    assert only_marks == ()  # nothing said
+    pieces = [("你", 0.0, 0.2), ("好", 0.2, 0.4), ("。", 0.4, 0.5)]
+    chinese = build_segments([raw(*pieces)], 1.0, ASROptions(), "zh")
+    assert [w.text for w in chinese[0].words] == ["你", "好。"]  # written without spaces: none added
 
 
 def test_repeated_sentences_keep_their_first_occurrence() -> None:

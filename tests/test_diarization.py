@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from podscribe.diarization import SECONDS_PER_SPEAKER, DiarizationOptions, embedded, load_diarizer
+from podscribe.diarization import SECONDS_PER_SPEAKER, DiarizationOptions, embedded, load_diarizer, passes
 from podscribe.diarization.embedded import EmbeddedDiarizer, EmbeddedSettings, make_turns
 from podscribe.errors import InputError, ModelError, OptionError
 from podscribe.transcript import Turn
@@ -163,6 +163,49 @@ def test_embed_same_voice_closer_than_other_voice(any_diarizer, short):
     assert a @ b > max(a @ c, b @ c) + 0.2
 
 
+
+
+def test_passes_report_their_mean_growing_once_to_the_duration():
+    seen: list[float] = []
+    first, second = passes(seen.append, 10.0, 2)
+    first(4.0), first(10.0), second(0.0), second(6.0), second(99.0), first(-1.0)
+    assert seen == [2.0, 5.0, 5.0, 8.0, 10.0, 0.0]  # each pass clamped into [0, duration]
+    silent = passes(None, 10.0, 3)
+    assert len(silent) == 3 and silent[2](5.0) is None  # nothing to call: nothing happens
+
+
+def test_pyannote_hook_reports_segmentation_then_embeddings():
+    """pyannote.audio calls its hook ``hook(step, artifact, file=, total=, completed=)`` (its
+    ``get_embeddings``: ``hook("embeddings", batch, total=batch_count, completed=i)``); other steps
+    carry no count. (pyannote.audio itself is not installed here: the hook is tested alone.)"""
+    from podscribe.diarization.pyannote import _hook
+
+    seen: list[float] = []
+    hook = _hook(passes(seen.append, 10.0, 2), 10.0)
+    hook("segmentation", None, file={}, total=4, completed=2)
+    hook("segmentation", object())  # the step's result, no count
+    hook("speaker_counting", object(), file={})
+    hook("embeddings", object(), file={}, total=3, completed=3)
+    assert seen == [2.5, 10.0]
+
+
+@pytest.mark.parametrize("name", ["embedded", "embedded-silero", "overlap"])
+def test_progress_grows_to_the_duration_as_the_audio_is_read(name, short, embedded_diarizer):
+    """Every diarizer reports the seconds of audio done as it goes (per segmentation batch, embedding
+    region or chunk batch): growing, with steps inside, the last one the duration."""
+    from podscribe.diarization.overlap import OverlapDiarizer, OverlapSettings
+
+    diarizer = {
+        "embedded": lambda: embedded_diarizer,  # segmentation 2 chunks a run, then regions: 2 passes
+        "embedded-silero": lambda: EmbeddedDiarizer(settings=EmbeddedSettings(vad="silero")),
+        "overlap": lambda: OverlapDiarizer(settings=OverlapSettings(batch_size=2)),  # 3 batches in 29 s
+    }[name]()
+    seen: list[float] = []
+    turns = diarizer.diarize(short, DiarizationOptions(), progress=seen.append)
+    duration = len(short) / SR
+    assert len({t.speaker for t in turns}) == 2
+    assert seen == sorted(seen) and seen[0] >= 0 and seen[-1] == pytest.approx(duration)
+    assert len({s for s in seen if 0 < s < duration}) >= 2, seen  # not only a start and an end
 
 
 def test_silence_has_no_turns_and_no_voice(any_diarizer):

@@ -25,7 +25,7 @@ from podscribe.subtitles import (
     compose_vtt,
     make_cues,
 )
-from podscribe.transcript import Transcript, Word
+from podscribe.transcript import Transcript, Word, attach_punctuation
 
 from conftest import GOLDEN, spoken_words
 from conftest import transcript_of as _transcript_of
@@ -327,6 +327,31 @@ def test_lines_break_at_linguistic_boundaries():
     )
     lines = make_cues(transcript_of(words))[0].content.split("\n")
     assert not any(a.endswith(("Marie", "le", "les", "de")) for a in lines[:-1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(transcripts(), subtitle_rules)
+def test_marks_attached_to_their_words_show_as_marks_given_apart(transcript, rules):
+    """A transcript whose marks are part of their words ("Bonjour\u00a0!", what the engines and align
+    give now) shows the same text as one with the marks as words of their own (files written before):
+    French typography spaces them, other languages glue them, never a double space."""
+    attached = [w for g in attach_punctuation([transcript.words]) for w in g]
+    assume(attached)
+    again = transcript_of(attached, transcript.language, dict(transcript.names))
+
+    def shown(t: Transcript) -> str:
+        return " ".join(c.content.replace("\n", " ") for c in make_cues(t, rules) if c.content)
+
+    assert _unlabelled(shown(again)) == _unlabelled(shown(transcript))
+    assert "  " not in shown(again)
+
+
+def _unlabelled(text: str) -> str:
+    """Cue text without dialogue dashes or name prefixes (where cues are cut may differ, not the words)."""
+    text = re.sub("(^| )- ", " ", text)
+    for name in NAMES.values():
+        text = re.sub(re.escape(name) + NBSP + "?: ", "", text)
+    return re.sub(" +", " ", text).strip()
 
 
 def test_french_typography_nbsp():

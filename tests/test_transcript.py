@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -9,7 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podscribe.errors import InputError
-from podscribe.transcript import SCHEMA, Segment, Transcript, Turn, Word
+from podscribe.transcript import (
+    ATTACHED_SPACE,
+    OPENING_MARKS,
+    SCHEMA,
+    Segment,
+    Transcript,
+    Turn,
+    Word,
+    attach_punctuation,
+    is_punctuation,
+)
 
 from conftest import sample_transcript
 
@@ -28,7 +39,10 @@ def test_json_round_trip_and_schema():
 
 words = st.lists(
     st.tuples(
-        st.text(st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=8),
+        # words a transcript holds: punctuation alone is attached on reading (tested below)
+        st.text(st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=8).filter(
+            lambda t: not is_punctuation(t)
+        ),
         st.floats(0, 100),
         st.floats(0, 5),
         st.floats(0, 1),
@@ -68,3 +82,90 @@ def test_speaker_turns_come_from_segments_when_the_transcript_has_none():
     with_turns = Transcript(segments, duration=20.0, turns=(Turn(9, 10, "S1"), Turn(1, 2, "S0")))
     assert with_turns.speaker_turns() == [Turn(1, 2, "S0"), Turn(9, 10, "S1")]  # diarization turns win, sorted
 
+
+
+# ---- punctuation attached to its word ---------------------------------------------------------------
+
+MARKS = ["!", "?", ":", ";", ",", ".", "...", "»", "«", "¿", "(", ")", "-", "–", '"', "%", "!?"]
+SAID = ["Bonjour", "oui", "l'homme", "10", "♪", "好"]
+word_or_mark = st.one_of(st.sampled_from(MARKS), st.sampled_from(SAID))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.tuples(word_or_mark, st.floats(0, 2), st.integers(0, 2)), max_size=6), max_size=5),
+    st.sampled_from([ATTACHED_SPACE, ""]),
+)
+def test_attach_punctuation_leaves_no_mark_alone(spec, space):
+    """No word out is punctuation only; the words said keep their times, speakers and groups, in order;
+    the texts read the same, a no-break space (or nothing) where a space stood before a mark; a mark
+    stays in its group when that has a word said."""
+    t, groups = 0.0, []
+    for group in spec:
+        words = []
+        for text, length, speaker in group:
+            words.append(Word(text, round(t, 3), round(t + length, 3), 0.5 + speaker / 10, f"S{speaker}"))
+            t += length
+        groups.append(words)
+    out = attach_punctuation(groups, space)
+    said = [[w for w in g if not is_punctuation(w.text)] for g in groups]
+    assert [len(g) for g in out] == [len(g) for g in said] if any(said) else all(not g for g in out)
+    flat = [w for g in out for w in g]
+    assert not any(is_punctuation(w.text) for w in flat)
+    key = [(w.start, w.end, w.probability, w.speaker) for w in flat]
+    assert key == [(w.start, w.end, w.probability, w.speaker) for g in said for w in g]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(flat))  # times stay monotone
+    with_words = [g for g, words in enumerate(said) if words]
+    for k, g in enumerate(with_words):  # a group keeps its marks, and those of the word-less groups after it
+        end = with_words[k + 1] if k + 1 < len(with_words) else len(groups)
+        mine = range(0 if k == 0 else g, end)  # the first also takes the marks of those before it
+        assert "".join(w.text for w in out[g]).replace(space, "") == "".join(
+            w.text for i in mine for w in groups[i]
+        )
+    if any(said):
+        texts = [w.text for g in groups for w in g]
+        assert " ".join(w.text for w in flat).replace(ATTACHED_SPACE, " ") == " ".join(texts) if space else (
+            "".join(w.text for w in flat) == "".join(texts)
+        )
+
+
+def test_opening_marks_join_the_next_word_and_closing_ones_the_word_before():
+    texts = ["«", "Oui", "»", "!", "¿", "Qué", "?", "(", "10", "%", ")"]
+    words = [Word(t, i, i + 0.5) for i, t in enumerate(texts)]
+    (out,) = attach_punctuation([words])
+    nb = "\u00a0"
+    assert [w.text for w in out] == [f"«{nb}Oui{nb}»{nb}!", f"¿{nb}Qué{nb}?", f"({nb}10{nb}%{nb})"]
+    assert [(w.start, w.end) for w in out] == [(1, 1.5), (5, 5.5), (8, 8.5)]
+    assert set("«¿(") <= set(OPENING_MARKS)
+    edges = attach_punctuation([[Word("!", 0, 0)], [Word("...", 0, 0), Word("Alors", 1, 2), Word("«", 3, 3)],
+                                [Word("»", 4, 4)], [Word("Oui", 5, 6, speaker="S1")]])  # fmt: skip
+    # no word before / after in the group: the other side takes it; a group of marks only: the word before
+    said = Word("!\u00a0...\u00a0Alors\u00a0«\u00a0»", 1, 2)
+    assert edges == [[], [said], [], [Word("Oui", 5, 6, speaker="S1")]]
+    assert attach_punctuation([[Word("!", 0, 0)], []]) == [[], []]
+    assert is_punctuation("!?") and is_punctuation("« »")
+    assert not is_punctuation("♪") and not is_punctuation("")
+
+
+def test_old_files_with_marks_as_words_load_attached(tmp_path):
+    """A transcript written before marks were attached reads as a new run writes it: "!" joins its word
+    (which keeps its times), a segment of marks only is gone, the segment's text follows its words."""
+    old = {
+        "schema": SCHEMA, "duration": 5.0, "language": "fr", "turns": [], "speakers": [],
+        "segments": [
+            {"start": 0.0, "end": 1.2, "speaker": "S0", "text": "Bonjour !", "words": [
+                {"start": 0.0, "end": 1.2, "text": "Bonjour", "probability": 0.9, "speaker": "S0"},
+                {"start": 1.2, "end": 1.2, "text": "!", "probability": 0.4, "speaker": "S0"}]},
+            {"start": 1.2, "end": 1.2, "speaker": "S0", "text": "»", "words": [
+                {"start": 1.2, "end": 1.2, "text": "»", "probability": 0.4, "speaker": "S0"}]},
+            {"start": 2.0, "end": 2.5, "speaker": "S1", "text": "Oui.", "words": [
+                {"start": 2.0, "end": 2.5, "text": "Oui.", "probability": 0.8, "speaker": "S1"}]},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    t = Transcript.load(path)
+    assert [s.text for s in t.segments] == ["Bonjour\u00a0!\u00a0»", "Oui."]
+    assert t.words[0] == Word("Bonjour\u00a0!\u00a0»", 0.0, 1.2, 0.9, "S0")
+    assert t.segments[1] == Transcript.from_dict(old).segments[1] and t.segments[0].end == 1.2
+    assert Transcript.from_dict(json.loads(t.to_json())) == t  # and it round-trips from then on

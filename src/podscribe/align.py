@@ -36,10 +36,10 @@ from .errors import InputError, OptionError
 from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
 from .packing import vad_regions
-from .pipeline import Pipeline, PipelineOptions, make_options
+from .pipeline import Pipeline, PipelineOptions, StageProgress, make_options
 from .reference import Reference, load_reference, parse_reference
 from .scores import align as align_tokens
-from .transcript import Segment, Transcript, Word, speaker_id
+from .transcript import Segment, Transcript, Word, attach_punctuation, speaker_id
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,8 @@ def align(
     Returns:
         A ``Transcript`` whose words are the text's words (spelling, punctuation, case) in order, one
         segment per line of the text with the speaker it names (``names`` maps ids to those names);
+        a mark standing alone in the text ("Bonjour !") is part of its word ("Bonjour\u00a0!", a
+        no-break space for the space: ``transcript.attach_punctuation``), which keeps its own times;
         words that could not be matched to the speech have ``aligned=False`` and interpolated times.
 
     Raises:
@@ -129,7 +131,8 @@ class Aligner:
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
         o = self.pipeline.options
-        result, duration = self.pipeline.recognise(source.load, source.digest if o.cache else None)
+        digest = source.digest if o.cache else None
+        result, duration = self.pipeline.recognise(self.pipeline.decoder(source), digest)
         return self.fit(source, result, duration, reference, text_name)
 
     def fit(
@@ -143,7 +146,7 @@ class Aligner:
         """Align ``reference`` to the audio of ``source`` given its recognition ``result`` (``run``
         without the recognition: several texts against one recording)."""
         o = self.pipeline.options
-        samples = source.load()
+        samples = self.pipeline.decoder(source)()  # decoded already unless the recognition was cached
         language = result.language or o.asr.language or "fr"
         heard = [w for s in result.segments for w in s.words]
 
@@ -160,9 +163,14 @@ class Aligner:
         times: dict[int, tuple[float, float, float]] = {}
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
         spans, unspoken = windows(matching, len(texts), duration, line_of)
-        for span in spans:
-            times.update(self._force_align(samples, texts, span, language))
-        words = snap_to_speech(timed_words(texts, times, unspoken, duration), speech_regions(samples))
+        stage = StageProgress(o.progress, "alignment", duration)  # per window: the audio aligned so far
+        try:
+            for span in spans:
+                times.update(self._force_align(samples, texts, span, language))
+                stage(max(end for _, end in span.ranges))
+            words = snap_to_speech(timed_words(texts, times, unspoken, duration), speech_regions(samples))
+        finally:
+            stage.close()
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
@@ -172,13 +180,14 @@ class Aligner:
 
         names = list(dict.fromkeys(speaker for speaker, _ in lines if speaker is not None))
         ids = {name: speaker_id(i) for i, name in enumerate(names)}
-        segments, at = [], 0
+        groups, at = [], 0
         for speaker, line in lines:
             sid = ids.get(speaker) if speaker is not None else None
-            segments.append(
-                Segment.from_words((replace(w, speaker=sid) for w in words[at : at + len(line)]), sid)
-            )
+            groups.append([replace(w, speaker=sid) for w in words[at : at + len(line)]])
             at += len(line)
+        segments = [
+            Segment.from_words(group, group[0].speaker) for group in attach_punctuation(groups) if group
+        ]
         return Transcript(
             segments=tuple(segments),
             duration=duration,

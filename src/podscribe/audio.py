@@ -26,6 +26,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -38,6 +39,9 @@ from .files import atomic_target, cache_dir
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+ProgressCallback = Callable[[float], None]
+"""What a stage that reads audio calls as it goes (ASR engines, diarizers): with the seconds of audio
+done so far, growing, up to the audio's duration."""
 PROBE_TIMEOUT_S = 60.0
 MAX_PREALLOCATED_S = 6 * 3600.0  # beyond this, the sample array grows as ffmpeg delivers
 

@@ -410,7 +410,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     outdir = Path(args.output_dir)
     targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
     check_targets(targets.values(), args.force, OVERWRITE)
-    pipeline = Pipeline(_pipeline_options(args))
+    pipeline = Pipeline(_pipeline_options(args, progress=not args.quiet))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
         pipeline.warn_speaker_count(turns, path)

@@ -30,7 +30,7 @@ from .diarization import BACKENDS as DIARIZER_BACKENDS
 from .diarization import DIARIZERS, SECONDS_PER_SPEAKER, DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir
-from .inputs import AudioInput, open_source
+from .inputs import AudioInput, AudioSource, open_source
 from .options import check_choice, check_count, option
 from .packing import recognise_turns, speech_turns
 from .transcript import Segment, Transcript, Turn, turn_from_dict
@@ -44,7 +44,7 @@ ProgressCallback = Callable[[str, float, float], None]  # (stage, done seconds, 
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
                  "float16", "bfloat16", "float32")  # fmt: skip
 
-CACHE_VERSION = 9  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 10  # bump when a stage's output changes for the same settings
 _LOADS = {"asr": 0, "diarization": 0}  # models loaded by this process's Pipelines (see model_loads)
 
 
@@ -93,7 +93,8 @@ class PipelineOptions:
     voices: Mapping[str, str] = field(default_factory=dict)  # name -> voice sample file
     cache: bool = option(True, "--no-cache", "neither read nor write the result cache")
     # True: a tqdm bar per stage; a callable: called as progress(stage, done_s, total_s) for the
-    # stages "decode", "diarization" and "asr" (seconds of audio); False: silent.
+    # stages "decode", "diarization", "asr" and (podscribe.align) "alignment", in seconds of audio,
+    # done_s growing from 0 to total_s in each; False: silent.
     progress: bool | ProgressCallback = False
 
     def __post_init__(self) -> None:
@@ -118,32 +119,51 @@ class PipelineOptions:
             )
 
 
-class _Progress:
-    """One stage's progress in seconds of audio: to the user's callback, a tqdm bar, or nowhere."""
+class StageProgress:
+    """One stage's progress in seconds of audio, to the user's callback, tqdm bars, or nowhere.
+
+    Engines, diarizers and align call it with the seconds done (an ``audio.ProgressCallback``). It
+    reports 0 when made and ``total`` when closed, so each stage is reported whole even where a model
+    reports less, never less than it reported before (clips decoded out of order, windows that
+    overlap), and each value once."""
 
     def __init__(self, progress: bool | ProgressCallback, stage: str, total: float) -> None:
         self.stage, self.total = stage, total
-        self.callback = progress if callable(progress) else None
-        self.bar = None
-        if progress is True:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=round(total, 1), desc=stage, unit="s", leave=False, dynamic_ncols=True)
+        self.done: float | None = None
+        self.callback = ProgressBars() if progress is True else progress if callable(progress) else None
         self(0.0)
 
     def __call__(self, seconds: float) -> None:
-        done = min(seconds, self.total)
-        if self.callback is not None:
-            self.callback(self.stage, done, self.total)
-        if self.bar is not None:
-            self.bar.n = round(done, 1)
-            self.bar.refresh()
+        done = min(max(seconds, self.done or 0.0), self.total)
+        if done != self.done:
+            self.done = done
+            if self.callback is not None:
+                self.callback(self.stage, done, self.total)
 
     def close(self) -> None:
         """The stage is over: report it complete."""
         self(self.total)
-        if self.bar is not None:
-            self.bar.close()
+
+
+class ProgressBars:
+    """What ``progress=True`` calls (the CLI's default, ``--quiet`` turns it off): a tqdm bar per
+    stage on stderr, gone when the stage reports its total."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        from tqdm import tqdm
+
+        if stage not in self.bars:
+            self.bars[stage] = tqdm(
+                total=round(total, 1), desc=stage, unit="s", leave=False, dynamic_ncols=True
+            )
+        bar = self.bars[stage]
+        bar.total, bar.n = round(total, 1), round(done, 1)  # decoding learns its total at the end
+        bar.refresh()
+        if done >= total > 0:
+            self.bars.pop(stage).close()
 
 
 def _settings_key(**settings: Any) -> str:
@@ -300,7 +320,7 @@ class Pipeline:
             return ASRResult(language=cached.language or "", segments=cached.segments), cached.duration
         samples = audio() if callable(audio) else audio
         duration = len(samples) / SAMPLE_RATE
-        bar = _Progress(self.options.progress, "asr", duration)
+        bar = StageProgress(self.options.progress, "asr", duration)
         try:
             if not turns and self._packs_vad_regions():
                 turns = speech_turns(samples)
@@ -331,9 +351,9 @@ class Pipeline:
             logger.info("diarization: cached result for these settings")
             return hit
         samples = audio() if callable(audio) else audio
-        stage = _Progress(self.options.progress, "diarization", len(samples) / SAMPLE_RATE)
+        stage = StageProgress(self.options.progress, "diarization", len(samples) / SAMPLE_RATE)
         try:
-            turns = self.diarizer.diarize(samples, self.options.diarization)
+            turns = self.diarizer.diarize(samples, self.options.diarization, progress=stage)
         finally:
             stage.close()
         if audio_hash:
@@ -350,16 +370,7 @@ class Pipeline:
         o = self.options
         source = open_source(audio)  # typed errors for bad inputs before any model loads
         audio_hash = source.digest if o.cache else None  # the cache key of all computed from it
-
-        def samples() -> np.ndarray:
-            if source.loaded:
-                return source.load()
-            stage = _Progress(o.progress, "decode", 0.0)
-            decoded = source.load()
-            stage.total = len(decoded) / SAMPLE_RATE
-            stage.close()
-            return decoded
-
+        samples = self.decoder(source)
         raw = self.diarize_audio(samples, audio_hash) if o.diarizer else None
         if raw is not None:
             self.warn_speaker_count(raw, source.name)
@@ -378,6 +389,21 @@ class Pipeline:
             turns=turns,
         )
         return self._name(transcript, samples if o.voices else None)
+
+    def decoder(self, source: AudioSource) -> Callable[[], np.ndarray]:
+        """``source``'s samples on demand (a stage served from the cache needs none), reporting the
+        "decode" stage when they are decoded then."""
+
+        def samples() -> np.ndarray:
+            if source.loaded:
+                return source.load()
+            stage = StageProgress(self.options.progress, "decode", 0.0)
+            decoded = source.load()
+            stage.total = len(decoded) / SAMPLE_RATE
+            stage.close()
+            return decoded
+
+        return samples
 
     def warn_speaker_count(self, turns: list[Turn], path: str | os.PathLike[str]) -> None:
         """Warn when more speakers were asked for than the speech can hold at SECONDS_PER_SPEAKER each:
@@ -504,7 +530,8 @@ def diarize(
     if opts.diarizer in (None, "none"):  # "none" would otherwise fall back to the default diarizer
         raise OptionError("diarize needs a diarizer (embedded, overlap or pyannote)")
     source = open_source(audio)
-    return Pipeline(opts).diarize_audio(source.load, source.digest if opts.cache else None)
+    pipeline = Pipeline(opts)
+    return pipeline.diarize_audio(pipeline.decoder(source), source.digest if opts.cache else None)
 
 
 _ASR_FIELDS = set(ASROptions.__dataclass_fields__)

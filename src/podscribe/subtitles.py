@@ -3,8 +3,9 @@
 The rules (docs SUBTITLES.md: Netflix general and French guides, BBC) are fields of ``SubtitleRules``.
 ``make_cues`` works in three passes:
 
-1. Words become *units*: a word with the punctuation-only words glued to it ("?" after it, "«" before
-   it), so no line or cue ever starts with a closing mark. French typography puts a no-break space
+1. Words become *units*: a word with its marks, attached to it in the transcript ("Bonjour\u00a0!") or
+   words of their own ("?" after it, "«" before it, in a hand-made transcript), so no line or cue
+   ever starts with a closing mark. French typography puts a no-break space
    before ? ! : ; » and after «: U+00A0, chosen over the narrow U+202F because more player fonts have
    it; it counts as one character.
 2. Dynamic programming over unit positions picks the cues: a cue's cost is its line layout (fewest
@@ -42,7 +43,7 @@ from typing import Literal
 import srt
 
 from .errors import OptionError
-from .views import TimedWord, WordTimeline
+from .views import OPENING_MARKS, TimedWord, WordTimeline
 
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ _EPS = 1e-9
 _TOL = 0.0011  # check_cues tolerance in seconds: SRT and WebVTT store whole milliseconds
 
 _CLOSING = set(".,;:!?…)]}»”%")
-_OPENING = set("([{«“¿¡")
+_OPENING = set(OPENING_MARKS)
 _SENTENCE_END = tuple(".?!…")
 _CLAUSE_END = tuple(",;:–—")
 _TRAILING_QUOTES = '»”")]} ' + NBSP + "\u202f"
@@ -327,10 +328,7 @@ def _units(words: Sequence[TimedWord], french: bool) -> list[_Unit]:
 
 def _unit(words: list[TimedWord], french: bool) -> _Unit:
     texts = [_clean(w.text) for w in words]
-    text = texts[0]
-    for prev, t in itertools.pairwise(texts):
-        glued = _attaches_back(t) or _attaches_forward(prev)
-        text += t if glued else " " + t
+    text = _glue(texts)
     if french:
         text = _french(text)
     main = next((w for w, t in zip(words, texts) if _is_word(t)), words[0])
@@ -338,7 +336,18 @@ def _unit(words: list[TimedWord], french: bool) -> _Unit:
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split())
+    """A word's text on one line, without the space between it and the marks attached to it
+    ("Bonjour\u00a0!" -> "Bonjour!"): spacing marks is the typography's (``_french``), as for
+    marks that come as words of their own."""
+    return _glue(text.split())
+
+
+def _glue(texts: Sequence[str]) -> str:
+    """Texts joined by spaces, except before a closing mark and after an opening one."""
+    text = texts[0] if texts else ""
+    for prev, t in itertools.pairwise(texts):
+        text += t if _attaches_back(t) or _attaches_forward(prev) else " " + t
+    return text
 
 
 def _attaches_back(text: str) -> bool:

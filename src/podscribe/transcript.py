@@ -2,6 +2,13 @@
 
 Times are seconds (float), monotonic and inside [0, duration]. Speaker labels are stable ids
 (``SPEAKER_00`` ...); ``Transcript.names`` maps them to display names.
+
+No word is punctuation only: a mark Whisper (or a text) gives as a word of its own, such as French
+" !", is part of its neighbour's text (``attach_punctuation``), so counting, searching, cutting
+subtitles and assigning speakers all see words that are said. Where a space stood between the word
+and its mark (French typography: "Bonjour !", "« Oui »"), the word keeps it as a no-break space
+U+00A0, the one the subtitles use for French typography too: "Bonjour\u00a0!" is one word, never
+broken across lines, and ``str.split()`` would still cut it.
 """
 
 from __future__ import annotations
@@ -10,12 +17,14 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .files import atomic_target
+from .views import OPENING_MARKS
 
 if TYPE_CHECKING:
     from .clips import Clip
@@ -23,6 +32,8 @@ if TYPE_CHECKING:
 
 SCHEMA = "podscribe.transcript/1"
 MAX_SECONDS = 10_000_000.0  # 116 days: a later time in a transcript or RTTM file is an error
+ATTACHED_SPACE = "\u00a0"
+"""What stands between a word and the mark attached to it where a space separated them: a no-break space."""
 
 
 def speaker_id(index: int) -> str:
@@ -243,12 +254,15 @@ class Transcript:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
         """The transcript a JSON object holds; ValueError, KeyError or TypeError when it is not one
-        (wrong shape, a field missing, a time that is not a finite number)."""
+        (wrong shape, a field missing, a time that is not a finite number).
+
+        Files written before punctuation was attached hold marks as words of their own: they are
+        attached here (``attach_punctuation``), so an old file reads as a new run would write it."""
         if not isinstance(data, Mapping):
             raise TypeError(f"a JSON object was expected, not {type(data).__name__}")
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a podscribe transcript (schema {data.get('schema')!r}, expected {SCHEMA!r})")
-        segments = tuple(
+        segments = _attached_segments(
             Segment(
                 start=_time(s["start"]),
                 end=_time(s["end"]),
@@ -365,6 +379,73 @@ def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"a JSON list was expected, not {type(value).__name__}")
     return value
+
+
+def is_punctuation(text: str) -> bool:
+    """Whether ``text`` is punctuation only (Unicode categories P*: ``!``, ``«``, ``...``, ``-``, ``%``),
+    so no word said; symbols (``♪``, ``$``, ``+``) are not punctuation."""
+    marks = "".join(text.split())
+    return bool(marks) and all(unicodedata.category(c).startswith("P") for c in marks)
+
+
+def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_SPACE) -> list[list[Word]]:
+    """``groups`` of words (segments, lines of a text) with every punctuation-only word made part of a
+    neighbour in its group, so a mark never changes segment or speaker.
+
+    A mark of ``OPENING_MARKS`` (« ¿ ( ...) joins the next word, any other mark the word before; with no
+    such word in the group it joins the other one ("..." opening a line). The marks of a group without
+    a word said join the last word before it (the first after it, at the start). ``space`` separates
+    a word and its marks (a space stood there: marks Whisper gives without one are glued already; ""
+    for languages written without spaces). The word keeps its times, probability, speaker and
+    ``aligned``; a group of marks only ends up empty, and marks with no word at all are dropped.
+    """
+    out: list[list[Word]] = []
+    waiting: list[str] = []  # marks of groups without a word, before any word
+    for group in groups:
+        words = _attached_in(group, space)
+        if words and waiting:
+            words[0] = replace(words[0], text=space.join([*waiting, words[0].text]))
+            waiting = []
+        elif not words:
+            marks = [w.text.strip() for w in group]
+            before = next((g for g in reversed(out) if g), None)
+            if before is None:
+                waiting += marks
+            else:
+                before[-1] = replace(before[-1], text=space.join([before[-1].text, *marks]))
+        out.append(words)
+    return out
+
+
+def _attached_in(group: Sequence[Word], space: str) -> list[Word]:
+    """The words said in ``group`` with its marks attached (``attach_punctuation``); [] when it has none."""
+    words: list[Word] = []
+    opening: list[str] = []  # marks waiting for the next word
+    for w in group:
+        text = w.text.strip()
+        if not is_punctuation(text):
+            words.append(replace(w, text=space.join([*opening, text])) if opening else w)
+            opening = []
+        elif words and not opening and not all(c in OPENING_MARKS for c in "".join(text.split())):
+            words[-1] = replace(words[-1], text=words[-1].text + space + text)
+        else:
+            opening.append(text)
+    if opening and words:  # opening marks at the group's end (and marks after them): its last word takes them
+        words[-1] = replace(words[-1], text=space.join([words[-1].text, *opening]))
+    return words
+
+
+def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    """Segments with their punctuation attached (``attach_punctuation``): a segment whose words changed
+    gets its text from them, one left without words (it held marks only) is dropped."""
+    segs = tuple(segments)
+    out = []
+    for s, words in zip(segs, attach_punctuation([s.words for s in segs])):
+        if not s.words or words == list(s.words):  # no words (text only), or no mark alone: as it is
+            out.append(s)
+        elif words:  # (a segment of marks only is gone: its marks joined a word)
+            out.append(replace(s, words=tuple(words), text=join_words(w.text for w in words)))
+    return tuple(out)
 
 
 def join_words(texts: Iterable[str]) -> str:

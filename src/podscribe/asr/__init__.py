@@ -5,7 +5,7 @@ Every engine takes 16 kHz mono float32 samples and returns segments of timestamp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,10 +14,8 @@ import numpy as np
 from .._plugins import load_plugin
 from ..languages import check_language
 from ..options import check_count, option
+from ..audio import ProgressCallback as ProgressCallback  # engines report seconds of audio decoded
 from ..transcript import Segment
-
-ProgressCallback = Callable[[float], None]
-"""Called with the number of seconds of audio processed so far."""
 
 Clips = Sequence[tuple[float, float]]
 """Regions (start, end, seconds, each at most 30 s) to decode on their own, e.g. speaker turns."""

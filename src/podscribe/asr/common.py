@@ -8,14 +8,17 @@ Guardrails, the same for every engine and decoding mode:
 - repetition loops (the same 1..4 words said 4 or more times in a row, or 5..40 words 3 or more
   times: whole hallucinated sentences, often with no duration) keep their first occurrence,
   and so do loops inside one word (a 2..12-character piece 4+ times with no space: "M.A.P.A.P.A.P…");
-- a word that is only punctuation (French " !") takes no time: it sits at the end of the word before
-  (Whisper sometimes stretches it over a long pause, which would hold a subtitle for seconds);
+- a word that is only punctuation (French " !", " »", "« ") is attached to its neighbour
+  (``transcript.attach_punctuation``: "Bonjour\u00a0!", the space kept as a no-break space), whose
+  times it takes: no word is a mark alone, and no mark stretches over a pause; a word of symbols
+  only ("♪") takes no time: it sits at the end of the word before;
 - word texts are stripped, empty words dropped, and times made monotonic (a word starts no earlier
   than the previous one ends), clipped into [0, duration], and no word lasts over MAX_WORD_S (Whisper
   stretches a word over a following pause or music, up to 20 s seen, which would hold subtitles).
 Whisper's words are pieces between token boundaries: French "d'un" arrives as " d" + "'un". A piece
 with no leading space is glued to the word before it, so words are the text's whitespace-separated
-words (as in reference transcripts); not for languages written without spaces (Chinese, Japanese...).
+words (as in reference transcripts), marks attached; not for languages written without spaces
+(Chinese, Japanese...), where only marks are attached, with no space.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..transcript import Segment, Word
+from ..errors import OptionError
+from ..transcript import ATTACHED_SPACE, Segment, Word, attach_punctuation
 from . import ASROptions
 
 logger = logging.getLogger(__name__)
@@ -44,7 +48,9 @@ def build_segments(
 ) -> tuple[Segment, ...]:
     """Engine segments (openai-whisper layout) -> podscribe Segments, after the guardrails above."""
     glue = language not in UNSPACED_LANGUAGES
-    groups = [_words(seg, glue) for seg in raw if not _is_silence(seg, options)]
+    groups = attach_punctuation(
+        [_words(seg, glue) for seg in raw if not _is_silence(seg, options)], ATTACHED_SPACE if glue else ""
+    )
     keep = iter(_loop_free(_norm(w.text) for group in groups for w in group))
     segments: list[Segment] = []
     previous_end = 0.0
@@ -77,7 +83,8 @@ def _words(seg: Mapping[str, Any], glue: bool) -> list[Word]:
 
 
 def _tidy(word: Word, previous: Word | None) -> Word:
-    """A word with in-word loops cut to their first occurrence; punctuation alone made instantaneous."""
+    """A word with in-word loops cut to their first occurrence; one without letters or digits made
+    instantaneous (punctuation is attached to its neighbour afterwards)."""
     text = IN_WORD_LOOP.sub(r"\1", word.text)
     if text != word.text:
         logger.warning("removed a repetition loop inside a word: %r -> %r", word.text[:40], text)

@@ -8,10 +8,10 @@ from typing import Protocol
 import numpy as np
 
 from .._plugins import load_plugin
+from ..audio import ProgressCallback
 from ..errors import OptionError
 from ..options import check_count, option
 from ..transcript import Turn
-
 
 # A voice needs about this much speech to be told apart (measured floor: one who says under about 4 s
 # in all is merged into another, README). An automatic speaker count is searched only up to what the
@@ -49,15 +49,36 @@ class DiarizationOptions:
 class Diarizer(Protocol):
     """A loaded diarizer: 16 kHz mono float32 samples in, speaker turns (sorted by start) out.
 
+    ``progress``, when given, is called as the diarizer goes with the seconds of audio done, growing
+    to the audio's duration, which its last call reports (a diarizer that reads the audio in several
+    passes reports their mean: ``passes``).
     ``embed`` gives one L2-normalised voice embedding of some audio, so that speakers can be named
     from voice samples by cosine similarity (``naming.match_voices``).
     """
 
     name: str
 
-    def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]: ...
+    def diarize(
+        self, audio: np.ndarray, options: DiarizationOptions, progress: ProgressCallback | None = None
+    ) -> list[Turn]: ...
 
     def embed(self, audio: np.ndarray) -> np.ndarray: ...
+
+
+def passes(progress: ProgressCallback | None, duration: float, count: int) -> list[ProgressCallback]:
+    """One callback per pass of a diarizer that reads ``duration`` s of audio ``count`` times (the
+    embedded one: speech regions, then embeddings): each takes the seconds done in its pass, and
+    ``progress`` hears the mean over the passes, so one stage grows from 0 to ``duration`` once. Without
+    ``progress`` they do nothing (callers need no test)."""
+
+    def report(k: int) -> ProgressCallback:
+        def done(seconds: float) -> None:
+            if progress is not None:
+                progress((k * duration + min(max(seconds, 0.0), duration)) / count)
+
+        return done
+
+    return [report(k) for k in range(count)]
 
 
 DIARIZERS: dict[str, str] = {

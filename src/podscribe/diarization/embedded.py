@@ -25,13 +25,13 @@ import numpy as np
 import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
-from ..audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE, ProgressCallback
 from ..devices import device_index, resolve_device
 from ..errors import InputError, ModelError, OptionError
 from ..files import sha256_file
 from ..transcript import Turn, speaker_id
 from ..weights import models_dir
-from . import SECONDS_PER_SPEAKER, DiarizationOptions
+from . import SECONDS_PER_SPEAKER, DiarizationOptions, passes
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +116,11 @@ def silero_regions(audio: np.ndarray, settings: EmbeddedSettings) -> list[tuple[
     return [(s["start"], s["end"]) for s in get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)]
 
 
-def speech_scores(audio: np.ndarray, session, step: float, batch_size: int = 8) -> np.ndarray:
-    """Per-frame speech score in [0, 1] from segmentation-3.0 over sliding 10 s chunks.
+def speech_scores(
+    audio: np.ndarray, session, step: float, batch_size: int = 8, progress: ProgressCallback | None = None
+) -> np.ndarray:
+    """Per-frame speech score in [0, 1] from segmentation-3.0 over sliding 10 s chunks (``progress``:
+    the seconds read, after each batch of chunks).
 
     Each chunk votes for speech where the argmax powerset class of a frame has any speaker; votes
     are averaged over the chunks covering a frame with a Hamming weight that trusts chunk centres
@@ -140,6 +143,8 @@ def speech_scores(audio: np.ndarray, session, step: float, batch_size: int = 8) 
             first = round(start / SAMPLE_RATE / SEG_FRAME_STEP)
             votes[first : first + CHUNK_FRAMES] += hamming * (c > 0)
             weights[first : first + CHUNK_FRAMES] += hamming
+        if progress is not None:
+            progress(min(batch[-1] + CHUNK, n) / SAMPLE_RATE)
     frames = int(np.ceil((n / SAMPLE_RATE - SEG_FRAME_DURATION) / SEG_FRAME_STEP)) + 1
     return votes[:frames] / np.maximum(weights[:frames], 1e-9)
 
@@ -209,19 +214,30 @@ class EmbeddedDiarizer:
         use_segmentation = self.settings.vad == "segmentation"
         self.segmentation = load_onnx(SEGMENTATION, None, device, threads) if use_segmentation else None
 
-    def speech_regions(self, audio: np.ndarray) -> list[tuple[int, int]]:
-        """Speech regions of ``audio`` as (start, end) sample indices."""
+    def speech_regions(
+        self, audio: np.ndarray, progress: ProgressCallback | None = None
+    ) -> list[tuple[int, int]]:
+        """Speech regions of ``audio`` as (start, end) sample indices (``progress``: seconds read)."""
         if self.segmentation is None:
-            return silero_regions(audio, self.settings)
-        scores = speech_scores(audio, self.segmentation, self.settings.vad_step, self.settings.segmentation_batch)
+            regions = silero_regions(audio, self.settings)  # fast, and no hook inside: done at once
+            if progress is not None:
+                progress(len(audio) / SAMPLE_RATE)
+            return regions
+        s = self.settings
+        scores = speech_scores(audio, self.segmentation, s.vad_step, s.segmentation_batch, progress)
         return frames_to_regions(scores > self.settings.vad_threshold, self.settings, len(audio))
 
-    def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
-        """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn."""
+    def diarize(
+        self, audio: np.ndarray, options: DiarizationOptions, progress: ProgressCallback | None = None
+    ) -> list[Turn]:
+        """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn.
+
+        ``progress`` hears two passes (``passes``): the speech regions, then the embeddings."""
         audio = check_audio(audio)
         started = time.perf_counter()
-        regions = self.speech_regions(audio)
-        spans, embeddings = self._embed_regions(audio, regions)
+        finding, embedding = passes(progress, len(audio) / SAMPLE_RATE, 2)
+        regions = self.speech_regions(audio, finding)
+        spans, embeddings = self._embed_regions(audio, regions, embedding)
         if not spans:
             logger.info("diarization: no speech found")
             return []
@@ -242,12 +258,13 @@ class EmbeddedDiarizer:
         return normalise(embeddings.mean(axis=0))
 
     def _embed_regions(
-        self, audio: np.ndarray, regions: list[tuple[int, int]]
+        self, audio: np.ndarray, regions: list[tuple[int, int]], progress: ProgressCallback | None = None
     ) -> tuple[list[tuple[int, int]], np.ndarray]:
         """Windows over the regions long enough to embed, and their L2-normalised embeddings.
 
         Windows of equal length are batched (no padding) and run as soon as a batch is full, so the
-        features held at once stay bounded whatever the audio's length.
+        features held at once stay bounded whatever the audio's length. ``progress``: the seconds of
+        audio read, after each region and at the end.
         """
         min_samples = int(self.settings.min_window * SAMPLE_RATE)
         spans: list[tuple[int, int]] = []
@@ -265,8 +282,12 @@ class EmbeddedDiarizer:
                 spans.append((s, e))
                 if len(bucket) == self.settings.batch_size:
                     results.update(self._run(pending.pop(len(window))))
+            if progress is not None:
+                progress(end / SAMPLE_RATE)
         for bucket in pending.values():
             results.update(self._run(bucket))
+        if progress is not None:
+            progress(len(audio) / SAMPLE_RATE)
         if not spans:
             return [], np.zeros((0, 0), np.float32)
         out = np.stack([results[i] for i in range(len(spans))])

@@ -52,7 +52,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
 
-from ..audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE, ProgressCallback
 from ..errors import InputError, OptionError
 from ..transcript import Turn, speaker_id
 from . import DiarizationOptions
@@ -160,14 +160,17 @@ class OverlapDiarizer:
         self.campplus = load_onnx(CAMPPLUS, Path(model_path) if model_path else None, device, threads)
         self.segmentation = load_onnx(SEGMENTATION, None, device, threads)
 
-    def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
+    def diarize(
+        self, audio: np.ndarray, options: DiarizationOptions, progress: ProgressCallback | None = None
+    ) -> list[Turn]:
         """Speaker turns of ``audio`` (16 kHz mono float32), sorted, labelled SPEAKER_00 … by first turn.
 
         Turns of different speakers overlap where the segmentation hears two voices at once.
+        ``progress``: the seconds of audio read (one pass, steps 1 and 2 batch by batch).
         """
         audio = check_audio(audio)
         started = time.perf_counter()
-        local = self.local_speakers(audio)
+        local = self.local_speakers(audio, progress)
         turns = diarize_local(local, options, self.settings)
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
@@ -184,11 +187,12 @@ class OverlapDiarizer:
         weights = np.array([local.activity[c, a:b, k].sum() for c, k, a, b in local.pieces], dtype=np.float32)
         return normalise((local.embeddings * weights[:, None]).sum(axis=0))
 
-    def local_speakers(self, audio: np.ndarray) -> LocalSpeakers:
+    def local_speakers(self, audio: np.ndarray, progress: ProgressCallback | None = None) -> LocalSpeakers:
         """Steps 1 and 2: local speaker activities of every chunk and one embedding per piece.
 
         Chunks are read ``batch_size`` at a time; one fbank pass covers a batch's span (the chunks'
-        fbank frames are slices of it: Kaldi frames depend on their own 25 ms only).
+        fbank frames are slices of it: Kaldi frames depend on their own 25 ms only). ``progress``: the
+        seconds of audio read, after each batch.
         """
         s = self.settings
         starts = chunk_starts(len(audio), s.step)
@@ -212,6 +216,8 @@ class OverlapDiarizer:
                     embeddings.append(self._embed_pieces(chunk_feats, activity[b + i], found))
                     clean.append(_clean_seconds(activity[b + i], found))
                     pieces.append(np.column_stack([np.full(len(found), b + i), found]).astype(np.int32))
+            if progress is not None:
+                progress(min(int(batch[-1]) + CHUNK, len(audio)) / SAMPLE_RATE)
         if not pieces:
             return LocalSpeakers(starts, activity, np.zeros((0, 4), np.int32), np.zeros((0, 192), np.float32),
                                  np.zeros(0, np.float32), len(audio))

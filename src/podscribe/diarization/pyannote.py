@@ -12,15 +12,16 @@ import logging
 import os
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE, ProgressCallback
 from ..devices import resolve_device
 from ..errors import ModelError
 from ..transcript import Turn, speaker_id
-from . import DiarizationOptions
+from . import DiarizationOptions, passes
 from .embedded import SEG_FRAME_DURATION, SEG_FRAME_STEP, EmbeddedDiarizer
 
 logger = logging.getLogger(__name__)
@@ -133,8 +134,12 @@ class PyannoteDiarizer:
             self._voices = EmbeddedDiarizer(device=self.device)
         return self._voices.embed(audio)
 
-    def diarize(self, audio: np.ndarray, options: DiarizationOptions) -> list[Turn]:
-        """Speaker turns of ``audio`` (16 kHz mono float32), labelled SPEAKER_00 … by first turn."""
+    def diarize(
+        self, audio: np.ndarray, options: DiarizationOptions, progress: ProgressCallback | None = None
+    ) -> list[Turn]:
+        """Speaker turns of ``audio`` (16 kHz mono float32), labelled SPEAKER_00 … by first turn.
+
+        ``progress`` hears pyannote's own hook: its segmentation, then its embedding batches (``passes``)."""
         import torch
 
         waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
@@ -142,7 +147,8 @@ class PyannoteDiarizer:
             constraints = {"num_speakers": options.num_speakers}
         else:
             constraints = {"min_speakers": options.min_speakers, "max_speakers": options.max_speakers}
-        output = self.pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **constraints)
+        hook = _hook(passes(progress, len(audio) / SAMPLE_RATE, 2), len(audio) / SAMPLE_RATE)
+        output = self.pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, hook=hook, **constraints)
         annotation = getattr(output, "exclusive_speaker_diarization", None)
         if annotation is None:
             annotation = getattr(output, "speaker_diarization", output)
@@ -152,6 +158,19 @@ class PyannoteDiarizer:
         for _, _, label in tracks:
             names.setdefault(label, speaker_id(len(names)))
         return [Turn(float(s), float(e), names[label]) for s, e, label in tracks if e > s]
+
+
+def _hook(steps: list[ProgressCallback], duration: float) -> Callable[..., None]:
+    """A pyannote pipeline hook, called ``hook(step, artifact, file=, total=, completed=)``: its
+    "segmentation" chunks and "embeddings" batches done, as seconds of the two passes in ``steps``."""
+
+    def hook(step: str, artifact: object, file: object = None, total: int | None = None,
+             completed: int | None = None) -> None:  # fmt: skip
+        at = {"segmentation": 0, "embeddings": 1}.get(step)
+        if at is not None and total and completed is not None:
+            steps[at](duration * completed / total)
+
+    return hook
 
 
 def segmentation_speaker_count(audio: np.ndarray, checkpoint: str | os.PathLike[str]) -> np.ndarray:
