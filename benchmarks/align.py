@@ -9,9 +9,14 @@ anchors' own times with interpolation between them (no forced alignment). Varian
 - ``advert``: 20 s of another recording (brief.fr, 10-30 s) inserted into the audio between two turns
   near the middle, the text unchanged: speech not in the text (its own recognition, not timed).
 
-Settings of podscribe.align were chosen on tests/data/short.fr.opus; this reports on another file.
+Settings of podscribe.align were chosen on tests/data/short.fr.opus (and its variants); this reports on
+another file. ``--realspeech PART`` instead aligns each recorded-voice file of that part of the
+real-speech set (``python tools/make_realspeech.py``: Asterisk prompts joined, exact turns) to its own
+``Name : text`` lines and reports the same turn-boundary errors, file by file and pooled (no transcribe
+run; ``--language`` as ``podscribe align``'s, default: detected).
 
     python benchmarks/align.py [--fixture interview.fr] [--out benchmarks/results/align]
+    python benchmarks/align.py --realspeech report [--language fr]
 """
 
 from __future__ import annotations
@@ -40,14 +45,51 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 
 
-def turn_errors(transcript: Transcript, turns: list[dict]) -> dict[str, float]:
-    """Median, 95th percentile and max of |start error| and |end error| of each line's segment, pooled."""
+def boundary_errors(transcript: Transcript, turns: list[dict]) -> np.ndarray:
+    """|start error| and |end error| of each line's segment against the turn's exact bounds."""
     assert len(transcript.segments) == len(turns)
-    errors = np.abs(
+    return np.abs(
         [e for s, t in zip(transcript.segments, turns) for e in (s.start - t["start"], s.end - t["end"])]
     )
+
+
+def summary(errors: np.ndarray) -> dict[str, float]:
+    """Median, 95th percentile and max of boundary errors."""
     return {"median_s": round(float(np.median(errors)), 3), "p95_s": round(float(np.percentile(errors, 95)), 3),
             "max_s": round(float(errors.max()), 3), "boundaries": len(errors)}  # fmt: skip
+
+
+def turn_errors(transcript: Transcript, turns: list[dict]) -> dict[str, float]:
+    """``summary`` of one transcript's boundary errors."""
+    return summary(boundary_errors(transcript, turns))
+
+
+def realspeech(part: str, language: str | None, out: Path) -> None:
+    """Align every file of one part of the real-speech set to its own text; errors per file and pooled."""
+    folder = Path.home() / ".cache" / "podscribe" / "realspeech" / part
+    aligner = Aligner(Pipeline(make_options(language=language, diarizer="none", cache=False)))
+    result: dict = {"part": part, "language": language or "detected", "date": datetime.date.today().isoformat(),
+                    "command": f"python benchmarks/align.py --realspeech {part}" + (f" --language {language}" if language else ""),
+                    "files": {}}  # fmt: skip
+    pooled = []
+    for path in sorted(folder.glob("*.json")):
+        turns = json.loads(path.read_text(encoding="utf-8"))["turns"]
+        t0 = time.perf_counter()
+        aligned = aligner.run(path.with_suffix(".flac"), lines(turns))
+        errors = boundary_errors(aligned, turns)
+        pooled.append(errors)
+        result["files"][path.stem] = {
+            **summary(errors), "align_s": round(time.perf_counter() - t0, 1), "language": aligned.language,
+            "words_equal_text": [w.text for w in aligned.words] == [w for t in turns for w in t["text"].split()],
+            "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments] == [t["speaker"] for t in turns],
+            "unaligned_words": sum(not w.aligned for w in aligned.words), "words": len(aligned.words),
+        }  # fmt: skip
+        logging.getLogger("align").info("%s: %s", path.stem, result["files"][path.stem])
+    result["pooled"] = summary(np.concatenate(pooled))
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"realspeech-{part}" + (f"-{language}" if language else "") + ".json"
+    (out / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
 
 
 def lines(turns: list[dict]) -> str:
@@ -58,8 +100,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fixture", default="interview.fr")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/align"))
+    p.add_argument(
+        "--realspeech", choices=("dev", "report", "test"), help="align the real-speech set's files"
+    )
+    p.add_argument("--language", help="language of --realspeech files (default: detected)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.realspeech:
+        realspeech(args.realspeech, args.language, args.out)
+        return
     fixture = json.loads((DATA / f"{args.fixture}.json").read_text(encoding="utf-8"))
     audio = DATA / fixture["audio"]
     turns = fixture["turns"]
