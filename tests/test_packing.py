@@ -16,6 +16,7 @@ from podscribe.packing import (
     _pack_audio,
     _split_at,
     _unpack,
+    continue_sentences,
     missed,
     pack,
     recognise_turns,
@@ -63,7 +64,9 @@ def test_clips_are_single_speaker_short_disjoint_and_cover_every_turn(turns: lis
 
 
 @given(turn_lists(), st.floats(0.0, 2.0))
-def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: list[Turn], gap: float) -> None:
+def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(
+    turns: list[Turn], gap: float
+) -> None:
     options = PackOptions(gap=gap)
     clips = turn_clips(turns, AUDIO, options)
     packs = pack(clips, options)
@@ -78,7 +81,10 @@ def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: l
             for q in packs[:i]:
                 before = [d for d in q if d.start < c.start]
                 if q[0].speaker == c.speaker and before:
-                    assert sum(d.duration for d in before) + gap * len(before) + c.duration > options.window - 1e-6
+                    assert (
+                        sum(d.duration for d in before) + gap * len(before) + c.duration
+                        > options.window - 1e-6
+                    )
 
 
 @given(turn_lists())
@@ -132,6 +138,33 @@ def test_missed_finds_clip_speech_left_without_words() -> None:
     assert missed(clips[:1], words, [Turn(0.2, 4.0, "A")], PackOptions()) == []
 
 
+def test_pieces_decoded_apart_keep_sentence_case() -> None:
+    clips = [Turn(0.0, 10.0, "A"), Turn(10.0, 20.0, "B")]
+
+    def segment(text: str, start: float) -> Segment:
+        return Segment.from_words(Word(w, start + k, start + k + 0.5) for k, w in enumerate(text.split()))
+
+    segments = [
+        segment("Comment est-ce qu'il", 0.0),  # Whisper stopped here; the rest decoded again alone
+        segment("Peut-il encore parler à Macron ?", 3.5),
+        segment("Non.", 9.0),  # after a sentence's end: kept
+        segment("Macron répond", 10.0),  # another speaker's turn: kept
+    ]
+    texts = [s.text for s in continue_sentences(segments, clips, gap=2.0)]
+    assert texts == ["Comment est-ce qu'il", "peut-il encore parler à Macron ?", "Non.", "Macron répond"]
+    # A name (capitalised inside a segment) keeps its capital, and so does an acronym
+    segments[1] = segment("Macron encore", 3.5)
+    assert (
+        continue_sentences(segments, clips, gap=2.0)[1].text == "macron encore"
+    )  # nothing says it is a name
+    segments[2] = segment("Non, pas Macron.", 9.0)
+    assert continue_sentences(segments, clips, gap=2.0)[1].text == "Macron encore"
+    segments[1] = segment("IBM encore", 3.5)
+    assert continue_sentences(segments, clips, gap=2.0)[1].text == "IBM encore"
+    segments[1] = segment("Peut-il encore", 6.0)  # more than gap after the piece before
+    assert continue_sentences(segments, clips, gap=2.0)[1].text == "Peut-il encore"
+
+
 def test_segments_are_cut_where_a_stretch_was_decoded_again() -> None:
     words = [Word("a", 1.0, 2.0), Word("b", 2.0, 3.0), Word("c", 8.0, 9.0)]
     again = [Turn(3.0, 8.0, "A")]
@@ -151,7 +184,9 @@ class _Spy:
         return self.engine.transcribe(audio, options, progress, clips)
 
 
-@pytest.mark.parametrize("engine_name, name", [("faster-whisper", "overlap.fr"), ("openai-whisper", "short.fr")])
+@pytest.mark.parametrize(
+    "engine_name, name", [("faster-whisper", "overlap.fr"), ("openai-whisper", "short.fr")]
+)
 def test_every_turn_gets_its_words(engine_name: str, name: str) -> None:
     """On real audio, with the real engine: every reference turn of 2 s or more has words in it, and
     words come back in time order, inside the audio. A sequential engine reads speech stretches,

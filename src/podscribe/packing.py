@@ -14,6 +14,7 @@ files), and the language found in the first block is forced on the next ones.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -93,7 +94,9 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     return clips
 
 
-def speech_stretches(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
+def speech_stretches(
+    turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()
+) -> list[Turn]:
     """Clips for a sequential engine: all speakers' turns joined across pauses under ``clip_join_gap``, uncut
     (speaker ``""``), so it reads as few windows as it would over the whole file, but no long silence."""
     return turn_clips([replace(t, speaker="") for t in turns], audio, replace(options, window=math.inf))
@@ -107,7 +110,8 @@ def pack(clips: Sequence[Turn], options: PackOptions = PackOptions()) -> list[li
     packs: list[list[Turn]] = []
     for clip in sorted(clips, key=lambda c: c.start):
         room = (
-            p for p in packs
+            p
+            for p in packs
             if p[0].speaker == clip.speaker
             and _length(p, options.gap) + options.gap + clip.duration <= options.window
         )
@@ -164,7 +168,9 @@ def recognise_turns(
         span = (block[0].start, block[-1].end)
         packs = pack(block, options) if engine.packs_clips else [[clip] for clip in block]
         if asr.language is None and engine.packs_clips:
-            languages.update(speaker_languages(engine, audio, [c for c in block if c.speaker not in languages]))
+            languages.update(
+                speaker_languages(engine, audio, [c for c in block if c.speaker not in languages])
+            )
         found: list[Segment] = []
         for lang, group in _by_language(packs, languages, language).items():
             more, lang = _decode(engine, audio, group, replace(asr, language=lang), options, span, progress)
@@ -191,7 +197,7 @@ def recognise_turns(
         language = max(spoken, key=spoken.__getitem__)
     if progress is not None:
         progress(len(audio) / SAMPLE_RATE)
-    segments.sort(key=lambda s: s.start)
+    segments = continue_sentences(sorted(segments, key=lambda s: s.start), clips, options.clip_join_gap)
     logger.info(
         "%d clips decoded in %d blocks; %d stretches without words decoded again",
         len(clips),
@@ -201,12 +207,64 @@ def recognise_turns(
     return ASRResult(language=language or "", segments=tuple(segments))
 
 
+_SENTENCE_END = tuple(".?!…")
+_MARKS = ".,;:!?…«»“”\"'()[] "
+
+
+def _ends_sentence(word: str) -> bool:
+    return word.rstrip("»”\"')] ").endswith(_SENTENCE_END)
+
+
+def continue_sentences(segments: Sequence[Segment], clips: Sequence[Turn], gap: float) -> list[Segment]:
+    """Segments (in time order) whose first word continues the sentence of the segment before, decoded
+    apart (a clip cut at its longest, a stretch decoded again), with that word's capital lowered.
+
+    Whisper capitalises the first word of every decoding: joined, the pieces read "Comment est-ce qu'il
+    Peut-il encore". A word is lowered when the segment before is the same speaker's (``clips``), less
+    than ``gap`` s before, and ends without a sentence's punctuation, unless the word is an acronym or
+    a name: capitalised somewhere inside a segment of the transcript.
+    """
+    inside = {
+        w.text.strip(_MARKS)
+        for seg in segments
+        for before, w in itertools.pairwise(seg.words)
+        if w.text[:1].isupper() and not _ends_sentence(before.text)
+    }
+    out: list[Segment] = []
+    for seg in segments:
+        previous = out[-1] if out else None
+        first = seg.words[0].text if seg.words else ""
+        if (
+            previous is not None
+            and previous.words
+            and seg.start - previous.end < gap
+            and _speaker_at(previous.end, clips) == _speaker_at(seg.start, clips)
+            and not _ends_sentence(previous.words[-1].text)
+            and first[:1].isupper()
+            and any(c.islower() for c in first)
+            and first.strip(_MARKS) not in inside
+        ):
+            lowered = replace(seg.words[0], text=first[0].lower() + first[1:])
+            seg = Segment.from_words((lowered, *seg.words[1:]), seg.speaker, seg.overlap)
+        out.append(seg)
+    return out
+
+
+def _speaker_at(t: float, clips: Sequence[Turn]) -> str | None:
+    """Speaker of the clip holding (or nearest to) time ``t``."""
+    if not clips:
+        return None
+    return min(clips, key=lambda c: max(c.start - t, t - c.end, 0.0)).speaker
+
+
 def speaker_languages(engine: ASREngine, audio: np.ndarray, clips: Sequence[Turn]) -> dict[str, str]:
     """Each speaker's language, detected on up to 30 s of their own clips (longest first)."""
     found: dict[str, str] = {}
     for speaker in dict.fromkeys(c.speaker for c in clips):
         own = sorted((c for c in clips if c.speaker == speaker), key=lambda c: c.duration, reverse=True)
-        speech = np.concatenate([audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)] for c in own])
+        speech = np.concatenate(
+            [audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)] for c in own]
+        )
         found[speaker] = engine.detect_language(speech[: 30 * SAMPLE_RATE])
     return found
 
