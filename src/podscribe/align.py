@@ -381,24 +381,24 @@ def word_pairs(text: Sequence[str], heard: Sequence[str]) -> list[tuple[int | No
     back[2, 0] = np.where(cols == 1, 0, 2)
     for i in range(1, n + 1):
         shift = lo[i] - lo[i - 1]
-        j = lo[i] + cols
+        at = lo[i] + cols  # heard words 1..m, in this row's band
         up = [_shifted(r, shift) for r in rows]  # (i-1, j)
         diagonal = [_shifted(r, shift - 1) for r in rows]  # (i-1, j-1)
-        h = np.clip(j - 1, 0, m - 1)
+        h = np.clip(at - 1, 0, m - 1)
         distance = cdist([ts[i - 1]], [hs[k] for k in h], scorer=Indel.distance)[0]
         letters = t_len[i - 1] + h_len[h]
         pair_score = letters * (1.0 - distance / letters - PAIR_SIMILARITY)
         came = np.stack(diagonal)
         back[0, i] = came.argmax(0)
-        paired = np.where(j >= 1, came.max(0) + pair_score, -np.inf)
+        paired = np.where(at >= 1, came.max(0) + pair_score, -np.inf)
         came = np.stack([up[0] - GAP_OPEN, up[1], up[2] - GAP_OPEN])
         back[1, i] = came.argmax(0)
         dropped = came.max(0) - GAP_LETTER * t_len[i - 1]
         best = np.maximum(paired, dropped)  # inserted heard j: from the best of row i at some k < j
-        opened = np.maximum.accumulate(best - GAP_OPEN + h_cost[j])
+        opened = np.maximum.accumulate(best - GAP_OPEN + h_cost[at])
         inserted = np.full(width, -np.inf)
-        inserted[1:] = opened[:-1] - h_cost[j[1:]]
-        inserted[j < 1] = -np.inf
+        inserted[1:] = opened[:-1] - h_cost[at[1:]]
+        inserted[at < 1] = -np.inf
         opens = np.zeros(width, bool)
         opens[1:] = best[:-1] - GAP_OPEN >= inserted[:-1]
         back[2, i] = np.where(opens, np.concatenate([[0], np.where(paired >= dropped, 0, 1)[:-1]]), 2)
