@@ -35,6 +35,7 @@ import numpy as np
 from podscribe.align import Aligner, match_words, snap_to_speech, speech_regions, timed_words
 from podscribe.asr import ASRResult
 from podscribe.audio import SAMPLE_RATE, load_audio
+from podscribe.errors import InputError
 from podscribe.inputs import open_source
 from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
@@ -75,7 +76,11 @@ def realspeech(part: str, language: str | None, out: Path) -> None:
     for path in sorted(folder.glob("*.json")):
         turns = json.loads(path.read_text(encoding="utf-8"))["turns"]
         t0 = time.perf_counter()
-        aligned = aligner.run(path.with_suffix(".flac"), lines(turns))
+        try:
+            aligned = aligner.run(path.with_suffix(".flac"), lines(turns))
+        except InputError as e:  # refused as another recording's text: reported, not timed
+            result["files"][path.stem] = {"refused": str(e)}
+            continue
         errors = boundary_errors(aligned, turns)
         pooled.append(errors)
         result["files"][path.stem] = {
