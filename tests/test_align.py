@@ -198,6 +198,35 @@ def test_text_is_unspoken_only_where_the_recognition_has_no_time_for_it() -> Non
     assert match_words(text, _heard(spoken), Normalizer("fr")).unspoken == gone
 
 
+def test_the_turn_before_an_advert_keeps_its_anchors() -> None:
+    # The interview's advert case: a misrecognised turn, 20 s of other speech, then the text goes on.
+    # An edit distance on characters spread the turn's letters over the advert, which left the turn's
+    # end without an anchor and a window across the advert (a turn boundary 20 s off).
+    text = (
+        "c'est vrai qu'avec les dernières avancées en intelligence artificielle on peut établir des "
+        "diagnostics qui permettent aux plus aisés de mieux vivre un petit peu plus longtemps mais souvent "
+        "les budgets qui y sont consacrés sont amputés aux budgets de santé publique "
+    )
+    after = "on voit que même en deux mille vingt pendant une pandémie on continue de supprimer des lits"
+    said = (
+        "c'est vrai qu'à mettre les vénus maman c'est mon intelligence artificielle on peut établir des "
+        "biagnostiques qui permettent au plus même et de mieux vivre un petit peu plus longtemps mais "
+        "soumaine les buts qui disont qu'on s'agressont en plus au budget de santé publique"
+    )
+    advert = (
+        "bonsoir à toutes et à tous ce soir on parle de vélo en ville avec deux invités qui ne sont pas "
+        "tout à fait d'accord sophie marchand vous êtes urbaniste et vous avez travaillé sur le plan"
+    )
+    heard = _heard(said) + _heard(advert, 15.0) + _heard(after, 27.0)
+    words = (text + after).split()
+    matching = match_words(words, heard, Normalizer("fr"))
+    end = words.index("publique")
+    assert end in matching.anchors and matching.anchors[end][1] < 15.0
+    assert matching.anchors[end + 1][0] == 27.0 and not matching.unspoken
+    spans = windows(matching, len(words), 40.0)
+    assert not any(r[0] < 15.0 and r[1] > 27.0 for s in spans for r in s.ranges)  # none spans the advert
+
+
 def test_a_gap_with_speech_the_text_lacks_is_not_spanned() -> None:
     text = "le vélo en ville progresse depuis dix ans et les ateliers associatifs sont pleins chaque samedi"
     advert = "achetez maintenant votre nouvelle voiture électrique chez notre concessionnaire préféré " * 3
