@@ -366,7 +366,7 @@ def word_pairs(text: Sequence[str], heard: Sequence[str]) -> list[tuple[int | No
         return [(i, None) for i in t_at] + [(None, j) for j in h_at]
     t_len = np.array([len(w) for w in ts], float)
     h_len = np.array([len(w) for w in hs], float)
-    half = max(BAND, BAND * max(n, m) // 1000) + abs(n - m)
+    half = BAND + abs(n - m)
     width = min(m + 1, 2 * half + 1)
     lo = [min(max(0, round(i * m / n) - half), m + 1 - width) for i in range(n + 1)]
     h_cost = np.concatenate([[0.0], np.cumsum(GAP_LETTER * h_len)])  # inserting heard words 1..j
