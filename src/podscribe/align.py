@@ -47,7 +47,7 @@ MIN_RUN = 2  # a matched word is an anchor only inside a run of this many, conse
 MIN_ANCHORED = 0.25  # fewer text words anchored than this share: the text is not this audio's
 # matching text words to recognised words (word_pairs): a pair of words scores its letters times (similarity
 # - PAIR_SIMILARITY); a gap costs GAP_OPEN plus GAP_LETTER per letter; BAND words around the diagonal
-PAIR_SIMILARITY, GAP_OPEN, GAP_LETTER, BAND = 0.5, 3.0, 0.1, 400
+PAIR_SIMILARITY, GAP_OPEN, GAP_LETTER, BAND = 0.5, 3.0, 0.1, 1000
 UNSPOKEN_RUN = 3  # text words paired with nothing, in a run of this many ...
 UNSPOKEN_S = 0.75  # ... are not spoken where they need this much more time than the audio around them has
 MAX_WINDOW = 29.0  # seconds of audio in one forced-alignment window (Whisper reads 30 s)
