@@ -12,7 +12,8 @@ anchors' own times with interpolation between them (no forced alignment). Varian
 Settings of podscribe.align were chosen on tests/data/short.fr.opus (and its variants); this reports on
 another file. ``--realspeech PART`` instead aligns each recorded-voice file of that part of the
 real-speech set (``python tools/make_realspeech.py``: Asterisk prompts joined, exact turns) to its own
-``Name : text`` lines and reports the same turn-boundary errors, file by file and pooled (no transcribe
+``Name : text`` lines and reports the same turn-boundary errors, file by file and pooled, and the
+``inserted`` variant per file (no transcribe
 run; ``--language`` as ``podscribe align``'s, default: detected).
 
     python benchmarks/align.py [--fixture interview.fr] [--out benchmarks/results/align]
@@ -36,7 +37,7 @@ from podscribe.align import Aligner, match_words, snap_to_speech, speech_regions
 from podscribe.asr import ASRResult
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.errors import InputError
-from podscribe.inputs import open_source
+from podscribe.inputs import AudioSource, open_source
 from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.reference import parse_reference
@@ -75,9 +76,11 @@ def realspeech(part: str, language: str | None, out: Path) -> None:
     pooled = []
     for path in sorted(folder.glob("*.json")):
         turns = json.loads(path.read_text(encoding="utf-8"))["turns"]
-        t0 = time.perf_counter()
+        source = open_source(path.with_suffix(".flac"))
+        t0 = time.perf_counter()  # Aligner.run, its two steps apart: the recognition serves the variant
+        recognised, duration = aligner.pipeline.recognise(source.load)
         try:
-            aligned = aligner.run(path.with_suffix(".flac"), lines(turns))
+            aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)))
         except InputError as e:  # refused as another recording's text: reported, not timed
             result["files"][path.stem] = {"refused": str(e)}
             continue
@@ -88,6 +91,7 @@ def realspeech(part: str, language: str | None, out: Path) -> None:
             "words_equal_text": [w.text for w in aligned.words] == [w for t in turns for w in t["text"].split()],
             "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments] == [t["speaker"] for t in turns],
             "unaligned_words": sum(not w.aligned for w in aligned.words), "words": len(aligned.words),
+            "inserted": inserted(aligner, source, recognised, duration, turns),
         }  # fmt: skip
         logging.getLogger("align").info("%s: %s", path.stem, result["files"][path.stem])
     result["pooled"] = summary(np.concatenate(pooled))
@@ -95,6 +99,40 @@ def realspeech(part: str, language: str | None, out: Path) -> None:
     name = f"realspeech-{part}" + (f"-{language}" if language else "") + ".json"
     (out / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def inserted(
+    aligner: Aligner, source: AudioSource, recognised: ASRResult, duration: float, turns: list[dict]
+) -> dict:
+    """The text with sentences of another fixture (brief.fr) inserted into 10 % of its sentences (after
+    a turn's first sentence: text that is not spoken), aligned: timing of the turns, words flagged."""
+    extra = [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
+             for s in SENTENCE.split(t["text"])]  # fmt: skip
+    sentences = sum(len(SENTENCE.split(t["text"])) for t in turns)
+    hosts = [i for i, t in enumerate(turns) if len(SENTENCE.split(t["text"])) >= 2]
+    count = min(round(0.1 * sentences), len(hosts))
+    chosen = [hosts[round(k * (len(hosts) - 1) / max(count - 1, 1))] for k in range(count)]
+    edited, inserted_words = [dict(t) for t in turns], []
+    for k, i in enumerate(chosen):
+        first, *rest = SENTENCE.split(edited[i]["text"])
+        sentence = extra[k % len(extra)]
+        edited[i]["text"] = " ".join([first, sentence, *rest])
+        inserted_words.append((i, len(first.split()), len(sentence.split())))
+    t0 = time.perf_counter()
+    with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)))
+    seconds = time.perf_counter() - t0
+    flagged: set[int] = set()
+    for i, at, n in inserted_words:
+        offset = sum(len(s.words) for s in with_extra.segments[:i]) + at
+        flagged.update(range(offset, offset + n))
+    unaligned = {k for k, w in enumerate(with_extra.words) if not w.aligned}
+    return {
+        **turn_errors(with_extra, turns),
+        "sentences": sentences, "inserted_sentences": count,
+        "inserted_words": len(flagged), "inserted_words_flagged": len(flagged & unaligned),
+        "spoken_words_flagged": len(unaligned - flagged), "spoken_words": len(with_extra.words) - len(flagged),
+        "fit_s": round(seconds, 1),
+    }  # fmt: skip
 
 
 def lines(turns: list[dict]) -> str:
@@ -165,34 +203,7 @@ def main() -> None:
     )
     result["anchors_interpolated"] = turn_errors(interpolated, turns)
 
-    # inserted: sentences not spoken, in 10 % of the text's sentences
-    extra = [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
-             for s in SENTENCE.split(t["text"])]  # fmt: skip
-    sentences = sum(len(SENTENCE.split(t["text"])) for t in turns)
-    hosts = [i for i, t in enumerate(turns) if len(SENTENCE.split(t["text"])) >= 2]
-    count = round(0.1 * sentences)
-    chosen = [hosts[round(k * (len(hosts) - 1) / max(count - 1, 1))] for k in range(count)]
-    edited, inserted_words = [dict(t) for t in turns], []
-    for k, i in enumerate(chosen):
-        first, *rest = SENTENCE.split(edited[i]["text"])
-        sentence = extra[k % len(extra)]
-        edited[i]["text"] = " ".join([first, sentence, *rest])
-        inserted_words.append((i, len(first.split()), len(sentence.split())))
-    t0 = time.perf_counter()
-    with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)))
-    seconds = time.perf_counter() - t0
-    flagged = set()
-    for i, at, n in inserted_words:
-        offset = sum(len(s.words) for s in with_extra.segments[:i]) + at
-        flagged.update(range(offset, offset + n))
-    unaligned = {k for k, w in enumerate(with_extra.words) if not w.aligned}
-    result["inserted"] = {
-        **turn_errors(with_extra, turns),
-        "sentences": sentences, "inserted_sentences": count,
-        "inserted_words": len(flagged), "inserted_words_flagged": len(flagged & unaligned),
-        "spoken_words_flagged": len(unaligned - flagged), "spoken_words": len(with_extra.words) - len(flagged),
-        "fit_s": round(seconds, 1),
-    }  # fmt: skip
+    result["inserted"] = inserted(aligner, source, recognised, duration, turns)
 
     # advert: 20 s of other speech inserted into the audio between two turns near the middle
     samples = load_audio(audio)
