@@ -2,17 +2,16 @@
 
 Method: Whisper recognises the audio first (the Pipeline's faster-whisper engine, without
 diarization: speakers come from the text's lines). The text's words are matched to the recognised
-words by an edit-distance alignment of their normalised characters (``scores.align`` on the
-evaluation normaliser's output); a text word equal to one recognised word, in a run of ``MIN_RUN``
-such words consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
+words by a global alignment of whole words (normalised by the evaluation's normaliser) scored by their
+letters, with affine gaps (``word_pairs``); a text word equal to the recognised word it is paired
+with, in a run of ``MIN_RUN`` such pairs consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
 at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to its audio with
 Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's word
 timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD).
 
-Text that does not match the audio must not shift the rest: where the text between two anchors
-needs clearly more time than the audio has, its block the recognition lacks most is taken as not
-spoken: those words keep their place, get times interpolated between their neighbours and
-``aligned=False``. Where the audio is far longer than its text needs (an advert), no window spans
+Text that does not match the audio must not shift the rest: a run of text words the alignment
+leaves unpaired, where the recognition has no time for it, is taken as not spoken: those words keep
+their place, get times interpolated between their neighbours and ``aligned=False``. Where the audio is far longer than its text needs (an advert), no window spans
 the gap. A text with too few anchors (another language, another recording) is an InputError rather
 than garbage timing.
 """
