@@ -22,7 +22,7 @@ import bisect
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -162,8 +162,9 @@ class Aligner:
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
         for span in windows(matching, len(texts), duration, line_of):
             times.update(self._force_align(samples, texts, span, language))
+        line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
         words = snap_to_speech(
-            timed_words(texts, times, matching.unspoken, duration), speech_regions(samples)
+            timed_words(texts, times, matching.unspoken, duration), speech_regions(samples), line_starts
         )
         aligned = sum(w.aligned for w in words)
         logger.log(
@@ -567,24 +568,38 @@ def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
     return vad_regions(samples, min_silence_duration_ms=VAD_PAUSE_MS, speech_pad_ms=0)
 
 
-def snap_to_speech(words: Sequence[Word], regions: Sequence[tuple[float, float]]) -> list[Word]:
-    """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word.
+def snap_to_speech(
+    words: Sequence[Word], regions: Sequence[tuple[float, float]], line_starts: Collection[int] = ()
+) -> list[Word]:
+    """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word;
+    the first word of a line (indices ``line_starts``) starts at the last speech onset inside it, and
+    the last word before one ends at the first speech offset inside it.
 
     Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
-    turn) ends where the next begins; the VAD's edges are the speech's own.
+    turn) ends where the next begins, and the first word of a turn may take the pause before it and
+    the end of the turn before (measured on recorded prompts: turn starts up to 1.6 s early); the
+    VAD's edges are the speech's own.
     """
     if not regions:
         return list(words)
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
     out = []
-    for w in words:
+    for i, w in enumerate(words):
         start, end = w.start, w.end
         k = int(np.searchsorted(starts, start, side="right")) - 1  # region starting at or before start
         if (k < 0 or ends[k] <= start) and k + 1 < len(starts) and starts[k + 1] < end:
             start = float(starts[k + 1])  # start in a pause: the next speech onset within the word
+        if i in line_starts:  # a turn starts after any pause inside its first word
+            k = int(np.searchsorted(starts, end, side="left")) - 1  # last onset before end
+            if k >= 0 and starts[k] > start:
+                start = float(starts[k])
         k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
         if k >= 0 and ends[k] < end and ends[k] > start:
             end = float(ends[k])  # end in a pause: the last speech offset within the word
+        if i + 1 in line_starts:  # a turn ends before any pause inside its last word
+            k = int(np.searchsorted(ends, start, side="right"))  # first offset after start
+            if k < len(ends) and ends[k] < end:
+                end = max(float(ends[k]), start)
         out.append(replace(w, start=start, end=end) if w.aligned else w)
     return out
