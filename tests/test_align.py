@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from release_rules import check_release
 
-from podscribe.align import PAD, Aligner, match_words, windows, word_pairs
+from podscribe.align import PAD, Aligner, match_words, snap_to_speech, windows, word_pairs
 from podscribe.errors import InputError
 from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
@@ -237,6 +237,21 @@ def test_a_gap_with_speech_the_text_lacks_is_not_spanned() -> None:
     spans = windows(matching, len(words), 15.0)
     assert [s.words for s in spans] == [tuple(range(8)), tuple(range(8, len(words)))]
     assert spans[0].ranges[0][1] <= 2.4 + PAD and spans[1].ranges[0][0] >= 2.4 + 0.3 * 30 - PAD
+
+
+def test_turn_edges_snap_to_the_speech_inside_their_first_and_last_words() -> None:
+    # DTW gave a turn's first word the pause before it and the end of the turn before (recorded
+    # prompts: starts up to 1.6 s early); a word inside a turn keeps a short pause it spans.
+    regions = [(0.0, 2.0), (3.5, 5.0), (5.2, 6.0)]
+    words = [
+        Word("fin.", 1.5, 2.4),
+        Word("Votre", 1.9, 3.9),
+        Word("message", 3.9, 5.3),
+        Word("ici.", 5.3, 6.2),
+    ]
+    snapped = snap_to_speech(words, regions, line_starts={0, 1})
+    assert [(w.start, w.end) for w in snapped] == [(1.5, 2.0), (3.5, 3.9), (3.9, 5.3), (5.3, 6.0)]
+    assert snap_to_speech(words, regions)[1].start == 1.9  # not a line's first word: kept
 
 
 def test_unaligned_flag_round_trips_through_json_and_stays_absent_otherwise() -> None:
