@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podscribe.align import Aligner, match_words, snap_to_speech, speech_regions, timed_words
+from podscribe.align import Aligner, aligner_options, match_words, snap_to_speech, speech_regions, timed_words
 from podscribe.asr import ASRResult
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.errors import InputError
@@ -66,19 +66,19 @@ def turn_errors(transcript: Transcript, turns: list[dict]) -> dict[str, float]:
     return summary(boundary_errors(transcript, turns))
 
 
-def realspeech(part: str, language: str | None, out: Path) -> None:
+def realspeech(part: str, language: str | None, out: Path, files: str = "*") -> None:
     """Align every file of one part of the real-speech set to its own text; errors per file and pooled."""
     folder = Path.home() / ".cache" / "podscribe" / "realspeech" / part
-    aligner = Aligner(Pipeline(make_options(language=language, diarizer="none", cache=False)))
+    aligner = Aligner(Pipeline(aligner_options(make_options(language=language, cache=False))))
     result: dict = {"part": part, "language": language or "detected", "date": datetime.date.today().isoformat(),
                     "command": f"python benchmarks/align.py --realspeech {part}" + (f" --language {language}" if language else ""),
                     "files": {}}  # fmt: skip
     pooled = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob(f"{files}.json")):
         turns = json.loads(path.read_text(encoding="utf-8"))["turns"]
         source = open_source(path.with_suffix(".flac"))
         t0 = time.perf_counter()  # Aligner.run, its two steps apart: the recognition serves the variant
-        recognised, duration = aligner.pipeline.recognise(source.load)
+        recognised, duration = aligner.recognise(source)
         try:
             aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)))
         except InputError as e:  # refused as another recording's text: reported, not timed
@@ -96,7 +96,12 @@ def realspeech(part: str, language: str | None, out: Path) -> None:
         logging.getLogger("align").info("%s: %s", path.stem, result["files"][path.stem])
     result["pooled"] = summary(np.concatenate(pooled))
     out.mkdir(parents=True, exist_ok=True)
-    name = f"realspeech-{part}" + (f"-{language}" if language else "") + ".json"
+    name = (
+        f"realspeech-{part}"
+        + (f"-{language}" if language else "")
+        + ("" if files == "*" else f"-{files.strip('*')}")
+        + ".json"
+    )
     (out / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
@@ -147,10 +152,11 @@ def main() -> None:
         "--realspeech", choices=("dev", "report", "test"), help="align the real-speech set's files"
     )
     p.add_argument("--language", help="language of --realspeech files (default: detected)")
+    p.add_argument("--files", default="*", help="--realspeech: only the files matching this glob")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.realspeech:
-        realspeech(args.realspeech, args.language, args.out)
+        realspeech(args.realspeech, args.language, args.out, args.files)
         return
     fixture = json.loads((DATA / f"{args.fixture}.json").read_text(encoding="utf-8"))
     audio = DATA / fixture["audio"]

@@ -103,9 +103,16 @@ def align(
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
     if opts.engine != "faster-whisper":
         raise OptionError("align needs the faster-whisper engine (its cross-attention alignment)")
-    return Aligner(Pipeline(replace(opts, diarizer=None, reference=None, voices={}, speaker_names=()))).run(
-        audio, text_or_path
-    )
+    return Aligner(Pipeline(aligner_options(opts))).run(audio, text_or_path)
+
+
+def aligner_options(options: PipelineOptions) -> PipelineOptions:
+    """The pipeline options ``align`` recognises with: no diarization when the language is given (the
+    text names the speakers); without one, the diarizer's turns let each voice be recognised in its own
+    language (measured on recorded multi-language conversations: one detected language for every voice
+    left the others without anchors). Names and references do not apply."""
+    diarizer = options.diarizer if options.asr.language is None else None
+    return replace(options, diarizer=diarizer, reference=None, voices={}, speaker_names=())
 
 
 def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Reference, str]:
@@ -129,9 +136,14 @@ class Aligner:
         """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it."""
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
-        o = self.pipeline.options
-        result, duration = self.pipeline.recognise(source.load, source.digest if o.cache else None)
+        result, duration = self.recognise(source)
         return self.fit(source, result, duration, reference, text_name)
+
+    def recognise(self, source: AudioSource) -> tuple[ASRResult, float]:
+        """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes)."""
+        digest = source.digest if self.pipeline.options.cache else None
+        turns = self.pipeline.diarize_audio(source.load, digest) if self.pipeline.options.diarizer else None
+        return self.pipeline.recognise(source.load, digest, turns)
 
     def fit(
         self,
@@ -161,7 +173,11 @@ class Aligner:
         times: dict[int, tuple[float, float, float]] = {}
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
         for span in windows(matching, len(texts), duration, line_of):
-            times.update(self._force_align(samples, texts, span, language))
+            start, end = span.ranges[0]  # no language given: each window's own (voices may differ)
+            own = o.asr.language or self.pipeline.engine.detect_language(
+                samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+            )
+            times.update(self._force_align(samples, texts, span, own))
         line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
         words = snap_to_speech(
             timed_words(texts, times, matching.unspoken, duration), speech_regions(samples), line_starts
