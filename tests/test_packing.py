@@ -64,9 +64,7 @@ def test_clips_are_single_speaker_short_disjoint_and_cover_every_turn(turns: lis
 
 
 @given(turn_lists(), st.floats(0.0, 2.0))
-def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(
-    turns: list[Turn], gap: float
-) -> None:
+def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: list[Turn], gap: float) -> None:
     options = PackOptions(gap=gap)
     clips = turn_clips(turns, AUDIO, options)
     packs = pack(clips, options)
@@ -81,10 +79,7 @@ def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(
             for q in packs[:i]:
                 before = [d for d in q if d.start < c.start]
                 if q[0].speaker == c.speaker and before:
-                    assert (
-                        sum(d.duration for d in before) + gap * len(before) + c.duration
-                        > options.window - 1e-6
-                    )
+                    assert sum(d.duration for d in before) + gap * len(before) + c.duration > options.window - 1e-6
 
 
 @given(turn_lists())
@@ -184,9 +179,7 @@ class _Spy:
         return self.engine.transcribe(audio, options, progress, clips)
 
 
-@pytest.mark.parametrize(
-    "engine_name, name", [("faster-whisper", "overlap.fr"), ("openai-whisper", "short.fr")]
-)
+@pytest.mark.parametrize("engine_name, name", [("faster-whisper", "overlap.fr"), ("openai-whisper", "short.fr")])
 def test_every_turn_gets_its_words(engine_name: str, name: str) -> None:
     """On real audio, with the real engine: every reference turn of 2 s or more has words in it, and
     words come back in time order, inside the audio. A sequential engine reads speech stretches,

@@ -419,9 +419,7 @@ def test_two_speakers_only_as_dashed_dialogue():
     words = (
         spoken_words("Salut Romain.", 0.0, "S0")
         + spoken_words("Salut.", 1.0, "S1")
-        + spoken_words(
-            "Tu nous as transmis un rapport très fourni sur les raisons de ta démission.", 2.0, "S0"
-        )
+        + spoken_words("Tu nous as transmis un rapport très fourni sur les raisons de ta démission.", 2.0, "S0")
     )
     transcript = transcript_of(words, "fr", NAMES)
     dash = make_cues(transcript)
@@ -442,9 +440,7 @@ def test_two_speakers_only_as_dashed_dialogue():
 
 
 def test_label_counts_towards_the_line():
-    words = spoken_words(
-        "You sent us a detailed report.", 0.0, "S0"
-    )  # 30 characters: one line without a label
+    words = spoken_words("You sent us a detailed report.", 0.0, "S0")  # 30 characters: one line without a label
     rules = SubtitleRules(speaker_labels="prefix")
     (cue,) = make_cues(transcript_of(words, "en", NAMES), rules)
     assert cue.content.startswith("Mathilde Wateau: You")
@@ -525,10 +521,7 @@ def test_no_cue_is_held_past_the_end_of_the_media():
     assert cue.end == timedelta(seconds=40)  # not 40.76: the minimum duration is reached by starting earlier
     assert cue.start == timedelta(seconds=40 - 0.84)
     (cue,) = make_cues(transcript_of(words, "fr", tail=5.0))
-    assert (cue.start, cue.end) == (
-        timedelta(seconds=39.52),
-        timedelta(seconds=40.36),
-    )  # held after the speech
+    assert (cue.start, cue.end) == (timedelta(seconds=39.52), timedelta(seconds=40.36))  # held after the speech
 
 
 @settings(max_examples=200, deadline=None)
@@ -542,9 +535,7 @@ def test_cues_end_within_the_media(transcript, rules):
     )
     assume(short.duration > 0)  # an unknown (zero) duration sets no limit
     for cue in make_cues(short, rules):  # a cue pushed to start at the very end still lasts one frame
-        limit = max(
-            short.duration, max(w.end for w in cue.words) + 1 / rules.fps, _seconds(cue.start) + 1 / rules.fps
-        )
+        limit = max(short.duration, max(w.end for w in cue.words) + 1 / rules.fps, _seconds(cue.start) + 1 / rules.fps)
         assert _seconds(cue.end) <= limit + 0.001
 
 

@@ -48,22 +48,12 @@ def _add_fields(group: argparse._ArgumentGroup, options: type) -> None:
     for f in _flagged(options):
         meta, default = f.metadata, f.default
         if "choices" in meta:
-            group.add_argument(
-                meta["flag"],
-                dest=f.name,
-                choices=meta["choices"],
-                default=default,
-                help=f"{meta['help']} (default {default})",
-            )
+            group.add_argument(meta["flag"], dest=f.name, choices=meta["choices"], default=default,
+                               help=f"{meta['help']} (default {default})")
         else:
-            group.add_argument(
-                meta["flag"],
-                dest=f.name,
-                type=type(default),
-                default=default,
-                metavar=meta["flag"].lstrip("-").replace("-", "_").upper(),
-                help=f"{meta['help']} (default {default:.3g})",
-            )
+            group.add_argument(meta["flag"], dest=f.name, type=type(default), default=default,
+                               metavar=meta["flag"].lstrip("-").replace("-", "_").upper(),
+                               help=f"{meta['help']} (default {default:.3g})")
 
 
 def _from_fields(options: type, args: argparse.Namespace) -> Any:
@@ -94,25 +84,17 @@ def _rules(args: argparse.Namespace) -> SubtitleRules:
 
 def _add_speaker_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("speakers")
-    g.add_argument(
-        "--diarizer",
-        choices=["embedded", "overlap", "pyannote", "none"],
-        default="embedded",
-        help="embedded (offline default), overlap (offline; overlapping speech, frame-precise "
-        "boundaries, counts speakers less well), pyannote (needs podscribe[pyannote]), or none",
-    )
-    g.add_argument(
-        "--pyannote", metavar="PATH", help="local pyannote pipeline folder (or hub id with HF_TOKEN)"
-    )
+    g.add_argument("--diarizer", choices=["embedded", "overlap", "pyannote", "none"], default="embedded",
+                   help="embedded (offline default), overlap (offline; overlapping speech, frame-precise "
+                   "boundaries, counts speakers less well), pyannote (needs podscribe[pyannote]), or none")
+    g.add_argument("--pyannote", metavar="PATH", help="local pyannote pipeline folder (or hub id with HF_TOKEN)")
     g.add_argument("--speakers", type=int, metavar="N", help="exact number of speakers")
     g.add_argument("--min-speakers", type=int, default=1, metavar="N")
     g.add_argument("--max-speakers", type=int, default=8, metavar="N")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bars (warnings and errors still shown)"
-    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (warnings and errors still shown)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -122,131 +104,64 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"podscribe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    t = sub.add_parser(
-        "transcribe", help="audio/video -> diarized, word-timestamped transcript and subtitles"
-    )
-    t.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help="audio or video files (any format ffmpeg reads), folders, glob patterns, or - for stdin",
-    )
-    t.add_argument(
-        "-o",
-        "--output-dir",
-        default=".",
-        metavar="OUTDIR",
-        help="where OUTDIR/<stem>.<ext> go; - writes one format to standard output",
-    )
+    t = sub.add_parser("transcribe", help="audio/video -> diarized, word-timestamped transcript and subtitles")
+    t.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio or video files (any format ffmpeg reads), folders, glob patterns, or - for stdin")
+    t.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR",
+                   help="where OUTDIR/<stem>.<ext> go; - writes one format to standard output")
     t.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders of folder inputs")
-    t.add_argument(
-        "--skip-existing", action="store_true", help="skip inputs whose outputs all exist (resume)"
-    )
-    t.add_argument(
-        "-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)"
-    )
+    t.add_argument("--skip-existing", action="store_true", help="skip inputs whose outputs all exist (resume)")
+    t.add_argument("-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)")
     t.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
     t.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--language", help="force a language (e.g. fr); detected when omitted")
     t.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: one per usable core)")
-    t.add_argument(
-        "--compute-type",
-        metavar="TYPE",
-        help="faster-whisper quantisation: int8, float16, float32 ... (default int8 on CPU, float16 on CUDA)",
-    )
+    t.add_argument("--compute-type", metavar="TYPE",
+                   help="faster-whisper quantisation: int8, float16, float32 ... (default int8 on CPU, float16 on CUDA)")
     t.add_argument("--beam-size", type=int, default=5)
-    t.add_argument(
-        "--batch-size",
-        type=int,
-        default=8,
-        help="clips decoded at once: speaker clips (VAD chunks with --diarizer none); 1 = sequential",
-    )
-    t.add_argument(
-        "--no-vad",
-        action="store_true",
-        help="decode silence and music too (not recommended; only with --diarizer none)",
-    )
+    t.add_argument("--batch-size", type=int, default=8, help="clips decoded at once: speaker clips (VAD chunks with --diarizer none); 1 = sequential")
+    t.add_argument("--no-vad", action="store_true",
+                   help="decode silence and music too (not recommended; only with --diarizer none)")
     t.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
     _add_speaker_options(t)
     g = t.add_argument_group("names")
     g.add_argument("--speaker-names", metavar="A,B,...", help="names in order of first appearance")
     g.add_argument("--reference", metavar="REF", help="reference transcript: its names label the speakers")
-    g.add_argument(
-        "--voice", action="append", default=[], metavar="NAME=FILE", help="voice sample of a speaker"
-    )
+    g.add_argument("--voice", action="append", default=[], metavar="NAME=FILE", help="voice sample of a speaker")
     g = t.add_argument_group("html")
     g.add_argument("--embed-audio", action="store_true", help="embed the audio in the HTML page")
     _add_subtitle_rules(t)
     _add_common(t)
 
-    b = sub.add_parser(
-        "batch", help="many episodes in parallel (process pool or Ray), resumable, logged to batch.jsonl"
-    )
-    b.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help="files, folders (searched recursively), glob patterns, or manifests (.csv/.jsonl: path, "
-        "language, speakers, reference)",
-    )
-    b.add_argument(
-        "-o", "--output-dir", required=True, metavar="OUTDIR", help="outputs and OUTDIR/batch.jsonl"
-    )
-    b.add_argument(
-        "-f",
-        "--formats",
-        default="json,txt,srt",
-        help="json,txt,srt,vtt,rttm,html or all (default json,txt,srt)",
-    )
+    b = sub.add_parser("batch", help="many episodes in parallel (process pool or Ray), resumable, logged to batch.jsonl")
+    b.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="files, folders (searched recursively), glob patterns, or manifests (.csv/.jsonl: path, "
+                        "language, speakers, reference)")
+    b.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="outputs and OUTDIR/batch.jsonl")
+    b.add_argument("-f", "--formats", default="json,txt,srt", help="json,txt,srt,vtt,rttm,html or all (default json,txt,srt)")
     b.add_argument("--model", default="base", help="Whisper model name or local path (default base, offline)")
     b.add_argument("--engine", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
     b.add_argument("--device", choices=DEVICES, default="auto")
     b.add_argument("--language", help="force a language (e.g. fr); a manifest row's own wins")
     b.add_argument("--force", action="store_true", help="redo episodes already done; overwrite outputs")
-    b.add_argument(
-        "--workers", type=int, metavar="N", help="worker processes or Ray actors (default: usable cores)"
-    )
-    b.add_argument(
-        "--ray",
-        nargs="?",
-        const=True,
-        default=None,
-        metavar="ADDRESS",
-        help="run on Ray: alone, a local Ray; with ADDRESS, join that cluster (needs podscribe[ray])",
-    )
-    b.add_argument(
-        "--gpus-per-worker",
-        type=float,
-        default=0.0,
-        metavar="G",
-        help="GPUs each Ray actor reserves (0.25: four actors share a GPU)",
-    )
-    b.add_argument(
-        "--retries",
-        type=int,
-        default=1,
-        metavar="N",
-        help="more tries for an episode that failed for another reason than its file (default 1)",
-    )
+    b.add_argument("--workers", type=int, metavar="N", help="worker processes or Ray actors (default: usable cores)")
+    b.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
+                   help="run on Ray: alone, a local Ray; with ADDRESS, join that cluster (needs podscribe[ray])")
+    b.add_argument("--gpus-per-worker", type=float, default=0.0, metavar="G",
+                   help="GPUs each Ray actor reserves (0.25: four actors share a GPU)")
+    b.add_argument("--retries", type=int, default=1, metavar="N",
+                   help="more tries for an episode that failed for another reason than its file (default 1)")
     _add_speaker_options(b)
     _add_common(b)
 
-    a = sub.add_parser(
-        "align", help="time a known text (Name : text, plain, STM) to its audio: its words, its speakers"
-    )
+    a = sub.add_parser("align", help="time a known text (Name : text, plain, STM) to its audio: its words, its speakers")
     a.add_argument("audio", metavar="AUDIO", help="audio or video file (any format ffmpeg reads)")
     a.add_argument("text", metavar="TEXT", help="the text: 'Name : text' lines, plain text or STM")
-    a.add_argument(
-        "-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<audio stem>.<ext> go"
-    )
-    a.add_argument(
-        "-f", "--formats", default="json,srt", help="json,txt,srt,vtt,rttm,html or all (default json,srt)"
-    )
-    a.add_argument(
-        "--model", default="base", help="Whisper model name or local CTranslate2 folder (default base)"
-    )
+    a.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR", help="where OUTDIR/<audio stem>.<ext> go")
+    a.add_argument("-f", "--formats", default="json,srt", help="json,txt,srt,vtt,rttm,html or all (default json,srt)")
+    a.add_argument("--model", default="base", help="Whisper model name or local CTranslate2 folder (default base)")
     a.add_argument("--device", choices=DEVICES, default="auto")
     a.add_argument("--language", help="language of the speech and text (e.g. fr); detected when omitted")
     a.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
@@ -273,13 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="WER, cpWER, DER of a transcript against a reference")
     e.add_argument("hypothesis", metavar="HYP", help="podscribe JSON, SRT, VTT or TXT")
-    e.add_argument(
-        "--reference", required=True, metavar="REF", help="'Name : text' transcript, plain text or STM"
-    )
+    e.add_argument("--reference", required=True, metavar="REF", help="'Name : text' transcript, plain text or STM")
     e.add_argument("--rttm", metavar="REF.rttm", help="reference speaker turns, for DER and JER")
-    e.add_argument(
-        "--collar", type=float, default=0.25, help="DER forgiveness collar, seconds each side (default 0.25)"
-    )
+    e.add_argument("--collar", type=float, default=0.25, help="DER forgiveness collar, seconds each side (default 0.25)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(e)
 
@@ -306,22 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
     way.add_argument("--start", type=float, metavar="S", help="clip start in seconds (with --end)")
     way.add_argument("--speaker", metavar="NAME", help="all turns of one speaker (id or name), joined")
     c.add_argument("--end", type=float, metavar="E", help="clip end in seconds (with --start)")
-    c.add_argument(
-        "-o", "--output", required=True, metavar="CLIP.mp3", help="format from the suffix; SRT beside it"
-    )
+    c.add_argument("-o", "--output", required=True, metavar="CLIP.mp3", help="format from the suffix; SRT beside it")
     c.add_argument("--bitrate", default="192k", help="lossy formats' bitrate (default 192k)")
-    c.add_argument(
-        "--fade", type=int, default=30, metavar="MS", help="fade in/out of each piece (default 30 ms)"
-    )
+    c.add_argument("--fade", type=int, default=30, metavar="MS", help="fade in/out of each piece (default 30 ms)")
     c.add_argument("--force", action="store_true")
     _add_common(c)
 
     m = sub.add_parser("models", help="list Whisper models and where their weights come from")
-    m.add_argument(
-        "--verify",
-        action="store_true",
-        help="hash every cached model file in full (sha256); rebuild what is corrupt",
-    )
+    m.add_argument("--verify", action="store_true",
+                   help="hash every cached model file in full (sha256); rebuild what is corrupt")
     _add_common(m)
     return parser
 
@@ -383,25 +287,14 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     pipeline = Pipeline(
         make_options(
-            model=args.model,
-            engine=args.engine,
-            device=args.device,
-            language=args.language,
-            beam_size=args.beam_size,
-            batch_size=args.batch_size,
-            vad=not args.no_vad,
-            diarizer=args.diarizer,
-            pyannote=args.pyannote,
-            num_speakers=args.speakers,
-            min_speakers=args.min_speakers,
-            max_speakers=args.max_speakers,
+            model=args.model, engine=args.engine, device=args.device, language=args.language,
+            beam_size=args.beam_size, batch_size=args.batch_size, vad=not args.no_vad,
+            diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
+            min_speakers=args.min_speakers, max_speakers=args.max_speakers,
             speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
-            reference=args.reference,
-            voices=_parse_voices(args.voice),
-            cache=not args.no_cache,
-            progress=not args.quiet,
-            cpu_threads=args.threads,
-            compute_type=args.compute_type,
+            reference=args.reference, voices=_parse_voices(args.voice),
+            cache=not args.no_cache, progress=not args.quiet,
+            cpu_threads=args.threads, compute_type=args.compute_type,
         )
     )
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
@@ -411,9 +304,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         try:
             if source != "-":
                 _check_inputs([source])
-            transcript = require_speech(
-                pipeline.run(sys.stdin.buffer.read() if source == "-" else source), source
-            )
+            transcript = require_speech(pipeline.run(sys.stdin.buffer.read() if source == "-" else source), source)
             if to_stdout:
                 sys.stdout.write(RENDERERS[formats[0]](transcript, options))
                 sys.stdout.flush()
@@ -426,13 +317,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             failed.append(source)
             continue
         _report_rules(args, transcript, rules)
-        logger.info(
-            "%s: %d words, %d speakers -> %s",
-            source,
-            len(transcript.words),
-            len(transcript.speakers),
-            ", ".join(map(str, written)),
-        )
+        logger.info("%s: %d words, %d speakers -> %s", source, len(transcript.words), len(transcript.speakers),
+                    ", ".join(map(str, written)))
     if len(jobs) > 1:
         print(f"podscribe: {len(jobs) - len(failed)} of {len(jobs)} input(s) transcribed"
               + (f", {len(failed)} failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)  # fmt: skip
@@ -499,16 +385,10 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     outdir = Path(args.output_dir)
     targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
     check_targets(targets.values(), args.force, OVERWRITE)
-    pipeline = Pipeline(
-        make_options(
-            device=args.device,
-            diarizer=args.diarizer,
-            pyannote=args.pyannote,
-            num_speakers=args.speakers,
-            min_speakers=args.min_speakers,
-            max_speakers=args.max_speakers,
-        )
-    )
+    pipeline = Pipeline(make_options(
+        device=args.device, diarizer=args.diarizer, pyannote=args.pyannote, num_speakers=args.speakers,
+        min_speakers=args.min_speakers, max_speakers=args.max_speakers,
+    ))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
         pipeline.warn_speaker_count(turns, path)
@@ -541,10 +421,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.collar < 0:
         raise OptionError("--collar must be zero or more")
     report = evaluate(
-        args.hypothesis,
-        args.reference,
-        reference_turns=load_rttm(args.rttm) if args.rttm else None,
-        collar=args.collar,
+        args.hypothesis, args.reference,
+        reference_turns=load_rttm(args.rttm) if args.rttm else None, collar=args.collar,
     )
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_table())
     return 0
@@ -596,11 +474,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".png", ".svg"):
         raise OptionError(f"{out}: output must end in .png or .svg")
     check_targets([out], args.force, OVERWRITE)
-    hyp = (
-        load_rttm(args.hypothesis)
-        if args.hypothesis.lower().endswith(".rttm")
-        else Transcript.load(args.hypothesis)
-    )
+    hyp = load_rttm(args.hypothesis) if args.hypothesis.lower().endswith(".rttm") else Transcript.load(args.hypothesis)
     plot_timeline(hyp, load_rttm(args.rttm) if args.rttm else None, out_path=out)
     return 0
 
@@ -612,10 +486,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.verify:
         for what, outcome in verify_cache():
             print(f"{what}: {outcome}")
-    rows = [
-        (m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source)
-        for m in list_models()
-    ]
+    rows = [(m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source) for m in list_models()]
     head = ("model", "multilingual", "available offline", "source")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
     for r in [head, *rows]:
@@ -625,16 +496,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "transcribe": cmd_transcribe,
-    "batch": cmd_batch,
-    "align": cmd_align,
-    "diarize": cmd_diarize,
-    "subtitles": cmd_subtitles,
-    "evaluate": cmd_evaluate,
-    "html": cmd_html,
-    "plot": cmd_plot,
-    "clip": cmd_clip,
-    "models": cmd_models,
+    "transcribe": cmd_transcribe, "batch": cmd_batch, "align": cmd_align, "diarize": cmd_diarize,
+    "subtitles": cmd_subtitles, "evaluate": cmd_evaluate,
+    "html": cmd_html, "plot": cmd_plot, "clip": cmd_clip, "models": cmd_models,
 }
 
 
@@ -646,13 +510,25 @@ def _setup_logging(args: argparse.Namespace) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
+def _stop_ray(timeout: float = 20.0) -> None:
+    """Shut down a Ray this process started or joined (``batch --ray``): its local processes (dashboard
+    and runtime-env agents, actors) otherwise outlive an interrupted command; a cluster is only left."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return
+    stopper = threading.Thread(target=ray.shutdown, name="podscribe-ray-shutdown", daemon=True)
+    stopper.start()
+    stopper.join(timeout)
+
+
 def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run ``command`` in a worker thread so that Ctrl-C ends the process at once.
 
     A KeyboardInterrupt reaches Python code only between calls into C: a model call (a batch of clips,
     a diarization pass) runs on for many seconds, and a thread pool waits for its running batches.
     Here the main thread only waits; on Ctrl-C it removes the temporary files in flight
-    (``podscribe.files.remove_in_flight``) and exits with 130 without waiting for the work.
+    (``podscribe.files.remove_in_flight``), shuts down a Ray the command started, and exits with 130
+    without waiting for the work.
     """
     outcome: dict[str, Any] = {}
 
@@ -671,6 +547,7 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
         from .files import remove_in_flight
 
         remove_in_flight()
+        _stop_ray()
         print("podscribe: interrupted", file=sys.stderr)
         sys.stderr.flush()
         sys.stdout.flush()
@@ -700,10 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug, not a user error: still one line unless --debug
         if args is not None and getattr(args, "debug", False):
             raise
-        print(
-            f"podscribe: internal error: {type(e).__name__}: {e} (rerun with --debug for details)",
-            file=sys.stderr,
-        )
+        print(f"podscribe: internal error: {type(e).__name__}: {e} (rerun with --debug for details)", file=sys.stderr)
         return 1
 
 

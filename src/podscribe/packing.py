@@ -94,9 +94,7 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     return clips
 
 
-def speech_stretches(
-    turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()
-) -> list[Turn]:
+def speech_stretches(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
     """Clips for a sequential engine: all speakers' turns joined across pauses under ``clip_join_gap``, uncut
     (speaker ``""``), so it reads as few windows as it would over the whole file, but no long silence."""
     return turn_clips([replace(t, speaker="") for t in turns], audio, replace(options, window=math.inf))
@@ -110,8 +108,7 @@ def pack(clips: Sequence[Turn], options: PackOptions = PackOptions()) -> list[li
     packs: list[list[Turn]] = []
     for clip in sorted(clips, key=lambda c: c.start):
         room = (
-            p
-            for p in packs
+            p for p in packs
             if p[0].speaker == clip.speaker
             and _length(p, options.gap) + options.gap + clip.duration <= options.window
         )
@@ -168,9 +165,7 @@ def recognise_turns(
         span = (block[0].start, block[-1].end)
         packs = pack(block, options) if engine.packs_clips else [[clip] for clip in block]
         if asr.language is None and engine.packs_clips:
-            languages.update(
-                speaker_languages(engine, audio, [c for c in block if c.speaker not in languages])
-            )
+            languages.update(speaker_languages(engine, audio, [c for c in block if c.speaker not in languages]))
         found: list[Segment] = []
         for lang, group in _by_language(packs, languages, language).items():
             more, lang = _decode(engine, audio, group, replace(asr, language=lang), options, span, progress)
@@ -262,9 +257,7 @@ def speaker_languages(engine: ASREngine, audio: np.ndarray, clips: Sequence[Turn
     found: dict[str, str] = {}
     for speaker in dict.fromkeys(c.speaker for c in clips):
         own = sorted((c for c in clips if c.speaker == speaker), key=lambda c: c.duration, reverse=True)
-        speech = np.concatenate(
-            [audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)] for c in own]
-        )
+        speech = np.concatenate([audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)] for c in own])
         found[speaker] = engine.detect_language(speech[: 30 * SAMPLE_RATE])
     return found
 

@@ -122,9 +122,7 @@ _EN_FUNCTION = _wordset(
 SENTENCE, CLAUSE, BEFORE_FUNCTION, PLAIN, AFTER_FUNCTION, FORBIDDEN = range(6)
 _CUE_BREAK_COST = (0.0, 1.0, 2.0, 4.0, 6.0, 10.0)
 _LINE_BREAK_COST = (0.0, 0.0, 1.0, 3.0, 4.0, 10.0)
-_LATE_FRAMES = (
-    3  # an in-time may follow the speech's start by this much to let the cue before last its minimum
-)
+_LATE_FRAMES = 3  # an in-time may follow the speech's start by this much to let the cue before last its minimum
 _LONG_PAUSE = 1.0  # seconds of silence that make a cut as good as a sentence end
 _PAUSE = 0.5  # seconds of silence that make a cut as good as a comma
 _CUE_COST = 2.0  # per cue: prefer full cues to many small ones
@@ -132,9 +130,7 @@ _DIALOGUE_COST = 1.5  # extra for a two-speaker cue: only when the speakers' lin
 _IMBALANCE_COST = 3.0  # per line width of difference between a line and the mean line
 _CPS_COST = 1.0  # per character shown beyond the reading speed
 _SHORT_COST = 10.0  # per second missing to reach the minimum duration ...
-_UNDER_MIN_COST = (
-    50.0  # ... and once for a cue under it: a fragment joins a neighbour wherever one can take it
-)
+_UNDER_MIN_COST = 50.0  # ... and once for a cue under it: a fragment joins a neighbour wherever one can take it
 _OVERLONG_COST = 100.0  # a unit that cannot fit a line (it is cued alone)
 
 
@@ -152,31 +148,19 @@ class SubtitleRules:
     fields the command line offers, its flag and help in the field's metadata (``cli`` derives them).
     """
 
-    max_chars_per_line: int = field(
-        default=42, metadata={"flag": "--max-chars", "help": "characters per line"}
-    )
+    max_chars_per_line: int = field(default=42, metadata={"flag": "--max-chars", "help": "characters per line"})
     max_lines: int = field(default=2, metadata={"flag": "--max-lines", "help": "lines per cue"})
-    max_cps: float = field(
-        default=17.0, metadata={"flag": "--max-cps", "help": "reading speed, characters per second"}
-    )
-    min_duration: float = field(
-        default=5 / 6, metadata={"flag": "--min-duration", "help": "seconds on screen at least"}
-    )
-    max_duration: float = field(
-        default=7.0, metadata={"flag": "--max-duration", "help": "seconds on screen at most"}
-    )
+    max_cps: float = field(default=17.0, metadata={"flag": "--max-cps", "help": "reading speed, characters per second"})
+    min_duration: float = field(default=5 / 6, metadata={"flag": "--min-duration", "help": "seconds on screen at least"})
+    max_duration: float = field(default=7.0, metadata={"flag": "--max-duration", "help": "seconds on screen at most"})
     min_gap_frames: int = 2
     fps: float = field(default=25.0, metadata={"flag": "--fps", "help": "frame rate for gaps and rounding"})
     max_hang: float = 1.5
     french_typography: bool | None = None
-    speaker_labels: Literal["none", "prefix", "dash"] = field(
-        default="dash",
-        metadata={
-            "flag": "--speaker-labels",
-            "choices": SPEAKER_LABELS,
-            "help": "speaker names in cues: none, a 'Name:' prefix at each change, or dialogue dashes only",
-        },
-    )
+    speaker_labels: Literal["none", "prefix", "dash"] = field(default="dash", metadata={
+        "flag": "--speaker-labels", "choices": SPEAKER_LABELS,
+        "help": "speaker names in cues: none, a 'Name:' prefix at each change, or dialogue dashes only",
+    })
 
     def __post_init__(self) -> None:
         for name in ("max_chars_per_line", "max_lines", "max_cps", "max_duration", "fps"):
