@@ -89,11 +89,11 @@ def test_an_unspoken_sentence_is_flagged_and_shifts_nothing(aligner: Aligner) ->
     inserted = words[first : first + len(UNSPOKEN.split())]
     assert [w.text for w in inserted] == UNSPOKEN.split()
     flagged = sum(not w.aligned for w in inserted)
-    assert flagged >= 0.8 * len(inserted)  # measured: 19 of 21 ("durable ?" kept, at the sentence's edge)
+    assert flagged >= 0.9 * len(inserted)  # measured: 20 of 21 (the "?" kept); first version 19 of 21
     spoken = len(transcript.words) - len(inserted)
-    # The spoken words keep theirs: measured 2 of 92 flagged with the ASR of the align branch, 5 of 92
-    # once --diarizer none decoded VAD regions as turns (issue 14), 20 of 1,763 on the interview.
-    assert sum(not w.aligned for w in transcript.words) - flagged <= 0.06 * spoken
+    # The spoken words keep theirs: measured 1 of 92 flagged (first version: 2, then 5 of 92 once
+    # --diarizer none decoded VAD regions as turns); 15 of 1,763 on the interview (BENCHMARKS.md).
+    assert sum(not w.aligned for w in transcript.words) - flagged <= 0.03 * spoken
 
 
 def test_a_text_in_another_language_is_refused(aligner: Aligner) -> None:
