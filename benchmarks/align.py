@@ -9,9 +9,15 @@ anchors' own times with interpolation between them (no forced alignment). Varian
 - ``advert``: 20 s of another recording (brief.fr, 10-30 s) inserted into the audio between two turns
   near the middle, the text unchanged: speech not in the text (its own recognition, not timed).
 
-Settings of podscribe.align were chosen on tests/data/short.fr.opus; this reports on another file.
+Settings of podscribe.align were chosen on tests/data/short.fr.opus (and its variants); this reports on
+another file. ``--realspeech PART`` instead aligns each recorded-voice file of that part of the
+real-speech set (``python tools/make_realspeech.py``: Asterisk prompts joined, exact turns) to its own
+``Name : text`` lines and reports the same turn-boundary errors, file by file and pooled, and the
+``inserted`` variant per file (no transcribe
+run; ``--language`` as ``podscribe align``'s, default: detected).
 
     python benchmarks/align.py [--fixture interview.fr] [--out benchmarks/results/align]
+    python benchmarks/align.py --realspeech report [--language fr]
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from podscribe.align import Aligner, match_words, snap_to_speech, speech_regions, timed_words
+from podscribe.align import Aligner, aligner_options, match_words, snap_to_speech, speech_regions, timed_words
 from podscribe.asr import ASRResult
 from podscribe.audio import SAMPLE_RATE, load_audio
-from podscribe.inputs import open_source
+from podscribe.errors import InputError
+from podscribe.inputs import AudioSource, open_source
 from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.reference import parse_reference
@@ -40,14 +47,97 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 
 
-def turn_errors(transcript: Transcript, turns: list[dict]) -> dict[str, float]:
-    """Median, 95th percentile and max of |start error| and |end error| of each line's segment, pooled."""
+def boundary_errors(transcript: Transcript, turns: list[dict]) -> np.ndarray:
+    """|start error| and |end error| of each line's segment against the turn's exact bounds."""
     assert len(transcript.segments) == len(turns)
-    errors = np.abs(
+    return np.abs(
         [e for s, t in zip(transcript.segments, turns) for e in (s.start - t["start"], s.end - t["end"])]
     )
+
+
+def summary(errors: np.ndarray) -> dict[str, float]:
+    """Median, 95th percentile and max of boundary errors."""
     return {"median_s": round(float(np.median(errors)), 3), "p95_s": round(float(np.percentile(errors, 95)), 3),
             "max_s": round(float(errors.max()), 3), "boundaries": len(errors)}  # fmt: skip
+
+
+def turn_errors(transcript: Transcript, turns: list[dict]) -> dict[str, float]:
+    """``summary`` of one transcript's boundary errors."""
+    return summary(boundary_errors(transcript, turns))
+
+
+def realspeech(part: str, language: str | None, out: Path, files: str = "*") -> None:
+    """Align every file of one part of the real-speech set to its own text; errors per file and pooled."""
+    folder = Path.home() / ".cache" / "podscribe" / "realspeech" / part
+    aligner = Aligner(Pipeline(aligner_options(make_options(language=language, cache=False))))
+    result: dict = {"part": part, "language": language or "detected", "date": datetime.date.today().isoformat(),
+                    "command": f"python benchmarks/align.py --realspeech {part}" + (f" --language {language}" if language else ""),
+                    "files": {}}  # fmt: skip
+    pooled = []
+    for path in sorted(folder.glob(f"{files}.json")):
+        turns = json.loads(path.read_text(encoding="utf-8"))["turns"]
+        source = open_source(path.with_suffix(".flac"))
+        t0 = time.perf_counter()  # Aligner.run, its two steps apart: the recognition serves the variant
+        recognised, duration = aligner.recognise(source)
+        try:
+            aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)))
+        except InputError as e:  # refused as another recording's text: reported, not timed
+            result["files"][path.stem] = {"refused": str(e)}
+            continue
+        errors = boundary_errors(aligned, turns)
+        pooled.append(errors)
+        result["files"][path.stem] = {
+            **summary(errors), "align_s": round(time.perf_counter() - t0, 1), "language": aligned.language,
+            "words_equal_text": [w.text for w in aligned.words] == [w for t in turns for w in t["text"].split()],
+            "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments] == [t["speaker"] for t in turns],
+            "unaligned_words": sum(not w.aligned for w in aligned.words), "words": len(aligned.words),
+            "inserted": inserted(aligner, source, recognised, duration, turns),
+        }  # fmt: skip
+        logging.getLogger("align").info("%s: %s", path.stem, result["files"][path.stem])
+    result["pooled"] = summary(np.concatenate(pooled))
+    out.mkdir(parents=True, exist_ok=True)
+    name = (
+        f"realspeech-{part}"
+        + (f"-{language}" if language else "")
+        + ("" if files == "*" else f"-{files.strip('*')}")
+        + ".json"
+    )
+    (out / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def inserted(
+    aligner: Aligner, source: AudioSource, recognised: ASRResult, duration: float, turns: list[dict]
+) -> dict:
+    """The text with sentences of another fixture (brief.fr) inserted into 10 % of its sentences (after
+    a turn's first sentence: text that is not spoken), aligned: timing of the turns, words flagged."""
+    extra = [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
+             for s in SENTENCE.split(t["text"])]  # fmt: skip
+    sentences = sum(len(SENTENCE.split(t["text"])) for t in turns)
+    hosts = [i for i, t in enumerate(turns) if len(SENTENCE.split(t["text"])) >= 2]
+    count = min(round(0.1 * sentences), len(hosts))
+    chosen = [hosts[round(k * (len(hosts) - 1) / max(count - 1, 1))] for k in range(count)]
+    edited, inserted_words = [dict(t) for t in turns], []
+    for k, i in enumerate(chosen):
+        first, *rest = SENTENCE.split(edited[i]["text"])
+        sentence = extra[k % len(extra)]
+        edited[i]["text"] = " ".join([first, sentence, *rest])
+        inserted_words.append((i, len(first.split()), len(sentence.split())))
+    t0 = time.perf_counter()
+    with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)))
+    seconds = time.perf_counter() - t0
+    flagged: set[int] = set()
+    for i, at, n in inserted_words:
+        offset = sum(len(s.words) for s in with_extra.segments[:i]) + at
+        flagged.update(range(offset, offset + n))
+    unaligned = {k for k, w in enumerate(with_extra.words) if not w.aligned}
+    return {
+        **turn_errors(with_extra, turns),
+        "sentences": sentences, "inserted_sentences": count,
+        "inserted_words": len(flagged), "inserted_words_flagged": len(flagged & unaligned),
+        "spoken_words_flagged": len(unaligned - flagged), "spoken_words": len(with_extra.words) - len(flagged),
+        "fit_s": round(seconds, 1),
+    }  # fmt: skip
 
 
 def lines(turns: list[dict]) -> str:
@@ -58,8 +148,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fixture", default="interview.fr")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/align"))
+    p.add_argument(
+        "--realspeech", choices=("dev", "report", "test"), help="align the real-speech set's files"
+    )
+    p.add_argument("--language", help="language of --realspeech files (default: detected)")
+    p.add_argument("--files", default="*", help="--realspeech: only the files matching this glob")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.realspeech:
+        realspeech(args.realspeech, args.language, args.out, args.files)
+        return
     fixture = json.loads((DATA / f"{args.fixture}.json").read_text(encoding="utf-8"))
     audio = DATA / fixture["audio"]
     turns = fixture["turns"]
@@ -111,34 +209,7 @@ def main() -> None:
     )
     result["anchors_interpolated"] = turn_errors(interpolated, turns)
 
-    # inserted: sentences not spoken, in 10 % of the text's sentences
-    extra = [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
-             for s in SENTENCE.split(t["text"])]  # fmt: skip
-    sentences = sum(len(SENTENCE.split(t["text"])) for t in turns)
-    hosts = [i for i, t in enumerate(turns) if len(SENTENCE.split(t["text"])) >= 2]
-    count = round(0.1 * sentences)
-    chosen = [hosts[round(k * (len(hosts) - 1) / max(count - 1, 1))] for k in range(count)]
-    edited, inserted_words = [dict(t) for t in turns], []
-    for k, i in enumerate(chosen):
-        first, *rest = SENTENCE.split(edited[i]["text"])
-        sentence = extra[k % len(extra)]
-        edited[i]["text"] = " ".join([first, sentence, *rest])
-        inserted_words.append((i, len(first.split()), len(sentence.split())))
-    t0 = time.perf_counter()
-    with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)))
-    seconds = time.perf_counter() - t0
-    flagged = set()
-    for i, at, n in inserted_words:
-        offset = sum(len(s.words) for s in with_extra.segments[:i]) + at
-        flagged.update(range(offset, offset + n))
-    unaligned = {k for k, w in enumerate(with_extra.words) if not w.aligned}
-    result["inserted"] = {
-        **turn_errors(with_extra, turns),
-        "sentences": sentences, "inserted_sentences": count,
-        "inserted_words": len(flagged), "inserted_words_flagged": len(flagged & unaligned),
-        "spoken_words_flagged": len(unaligned - flagged), "spoken_words": len(with_extra.words) - len(flagged),
-        "fit_s": round(seconds, 1),
-    }  # fmt: skip
+    result["inserted"] = inserted(aligner, source, recognised, duration, turns)
 
     # advert: 20 s of other speech inserted into the audio between two turns near the middle
     samples = load_audio(audio)

@@ -16,6 +16,7 @@ from podscribe.packing import (
     _pack_audio,
     _split_at,
     _unpack,
+    continue_sentences,
     missed,
     pack,
     recognise_turns,
@@ -130,6 +131,33 @@ def test_missed_finds_clip_speech_left_without_words() -> None:
     assert missed(clips, words, turns, PackOptions()) == [Turn(4.0, 10.0, "A"), Turn(10.0, 13.0, "B")]
     # A long pause is not missed speech: nobody's turn covers it.
     assert missed(clips[:1], words, [Turn(0.2, 4.0, "A")], PackOptions()) == []
+
+
+def test_pieces_decoded_apart_keep_sentence_case() -> None:
+    clips = [Turn(0.0, 10.0, "A"), Turn(10.0, 20.0, "B")]
+
+    def segment(text: str, start: float) -> Segment:
+        return Segment.from_words(Word(w, start + k, start + k + 0.5) for k, w in enumerate(text.split()))
+
+    segments = [
+        segment("Comment est-ce qu'il", 0.0),  # Whisper stopped here; the rest decoded again alone
+        segment("Peut-il encore parler à Macron ?", 3.5),
+        segment("Non.", 9.0),  # after a sentence's end: kept
+        segment("Macron répond", 10.0),  # another speaker's turn: kept
+    ]
+    texts = [s.text for s in continue_sentences(segments, clips, gap=2.0)]
+    assert texts == ["Comment est-ce qu'il", "peut-il encore parler à Macron ?", "Non.", "Macron répond"]
+    # A name (capitalised inside a segment) keeps its capital, and so does an acronym
+    segments[1] = segment("Macron encore", 3.5)
+    assert (
+        continue_sentences(segments, clips, gap=2.0)[1].text == "macron encore"
+    )  # nothing says it is a name
+    segments[2] = segment("Non, pas Macron.", 9.0)
+    assert continue_sentences(segments, clips, gap=2.0)[1].text == "Macron encore"
+    segments[1] = segment("IBM encore", 3.5)
+    assert continue_sentences(segments, clips, gap=2.0)[1].text == "IBM encore"
+    segments[1] = segment("Peut-il encore", 6.0)  # more than gap after the piece before
+    assert continue_sentences(segments, clips, gap=2.0)[1].text == "Peut-il encore"
 
 
 def test_segments_are_cut_where_a_stretch_was_decoded_again() -> None:

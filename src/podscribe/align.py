@@ -2,27 +2,27 @@
 
 Method: Whisper recognises the audio first (the Pipeline's faster-whisper engine, without
 diarization: speakers come from the text's lines). The text's words are matched to the recognised
-words by an edit-distance alignment of their normalised characters (``scores.align`` on the
-evaluation normaliser's output); a text word equal to one recognised word, in a run of ``MIN_RUN``
-such words consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
+words by a global alignment of whole words (normalised by the evaluation's normaliser) scored by their
+letters, with affine gaps (``word_pairs``); a text word equal to the recognised word it is paired
+with, in a run of ``MIN_RUN`` such pairs consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
 at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to its audio with
 Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's word
 timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD).
 
-Text that does not match the audio must not shift the rest: where the text between two anchors
-needs clearly more time than the audio has, its block the recognition lacks most is taken as not
-spoken: those words keep their place, get times interpolated between their neighbours and
-``aligned=False``. Where the audio is far longer than its text needs (an advert), no window spans
+Text that does not match the audio must not shift the rest: a run of text words the alignment
+leaves unpaired, where the recognition has no time for it, is taken as not spoken: those words keep
+their place, get times interpolated between their neighbours and ``aligned=False``. Where the audio is far longer than its text needs (an advert), no window spans
 the gap. A text with too few anchors (another language, another recording) is an InputError rather
 than garbage timing.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -38,16 +38,17 @@ from .normalizer import Normalizer
 from .packing import vad_regions
 from .pipeline import Pipeline, PipelineOptions, StageProgress, make_options
 from .reference import Reference, load_reference, parse_reference
-from .scores import align as align_tokens
 from .transcript import Segment, Transcript, Word, attach_punctuation, speaker_id
 
 logger = logging.getLogger(__name__)
 
 MIN_RUN = 2  # a matched word is an anchor only inside a run of this many, consecutive on both sides
 MIN_ANCHORED = 0.25  # fewer text words anchored than this share: the text is not this audio's
-UNSPOKEN_SHARE = 0.8  # a text word this much of whose characters the speech lacks ...
-UNSPOKEN_RUN = 3  # ... in a run of this many such words is not spoken
-UNSPOKEN_S = 1.5  # unspoken-looking words are unspoken only where their text needs this much more time than the audio has
+# matching text words to recognised words (word_pairs): a pair of words scores its letters times (similarity
+# - PAIR_SIMILARITY); a gap costs GAP_OPEN plus GAP_LETTER per letter; BAND words around the diagonal
+PAIR_SIMILARITY, GAP_OPEN, GAP_LETTER, BAND = 0.5, 3.0, 0.1, 1000
+UNSPOKEN_RUN = 3  # text words paired with nothing, in a run of this many ...
+UNSPOKEN_S = 0.75  # ... are not spoken where they need this much more time than the audio around them has
 MAX_WINDOW = 29.0  # seconds of audio in one forced-alignment window (Whisper reads 30 s)
 PAD = 0.2  # seconds of audio kept after a window's last anchor
 LONG_GAP_S = 4.0  # a gap between anchors this much longer than twice what its words need holds other speech
@@ -104,9 +105,16 @@ def align(
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
     if opts.engine != "faster-whisper":
         raise OptionError("align needs the faster-whisper engine (its cross-attention alignment)")
-    return Aligner(Pipeline(replace(opts, diarizer=None, reference=None, voices={}, speaker_names=()))).run(
-        audio, text_or_path
-    )
+    return Aligner(Pipeline(aligner_options(opts))).run(audio, text_or_path)
+
+
+def aligner_options(options: PipelineOptions) -> PipelineOptions:
+    """The pipeline options ``align`` recognises with: no diarization when the language is given (the
+    text names the speakers); without one, the diarizer's turns let each voice be recognised in its own
+    language (measured on recorded multi-language conversations: one detected language for every voice
+    left the others without anchors). Names and references do not apply."""
+    diarizer = options.diarizer if options.asr.language is None else None
+    return replace(options, diarizer=diarizer, reference=None, voices={}, speaker_names=())
 
 
 def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Reference, str]:
@@ -130,10 +138,14 @@ class Aligner:
         """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it."""
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
-        o = self.pipeline.options
-        digest = source.digest if o.cache else None
-        result, duration = self.pipeline.recognise(self.pipeline.decoder(source), digest)
+        result, duration = self.recognise(source)
         return self.fit(source, result, duration, reference, text_name)
+
+    def recognise(self, source: AudioSource) -> tuple[ASRResult, float]:
+        """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes)."""
+        digest = source.digest if self.pipeline.options.cache else None
+        turns = self.pipeline.diarize_audio(source.load, digest) if self.pipeline.options.diarizer else None
+        return self.pipeline.recognise(source.load, digest, turns)
 
     def fit(
         self,
@@ -162,15 +174,21 @@ class Aligner:
             )
         times: dict[int, tuple[float, float, float]] = {}
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
-        spans, unspoken = windows(matching, len(texts), duration, line_of)
         stage = StageProgress(o.progress, "alignment", duration)  # per window: the audio aligned so far
         try:
-            for span in spans:
-                times.update(self._force_align(samples, texts, span, language))
+            for span in windows(matching, len(texts), duration, line_of):
+                start, end = span.ranges[0]  # no language given: each window's own (voices may differ)
+                own = o.asr.language or self.pipeline.engine.detect_language(
+                    samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                )
+                times.update(self._force_align(samples, texts, span, own))
                 stage(max(end for _, end in span.ranges))
-            words = snap_to_speech(timed_words(texts, times, unspoken, duration), speech_regions(samples))
         finally:
             stage.close()
+        line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
+        words = snap_to_speech(
+            timed_words(texts, times, matching.unspoken, duration), speech_regions(samples), line_starts
+        )
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
@@ -253,74 +271,186 @@ class Matching:
     """How a text's words match the recognised speech."""
 
     anchors: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised word it matched
-    unspoken: set[int]  # text words that look unspoken: a run of them the recognition lacks
+    unspoken: set[int]  # text words not spoken: a run of them the recognition lacks, with no time for it
     sizes: tuple[int, ...]  # letters of each text word, normalised
-    deleted: tuple[float, ...]  # share of each text word's letters the recognition lacks
 
 
 def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer) -> Matching:
-    """Match the text's words to the recognised words by an edit-distance alignment of their
-    normalised characters (``scores.align`` on characters: a misrecognised word still lines up by its
-    letters, so a missing sentence shows as a run of deleted characters, not a shifted alignment).
+    """Match the text's words to the recognised words (``word_pairs``: an alignment of whole words
+    scored by their letters, with affine gaps, so that text the speech lacks, or speech the text lacks,
+    is one gap rather than a shifted alignment).
 
-    A text word is an anchor when it matches one recognised word exactly, in a run of MIN_RUN such
-    words consecutive in the text and in the recognised speech; it is unspoken when most of its characters are deleted, in a run of UNSPOKEN_RUN such words.
+    A text word is an anchor when it equals the recognised word it is paired with, in a run of MIN_RUN
+    such pairs consecutive in the text and in the speech. A run of at least UNSPOKEN_RUN text words
+    paired with nothing is unspoken where the recognition has no time for it: between the anchors
+    around it, its longest stretch without recognised words is UNSPOKEN_S shorter than the run needs at
+    the text's speaking rate, and at most half as long. Otherwise the recognition missed speech (an
+    off-mic voice) and the run is left to the forced alignment, as it is when only part of it can be
+    unspoken (which part, the text cannot tell). Words at the run's edges are first given to
+    recognised words that no text word took next to it, when their letters match (a misrecognised
+    word, not a missing one). Anchors, not the run's neighbours, bound the stretch: where a gap sits
+    among unanchored words is a guess of the alignment.
     """
-    text_norm = [normalizer(w) for w in texts]
-    heard_norm = [normalizer(w.text) for w in heard]
-    text_chars = _characters(text_norm)
-    heard_chars = _characters(heard_norm)
-    size = [0] * len(texts)
-    matched = [0] * len(texts)
-    deleted = [0] * len(texts)
-    said: dict[int, list[int]] = {}
-    if text_chars and heard_chars:
-        _, pairs = align_tokens(" ".join(c for c, _ in text_chars), " ".join(c for c, _ in heard_chars))
-        r = h = 0
-        for ref, hyp in pairs:
-            owner = text_chars[r][1] if ref is not None else None
-            if owner is not None:
-                size[owner] += 1
-                if ref == hyp:
-                    matched[owner] += 1
-                    said.setdefault(owner, []).append(heard_chars[h][1])  # type: ignore[arg-type]
-                elif hyp is None:
-                    deleted[owner] += 1
-            r += ref is not None
-            h += hyp is not None
-    spoken = [i for i in range(len(texts)) if size[i]]  # words with letters (not "?" or "–")
-    # a word's pair: the one recognised word all its characters matched, and equal to it
-    pair = {
-        i: js[0]
-        for i, js in said.items()
-        if matched[i] == size[i]
-        and len(set(js)) == 1
-        and _letters(heard_norm[js[0]]) == _letters(text_norm[i])
-    }
-    rank = {j: k for k, j in enumerate(j for j in range(len(heard)) if _letters(heard_norm[j]))}
-    anchors = {}
-    run: list[int] = []
-    for i in [*spoken, None]:  # runs of paired words, consecutive in the text and in the speech
-        if i is not None and i in pair and (not run or rank[pair[i]] == rank[pair[run[-1]]] + 1):
-            run.append(i)
+    text_norm = [_letters(normalizer(w)) for w in texts]
+    heard_norm = [_letters(normalizer(w.text)) for w in heard]
+    sizes = tuple(len(t) for t in text_norm)
+    pairs = word_pairs(text_norm, heard_norm)
+    anchors: dict[int, tuple[float, float]] = {}
+    run: list[tuple[int, int]] = []
+    for i, j in [*pairs, (None, None)]:
+        if i is not None and j is not None and text_norm[i] == heard_norm[j]:
+            run.append((i, j))
             continue
         if len(run) >= MIN_RUN:
-            anchors.update({k: (heard[pair[k]].start, heard[pair[k]].end) for k in run})
-        run = [i] if i is not None and i in pair else []
-    unspoken = _runs(spoken, lambda i: deleted[i] >= UNSPOKEN_SHARE * size[i], UNSPOKEN_RUN)
-    shares = tuple(d / n if n else 0.0 for d, n in zip(deleted, size))
-    return Matching(anchors, unspoken, tuple(len(_letters(t)) for t in text_norm), shares)
+            anchors.update({k: (heard[h].start, heard[h].end) for k, h in run})
+        run = []
+    rate = _letters_per_second(anchors, sizes)
+    order = sorted(anchors)
+    unspoken: set[int] = set()
+    for before, gap, after in _gaps(pairs):
+        block = _trim_misheard(gap, before, after, text_norm, heard_norm)
+        if len(block) < UNSPOKEN_RUN:
+            continue
+        k = bisect.bisect(order, block[0])
+        start = anchors[order[k - 1]][1] if k else 0.0
+        end = anchors[order[k]][0] if k < len(order) else max((w.end for w in heard), default=0.0)
+        edges = [start, *(t for w in heard if start < w.start < end for t in (w.start, w.end)), end]
+        silence = max(b - a for a, b in zip(edges[::2], edges[1::2]))
+        needed = sum(sizes[w] for w in block) / rate
+        if needed - silence > max(UNSPOKEN_S, needed / 2):
+            unspoken.update(block)
+    return Matching(anchors, unspoken, sizes)
 
 
-def _characters(words: Sequence[str]) -> list[tuple[str, int | None]]:
-    """The characters of normalised words with their word's index; a word break is ``_`` (index None)."""
-    out: list[tuple[str, int | None]] = []
-    for i, word in enumerate(words):
-        letters = [(c, i) for c in word if not c.isspace()]
-        if letters:
-            if out:
-                out.append(("_", None))
-            out.extend(letters)
+def _gaps(pairs: Sequence[tuple[int | None, int | None]]) -> list[tuple[list[int], list[int], list[int]]]:
+    """Each run of text words paired with nothing, with the recognised words paired with no text word
+    just before it and just after it: (heard before, text words, heard after)."""
+    out = []
+    k = 0
+    while k < len(pairs):
+        if pairs[k][0] is None or pairs[k][1] is not None:
+            k += 1
+            continue
+        lo = k
+        while lo > 0 and pairs[lo - 1][0] is None:
+            lo -= 1
+        hi = k
+        while hi < len(pairs) and pairs[hi][0] is not None and pairs[hi][1] is None:
+            hi += 1
+        end = hi
+        while end < len(pairs) and pairs[end][0] is None:
+            end += 1
+        before = [j for _, j in pairs[lo:k] if j is not None]
+        after = [j for _, j in pairs[hi:end] if j is not None]
+        out.append((before, [i for i, _ in pairs[k:hi] if i is not None], after))
+        k = hi
+    return out
+
+
+def _trim_misheard(
+    gap: list[int], before: list[int], after: list[int], text: Sequence[str], heard: Sequence[str]
+) -> list[int]:
+    """``gap`` without the words at its start that the unpaired recognised words ``before`` it stand
+    for, and those at its end that ``after`` stands for: as many words as make the letters closest."""
+    from rapidfuzz.distance import Indel
+
+    if before:
+        said = "".join(heard[j] for j in before)
+        cut = min(range(len(gap) + 1), key=lambda n: Indel.distance("".join(text[w] for w in gap[:n]), said))
+        gap = gap[cut:]
+    if after:
+        said = "".join(heard[j] for j in after)
+        cut = min(
+            range(len(gap) + 1),
+            key=lambda n: Indel.distance("".join(text[w] for w in gap[len(gap) - n :]), said),
+        )
+        gap = gap[: len(gap) - cut]
+    return gap
+
+
+def word_pairs(text: Sequence[str], heard: Sequence[str]) -> list[tuple[int | None, int | None]]:
+    """Global alignment of two word sequences (normalised letters; empty words are left out): pairs
+    (text index, heard index), None on the side of a gap.
+
+    A pair scores its letters times (similarity - PAIR_SIMILARITY) (rapidfuzz's Indel similarity: a
+    misrecognised word still pairs by its letters); a gap costs GAP_OPEN once and GAP_LETTER per letter.
+    Long stretches that do not match (a sentence not spoken, an advert) thus become one gap, where an
+    edit distance on characters pairs their letters with anything nearby. Needleman-Wunsch with affine
+    gaps (Gotoh), one numpy row at a time in a band around the diagonal (BAND words, and the length
+    difference), so memory grows with the text's length, not its square.
+    """
+    from rapidfuzz.distance import Indel
+    from rapidfuzz.process import cdist
+
+    t_at = [i for i, w in enumerate(text) if w]
+    h_at = [j for j, w in enumerate(heard) if w]
+    ts, hs = [text[i] for i in t_at], [heard[j] for j in h_at]
+    n, m = len(ts), len(hs)
+    if not n or not m:
+        return [(i, None) for i in t_at] + [(None, j) for j in h_at]
+    t_len = np.array([len(w) for w in ts], float)
+    h_len = np.array([len(w) for w in hs], float)
+    half = BAND + abs(n - m)
+    width = min(m + 1, 2 * half + 1)
+    lo = [min(max(0, round(i * m / n) - half), m + 1 - width) for i in range(n + 1)]
+    h_cost = np.concatenate([[0.0], np.cumsum(GAP_LETTER * h_len)])  # inserting heard words 1..j
+    # states per cell: 0 pair, 1 text word unpaired, 2 heard word unpaired; pointers to the previous state
+    back = np.zeros((3, n + 1, width), np.int8)
+    cols = np.arange(width)
+    rows = (
+        np.where(cols == 0, 0.0, -np.inf),
+        np.full(width, -np.inf),
+        np.where(cols > 0, -GAP_OPEN - h_cost[cols], -np.inf),
+    )
+    back[2, 0] = np.where(cols == 1, 0, 2)
+    for i in range(1, n + 1):
+        shift = lo[i] - lo[i - 1]
+        at = lo[i] + cols  # heard words 1..m, in this row's band
+        up = [_shifted(r, shift) for r in rows]  # (i-1, j)
+        diagonal = [_shifted(r, shift - 1) for r in rows]  # (i-1, j-1)
+        h = np.clip(at - 1, 0, m - 1)
+        distance = cdist([ts[i - 1]], [hs[k] for k in h], scorer=Indel.distance)[0]
+        letters = t_len[i - 1] + h_len[h]
+        pair_score = letters * (1.0 - distance / letters - PAIR_SIMILARITY)
+        came = np.stack(diagonal)
+        back[0, i] = came.argmax(0)
+        paired = np.where(at >= 1, came.max(0) + pair_score, -np.inf)
+        came = np.stack([up[0] - GAP_OPEN, up[1], up[2] - GAP_OPEN])
+        back[1, i] = came.argmax(0)
+        dropped = came.max(0) - GAP_LETTER * t_len[i - 1]
+        best = np.maximum(paired, dropped)  # inserted heard j: from the best of row i at some k < j
+        opened = np.maximum.accumulate(best - GAP_OPEN + h_cost[at])
+        inserted = np.full(width, -np.inf)
+        inserted[1:] = opened[:-1] - h_cost[at[1:]]
+        inserted[at < 1] = -np.inf
+        opens = np.zeros(width, bool)
+        opens[1:] = best[:-1] - GAP_OPEN >= inserted[:-1]
+        back[2, i] = np.where(opens, np.concatenate([[0], np.where(paired >= dropped, 0, 1)[:-1]]), 2)
+        rows = (paired, dropped, inserted)
+    i, j = n, m
+    state = int(np.argmax([r[m - lo[n]] for r in rows]))
+    out: list[tuple[int | None, int | None]] = []
+    while i > 0 or j > 0:
+        previous = int(back[state, i, j - lo[i]])
+        if state == 0:
+            out.append((t_at[i - 1], h_at[j - 1]))
+            i, j = i - 1, j - 1
+        elif state == 1:
+            out.append((t_at[i - 1], None))
+            i -= 1
+        else:
+            out.append((None, h_at[j - 1]))
+            j -= 1
+        state = previous
+    return out[::-1]
+
+
+def _shifted(row: np.ndarray, shift: int) -> np.ndarray:
+    """``row`` read from ``shift`` cells on (``out[k] = row[k + shift]``), -inf where it has no cell."""
+    out = np.full(len(row), -np.inf)
+    lo, hi = max(0, -shift), min(len(row), len(row) - shift)
+    if lo < hi:
+        out[lo:hi] = row[lo + shift : hi + shift]
     return out
 
 
@@ -328,37 +458,18 @@ def _letters(text: str) -> str:
     return "".join(text.split())
 
 
-def _runs(items: Sequence[int], test: Callable[[int], bool], length: int) -> set[int]:
-    """The items that pass ``test`` in runs of at least ``length`` consecutive items."""
-    kept: set[int] = set()
-    run: list[int] = []
-    for i in [*items, None]:
-        if i is not None and test(i):
-            run.append(i)
-            continue
-        if len(run) >= length:
-            kept.update(run)
-        run = []
-    return kept
-
-
-def windows(
-    matching: Matching, count: int, duration: float, lines: Sequence[int] = ()
-) -> tuple[list[_Span], set[int]]:
-    """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds, and
-    tell which words are not spoken.
+def windows(matching: Matching, count: int, duration: float, lines: Sequence[int] = ()) -> list[_Span]:
+    """Cut the text (``count`` words) into forced-alignment windows of at most MAX_WINDOW seconds.
 
     A window ends at an anchor; its audio runs from the previous window's end to PAD after its last
-    anchor. Words that look unspoken are so where the text between their anchors needs UNSPOKEN_S more
-    than the audio has at the text's speaking rate (otherwise the recognition missed them): they are
-    left out of the windows. Words in a gap whose audio is far longer than they need (speech the text
+    anchor. Unspoken words (``matching.unspoken``) are left out of the windows. Words in a gap whose audio is far longer than they need (speech the text
     lacks, e.g. an advert) get a window of their own at either end of the gap, the better-fitting one
     kept, for each line of the text apart (``lines``: each word's line); no window spans such a gap.
     """
     anchors, sizes = matching.anchors, matching.sizes
-    rate = _letters_per_second(matching)
+    rate = _letters_per_second(anchors, sizes)
     spans: list[_Span] = []
-    unspoken: set[int] = set()
+    unspoken = matching.unspoken
     first, start, last_end = 0, 0.0, 0.0
     previous: int | None = None
 
@@ -372,10 +483,8 @@ def windows(
     for i in [*sorted(anchors), None]:
         gap = list(range(previous + 1 if previous is not None else 0, i if i is not None else count))
         onset = anchors[i][0] if i is not None else duration
-        needed = sum(sizes[w] for w in gap) / rate
-        if any(w in matching.unspoken for w in gap) and needed - (onset - last_end) > UNSPOKEN_S:
-            unspoken.update(_unspoken_block(matching, gap, (needed - (onset - last_end)) * rate))
         gap = [w for w in gap if w not in unspoken]
+        needed = sum(sizes[w] for w in gap) / rate
         if onset - last_end > 2 * needed + LONG_GAP_S and (previous is not None or gap):
             close(min(last_end + PAD, onset))
             for part in _by_line(gap, lines):  # a turn's end and the next one's start may lie either side
@@ -402,24 +511,7 @@ def windows(
         tail = count - 1 > max(anchors, default=-1)
         previous = count - 1
         close(min(duration, start + MAX_WINDOW) if tail else min(last_end + PAD, duration))
-    return spans, unspoken
-
-
-def _unspoken_block(matching: Matching, gap: list[int], letters: float) -> set[int]:
-    """The words of ``gap`` not spoken: the run of them, ``letters`` to 1.5 times as many letters long
-    (the text's surplus over the gap's audio), whose letters the recognition lacks the most of."""
-    sizes, deleted = matching.sizes, matching.deleted
-    best: tuple[float, int, int] = (-1.0, 0, 0)
-    for lo in range(len(gap)):
-        total = lacked = 0.0
-        for hi in range(lo, len(gap)):
-            total += sizes[gap[hi]]
-            lacked += deleted[gap[hi]] * sizes[gap[hi]]
-            if total > 1.5 * letters:
-                break
-            if total >= letters and lacked > best[0]:
-                best = (lacked, lo, hi)
-    return set(gap[best[1] : best[2] + 1]) if best[0] >= 0 else set()
+    return spans
 
 
 def _by_line(words: list[int], lines: Sequence[int]) -> list[tuple[int, ...]]:
@@ -451,15 +543,15 @@ def _chunks(words: tuple[int, ...], sizes: Sequence[int], start: float, end: flo
     return spans
 
 
-def _letters_per_second(matching: Matching) -> float:
+def _letters_per_second(anchors: dict[int, tuple[float, float]], sizes: Sequence[int]) -> float:
     """The text's speaking rate: the median over consecutive anchors of letters per second from one
     anchor's start to the next's (a pause or an advert between two anchors is one outlier, not a bias)."""
-    order = sorted(matching.anchors)
+    order = sorted(anchors)
     rates = []
     for i, k in pairwise(order):
-        seconds = matching.anchors[k][0] - matching.anchors[i][0]
+        seconds = anchors[k][0] - anchors[i][0]
         if seconds > 0:
-            rates.append(sum(matching.sizes[i:k]) / seconds)
+            rates.append(sum(sizes[i:k]) / seconds)
     return float(np.median(rates)) if rates else SPEAKING_RATE
 
 
@@ -500,24 +592,38 @@ def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
     return vad_regions(samples, min_silence_duration_ms=VAD_PAUSE_MS, speech_pad_ms=0)
 
 
-def snap_to_speech(words: Sequence[Word], regions: Sequence[tuple[float, float]]) -> list[Word]:
-    """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word.
+def snap_to_speech(
+    words: Sequence[Word], regions: Sequence[tuple[float, float]], line_starts: Collection[int] = ()
+) -> list[Word]:
+    """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word;
+    the first word of a line (indices ``line_starts``) starts at the last speech onset inside it, and
+    the last word before one ends at the first speech offset inside it.
 
     Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
-    turn) ends where the next begins; the VAD's edges are the speech's own.
+    turn) ends where the next begins, and the first word of a turn may take the pause before it and
+    the end of the turn before (measured on recorded prompts: turn starts up to 1.6 s early); the
+    VAD's edges are the speech's own.
     """
     if not regions:
         return list(words)
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
     out = []
-    for w in words:
+    for i, w in enumerate(words):
         start, end = w.start, w.end
         k = int(np.searchsorted(starts, start, side="right")) - 1  # region starting at or before start
         if (k < 0 or ends[k] <= start) and k + 1 < len(starts) and starts[k + 1] < end:
             start = float(starts[k + 1])  # start in a pause: the next speech onset within the word
+        if i in line_starts:  # a turn starts after any pause inside its first word
+            k = int(np.searchsorted(starts, end, side="left")) - 1  # last onset before end
+            if k >= 0 and starts[k] > start:
+                start = float(starts[k])
         k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
         if k >= 0 and ends[k] < end and ends[k] > start:
             end = float(ends[k])  # end in a pause: the last speech offset within the word
+        if i + 1 in line_starts:  # a turn ends before any pause inside its last word
+            k = int(np.searchsorted(ends, start, side="right"))  # first offset after start
+            if k < len(ends) and ends[k] < end:
+                end = max(float(ends[k]), start)
         out.append(replace(w, start=start, end=end) if w.aligned else w)
     return out

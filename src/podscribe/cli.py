@@ -380,7 +380,7 @@ def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
 
 
 def cmd_align(args: argparse.Namespace) -> int:
-    from .align import Aligner
+    from .align import Aligner, aligner_options
     from .pipeline import Pipeline
     from .writers import OutputOptions, check_targets, parse_formats, write_outputs
 
@@ -389,7 +389,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     _check_inputs([args.audio, args.text])
     outdir, stem = Path(args.output_dir), Path(args.audio).stem
     check_targets([outdir / f"{stem}.{f}" for f in formats], args.force)
-    pipeline = Pipeline(_pipeline_options(args, diarizer="none", progress=not args.quiet))
+    pipeline = Pipeline(aligner_options(_pipeline_options(args, progress=not args.quiet)))
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     transcript = Aligner(pipeline).run(args.audio, args.text)
     options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)

@@ -14,6 +14,7 @@ files), and the language found in the first block is forced on the next ones.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -191,7 +192,7 @@ def recognise_turns(
         language = max(spoken, key=spoken.__getitem__)
     if progress is not None:
         progress(len(audio) / SAMPLE_RATE)
-    segments.sort(key=lambda s: s.start)
+    segments = continue_sentences(sorted(segments, key=lambda s: s.start), clips, options.clip_join_gap)
     logger.info(
         "%d clips decoded in %d blocks; %d stretches without words decoded again",
         len(clips),
@@ -199,6 +200,56 @@ def recognise_turns(
         redone,
     )
     return ASRResult(language=language or "", segments=tuple(segments))
+
+
+_SENTENCE_END = tuple(".?!…")
+_MARKS = ".,;:!?…«»“”\"'()[] "
+
+
+def _ends_sentence(word: str) -> bool:
+    return word.rstrip("»”\"')] ").endswith(_SENTENCE_END)
+
+
+def continue_sentences(segments: Sequence[Segment], clips: Sequence[Turn], gap: float) -> list[Segment]:
+    """Segments (in time order) whose first word continues the sentence of the segment before, decoded
+    apart (a clip cut at its longest, a stretch decoded again), with that word's capital lowered.
+
+    Whisper capitalises the first word of every decoding: joined, the pieces read "Comment est-ce qu'il
+    Peut-il encore". A word is lowered when the segment before is the same speaker's (``clips``), less
+    than ``gap`` s before, and ends without a sentence's punctuation, unless the word is an acronym or
+    a name: capitalised somewhere inside a segment of the transcript.
+    """
+    inside = {
+        w.text.strip(_MARKS)
+        for seg in segments
+        for before, w in itertools.pairwise(seg.words)
+        if w.text[:1].isupper() and not _ends_sentence(before.text)
+    }
+    out: list[Segment] = []
+    for seg in segments:
+        previous = out[-1] if out else None
+        first = seg.words[0].text if seg.words else ""
+        if (
+            previous is not None
+            and previous.words
+            and seg.start - previous.end < gap
+            and _speaker_at(previous.end, clips) == _speaker_at(seg.start, clips)
+            and not _ends_sentence(previous.words[-1].text)
+            and first[:1].isupper()
+            and any(c.islower() for c in first)
+            and first.strip(_MARKS) not in inside
+        ):
+            lowered = replace(seg.words[0], text=first[0].lower() + first[1:])
+            seg = Segment.from_words((lowered, *seg.words[1:]), seg.speaker, seg.overlap)
+        out.append(seg)
+    return out
+
+
+def _speaker_at(t: float, clips: Sequence[Turn]) -> str | None:
+    """Speaker of the clip holding (or nearest to) time ``t``."""
+    if not clips:
+        return None
+    return min(clips, key=lambda c: max(c.start - t, t - c.end, 0.0)).speaker
 
 
 def speaker_languages(engine: ASREngine, audio: np.ndarray, clips: Sequence[Turn]) -> dict[str, str]:

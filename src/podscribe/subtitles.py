@@ -22,7 +22,17 @@ The rules (docs SUBTITLES.md: Netflix general and French guides, BBC) are fields
    or the end of the media (the transcript's duration).
    A cue still held under the minimum duration (by the next cue or by ``max_hang``) starts earlier
    instead, as far as the minimum needs, at most ``max_hang`` before its speech and never into the
-   previous cue's gap (a short reply between two speakers' turns).
+   previous cue's gap (a short reply between two speakers' turns); if the next cue still holds it
+   short, that cue's in-time comes later, at most 3 frames after its speech starts ("in-time within
+   3 frames", SUBTITLES.md). The segmentation costs a cue under the minimum heavily, so a fragment
+   ("Par contre,") joins a neighbour cue wherever one can take it.
+
+Reading speed (rule decided 2026-12-02, SUBTITLES.md): subtitles are verbatim, every word in order.
+A cue above ``max_cps`` is acceptable only when the hard rules allow no longer display: it already ends
+at the next cue's start minus the minimum gap, at ``max_duration``, at ``max_hang`` after its last word,
+or at the media's end. Where the speech itself is faster than the limit, nothing else changes (no
+words are dropped or condensed). The same holds for a cue under ``min_duration``, which moreover is a
+fragment no neighbour could take (another speaker's cue, or one too full or too long).
 
 Rules that cannot be met (a word longer than a line, speech faster than any
 legal reading speed, a cue cut short by the next one) still give ordered, non-overlapping cues of
@@ -112,13 +122,15 @@ _EN_FUNCTION = _wordset(
 SENTENCE, CLAUSE, BEFORE_FUNCTION, PLAIN, AFTER_FUNCTION, FORBIDDEN = range(6)
 _CUE_BREAK_COST = (0.0, 1.0, 2.0, 4.0, 6.0, 10.0)
 _LINE_BREAK_COST = (0.0, 0.0, 1.0, 3.0, 4.0, 10.0)
+_LATE_FRAMES = 3  # an in-time may follow the speech's start by this much to let the cue before last its minimum
 _LONG_PAUSE = 1.0  # seconds of silence that make a cut as good as a sentence end
 _PAUSE = 0.5  # seconds of silence that make a cut as good as a comma
 _CUE_COST = 2.0  # per cue: prefer full cues to many small ones
 _DIALOGUE_COST = 1.5  # extra for a two-speaker cue: only when the speakers' lines are short and fast
 _IMBALANCE_COST = 3.0  # per line width of difference between a line and the mean line
 _CPS_COST = 1.0  # per character shown beyond the reading speed
-_SHORT_COST = 10.0  # per second missing to reach the minimum duration
+_SHORT_COST = 10.0  # per second missing to reach the minimum duration ...
+_UNDER_MIN_COST = 50.0  # ... and once for a cue under it: a fragment joins a neighbour wherever one can take it
 _OVERLONG_COST = 100.0  # a unit that cannot fit a line (it is cued alone)
 
 
@@ -548,7 +560,8 @@ def _programme(tables: _Tables, rules: SubtitleRules) -> list[_Choice]:
             shown = max(top - start_f[a], 0) / fps
             cost += _CUE_COST + best[a] + tables.cut_cost[b]
             cost += _CPS_COST * max(0.0, chars - rules.max_cps * shown)
-            cost += _SHORT_COST * max(0.0, min_f / fps - shown)
+            if shown < min_f / fps:
+                cost += _UNDER_MIN_COST + _SHORT_COST * (min_f / fps - shown)
             if cost < best[b]:
                 best[b] = cost
                 choice[b] = (a, breaks, bool(changes))
@@ -615,6 +628,15 @@ def _timing(
             # within max_hang of the speech and after the previous cue's gap.
             lead = math.ceil((units[p.a].start - rules.max_hang) * fps - _EPS)
             s = min(s, max(times[-1][1] + gap if times else 0, e - min_f, lead))
+        if e - s < min_f and i + 1 < len(plans) and e == starts[i + 1] - gap:
+            # Still short, held by the next cue: that cue's in-time may come up to _LATE_FRAMES after its
+            # speech starts (SUBTITLES.md), as far as this one's minimum needs and the cue after it allows.
+            later = min(natural[i + 1] + _LATE_FRAMES, s + min_f + gap)
+            if i + 2 < len(plans):
+                later = min(later, starts[i + 2] - 1 - gap)
+            if later > starts[i + 1]:
+                starts[i + 1] = later
+                e = max(e, min(s + min_f, cap, later - gap))
         times.append((s, e))
     return times
 
