@@ -140,6 +140,15 @@ def evaluate(
     Paths are read with load_hypothesis / load_reference / load_rttm (a ``.json`` hypothesis as a
     Transcript). Hypothesis turns default to the transcript's turns (else its attributed segments);
     reference turns default to the reference's own timed speaker utterances (STM), if any.
+
+    Args:
+        hypothesis: a Transcript, a Reference, or a path (podscribe JSON, SRT, VTT, TXT).
+        reference: a Reference or a path ('Name : text' lines, plain text, STM); None scores turns only.
+        reference_turns: speaker turns (or an RTTM path) for DER and JER; default the reference's own.
+        hypothesis_turns: the hypothesis's turns (or an RTTM path); default the transcript's.
+        collar: DER forgiveness in seconds each side of a reference boundary (0: none).
+        normalizer: how text is normalised before WER; default the hypothesis language's.
+        regions: how many worst regions the report lists.
     """
     if collar < 0:
         raise OptionError(f"collar must be zero or more, got {collar}")
