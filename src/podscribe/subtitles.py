@@ -46,13 +46,14 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
 import srt
 
 from .errors import OptionError
+from .options import option
 from .views import OPENING_MARKS, TimedWord, WordTimeline
 
 
@@ -148,19 +149,20 @@ class SubtitleRules:
     fields the command line offers, its flag and help in the field's metadata (``cli`` derives them).
     """
 
-    max_chars_per_line: int = field(default=42, metadata={"flag": "--max-chars", "help": "characters per line"})
-    max_lines: int = field(default=2, metadata={"flag": "--max-lines", "help": "lines per cue"})
-    max_cps: float = field(default=17.0, metadata={"flag": "--max-cps", "help": "reading speed, characters per second"})
-    min_duration: float = field(default=5 / 6, metadata={"flag": "--min-duration", "help": "seconds on screen at least"})
-    max_duration: float = field(default=7.0, metadata={"flag": "--max-duration", "help": "seconds on screen at most"})
+    max_chars_per_line: int = option(42, "--max-chars", "characters per line")
+    max_lines: int = option(2, "--max-lines", "lines per cue")
+    max_cps: float = option(17.0, "--max-cps", "reading speed, characters per second")
+    min_duration: float = option(5 / 6, "--min-duration", "seconds on screen at least")
+    max_duration: float = option(7.0, "--max-duration", "seconds on screen at most")
     min_gap_frames: int = 2
-    fps: float = field(default=25.0, metadata={"flag": "--fps", "help": "frame rate for gaps and rounding"})
+    fps: float = option(25.0, "--fps", "frame rate for gaps and rounding")
     max_hang: float = 1.5
     french_typography: bool | None = None
-    speaker_labels: Literal["none", "prefix", "dash"] = field(default="dash", metadata={
-        "flag": "--speaker-labels", "choices": SPEAKER_LABELS,
-        "help": "speaker names in cues: none, a 'Name:' prefix at each change, or dialogue dashes only",
-    })
+    speaker_labels: Literal["none", "prefix", "dash"] = option(
+        "dash", "--speaker-labels",
+        "speaker names in cues: none, a 'Name:' prefix at each change, or dialogue dashes only",
+        choices=SPEAKER_LABELS,
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_chars_per_line", "max_lines", "max_cps", "max_duration", "fps"):
