@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -173,11 +174,8 @@ def recognise_turns(
         packs = pack(block, options) if engine.packs_clips else [[clip] for clip in block]
         if asr.language is None and engine.packs_clips:
             languages.update(speaker_languages(engine, audio, [c for c in block if c.speaker not in languages]))
-        found: list[Segment] = []
-        for lang, group in _by_language(packs, languages, language).items():
-            more, lang = _decode(engine, audio, group, replace(asr, language=lang), options, span, progress)
-            found += more
-            language = language or lang
+        found, lang = _decode(engine, audio, _by_language(packs, languages, language), asr, options, span, progress)
+        language = language or lang
         # Sequential engines go on after an early stop themselves (a second pass costs them more than
         # it finds: BENCHMARKS.md, "Tuning notes"); a clip decoded alone gives the same words again.
         again: list[Turn] = []
@@ -186,10 +184,9 @@ def recognise_turns(
             words = [w for seg in found for w in seg.words]
             again = [s for s in missed(block, words, turns, options) if s not in alone]
         if again:
-            found = _split_at(found, again)
-            for lang, group in _by_language([[c] for c in again], languages, language).items():
-                more, _ = _decode(engine, audio, group, replace(asr, language=lang), options, span, None)
-                found += more
+            more, _ = _decode(engine, audio, _by_language([[c] for c in again], languages, language), asr, options,
+                              span, None)
+            found = _split_at(found, again) + more
             redone += len(again)
         segments.extend(found)
     if languages:  # the file's language: the one spoken longest
@@ -210,13 +207,15 @@ def recognise_turns(
 
 
 def speaker_languages(engine: ASREngine, audio: np.ndarray, clips: Sequence[Turn]) -> dict[str, str]:
-    """Each speaker's language, detected on up to 30 s of their own clips (longest first)."""
-    found: dict[str, str] = {}
-    for speaker in dict.fromkeys(c.speaker for c in clips):
+    """Each speaker's language, detected on up to 30 s of their own clips (longest first), every
+    speaker in one engine call (its workers detect them at once)."""
+    speakers = list(dict.fromkeys(c.speaker for c in clips))
+    samples = []
+    for speaker in speakers:
         own = sorted((c for c in clips if c.speaker == speaker), key=lambda c: c.duration, reverse=True)
         speech = np.concatenate([audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)] for c in own])
-        found[speaker] = engine.detect_language(speech[: 30 * SAMPLE_RATE])
-    return found
+        samples.append(speech[: 30 * SAMPLE_RATE])
+    return dict(zip(speakers, engine.detect_languages(samples)))
 
 
 def _by_language(
@@ -247,23 +246,38 @@ def _split_at(segments: Sequence[Segment], stretches: Sequence[Turn]) -> list[Se
 def _decode(
     engine: ASREngine,
     audio: np.ndarray,
-    packs: Sequence[Sequence[Turn]],
+    groups: dict[str | None, list[Sequence[Turn]]],
     asr: ASROptions,
     options: PackOptions,
     span: tuple[float, float],
     progress: ProgressCallback | None,
 ) -> tuple[list[Segment], str | None]:
-    """One engine call on ``packs`` laid end to end -> segments on the original timeline, and the
-    language (the one asked, else the one found); progress is mapped onto ``span`` of the timeline."""
-    packed, pieces, windows = _pack_audio(audio, packs, options.gap)
-    scale = (span[1] - span[0]) / max(len(packed) / SAMPLE_RATE, 1e-9)
+    """One engine call per language on its ``groups`` of packs laid end to end -> segments on the original
+    timeline, and the first group's language (the one asked, else the one found).
 
-    def report(seconds: float) -> None:
-        if progress is not None:
-            progress(span[0] + seconds * scale)
+    The calls run at once: each waits for its own last batch, so calls in a row (one per speaker's
+    language in a multi-language conversation, often one or two windows each) left a core idle; at once,
+    the engine's workers take their batches as they come. Progress is the packed audio decoded by all
+    of them, mapped onto ``span`` of the timeline.
+    """
+    laid = {lang: _pack_audio(audio, packs, options.gap) for lang, packs in groups.items()}
+    total = max(sum(len(packed) for packed, _, _ in laid.values()) / SAMPLE_RATE, 1e-9)
+    done: dict[str | None, float] = {}
 
-    result = engine.transcribe(packed, asr, progress=report, clips=windows)
-    return _unpack(result.segments, pieces), asr.language or result.language or None
+    def call(lang: str | None) -> tuple[list[Segment], str | None]:
+        packed, pieces, windows = laid[lang]
+
+        def report(seconds: float) -> None:
+            done[lang] = seconds
+            if progress is not None:
+                progress(span[0] + sum(done.values()) * (span[1] - span[0]) / total)
+
+        result = engine.transcribe(packed, replace(asr, language=lang), progress=report, clips=windows)
+        return _unpack(result.segments, pieces), lang or result.language or None
+
+    with ThreadPoolExecutor(max(1, len(laid))) as pool:
+        results = list(pool.map(call, laid))
+    return [seg for segments, _ in results for seg in segments], next((lang for _, lang in results), None)
 
 
 def missed(

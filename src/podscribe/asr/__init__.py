@@ -69,8 +69,9 @@ class ASREngine(Protocol):
         """Words with times; only inside ``clips`` when given (else where the engine's VAD finds speech)."""
         ...
 
-    def detect_language(self, speech: np.ndarray) -> str:
-        """Language code of the first 30 s of ``speech`` (16 kHz mono float32, speech only)."""
+    def detect_languages(self, speeches: Sequence[np.ndarray]) -> list[str]:
+        """Language code of the first 30 s of each of ``speeches`` (16 kHz mono float32, speech only);
+        an engine with several workers detects them at once."""
         ...
 
 
