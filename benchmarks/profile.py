@@ -1,6 +1,6 @@
 """Where podscribe's wall time goes on one file, stage by stage, beside BatchedInferencePipeline's.
 
-    PYTHONPATH=src python benchmarks/profile.py AUDIO [--system podscribe|fw-batched] [--out FILE.json]
+    PYTHONPATH=src python benchmarks/profile.py [--system podscribe|fw-batched] [--out FILE.json] [--keep DIR] AUDIO
         [-- podscribe transcribe options, e.g. --diarizer none]
 
 Runs one system in this process, once, the result cache off, and times the functions that do the work
@@ -36,8 +36,11 @@ def _stage(name: str) -> dict[str, float]:
 def timed(owner: Any, attribute: str, name: str | Callable[..., str],
           windows: Callable[..., int] | None = None) -> None:
     """Replace ``owner.attribute`` by a wrapper adding its wall time to stage ``name`` (or to the stage
-    ``name(*args, **kwargs)`` names), and ``windows(*args, **kwargs)`` to that stage's window count."""
-    original = getattr(owner, attribute)
+    ``name(*args, **kwargs)`` names), and ``windows(*args, **kwargs)`` to that stage's window count;
+    nothing where the code profiled has no such function (an older or newer checkout)."""
+    original = getattr(owner, attribute, None)
+    if original is None:
+        return
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         stage = _stage(name(*args, **kwargs) if callable(name) else name)
@@ -52,8 +55,8 @@ def timed(owner: Any, attribute: str, name: str | Callable[..., str],
     setattr(owner, attribute, wrapper)
 
 
-def profile_podscribe(audio: str, extra: list[str]) -> None:
-    """podscribe's CLI end to end (JSON + SRT), its stages timed."""
+def profile_podscribe(audio: str, extra: list[str], keep: Path | None) -> None:
+    """podscribe's CLI end to end (JSON + SRT, into ``keep`` if given), its stages timed."""
     import podscribe.pipeline as pipeline
     from podscribe import packing, writers
     from podscribe.cli import main
@@ -69,23 +72,25 @@ def profile_podscribe(audio: str, extra: list[str]) -> None:
     timed(embedded.EmbeddedDiarizer, "_embed_regions", "  embeddings (CAM++)")
     timed(embedded, "cluster", "  clustering")
     timed(pipeline.Pipeline, "recognise", "ASR (total)")
+    # A separate encoder pass per speaker before 2026-12-02; since then, found on each one's first window.
     timed(packing, "speaker_languages", "  language detection", lambda engine, audio, clips: len(
         {c.speaker for c in clips}))
     # The first pass reports progress; the pass over stretches without words does not (packing.recognise_turns).
     timed(packing, "_decode",
           lambda *a, **k: "  first pass" if a[-1] is not None else "  decoded again",
-          lambda engine, audio, packs, *rest: len(packs) if isinstance(packs, list) else sum(
-              len(group) for group in packs.values()))  # packs, or packs by language
+          lambda engine, audio, packs, *rest: sum(len(p) for _, p in packs) if packs and isinstance(
+              packs[0], tuple) else len(packs))  # (language, packs) calls, or packs (before 2026-12-02)
     timed(writers, "write_outputs", "write JSON + SRT")
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as temporary:
         started = time.perf_counter()
-        rc = main(["transcribe", audio, "-o", out, "-f", "json,srt", "--no-cache", "-q", *extra])
-        STAGES["total (CLI)"] = {"s": time.perf_counter() - started, "calls": 1, "windows": 0}
+        rc = main(["transcribe", audio, "-o", str(keep or temporary), "-f", "json,srt", "--no-cache", "-q",
+                   "--force", *extra])
+        STAGES["total"] = {"s": time.perf_counter() - started, "calls": 1, "windows": 0}
     if rc:
         raise SystemExit(f"podscribe exited with {rc}")
 
 
-def profile_fw_batched(audio: str, extra: list[str]) -> None:
+def profile_fw_batched(audio: str, extra: list[str], keep: Path | None) -> None:
     """faster-whisper's BatchedInferencePipeline, batch 8, word timestamps, as benchmarks/child.py runs it."""
     import faster_whisper.transcribe as fwt
     from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -98,12 +103,14 @@ def profile_fw_batched(audio: str, extra: list[str]) -> None:
     timed(BatchedInferencePipeline, "forward", "batches (encode, decode, word times)",
           lambda self, features, *rest: len(features))
     started = time.perf_counter()
-    loaded = time.perf_counter()
     model = WhisperModel(str(resolve_ct2("base")), device="cpu", compute_type="int8")
-    STAGES["load ASR model"] = {"s": time.perf_counter() - loaded, "calls": 1, "windows": 0}
+    STAGES["load ASR model"] = {"s": time.perf_counter() - started, "calls": 1, "windows": 0}
     segments, _ = BatchedInferencePipeline(model).transcribe(audio, beam_size=5, batch_size=8,
                                                              word_timestamps=True)
-    " ".join(s.text for s in segments)
+    text = " ".join(s.text.strip() for s in segments)  # decoding happens while iterating
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / f"{Path(audio).stem}.txt").write_text(text, encoding="utf-8")
     STAGES["total"] = {"s": time.perf_counter() - started, "calls": 1, "windows": 0}
 
 
@@ -112,10 +119,11 @@ def main() -> int:
     parser.add_argument("audio")
     parser.add_argument("--system", choices=("podscribe", "fw-batched"), default="podscribe")
     parser.add_argument("--out", type=Path, help="also write the stages to this JSON file")
+    parser.add_argument("--keep", type=Path, help="write the transcript into this folder")
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more podscribe transcribe options")
     args = parser.parse_args()
     extra = args.extra[1:] if args.extra[:1] == ["--"] else args.extra
-    (profile_podscribe if args.system == "podscribe" else profile_fw_batched)(args.audio, extra)
+    (profile_podscribe if args.system == "podscribe" else profile_fw_batched)(args.audio, extra, args.keep)
     doc = {"system": args.system, "audio": args.audio, "extra": extra, "loadavg": os.getloadavg(),
            "stages": STAGES}
     for name, stage in STAGES.items():

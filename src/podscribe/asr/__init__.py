@@ -69,11 +69,6 @@ class ASREngine(Protocol):
         """Words with times; only inside ``clips`` when given (else where the engine's VAD finds speech)."""
         ...
 
-    def detect_languages(self, speeches: Sequence[np.ndarray]) -> list[str]:
-        """Language code of the first 30 s of each of ``speeches`` (16 kHz mono float32, speech only);
-        an engine with several workers detects them at once."""
-        ...
-
 
 ENGINES: dict[str, str] = {
     "faster-whisper": "podscribe.asr.faster_whisper:FasterWhisperEngine",

@@ -14,7 +14,7 @@ import importlib
 import logging
 import pickle
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -96,7 +96,7 @@ class OpenAIWhisperEngine:
             clip_timestamps = [min(t / SAMPLE_RATE, last) for r in speech for t in (r["start"], r["end"])]
             if language is None:
                 speech_audio = np.concatenate([audio[r["start"] : r["end"]] for r in speech])
-                language = self._detect_language(speech_audio)
+                language = self.detect_language(speech_audio)
         if self.device == "cpu":
             torch.set_num_threads(self.threads)
         with _tqdm_progress(progress):
@@ -125,11 +125,7 @@ class OpenAIWhisperEngine:
             language=options.language or (result["language"] if segments else ""), segments=segments
         )
 
-    def detect_languages(self, speeches: Sequence[np.ndarray]) -> list[str]:
-        """Language of the first 30 s of each of ``speeches``, one after the other."""
-        return [self._detect_language(speech) for speech in speeches]
-
-    def _detect_language(self, speech: np.ndarray) -> str:
+    def detect_language(self, speech: np.ndarray) -> str:
         """Language of the first 30 s of speech (openai-whisper would look at the first 30 s of the file)."""
         import torch
         import whisper
