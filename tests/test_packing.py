@@ -92,16 +92,6 @@ def test_stretches_cover_every_turn_and_part_only_at_long_pauses(turns: list[Tur
         assert any(s.start <= t.start and t.end <= s.end for s in stretches)
 
 
-def test_joined_turns_end_at_a_pause_and_fill_their_window() -> None:
-    """A speaker talking on with short pauses: each clip ends at a pause between turns (not inside a
-    turn) as late as the window allows, so 20 turns of 4 s need 4 windows, each but the last nearly full."""
-    options = PackOptions()
-    turns = [Turn(i * 5.0, i * 5.0 + 4.0, "A") for i in range(20)]  # 4 s of speech, 1 s of pause
-    clips = turn_clips(turns, AUDIO, options)
-    assert [round(c.end - options.pad, 6) for c in clips] == [29.0, 59.0, 89.0, 99.0]
-    assert [len(p) for p in pack(clips, options)] == [1, 1, 1, 1]
-
-
 def test_short_turns_of_one_speaker_share_a_window() -> None:
     turns = [Turn(i * 10.0, i * 10.0 + 3, "AB"[i % 2]) for i in range(10)]  # 10 turns of 3 s, alternating
     packs = pack(turn_clips(turns, AUDIO))

@@ -66,21 +66,13 @@ def vad_regions(audio: np.ndarray, **vad: Any) -> list[tuple[float, float]]:
 def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
     """Clips for the recogniser: one speaker each, never overlapping, each at most ``options.window`` s.
 
-    Consecutive turns of one speaker closer than ``clip_join_gap`` join while the clip stays within the
-    window, so a clip ends at a pause between turns and fills its window (cut at 60-100 % of the window,
-    a monologue's windows held 20 s of 30 on average: more windows, each a whole encoder pass); a turn
-    longer than the window is cut at its quietest 50 ms between 60 % and 100 % of it, so no word is
-    cut in two.
+    Consecutive turns of one speaker closer than ``clip_join_gap`` join; a longer region is cut at its
+    quietest 50 ms between 60 % and 100 % of the window, so no word is cut in two.
     """
     duration = len(audio) / SAMPLE_RATE
     merged: list[list[float | str]] = []
     for t in sorted(turns):
-        if (
-            merged
-            and merged[-1][2] == t.speaker
-            and t.start - float(merged[-1][1]) <= options.clip_join_gap
-            and (t.end <= float(merged[-1][1]) or t.end - float(merged[-1][0]) + 2 * options.pad <= options.window)
-        ):
+        if merged and merged[-1][2] == t.speaker and t.start - float(merged[-1][1]) <= options.clip_join_gap:
             merged[-1][1] = max(float(merged[-1][1]), t.end)
         else:
             merged.append([t.start, t.end, t.speaker])
