@@ -7,7 +7,8 @@ Runs one system in this process, once, the result cache off, and times the funct
 by wrapping them (nothing else changes): for podscribe the CLI end to end (decode, diarization split into
 speech regions, embeddings and clustering, per-speaker language detection, the first pass over packed
 speaker windows, the "decoded again" pass, writing JSON + SRT); for fw-batched faster-whisper's own
-steps (VAD, features, language detection, batches). Times are wall seconds of the calling thread; a
+steps (VAD, features, language detection, batches). Times are wall seconds of the calling thread and
+the process's CPU seconds (all threads; a stage that overlaps another counts the other's too); a
 stage's "calls" column counts its calls, and "windows" the 30-s windows it encoded (each an encoder
 pass). The issue-14 speed question (BENCHMARKS.md) is which of these podscribe can do with less.
 Compare systems run side by side only: this machine is shared and absolute times move. PYTHONPATH
@@ -30,7 +31,7 @@ STAGES: dict[str, dict[str, float]] = {}
 
 
 def _stage(name: str) -> dict[str, float]:
-    return STAGES.setdefault(name, {"s": 0.0, "calls": 0, "windows": 0})
+    return STAGES.setdefault(name, {"s": 0.0, "cpu_s": 0.0, "calls": 0, "windows": 0})
 
 
 def timed(owner: Any, attribute: str, name: str | Callable[..., str],
@@ -44,11 +45,12 @@ def timed(owner: Any, attribute: str, name: str | Callable[..., str],
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         stage = _stage(name(*args, **kwargs) if callable(name) else name)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             return original(*args, **kwargs)
         finally:
             stage["s"] += time.perf_counter() - started
+            stage["cpu_s"] += time.process_time() - cpu
             stage["calls"] += 1
             stage["windows"] += windows(*args, **kwargs) if windows else 0
 
@@ -82,10 +84,11 @@ def profile_podscribe(audio: str, extra: list[str], keep: Path | None) -> None:
               packs[0], tuple) else len(packs))  # (language, packs) calls, or packs (before 2026-12-02)
     timed(writers, "write_outputs", "write JSON + SRT")
     with tempfile.TemporaryDirectory() as temporary:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         rc = main(["transcribe", audio, "-o", str(keep or temporary), "-f", "json,srt", "--no-cache", "-q",
                    "--force", *extra])
-        STAGES["total"] = {"s": time.perf_counter() - started, "calls": 1, "windows": 0}
+        STAGES["total"] = {"s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu, "calls": 1,
+                           "windows": 0}
     if rc:
         raise SystemExit(f"podscribe exited with {rc}")
 
@@ -102,16 +105,18 @@ def profile_fw_batched(audio: str, extra: list[str], keep: Path | None) -> None:
     timed(WhisperModel, "detect_language", "language detection", lambda *a, **k: 1)
     timed(BatchedInferencePipeline, "forward", "batches (encode, decode, word times)",
           lambda self, features, *rest: len(features))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model = WhisperModel(str(resolve_ct2("base")), device="cpu", compute_type="int8")
-    STAGES["load ASR model"] = {"s": time.perf_counter() - started, "calls": 1, "windows": 0}
+    STAGES["load ASR model"] = {"s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu, "calls": 1,
+                                "windows": 0}
     segments, _ = BatchedInferencePipeline(model).transcribe(audio, beam_size=5, batch_size=8,
                                                              word_timestamps=True)
     text = " ".join(s.text.strip() for s in segments)  # decoding happens while iterating
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
         (keep / f"{Path(audio).stem}.txt").write_text(text, encoding="utf-8")
-    STAGES["total"] = {"s": time.perf_counter() - started, "calls": 1, "windows": 0}
+    STAGES["total"] = {"s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu, "calls": 1,
+                       "windows": 0}
 
 
 def main() -> int:
@@ -127,7 +132,8 @@ def main() -> int:
     doc = {"system": args.system, "audio": args.audio, "extra": extra, "loadavg": os.getloadavg(),
            "stages": STAGES}
     for name, stage in STAGES.items():
-        print(f"{name:40s} {stage['s']:8.2f} s  {int(stage['calls']):4d} calls  {int(stage['windows']):4d} windows")
+        print(f"{name:40s} {stage['s']:8.2f} s  {stage['cpu_s']:8.2f} CPU s  {int(stage['calls']):4d} calls  "
+              f"{int(stage['windows']):4d} windows")
     print(f"load average {os.getloadavg()}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
