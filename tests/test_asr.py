@@ -229,6 +229,20 @@ def test_token_budget_follows_clip_length() -> None:
     assert token_budget(30.0) is None and all(b < WINDOW_TOKENS for b in budgets)
 
 
+@given(st.integers(0, 60), st.integers(1, 8), st.integers(1, 4))
+def test_batches_are_balanced_over_the_workers(n: int, size: int, workers: int) -> None:
+    """Every clip once, in order, batches of at most ``size``, as many as a multiple of the workers (each
+    worker busy to the end) unless each holds one clip, lengths differing by one at most, the longer ones first."""
+    from podscribe.asr.faster_whisper import balanced_batches
+
+    batches = balanced_batches(list(range(n)), size, workers)
+    assert [c for b in batches for c in b] == list(range(n))
+    lengths = [len(b) for b in batches]
+    assert all(0 < k <= size for k in lengths) and lengths == sorted(lengths, reverse=True)
+    assert not lengths or (len(lengths) % workers == 0 or lengths[0] == 1) and lengths[0] - lengths[-1] <= 1
+    assert balanced_batches(list(range(10)), 4, 2) == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
+
+
 def test_token_budget_reaches_the_decoder(faster, speech, monkeypatch) -> None:
     from podscribe.asr import faster_whisper
 

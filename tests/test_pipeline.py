@@ -94,3 +94,39 @@ def test_diarize_without_a_diarizer_is_refused(none):
 
     with pytest.raises(OptionError, match="diarize needs a diarizer"):
         diarize("no-such-file.wav", options=make_options(diarizer=none))
+
+
+def test_the_asr_model_loads_during_diarization_unless_the_words_are_cached(monkeypatch):
+    """A first run starts loading the ASR model before the diarizer is done (they overlap); a run whose
+    words are in the result cache loads no ASR model at all."""
+    import time
+
+    from conftest import DATA
+
+    from podscribe import pipeline
+    from podscribe.inputs import open_source
+
+    audio = DATA / "short.fr.opus"
+    events: list[tuple[str, float]] = []
+    load_engine, diarize_audio = pipeline.load_engine, Pipeline.diarize_audio
+
+    def loading(*a, **k):
+        events.append(("load starts", time.perf_counter()))
+        return load_engine(*a, **k)
+
+    def diarizing(self, *a, **k):
+        turns = diarize_audio(self, *a, **k)
+        events.append(("diarization ends", time.perf_counter()))
+        return turns
+
+    monkeypatch.setattr(pipeline, "load_engine", loading)
+    monkeypatch.setattr(Pipeline, "diarize_audio", diarizing)
+    Pipeline(make_options(language="fr", beam_size=1, cache=False)).run(audio)
+    assert [e for e, _ in sorted(events, key=lambda e: e[1])] == ["load starts", "diarization ends"]
+    first = Pipeline(make_options(language="fr", beam_size=1))
+    first.run(audio)  # computes, or finds, this file's words in the cache
+    assert first._asr_cached(open_source(audio).digest)
+    events.clear()
+    again = Pipeline(make_options(language="fr", beam_size=1))
+    again.run(audio)
+    assert [e for e, _ in events] == ["diarization ends"] and again._engine is None

@@ -93,3 +93,32 @@ def test_each_speaker_is_read_in_their_own_language(test_part: Path) -> None:
         normalizer = Normalizer(language)
         errors, _ = align(normalizer(" ".join(t["text"] for t in turns)), normalizer(said))
         assert errors.wer < 0.35, (speaker, errors)
+
+
+def test_speakers_are_decoded_at_once_each_in_their_language(test_part: Path) -> None:
+    """short_conversation, no language given: the French and the English voice's windows go to the engine
+    in one call per speaker, each found in its own language, and the two calls run at the same time (in a
+    row, each waited for its own last batch while the other core idled)."""
+    import time
+
+    from podscribe.asr import ASROptions, load_engine
+    from podscribe.audio import load_audio
+    from podscribe.packing import recognise_turns
+
+    engine = load_engine("faster-whisper", "base", device="cpu", cpu_threads=2, workers=2)
+    calls: list[tuple[str | None, float, float]] = []
+    transcribe = engine.transcribe
+
+    def timed(audio, options, progress=None, clips=None):
+        started = time.perf_counter()
+        result = transcribe(audio, options, progress, clips)
+        calls.append((result.language, started, time.perf_counter()))
+        return result
+
+    engine.transcribe = timed  # type: ignore[method-assign]
+    audio = load_audio(test_part / "short_conversation.flac")
+    turns = load_rttm(test_part / "short_conversation.rttm")
+    result = recognise_turns(engine, audio, turns, ASROptions(beam_size=1, temperature=(0.0,)))
+    first = sorted(calls, key=lambda c: c[1])[:2]
+    assert {language for language, _, _ in first} == {"fr", "en"} and result.language in ("fr", "en")
+    assert max(start for _, start, _ in first) < min(end for _, _, end in first)  # they overlap in time

@@ -18,6 +18,7 @@ import itertools
 import logging
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -158,19 +159,24 @@ def recognise_turns(
     language = asr.language
     # Speaker windows (one voice each) are decoded in their speaker's own language when none is forced:
     # measured on real multi-language conversations, forcing one language on every speaker garbles the others.
+    # A new speaker's windows are one engine call without a language: the engine finds it on the first
+    # window it decodes, and that is the speaker's language from then on.
     languages: dict[str, str] = {}
     segments: list[Segment] = []
     redone = 0
     for block in blocks:
         span = (block[0].start, block[-1].end)
         packs = pack(block, options) if engine.packs_clips else [[clip] for clip in block]
-        if asr.language is None and engine.packs_clips:
-            languages.update(speaker_languages(engine, audio, [c for c in block if c.speaker not in languages]))
-        found: list[Segment] = []
-        for lang, group in _by_language(packs, languages, language).items():
-            more, lang = _decode(engine, audio, group, replace(asr, language=lang), options, span, progress)
-            found += more
-            language = language or lang
+        new = list(dict.fromkeys(p[0].speaker for p in packs if p[0].speaker not in languages))
+        new = new if asr.language is None and engine.packs_clips else []
+        calls: list[tuple[str | None, Sequence[Sequence[Turn]]]] = [
+            (None, [p for p in packs if p[0].speaker == speaker]) for speaker in new
+        ]
+        calls += _by_language([p for p in packs if p[0].speaker not in new], languages, language).items()
+        results = _decode(engine, audio, calls, asr, options, span, progress)
+        languages.update((speaker, lang) for speaker, (_, lang) in zip(new, results) if lang)
+        found = [seg for segments_of_call, _ in results for seg in segments_of_call]
+        language = language or next((lang for _, lang in results if lang), None)
         # Sequential engines go on after an early stop themselves (a second pass costs them more than
         # it finds: BENCHMARKS.md, "Tuning notes"); a clip decoded alone gives the same words again.
         again: list[Turn] = []
@@ -179,16 +185,17 @@ def recognise_turns(
             words = [w for seg in found for w in seg.words]
             again = [s for s in missed(block, words, turns, options) if s not in alone]
         if again:
-            found = _split_at(found, again)
-            for lang, group in _by_language([[c] for c in again], languages, language).items():
-                more, _ = _decode(engine, audio, group, replace(asr, language=lang), options, span, None)
-                found += more
+            calls = list(_by_language([[c] for c in again], languages, language).items())
+            more = [seg for segments_of_call, _ in _decode(engine, audio, calls, asr, options, span, None)
+                    for seg in segments_of_call]  # fmt: skip
+            found = _split_at(found, again) + more
             redone += len(again)
         segments.extend(found)
     if languages:  # the file's language: the one spoken longest
         spoken: dict[str, float] = {}
         for clip in clips:
-            spoken[languages[clip.speaker]] = spoken.get(languages[clip.speaker], 0.0) + clip.duration
+            if clip.speaker in languages:
+                spoken[languages[clip.speaker]] = spoken.get(languages[clip.speaker], 0.0) + clip.duration
         language = max(spoken, key=spoken.__getitem__)
     if progress is not None:
         progress(len(audio) / SAMPLE_RATE)
@@ -252,16 +259,6 @@ def _speaker_at(t: float, clips: Sequence[Turn]) -> str | None:
     return min(clips, key=lambda c: max(c.start - t, t - c.end, 0.0)).speaker
 
 
-def speaker_languages(engine: ASREngine, audio: np.ndarray, clips: Sequence[Turn]) -> dict[str, str]:
-    """Each speaker's language, detected on up to 30 s of their own clips (longest first)."""
-    found: dict[str, str] = {}
-    for speaker in dict.fromkeys(c.speaker for c in clips):
-        own = sorted((c for c in clips if c.speaker == speaker), key=lambda c: c.duration, reverse=True)
-        speech = np.concatenate([audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)] for c in own])
-        found[speaker] = engine.detect_language(speech[: 30 * SAMPLE_RATE])
-    return found
-
-
 def _by_language(
     packs: Sequence[Sequence[Turn]], languages: dict[str, str], default: str | None
 ) -> dict[str | None, list[Sequence[Turn]]]:
@@ -290,23 +287,38 @@ def _split_at(segments: Sequence[Segment], stretches: Sequence[Turn]) -> list[Se
 def _decode(
     engine: ASREngine,
     audio: np.ndarray,
-    packs: Sequence[Sequence[Turn]],
+    calls: Sequence[tuple[str | None, Sequence[Sequence[Turn]]]],
     asr: ASROptions,
     options: PackOptions,
     span: tuple[float, float],
     progress: ProgressCallback | None,
-) -> tuple[list[Segment], str | None]:
-    """One engine call on ``packs`` laid end to end -> segments on the original timeline, and the
-    language (the one asked, else the one found); progress is mapped onto ``span`` of the timeline."""
-    packed, pieces, windows = _pack_audio(audio, packs, options.gap)
-    scale = (span[1] - span[0]) / max(len(packed) / SAMPLE_RATE, 1e-9)
+) -> list[tuple[list[Segment], str | None]]:
+    """Engine calls, each on (language, packs laid end to end) -> for each, segments on the original
+    timeline and the language used (the one asked, else the one the engine found: None without words).
 
-    def report(seconds: float) -> None:
-        if progress is not None:
-            progress(span[0] + seconds * scale)
+    The calls run at once: each waits for its own last batch, so calls in a row (one per speaker's
+    language in a multi-language conversation, often one or two windows each) left a core idle; at once,
+    the engine's workers take their batches as they come. Progress is the packed audio decoded by all
+    of them, mapped onto ``span`` of the timeline.
+    """
+    laid = [_pack_audio(audio, packs, options.gap) for _, packs in calls]
+    total = max(sum(len(packed) for packed, _, _ in laid) / SAMPLE_RATE, 1e-9)
+    done = [0.0] * len(calls)
 
-    result = engine.transcribe(packed, asr, progress=report, clips=windows)
-    return _unpack(result.segments, pieces), asr.language or result.language or None
+    def call(i: int) -> tuple[list[Segment], str | None]:
+        packed, pieces, windows = laid[i]
+        lang = calls[i][0]
+
+        def report(seconds: float) -> None:
+            done[i] = seconds
+            if progress is not None:
+                progress(span[0] + sum(done) * (span[1] - span[0]) / total)
+
+        result = engine.transcribe(packed, replace(asr, language=lang), progress=report, clips=windows)
+        return _unpack(result.segments, pieces), lang or result.language or None
+
+    with ThreadPoolExecutor(max(1, len(calls))) as pool:
+        return list(pool.map(call, range(len(calls))))
 
 
 def missed(

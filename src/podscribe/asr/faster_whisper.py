@@ -14,12 +14,13 @@ Word timestamps are always on: the rest of podscribe works on words.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from . import ASROptions, ASRResult, Clips, ProgressCallback
 from .common import build_segments, first_line
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
 WINDOW_TOKENS = 224  # Whisper's own limit on the tokens decoded for one 30-s window
@@ -46,6 +48,16 @@ def token_budget(seconds: float) -> int | None:
     """
     budget = math.ceil(TOKENS_BASE + TOKENS_PER_S * seconds)
     return budget if budget < WINDOW_TOKENS else None
+
+
+def balanced_batches(ordered: Sequence[T], size: int, workers: int) -> list[list[T]]:
+    """``ordered`` cut into runs of at most ``size``, as many as a multiple of ``workers``, lengths
+    differing by one at most: 10 windows for 2 workers of 4 were batches of 4, 4 and 2, and one core
+    idled through the last; now 3, 3, 2, 2."""
+    count = workers * math.ceil(len(ordered) / (size * workers))
+    sizes = [len(ordered) // count + (i < len(ordered) % count) for i in range(count)]
+    cuts = list(itertools.accumulate(sizes, initial=0))
+    return [list(ordered[a:b]) for a, b in itertools.pairwise(cuts) if b > a]
 
 
 class FasterWhisperEngine:
@@ -115,7 +127,7 @@ class FasterWhisperEngine:
             "vad_filter": options.vad and not clips,
         }
         if options.batch_size > 1 and clips:
-            raw, info = self._batched_clips(audio, clips, options.batch_size, common, progress)
+            raw, language = self._batched_clips(audio, clips, options.batch_size, common, progress)
         else:
             if options.batch_size > 1 and options.vad:
                 pieces, info = self._batch(audio, None, options.batch_size, common)
@@ -132,11 +144,12 @@ class FasterWhisperEngine:
                 raw.append(asdict(seg))
                 if progress is not None:
                     progress(min(seg.end, duration))
+            language = info.language
         if progress is not None:
             progress(duration)
-        segments = build_segments(raw, duration, options, info.language)
+        segments = build_segments(raw, duration, options, language)
         # Without words, a detected language is a guess from silence or padding: claim none.
-        return ASRResult(language=options.language or (info.language if segments else ""), segments=segments)
+        return ASRResult(language=options.language or (language if segments else ""), segments=segments)
 
     def detect_language(self, speech: np.ndarray) -> str:
         """Language code of the first 30 s of ``speech`` (one encoder pass)."""
@@ -151,43 +164,70 @@ class FasterWhisperEngine:
         batch_size: int,
         common: dict[str, Any],
         progress: ProgressCallback | None,
-    ) -> tuple[list[dict[str, Any]], Any]:
-        """Batched decoding of ``clips``, longest first, one call per batch -> segments in time order.
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Batched decoding of ``clips``, longest first, one call per batch -> segments in time order, and
+        the language they were decoded in.
 
         Clips of like length share a batch, so a batch of short clips gets a short token budget. One
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
         clips. ``batch_size`` clips are in flight at once, shared among the workers: small batches,
         longest first, keep both cores busy to the end (BENCHMARKS.md, "Tuning notes"). When no
-        language is forced, the first batch is decoded alone
-        and the language it finds is forced on the rest.
+        language is forced, the longest clip is decoded first, alone, in the language detected on its own
+        encoder output (``_detecting_pipeline``: no encoder pass for detection alone), and that language
+        is forced on the rest.
         """
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
-        size = max(1, batch_size // self.workers)
-        batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+        batches = balanced_batches(ordered, max(1, batch_size // self.workers), self.workers)
         settings = dict(common)
 
-        def decode(batch: list[tuple[float, float]]) -> tuple[list[dict[str, Any]], Any]:
+        def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
             budget = token_budget(max(end - start for start, end in batch))
-            pieces, info = self._batch(audio, batch, len(batch), {**settings, "max_new_tokens": budget})
-            return [asdict(seg) for seg in pieces], info  # decoding happens here, in this worker's thread
+            pieces, _ = self._batch(audio, batch, len(batch), {**settings, "max_new_tokens": budget})
+            return [asdict(seg) for seg in pieces]  # decoding happens here, in this worker's thread
 
         raw: list[dict[str, Any]] = []
         done = 0.0
-        first: Any = None
+        if settings["language"] is None and ordered:
+            pipeline, found = self._detecting_pipeline()
+            start, end = ordered[0]
+            pieces, _ = pipeline.transcribe(
+                audio, batch_size=1, without_timestamps=False, multilingual=True,
+                **{**settings, "language": "en", "max_new_tokens": token_budget(end - start),
+                   "clip_timestamps": [{"start": start, "end": end}]},
+            )  # fmt: skip
+            raw.extend(asdict(seg) for seg in pieces)  # decoding happens here
+            settings["language"], done = found["language"], end - start
+            batches = balanced_batches(ordered[1:], max(1, batch_size // self.workers), self.workers)
         with ThreadPoolExecutor(self.workers) as pool:
-            if settings["language"] is None:
-                segments, first = decode(batches[0])
-                settings["language"] = first.language
+            for batch, segments in zip(batches, pool.map(decode, batches)):
                 raw.extend(segments)
-                batches, done = batches[1:], sum(end - start for start, end in batches[0])
-            for batch, (segments, info) in zip(batches, pool.map(decode, batches)):
-                raw.extend(segments)
-                first = first or info
                 done += sum(end - start for start, end in batch)
                 if progress is not None:
                     progress(done)
         raw.sort(key=lambda seg: seg["start"])
-        return raw, first
+        return raw, settings["language"]
+
+    def _detecting_pipeline(self) -> tuple[Any, dict[str, str]]:
+        """A batched pipeline whose windows are decoded in the language detected on their own encoder
+        output (faster-whisper's ``multilingual``), and a dict that gets that language once decoded.
+
+        Language detection alone costs an encoder pass of its own (a 5-voice conversation: 5 more encoder
+        passes for 6 windows). faster-whisper reads the words' times with the call's language token (a
+        placeholder here): the wrapper sets the detected one before it does. Give it one window per call.
+        """
+        pipeline = self._pipeline(self.model)
+        generate = pipeline.generate_segment_batched
+        found = {"language": "en"}
+
+        def detected_first(features: Any, tokenizer: Any, options: Any) -> Any:
+            encoder_output, output = generate(features, tokenizer, options)
+            token = self.model.model.detect_language(encoder_output)[0][0][0]  # "<|fr|>": the one decoded
+            tokenizer.language = tokenizer.tokenizer.token_to_id(token)
+            tokenizer.language_code = found["language"] = token[2:-2]
+            return encoder_output, output
+
+        pipeline.generate_segment_batched = detected_first
+        return pipeline, found
 
     def _batch(
         self, audio: np.ndarray, clips: list[tuple[float, float]] | None, batch_size: int, common: dict[str, Any]
