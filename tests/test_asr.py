@@ -214,6 +214,26 @@ def test_batched_clips_in_batches_give_the_same_words(faster, speech) -> None:
     assert seen == sorted(seen) and seen[-1] == end and len(seen) >= 2
 
 
+def test_a_windows_words_do_not_depend_on_the_window_laid_before_it(faster, speech) -> None:
+    """A window decoded alone or after another in the same call gets the same words and times. faster-whisper
+    times words from a window's start truncated to 10 ms, and trims a long first word by the speech before
+    it in the call: before, every word of the second window came 6 ms apart and its first word started
+    0.06 s apart in the two layouts."""
+    from podscribe.packing import PackOptions, _pack_audio, _unpack
+    from podscribe.transcript import Turn
+
+    a, b = Turn(0.33375, 14.8, "A"), Turn(15.06062, 29.01, "B")  # B lies off the 10-ms grid after A
+    options = PackOptions()
+
+    def words(packs: list[list[Turn]]) -> list[tuple[str, float, float]]:
+        packed, pieces, windows = _pack_audio(speech, packs, options.gap, options.window_gap)
+        result = faster.transcribe(packed, FRENCH, clips=windows)
+        return [(w.text, round(w.start, 6), round(w.end, 6)) for s in _unpack(result.segments, pieces) for w in s.words]
+
+    after_a = [w for w in words([[a], [b]]) if w[1] >= b.start]
+    assert after_a == words([[b]]) and len(after_a) >= 20
+
+
 def test_workers_must_be_positive() -> None:
     from podscribe.asr.faster_whisper import FasterWhisperEngine
 

@@ -107,16 +107,17 @@ def test_a_short_clip_fills_an_earlier_window_with_room() -> None:
 def test_packed_audio_round_trip_puts_words_back_in_their_clip() -> None:
     audio = np.arange(int(DURATION * SAMPLE_RATE), dtype=np.float32)  # sample value = its index
     clips = [Turn(2.0, 5.0, "A"), Turn(20.0, 24.0, "A"), Turn(10.0, 12.0, "B")]
-    packed, pieces, windows = _pack_audio(audio, [clips[:2], clips[2:]], gap=1.0)
-    # Each clip's samples are copied whole, a gap of silence between any two clips.
-    assert packed[0] == 2.0 * SAMPLE_RATE and packed[4 * SAMPLE_RATE] == 20.0 * SAMPLE_RATE
-    assert np.all(packed[3 * SAMPLE_RATE : 4 * SAMPLE_RATE] == 0)
-    assert windows == [(0.0, 8.0), (9.0, 11.0)]
+    packed, pieces, windows = _pack_audio(audio, [clips[:2], clips[2:]], gap=1.0, window_gap=3.0)
+    # Each clip's samples are copied whole, 3 s of silence before each window, 1 s between its clips.
+    assert np.all(packed[: 3 * SAMPLE_RATE] == 0) and np.all(packed[6 * SAMPLE_RATE : 7 * SAMPLE_RATE] == 0)
+    assert packed[3 * SAMPLE_RATE] == 2.0 * SAMPLE_RATE and packed[7 * SAMPLE_RATE] == 20.0 * SAMPLE_RATE
+    assert np.all(packed[11 * SAMPLE_RATE : 14 * SAMPLE_RATE] == 0) and packed[14 * SAMPLE_RATE] == 10.0 * SAMPLE_RATE
+    assert windows == [(3.0, 11.0), (14.0, 16.0)]
     words = [
-        Word("un", 0.5, 1.0),  # clip A1, 2.5-3.0
-        Word("deux", 2.8, 3.3),  # middle in the gap, nearer A1: kept inside A1
-        Word("trois", 4.2, 5.0),  # clip A2, 20.2-21.0
-        Word("quatre", 9.5, 10.0),  # clip B, 10.5-11.0
+        Word("un", 3.5, 4.0),  # clip A1, 2.5-3.0
+        Word("deux", 5.8, 6.3),  # middle in the gap, nearer A1: kept inside A1
+        Word("trois", 7.2, 8.0),  # clip A2, 20.2-21.0
+        Word("quatre", 14.5, 15.0),  # clip B, 10.5-11.0
     ]
     segments = _unpack([Segment.from_words(words[:3]), Segment.from_words(words[3:])], pieces)
     assert [[w.text for w in s.words] for s in segments] == [["un", "deux"], ["trois"], ["quatre"]]

@@ -37,6 +37,10 @@ class PackOptions:
 
     window: float = 30.0  # seconds of packed audio per window (Whisper's window)
     gap: float = 1.0  # silence between packed clips
+    # Silence before each window: faster-whisper trims a window's long first word only when the speech
+    # before it, in the audio it was given, ended over 4 median word durations (at most 2.8 s) earlier.
+    # With more, every window's first word is timed alike, whatever window was laid before it.
+    window_gap: float = 3.0
     clip_join_gap: float = 2.0  # turns of one speaker closer than this join into one clip
     pad: float = 0.2  # audio kept either side of a turn
     block: float = 600.0  # seconds of timeline packed and decoded at once
@@ -301,7 +305,7 @@ def _decode(
     the engine's workers take their batches as they come. Progress is the packed audio decoded by all
     of them, mapped onto ``span`` of the timeline.
     """
-    laid = [_pack_audio(audio, packs, options.gap) for _, packs in calls]
+    laid = [_pack_audio(audio, packs, options.gap, options.window_gap) for _, packs in calls]
     total = max(sum(len(packed) for packed, _, _ in laid) / SAMPLE_RATE, 1e-9)
     done = [0.0] * len(calls)
 
@@ -342,11 +346,10 @@ def missed(
 
 
 def _pack_audio(
-    audio: np.ndarray, packs: Sequence[Sequence[Turn]], gap: float
+    audio: np.ndarray, packs: Sequence[Sequence[Turn]], gap: float, window_gap: float
 ) -> tuple[np.ndarray, list[_Piece], list[tuple[float, float]]]:
-    """The packs laid end to end (``gap`` s of silence between any two clips), where each clip went, and
-    each pack's span in the packed audio."""
-    silence = np.zeros(round(gap * SAMPLE_RATE), dtype=np.float32)
+    """The packs laid end to end (``window_gap`` s of silence before each pack, ``gap`` s between the clips
+    of a pack), where each clip went, and each pack's span in the packed audio."""
     parts: list[np.ndarray] = []
     pieces: list[_Piece] = []
     windows: list[tuple[float, float]] = []
@@ -354,9 +357,8 @@ def _pack_audio(
     for clips in packs:
         first = samples
         for i, clip in enumerate(clips):
-            if parts:
-                parts.append(silence)
-                samples += len(silence)
+            parts.append(np.zeros(round((gap if i else window_gap) * SAMPLE_RATE), dtype=np.float32))
+            samples += len(parts[-1])
             if i == 0:
                 first = samples
             lo, hi = round(clip.start * SAMPLE_RATE), round(clip.end * SAMPLE_RATE)

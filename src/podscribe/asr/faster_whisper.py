@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
 WINDOW_TOKENS = 224  # Whisper's own limit on the tokens decoded for one 30-s window
 TOKENS_PER_S = 10.0  # a clip's token budget: this many per second of it...
 TOKENS_BASE = 16  # ...plus this many (timestamp and end tokens weigh more in a short clip)
+FRAMES_PER_S = 100  # Whisper's mel frames per second (faster-whisper's ``frames_per_second``)
 
 
 def token_budget(seconds: float) -> int | None:
@@ -58,6 +59,28 @@ def balanced_batches(ordered: Sequence[T], size: int, workers: int) -> list[list
     sizes = [len(ordered) // count + (i < len(ordered) % count) for i in range(count)]
     cuts = list(itertools.accumulate(sizes, initial=0))
     return [list(ordered[a:b]) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def exact_word_times(pieces: Iterable[Any], clips: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
+    """Segments (as dicts) of one batched call over ``clips``, their words timed from each clip's exact start.
+
+    faster-whisper's batched pipeline times a clip's words from its start frame, ``seek = int(offset *
+    100)``: up to 10 ms early, by an amount that depends on where the clip lies in the audio given (its
+    segments' own times use the exact offset). In podscribe's packed audio that place depends on which
+    windows share an engine call, so the same window's word times moved when calls were grouped otherwise
+    (short.fr: a word end 24.717 or 24.721 s, and the stretch decoded again from it read differently).
+    """
+    offsets = {int(start * SAMPLE_RATE) / SAMPLE_RATE for start, _ in clips}  # faster-whisper's clip offsets
+    frames = {int(offset * FRAMES_PER_S): offset for offset in offsets}
+    out = []
+    for piece in pieces:  # decoding happens while iterating
+        seg = asdict(piece)
+        shift = frames[seg["seek"]] - seg["seek"] / FRAMES_PER_S
+        for word in seg["words"] or ():
+            word["start"] += shift
+            word["end"] += shift
+        out.append(seg)
+    return out
 
 
 class FasterWhisperEngine:
@@ -182,8 +205,9 @@ class FasterWhisperEngine:
 
         def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
             budget = token_budget(max(end - start for start, end in batch))
-            pieces, _ = self._batch(audio, batch, len(batch), {**settings, "max_new_tokens": budget})
-            return [asdict(seg) for seg in pieces]  # decoding happens here, in this worker's thread
+            # In time order: faster-whisper judges a window's first word by the speech before it in the batch.
+            pieces, _ = self._batch(audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget})
+            return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
 
         raw: list[dict[str, Any]] = []
         done = 0.0
@@ -195,7 +219,7 @@ class FasterWhisperEngine:
                 **{**settings, "language": "en", "max_new_tokens": token_budget(end - start),
                    "clip_timestamps": [{"start": start, "end": end}]},
             )  # fmt: skip
-            raw.extend(asdict(seg) for seg in pieces)  # decoding happens here
+            raw.extend(exact_word_times(pieces, ordered[:1]))  # decoding happens here
             settings["language"], done = found["language"], end - start
             batches = balanced_batches(ordered[1:], max(1, batch_size // self.workers), self.workers)
         with ThreadPoolExecutor(self.workers) as pool:
