@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"{audio_path.name}-{digest}-" + "-".join(map(str, local_key))
                 local, cpu = local_stage(diarizers[local_key], audio, key, args.cache)
                 started = time.process_time()
-                turns, _ = diarize_local(local, DiarizationOptions(), settings)
+                turns = diarize_local(local, DiarizationOptions(), settings)
                 cpu += time.process_time() - started
             row = {"file": audio_path.name, "audio_s": round(len(audio) / 16000, 1), **combo,
                    **score(reference, turns, cpu)}
