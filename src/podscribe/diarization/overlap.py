@@ -370,11 +370,12 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float) -> np.ndarray:
     """Clusters that count as speakers: those of ``min_size`` members or more, then, largest first,
     each smaller one of two members or more whose centroid has a cosine below ``far`` to every
-    speaker's so far (pyannote folds every small cluster into a large one, which merged the dev files'
-    voices heard for 2-5 s into another voice; outliers of one voice lie nearer to it: measured on
-    the dev part, BENCHMARKS.md). None when no cluster is large."""
+    speaker's so far. pyannote folds every small cluster into a large one, which would fold the dev
+    files' voices heard for 2.6 and 3.4 s (3 and 5 pieces; cosine 0.61-0.63 to the nearest speaker)
+    into another voice; clusters of a monologue's outlier pieces lie nearer to their voice (0.71-0.76;
+    BENCHMARKS.md). None when no cluster is large."""
     sizes = np.bincount(labels)
-    kept = list(np.flatnonzero(sizes >= min_size))
+    kept = [int(k) for k in np.flatnonzero(sizes >= min_size)]
     if not kept:
         return np.zeros(0, dtype=int)
     centres = [normalise(embeddings[labels == k].mean(axis=0)) for k in kept]
