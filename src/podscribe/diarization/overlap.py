@@ -25,8 +25,8 @@ Bredin, Interspeech 2023), rewritten for onnxruntime and numpy/scipy:
    those of the adjacent pieces of its local speaker that resemble it (``smooth``): 4-6 s of a voice
    instead of 2. Clusters with too few members are folded into the nearest large one, as pyannote
    does, unless they are far from every speaker (``far``: a voice heard for a few seconds only); the
-   count is then moved into the range the options allow by cutting the dendrogram elsewhere. Every local speaker then goes to a cluster by cosine to the
-   centroids; pieces of two local speakers of a chunk heard at once take distinct clusters
+   count is then moved into the range the options allow by cutting the dendrogram elsewhere. Every
+   local speaker then goes to a cluster by cosine to the centroids; pieces of two local speakers of a chunk heard at once take distinct clusters
    (pyannote's ``constrained_argmax``: two voices heard at once are never one speaker).
 4. **Overlap-aware reconstruction.** The number of speakers at each frame is the mean over the
    chunks covering it of their count of active local speakers, rounded (``speaker_count``). Each
@@ -373,17 +373,18 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: fl
     speaker's so far. pyannote folds every small cluster into a large one, which would fold the dev
     files' voices heard for 2.6 and 3.4 s (3 and 5 pieces; cosine 0.61-0.63 to the nearest speaker)
     into another voice; clusters of a monologue's outlier pieces lie nearer to their voice (0.71-0.76;
-    BENCHMARKS.md). None when no cluster is large."""
+    BENCHMARKS.md). Empty when no cluster is large. One pass over the embeddings (it runs once per
+    dendrogram cut when the count is moved into the allowed range)."""
     sizes = np.bincount(labels)
     kept = [int(k) for k in np.flatnonzero(sizes >= min_size)]
     if not kept:
         return np.zeros(0, dtype=int)
-    centres = [normalise(embeddings[labels == k].mean(axis=0)) for k in kept]
+    sums = np.zeros((len(sizes), embeddings.shape[1]))
+    np.add.at(sums, labels, embeddings)
+    centres = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
     for k in sorted(np.flatnonzero((sizes < min_size) & (sizes >= 2)), key=lambda k: -sizes[k]):
-        centre = normalise(embeddings[labels == k].mean(axis=0))
-        if max(float(centre @ c) for c in centres) < far:
+        if np.max(centres[kept] @ centres[k]) < far:
             kept.append(int(k))
-            centres.append(centre)
     return np.array(kept, dtype=int)
 
 
