@@ -237,6 +237,21 @@ def test_a_small_cluster_far_from_every_speaker_stays_a_speaker():
     assert len(set(joined)) == 2 and set(joined[40:]) == {joined[0]}
 
 
+def test_two_pieces_near_a_voice_are_not_a_speaker_in_a_short_file():
+    """min_cluster_size does not shrink with the file: a 2-piece cluster near the only voice (cosine
+    0.69, apart at threshold 0.30) joins it, and becomes a speaker only when asked for."""
+    rng = np.random.default_rng(2)
+    e = np.eye(192)
+    near = e[0] + 1.048 * e[3]  # cosine 0.69 to e[0]
+    points = np.concatenate([np.repeat(e[:1], 10, axis=0), np.repeat(near[None], 2, axis=0)])
+    points += 0.02 * rng.standard_normal(points.shape) / np.sqrt(192)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    assert set(overlap.cluster(points, 1, 8, OverlapSettings())) == {0}
+    assert len(set(overlap.cluster(points, 1, 8, OverlapSettings(far=0.7)))) == 2  # far enough then
+    forced = overlap.cluster(points, 2, 2, OverlapSettings())
+    assert len(set(forced[:10])) == 1 and set(forced[10:]) == {1 - forced[0]}
+
+
 # --- pyannote.audio cross-check of speech and overlap regions ---------------------------------
 
 pyannote_audio = pytest.mark.skipif(importlib.util.find_spec("pyannote.audio") is None,

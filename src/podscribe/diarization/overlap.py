@@ -323,11 +323,11 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
     After pyannote's ``AgglomerativeClustering`` with its ``method="average"``, ``metric="cosine"``
     options (its default, centroid linkage, split one voice into several clusters or merged two
-    voices on the dev files at every threshold tried: BENCHMARKS.md): clusters under ``min_cluster_size`` members (at
-    most a tenth of the embeddings) do not count as speakers and join the speaker with the
-    nearest centroid, unless they are far from every speaker (``_speakers``); when the speakers are
-    fewer than ``low`` or more than ``high``, the dendrogram is cut at the merge step that gives a
-    count as close to the range as it can. Beyond ``max_train`` embeddings an even sample is
+    voices on the dev files at every threshold tried: BENCHMARKS.md): clusters under
+    ``min_cluster_size`` members do not count as speakers and join the speaker with the nearest
+    centroid, unless they are far from every speaker (``_speakers``); when the speakers are fewer
+    than ``low`` or more than ``high``, the dendrogram is cut at the merge step that gives a count as
+    close to the range as it can, clusters of a tenth of the embeddings counting then. Beyond ``max_train`` embeddings an even sample is
     clustered and the rest take the nearest centroid.
     """
     n = len(embeddings)
@@ -340,27 +340,26 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     if n < 2 or high < 2:
         return np.zeros(n, dtype=int)
     tree = linkage(embeddings.astype(np.float64), method="average", metric="cosine")
-    min_size = min(settings.min_cluster_size, max(1, round(0.1 * n)))
 
-    def speakers(labels: np.ndarray) -> np.ndarray:
+    def speakers(labels: np.ndarray, min_size: int = settings.min_cluster_size) -> np.ndarray:
         return _speakers(embeddings, labels, min_size, settings.far)
 
     labels = fcluster(tree, settings.threshold, criterion="distance") - 1
-    found = len(speakers(labels))
-    if not low <= found <= high:
-        target = min(max(found, low), high)
-        best, best_gap = labels, abs(found - target)
+    kept = speakers(labels)
+    if not low <= len(kept) <= high:
+        # a count the options ask for may split a voice into small clusters: those of a tenth of the
+        # embeddings count too
+        size = min(settings.min_cluster_size, max(1, round(0.1 * n)))
+        target = min(max(len(kept), low), high)
+        best, best_gap = labels, abs(len(speakers(labels, size)) - target)
         for k in range(1, n + 1):  # k raw clusters: the dendrogram cut after n - k merges
-            candidate = fcluster(tree, k, criterion="maxclust") - 1
-            count = len(speakers(candidate))
+            count = len(speakers(candidate := fcluster(tree, k, criterion="maxclust") - 1, size))
             if abs(count - target) < best_gap:
                 best, best_gap = candidate, abs(count - target)
             if best_gap == 0 or count > target:
                 break
         labels = best
-    kept = speakers(labels)
-    if not len(kept):
-        return np.zeros(n, dtype=int)
+        kept = speakers(labels, size)
     centres = np.stack([normalise(embeddings[labels == k].mean(axis=0)) for k in kept])
     other = ~np.isin(labels, kept)
     labels[other] = kept[np.argmax(embeddings[other] @ centres.T, axis=1)]
@@ -373,12 +372,12 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: fl
     speaker's so far. pyannote folds every small cluster into a large one, which would fold the dev
     files' voices heard for 2.6 and 3.4 s (3 and 5 pieces; cosine 0.61-0.63 to the nearest speaker)
     into another voice; clusters of a monologue's outlier pieces lie nearer to their voice (0.71-0.76;
-    BENCHMARKS.md). Empty when no cluster is large. One pass over the embeddings (it runs once per
-    dendrogram cut when the count is moved into the allowed range)."""
+    BENCHMARKS.md). The largest cluster is a speaker when none has ``min_size`` members (a short file:
+    ``min_size`` does not shrink with the file, so that two pieces of one voice do not make a speaker;
+    measured on pyannote.audio's 30-s sample call, BENCHMARKS.md). One pass over the embeddings (it
+    runs once per dendrogram cut when the count is moved into the allowed range)."""
     sizes = np.bincount(labels)
-    kept = [int(k) for k in np.flatnonzero(sizes >= min_size)]
-    if not kept:
-        return np.zeros(0, dtype=int)
+    kept = [int(k) for k in np.flatnonzero(sizes >= min_size)] or [int(np.argmax(sizes))]
     sums = np.zeros((len(sizes), embeddings.shape[1]))
     np.add.at(sums, labels, embeddings)
     centres = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
