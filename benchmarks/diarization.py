@@ -22,7 +22,11 @@ Measures, all without collar unless said:
 - CPU seconds (process time) of the diarizer on the file, model loading excluded;
 - with ``--pyannote``, agreement with pyannote.audio's own ``Inference`` + ``speaker_count`` on the
   shipped segmentation checkpoint: share of frames where both say speech (or both silence), and the
-  intersection over union of their overlap frames (two or more speakers).
+  intersection over union of their overlap frames (two or more speakers);
+- with ``--explain`` (overlap diarizer), where the speaker count goes wrong: each reference speaker's
+  speech, clustered pieces and the clusters they went to (a piece belongs to the reference speaker
+  covering most of its active frames, when it covers 80 %), the cosines between the reference
+  speakers' mean piece embeddings, and the clustering thresholds that give the right count.
 """
 
 from __future__ import annotations
@@ -48,7 +52,15 @@ from podscribe.audio import load_audio
 from podscribe.der import diarization_scores, optimal_mapping
 from podscribe.diarization import DiarizationOptions
 from podscribe.diarization.embedded import EmbeddedDiarizer
-from podscribe.diarization.overlap import LocalSpeakers, OverlapDiarizer, OverlapSettings, diarize_local
+from podscribe.diarization.overlap import (
+    SEG_FRAME_STEP,
+    LocalSpeakers,
+    OverlapDiarizer,
+    OverlapSettings,
+    cluster,
+    diarize_local,
+    neighbour_average,
+)
 from podscribe.reference import load_rttm
 from podscribe.transcript import Turn
 
@@ -135,6 +147,52 @@ def pyannote_agreement(audio: np.ndarray, turns: list[Turn]) -> dict[str, float]
             "pyannote_overlap_s": round(float((theirs >= 2).sum()) * 0.016875, 2)}
 
 
+def piece_speakers(local: LocalSpeakers, reference: list[Turn]) -> tuple[list[str], np.ndarray]:
+    """Reference speaker names, and the index of each piece's speaker: the one covering most of the
+    piece's active frames, or -1 when none covers 80 % of them."""
+    names = sorted({t.speaker for t in reference})
+    frames = local.frames + 1
+    spoken = np.zeros((frames, len(names)), dtype=bool)
+    for t in reference:
+        spoken[int(t.start / SEG_FRAME_STEP) : int(np.ceil(t.end / SEG_FRAME_STEP)), names.index(t.speaker)] = True
+    first = local.first_frames()
+    out = np.full(len(local.pieces), -1)
+    for i, (c, k, a, b) in enumerate(local.pieces):
+        active = np.flatnonzero(local.activity[c, a:b, k]) + first[c] + a
+        cover = spoken[active[active < frames]].sum(axis=0)
+        if len(active) and cover.max() >= 0.8 * len(active):
+            out[i] = int(cover.argmax())
+    return names, out
+
+
+def explain(local: LocalSpeakers, reference: list[Turn], settings: OverlapSettings) -> dict[str, Any]:
+    """Where the speaker count goes wrong on one file (``--explain``)."""
+    from podscribe.diarization.embedded import normalise
+
+    names, truth = piece_speakers(local, reference)
+    train = local.clean >= settings.min_active
+    features = neighbour_average(local, settings.smooth)[train]
+    labels = cluster(features, 1, 8, settings)
+    speakers, centres = [], []
+    for i, name in enumerate(names):
+        mine = train & (truth == i)
+        centres.append(normalise(local.embeddings[mine].mean(axis=0)) if mine.any() else np.zeros(192))
+        speakers.append({"name": name, "speech_s": round(sum(t.duration for t in reference if t.speaker == name), 1),
+                         "pieces": int(mine.sum()),
+                         "clusters": np.bincount(labels[truth[train] == i], minlength=labels.max() + 1).tolist()})
+    thresholds = np.round(np.arange(0.20, 0.5501, 0.005), 3)
+    right = [float(t) for t in thresholds
+             if cluster(features, 1, 8, replace(settings, threshold=float(t))).max() + 1 == len(names)]
+    ranges: list[list[float]] = []
+    for t in right:
+        if ranges and t - ranges[-1][1] < 0.0051:
+            ranges[-1][1] = t
+        else:
+            ranges.append([t, t])
+    cosines = (np.stack(centres) @ np.stack(centres).T).astype(float)
+    return {"speakers": speakers, "centroid_cosine": np.round(cosines, 3).tolist(), "right_count_thresholds": ranges}
+
+
 def local_stage(diarizer: OverlapDiarizer, audio: np.ndarray, key: str, cache: Path | None) -> tuple[LocalSpeakers, float]:
     """The local speakers of a file and the CPU seconds they took (from the cache when there)."""
     path = cache / f"{key}.npz" if cache else None
@@ -167,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--pyannote", action="store_true", help="agreement with pyannote.audio's Inference")
+    parser.add_argument("--explain", action="store_true", help="per reference speaker: pieces, clusters, cosines")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -184,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         audio = load_audio(audio_path)
         for combo in combos:
             settings = replace(base, **combo)
+            extra: dict[str, Any] = {}
             if args.old:
                 if "old" not in diarizers:
                     diarizers["old"] = EmbeddedDiarizer()
@@ -198,10 +258,12 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"{audio_path.name}-{digest}-" + "-".join(map(str, local_key))
                 local, cpu = local_stage(diarizers[local_key], audio, key, args.cache)
                 started = time.process_time()
-                turns, _ = diarize_local(local, DiarizationOptions(), settings)
+                turns = diarize_local(local, DiarizationOptions(), settings)
                 cpu += time.process_time() - started
+                if args.explain:
+                    extra["explain"] = explain(local, reference, settings)
             row = {"file": audio_path.name, "audio_s": round(len(audio) / 16000, 1), **combo,
-                   **score(reference, turns, cpu)}
+                   **score(reference, turns, cpu), **extra}
             if args.pyannote:
                 row.update(pyannote_agreement(audio, turns))
             results.append(row)

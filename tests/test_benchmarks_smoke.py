@@ -76,3 +76,23 @@ def test_quick_run_writes_results(tmp_path):
     assert result["wer"] == pytest.approx(expected.wer) and result["hyp_words"] == expected.hyp_words > 0
     assert result["ref_words"] == len(Normalizer(language="fr").words(short.reference.text))
     assert "| faster-whisper | 1 |" in (tmp_path / "results.md").read_text(encoding="utf-8")
+
+
+def test_diarization_benchmark_scores_and_explains_the_overlap_diarizer(tmp_path):
+    """benchmarks/diarization.py on short.fr (overlap diarizer, real models): the row's scores, the
+    cached local stage reused, and --explain's speakers, clusters and right-count thresholds."""
+    import diarization
+
+    audio = str(fixtures.DATA / "short.fr.opus")
+    out = tmp_path / "row.json"
+    for _ in range(2):  # the second run reads the cached local stage
+        assert diarization.main([audio, "--cache", str(tmp_path / "cache"), "--explain", "--out", str(out)]) == 0
+    assert len(list((tmp_path / "cache").glob("short.fr.opus-*.npz"))) == 1
+    (row,) = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert row["speakers"] == row["true_speakers"] == 2 and row["der0"] <= 3.0  # measured 1.42
+    explained = row["explain"]
+    assert [s["name"] for s in explained["speakers"]] == ["Mathilde_Wateau", "Romain_Boucher"]
+    for speaker in explained["speakers"]:  # each voice's pieces in one cluster of their own
+        assert speaker["pieces"] >= 10 and sorted(speaker["clusters"]) == [0, speaker["pieces"]]
+    assert explained["centroid_cosine"][0][1] < 0.7  # measured 0.528
+    assert any(a <= 0.30 <= b for a, b in explained["right_count_thresholds"])

@@ -81,7 +81,7 @@ class PipelineOptions:
     asr: ASROptions = ASROptions()
     diarizer: str | None = option(  # None or "none": no diarization
         "embedded", "--diarizer", "embedded (offline), overlap (offline; overlapping speech, frame-precise "
-        "boundaries, counts speakers less well), pyannote (needs podscribe[pyannote]) or none",
+        "boundaries, brief speakers), pyannote (needs podscribe[pyannote]) or none",
         choices=(*DIARIZERS, "none"),
     )  # fmt: skip
     diarization: DiarizationOptions = DiarizationOptions()
