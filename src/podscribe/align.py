@@ -22,7 +22,7 @@ import bisect
 import logging
 import math
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -189,7 +189,10 @@ class Aligner:
             stage.close()
         line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
         words = snap_to_speech(
-            timed_words(texts, times, matching.unspoken, duration), speech_regions(samples), line_starts
+                timed_words(texts, times, matching.unspoken, duration),
+            speech_regions(samples),
+            line_starts,
+            matching.anchors,
         )
         changes = [k for k in sorted(line_starts) if k and lines[line_of[k]][0] != lines[line_of[k - 1]][0]]
         if changes:
@@ -320,20 +323,33 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
         run = []
     rate = _letters_per_second(anchors, sizes)
     order = sorted(anchors)
+    unpaired = [j for i, j in pairs if i is None and j is not None]  # speech no text word took
     unspoken: set[int] = set()
     for before, gap, after in _gaps(pairs):
         block = _trim_misheard(gap, before, after, text_norm, heard_norm)
-        if len(block) < UNSPOKEN_RUN:
+        sentence = bool(block) and _ends_sentence(texts, block[0] - 1) and _ends_sentence(texts, block[-1])
+        if len(block) < UNSPOKEN_RUN and not sentence:
             continue
         k = bisect.bisect(order, block[0])
         start = anchors[order[k - 1]][1] if k else 0.0
         end = anchors[order[k]][0] if k < len(order) else max((w.end for w in heard), default=0.0)
         edges = [start, *(t for w in heard if start < w.start < end for t in (w.start, w.end)), end]
         silence = max(b - a for a, b in zip(edges[::2], edges[1::2]))
+        untaken = sum(
+            heard[j].end - heard[j].start
+            for j in unpaired
+            if start < heard[j].start < end and j not in before and j not in after
+        )
         needed = sum(sizes[w] for w in block) / rate
-        if needed - silence > max(UNSPOKEN_S, needed / 2):
+        short = len(block) < UNSPOKEN_RUN  # a whole sentence of a word or two: no room for it at all
+        if needed - silence - untaken > (needed / 2 if short else max(UNSPOKEN_S, needed / 2)):
             unspoken.update(block)
     return Matching(anchors, unspoken, sizes)
+
+
+def _ends_sentence(texts: Sequence[str], i: int) -> bool:
+    """Whether text word ``i`` ends a sentence (or ``i`` is before the first word)."""
+    return i < 0 or texts[i].rstrip("\"'»”)").endswith((".", "!", "?", "…"))
 
 
 def _gaps(pairs: Sequence[tuple[int | None, int | None]]) -> list[tuple[list[int], list[int], list[int]]]:
@@ -634,37 +650,55 @@ def spread_overlaps(
 
 
 def snap_to_speech(
-    words: Sequence[Word], regions: Sequence[tuple[float, float]], line_starts: Collection[int] = ()
+    words: Sequence[Word],
+    regions: Sequence[tuple[float, float]],
+    line_starts: Collection[int] = (),
+    heard: Mapping[int, tuple[float, float]] | None = None,
 ) -> list[Word]:
     """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word;
     the first word of a line (indices ``line_starts``) starts at the last speech onset inside it, and
-    the last word before one ends at the first speech offset inside it.
+    the last word before one ends at the first speech offset inside it; where the recognition heard
+    the word (``heard``: word index -> its anchor's start and end), at the onset or offset nearest to that.
+    A line's first word without an onset inside, lying in a pause or in the previous line's speech,
+    starts at the next onset when the line's next word has not ended by then (else, from a pause, where
+    the recognition heard it start).
 
     Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
     turn) ends where the next begins, and the first word of a turn may take the pause before it and
     the end of the turn before (measured on recorded prompts: turn starts up to 1.6 s early); the
-    VAD's edges are the speech's own.
+    VAD's edges are the speech's own. A word with pauses of its own ("H.323", a web address) holds
+    several edges: the recognition's own time for it tells which one is the turn's.
     """
     if not regions:
         return list(words)
+    heard = heard or {}
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
     out = []
     for i, w in enumerate(words):
         start, end = w.start, w.end
         k = int(np.searchsorted(starts, start, side="right")) - 1  # region starting at or before start
-        if (k < 0 or ends[k] <= start) and k + 1 < len(starts) and starts[k + 1] < end:
+        paused = k < 0 or ends[k] <= start
+        if paused and k + 1 < len(starts) and starts[k + 1] < end:
             start = float(starts[k + 1])  # start in a pause: the next speech onset within the word
         if i in line_starts:  # a turn starts after any pause inside its first word
-            k = int(np.searchsorted(starts, end, side="left")) - 1  # last onset before end
-            if k >= 0 and starts[k] > start:
-                start = float(starts[k])
+            inside = starts[(starts >= start) & (starts < end)]
+            later = starts[starts >= end]
+            tail = not paused and i > 0 and out[i - 1].end > starts[k]  # in the previous line's speech
+            if len(inside):  # the last onset, or the one nearest where the recognition heard the word
+                start = float(inside[np.abs(inside - heard[i][0]).argmin()] if i in heard else inside[-1])
+            elif (paused or tail) and len(later) and i + 1 < len(words) and i + 1 not in line_starts and (
+                later[0] < words[i + 1].end
+            ):
+                start, end = float(later[0]), max(end, float(later[0]))  # no onset inside: the next one
+            elif paused and i in heard:
+                start = max(start, min(heard[i][0], end))
         k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
         if k >= 0 and ends[k] < end and ends[k] > start:
             end = float(ends[k])  # end in a pause: the last speech offset within the word
         if i + 1 in line_starts:  # a turn ends before any pause inside its last word
-            k = int(np.searchsorted(ends, start, side="right"))  # first offset after start
-            if k < len(ends) and ends[k] < end:
-                end = max(float(ends[k]), start)
+            inside = ends[(ends > start) & (ends <= end)]
+            if len(inside):  # the first offset, or the one nearest where the recognition heard it end
+                end = float(inside[np.abs(inside - heard[i][1]).argmin()] if i in heard else inside[0])
         out.append(replace(w, start=start, end=end) if w.aligned else w)
     return out
