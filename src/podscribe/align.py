@@ -674,7 +674,7 @@ def snap_to_speech(
     heard = heard or {}
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
-    out = []
+    out: list[Word] = []
     for i, w in enumerate(words):
         start, end = w.start, w.end
         k = int(np.searchsorted(starts, start, side="right")) - 1  # region starting at or before start
