@@ -335,10 +335,9 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
         end = anchors[order[k]][0] if k < len(order) else max((w.end for w in heard), default=0.0)
         edges = [start, *(t for w in heard if start < w.start < end for t in (w.start, w.end)), end]
         silence = max(b - a for a, b in zip(edges[::2], edges[1::2]))
-        untaken = sum(
-            heard[j].end - heard[j].start
-            for j in unpaired
-            if start < heard[j].start < end and j not in before and j not in after
+        used = (before if block[:1] != gap[:1] else []) + (after if block[-1:] != gap[-1:] else [])
+        untaken = sum(  # recognised speech no text word took (trimmed edges stand for their words)
+            heard[j].end - heard[j].start for j in unpaired if start < heard[j].start < end and j not in used
         )
         needed = sum(sizes[w] for w in block) / rate
         short = len(block) < UNSPOKEN_RUN  # a whole sentence of a word or two: no room for it at all
