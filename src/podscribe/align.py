@@ -7,7 +7,9 @@ letters, with affine gaps (``word_pairs``); a text word equal to the recognised 
 with, in a run of ``MIN_RUN`` such pairs consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
 at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to its audio with
 Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's word
-timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD).
+timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD),
+and where a speaker's line starts while the previous speaker still speaks (two voices at once in the
+overlap diarizer's segmentation, segmentation-3.0), both lines keep the overlapped speech.
 
 Text that does not match the audio must not shift the rest: a run of text words the alignment
 leaves unpaired, where the recognition has no time for it, is taken as not spoken: those words keep
