@@ -16,7 +16,15 @@ import numpy as np
 import pytest
 from release_rules import check_release
 
-from podscribe.align import PAD, Aligner, match_words, snap_to_speech, windows, word_pairs
+from podscribe.align import (
+    PAD,
+    Aligner,
+    match_words,
+    snap_to_speech,
+    spread_overlaps,
+    windows,
+    word_pairs,
+)
 from podscribe.errors import InputError
 from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
@@ -221,6 +229,30 @@ def test_text_is_unspoken_only_where_the_recognition_has_no_time_for_it() -> Non
     assert match_words(text, _heard(spoken), Normalizer("fr")).unspoken == gone
 
 
+def test_a_line_heard_in_another_script_is_not_unspoken() -> None:
+    # A voice recognised in the wrong language (Italian heard as Russian): its words pair with no text
+    # word, but they are speech where the text's line fits, so the line is left to the forced alignment.
+    spoken = "le vélo en ville progresse depuis dix ans et les ateliers associatifs sont pleins chaque samedi"
+    line = "messaggio dal numero di telefono sconosciuto"
+    text = spoken.split()[:8] + line.split() + spoken.split()[8:]
+    heard = (
+        _heard(" ".join(spoken.split()[:8]))
+        + _heard("месаджу дальнума рода и телоэпонии", 8 * 0.3, 0.45)
+        + _heard(" ".join(spoken.split()[8:]), 8 * 0.3 + 5 * 0.45)
+    )
+    assert not match_words(text, heard, Normalizer("fr")).unspoken
+    # the same line with no recognised speech there is not spoken
+    assert match_words(text, _heard(spoken), Normalizer("fr")).unspoken == set(range(8, 8 + len(line.split())))
+
+
+def test_a_one_word_sentence_with_no_time_for_it_is_unspoken() -> None:
+    said = "le vélo en ville progresse depuis dix ans. Et les ateliers associatifs sont pleins chaque samedi."
+    text = said.split()[:8] + ["Bonsoir."] + said.split()[8:]
+    assert match_words(text, _heard(said), Normalizer("fr")).unspoken == {8}
+    inside = said.split()[:7] + ["bonsoir"] + said.split()[7:]  # not a sentence of its own: kept
+    assert not match_words(inside, _heard(said), Normalizer("fr")).unspoken
+
+
 def test_the_turn_before_an_advert_keeps_its_anchors() -> None:
     # The interview's advert case: a misrecognised turn, 20 s of other speech, then the text goes on.
     # An edit distance on characters spread the turn's letters over the advert, which left the turn's
@@ -284,3 +316,34 @@ def test_unaligned_flag_round_trips_through_json_and_stays_absent_otherwise() ->
     assert "aligned" not in data["segments"][0]["words"][0]
     assert data["segments"][0]["words"][1]["aligned"] is False
     assert Transcript.from_dict(data) == t
+
+
+def test_a_turn_edge_in_a_word_with_pauses_follows_the_recognition() -> None:
+    # "www.asterisk.org." spoken with pauses: the turn ends at the offset nearest to the recognised end,
+    # not at the first pause inside the word; without a recognised time, the first offset.
+    regions = [(50.1, 53.0), (53.2, 53.9), (54.1, 54.9), (55.5, 57.0)]
+    words = [Word("visit", 51.3, 51.5), Word("www.asterisk.org.", 51.5, 55.4), Word("Pour", 55.4, 55.9)]
+    snapped = snap_to_speech(words, regions, line_starts={0, 2}, heard={1: (51.6, 54.6)})
+    assert snapped[1].end == 54.9 and snapped[2].start == 55.5
+    assert snap_to_speech(words, regions, line_starts={0, 2})[1].end == 53.0
+
+
+def test_a_first_word_without_an_onset_starts_at_the_next_one() -> None:
+    # DTW gave a line's first word the end of the line before and the pause after it; the speech of the
+    # word starts just after the word's DTW end, before the line's next word ends.
+    regions = [(171.5, 173.7), (175.3, 179.0)]
+    words = [Word("à", 173.2, 173.6), Word("Pour", 173.6, 175.2), Word("activer", 175.2, 175.7)]
+    snapped = snap_to_speech(words, regions, line_starts={0, 1})
+    assert snapped[1].start == 175.3
+    one_word_line = snap_to_speech(words, regions, line_starts={0, 1, 2})  # the next word is another line's
+    assert one_word_line[1].start == 173.6
+
+
+def test_a_speaker_change_inside_overlapped_speech_gives_both_lines_the_overlap() -> None:
+    words = [Word("fin", 9.0, 9.6), Word("de", 9.6, 10.6), Word("Suite", 10.6, 11.0), Word("ici", 11.0, 11.5),
+             Word("...", 11.5, 11.5), Word("autre", 11.5, 12.0), Word("encore", 14.0, 14.5)]  # fmt: skip
+    overlaps = [(10.1, 10.7), (13.0, 13.4)]
+    out = spread_overlaps(words, overlaps, changes=[2, 4, 6])
+    assert (out[1].end, out[2].start) == (10.7, 10.1)  # the first change lies in the overlap
+    assert out[3:6] == words[3:6]  # no overlap near the second one (a mark opens its line)
+    assert out[6] == words[6]  # the line before ends 2.5 s before the overlap: not this change's

@@ -7,7 +7,9 @@ letters, with affine gaps (``word_pairs``); a text word equal to the recognised 
 with, in a run of ``MIN_RUN`` such pairs consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
 at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to its audio with
 Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's word
-timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD).
+timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD),
+and where a speaker's line starts while the previous speaker still speaks (two voices at once in the
+overlap diarizer's segmentation, segmentation-3.0), both lines keep the overlapped speech.
 
 Text that does not match the audio must not shift the rest: a run of text words the alignment
 leaves unpaired, where the recognition has no time for it, is taken as not spoken: those words keep
@@ -22,7 +24,7 @@ import bisect
 import logging
 import math
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -38,7 +40,7 @@ from .normalizer import Normalizer
 from .packing import vad_regions
 from .pipeline import Pipeline, PipelineOptions, StageProgress, make_options
 from .reference import Reference, load_reference, parse_reference
-from .transcript import Segment, Transcript, Word, attach_punctuation, speaker_id
+from .transcript import Segment, Transcript, Word, attach_punctuation, is_punctuation, speaker_id
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ SPEAKING_RATE = 14.0  # letters per second, pauses included, when too few anchor
 # Silero VAD for snapping word edges to speech: no padding, pauses from 100 ms (DTW words are contiguous,
 # so a pause before a word or a turn otherwise goes to the word before it)
 VAD_PAUSE_MS = 100
+OVERLAP_REACH = 0.25  # seconds: a speaker change this close to overlapped speech lies in it
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class Aligner:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        self._segmentation: Any = None  # onnxruntime session, loaded when a text changes speaker
 
     def run(self, audio: AudioInput, text_or_path: str | os.PathLike[str] | Reference) -> Transcript:
         """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it."""
@@ -187,8 +191,14 @@ class Aligner:
             stage.close()
         line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
         words = snap_to_speech(
-            timed_words(texts, times, matching.unspoken, duration), speech_regions(samples), line_starts
+                timed_words(texts, times, matching.unspoken, duration),
+            speech_regions(samples),
+            line_starts,
+            matching.anchors,
         )
+        changes = [k for k in sorted(line_starts) if k and lines[line_of[k]][0] != lines[line_of[k - 1]][0]]
+        if changes:
+            words = spread_overlaps(words, self.overlapped_speech(samples), changes)
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
@@ -214,6 +224,15 @@ class Aligner:
             audio=source.path,
             names={sid: name for name, sid in ids.items()},
         )
+
+    def overlapped_speech(self, samples: np.ndarray) -> list[tuple[float, float]]:
+        """Where two voices speak at once (the overlap diarizer's segmentation, loaded once)."""
+        from .diarization.embedded import SEGMENTATION, load_onnx
+        from .diarization.overlap import overlapped_speech
+
+        if self._segmentation is None:
+            self._segmentation = load_onnx(SEGMENTATION, None, self.pipeline.options.device, 0)
+        return overlapped_speech(samples, self._segmentation)
 
     def _force_align(
         self, samples: np.ndarray, texts: Sequence[str], span: _Span, language: str
@@ -306,20 +325,32 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
         run = []
     rate = _letters_per_second(anchors, sizes)
     order = sorted(anchors)
+    unpaired = [j for i, j in pairs if i is None and j is not None]  # speech no text word took
     unspoken: set[int] = set()
     for before, gap, after in _gaps(pairs):
         block = _trim_misheard(gap, before, after, text_norm, heard_norm)
-        if len(block) < UNSPOKEN_RUN:
+        sentence = bool(block) and _ends_sentence(texts, block[0] - 1) and _ends_sentence(texts, block[-1])
+        if len(block) < UNSPOKEN_RUN and not sentence:
             continue
         k = bisect.bisect(order, block[0])
         start = anchors[order[k - 1]][1] if k else 0.0
         end = anchors[order[k]][0] if k < len(order) else max((w.end for w in heard), default=0.0)
         edges = [start, *(t for w in heard if start < w.start < end for t in (w.start, w.end)), end]
         silence = max(b - a for a, b in zip(edges[::2], edges[1::2]))
+        used = (before if block[:1] != gap[:1] else []) + (after if block[-1:] != gap[-1:] else [])
+        untaken = sum(  # recognised speech no text word took (trimmed edges stand for their words)
+            heard[j].end - heard[j].start for j in unpaired if start < heard[j].start < end and j not in used
+        )
         needed = sum(sizes[w] for w in block) / rate
-        if needed - silence > max(UNSPOKEN_S, needed / 2):
+        short = len(block) < UNSPOKEN_RUN  # a whole sentence of a word or two: no room for it at all
+        if needed - silence - untaken > (needed / 2 if short else max(UNSPOKEN_S, needed / 2)):
             unspoken.update(block)
     return Matching(anchors, unspoken, sizes)
+
+
+def _ends_sentence(texts: Sequence[str], i: int) -> bool:
+    """Whether text word ``i`` ends a sentence (or ``i`` is before the first word)."""
+    return i < 0 or texts[i].rstrip("\"'»”)").endswith((".", "!", "?", "…"))
 
 
 def _gaps(pairs: Sequence[tuple[int | None, int | None]]) -> list[tuple[list[int], list[int], list[int]]]:
@@ -592,38 +623,83 @@ def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
     return vad_regions(samples, min_silence_duration_ms=VAD_PAUSE_MS, speech_pad_ms=0)
 
 
+def spread_overlaps(
+    words: Sequence[Word], overlaps: Sequence[tuple[float, float]], changes: Collection[int]
+) -> list[Word]:
+    """Where a line starts while the previous speaker still speaks, both lines keep the overlap.
+
+    ``changes``: indices of the words that start a line of another speaker than the line before;
+    ``overlaps``: where two voices speak at once. The forced alignment gives each word the time after
+    the previous one, so in overlapped speech one of the two lines lost it all (measured on recorded
+    conversations: turn ends early, or starts late, by the overlap, up to 0.7 s). Where a speaker change
+    lies in an overlap (the previous line ends, and the new one starts, within OVERLAP_REACH of it),
+    the new line starts where the overlap starts and the previous line ends where it ends.
+    """
+    out = list(words)
+    said = [k for k, w in enumerate(out) if not is_punctuation(w.text.strip())]  # marks join these words
+    for i in changes:
+        at = bisect.bisect_left(said, i)
+        if at == 0 or at == len(said):
+            continue
+        last, first = said[at - 1], said[at]
+        for start, end in overlaps:
+            if start - OVERLAP_REACH <= out[last].end and out[first].start <= end + OVERLAP_REACH:
+                out[first] = replace(out[first], start=min(out[first].start, start))
+                out[last] = replace(out[last], end=max(out[last].end, end))
+                break
+    return out
+
+
 def snap_to_speech(
-    words: Sequence[Word], regions: Sequence[tuple[float, float]], line_starts: Collection[int] = ()
+    words: Sequence[Word],
+    regions: Sequence[tuple[float, float]],
+    line_starts: Collection[int] = (),
+    heard: Mapping[int, tuple[float, float]] | None = None,
 ) -> list[Word]:
     """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word;
     the first word of a line (indices ``line_starts``) starts at the last speech onset inside it, and
-    the last word before one ends at the first speech offset inside it.
+    the last word before one ends at the first speech offset inside it; where the recognition heard
+    the word (``heard``: word index -> its anchor's start and end), at the onset or offset nearest to that.
+    A line's first word without an onset inside, lying in a pause or in the previous line's speech,
+    starts at the next onset when the line's next word has not ended by then (else, from a pause, where
+    the recognition heard it start).
 
     Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
     turn) ends where the next begins, and the first word of a turn may take the pause before it and
     the end of the turn before (measured on recorded prompts: turn starts up to 1.6 s early); the
-    VAD's edges are the speech's own.
+    VAD's edges are the speech's own. A word with pauses of its own ("H.323", a web address) holds
+    several edges: the recognition's own time for it tells which one is the turn's.
     """
     if not regions:
         return list(words)
+    heard = heard or {}
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
-    out = []
+    out: list[Word] = []
     for i, w in enumerate(words):
         start, end = w.start, w.end
         k = int(np.searchsorted(starts, start, side="right")) - 1  # region starting at or before start
-        if (k < 0 or ends[k] <= start) and k + 1 < len(starts) and starts[k + 1] < end:
+        paused = k < 0 or ends[k] <= start
+        if paused and k + 1 < len(starts) and starts[k + 1] < end:
             start = float(starts[k + 1])  # start in a pause: the next speech onset within the word
         if i in line_starts:  # a turn starts after any pause inside its first word
-            k = int(np.searchsorted(starts, end, side="left")) - 1  # last onset before end
-            if k >= 0 and starts[k] > start:
-                start = float(starts[k])
+            inside = starts[(starts >= start) & (starts < end)]
+            later = starts[starts >= end]
+            tail = not paused and i > 0 and out[i - 1].end > starts[k]  # in the previous line's speech
+            if len(inside):  # the last onset, or the one nearest where the recognition heard the word
+                start = float(inside[np.abs(inside - heard[i][0]).argmin()] if i in heard else inside[-1])
+            elif (paused or tail) and len(later) and i + 1 < len(words) and i + 1 not in line_starts and (
+                later[0] < words[i + 1].end
+            ):
+                start, end = float(later[0]), max(end, float(later[0]))  # no onset inside: the next one
+            elif paused and i in heard:
+                start = max(start, min(heard[i][0], end))
         k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
         if k >= 0 and ends[k] < end and ends[k] > start:
             end = float(ends[k])  # end in a pause: the last speech offset within the word
         if i + 1 in line_starts:  # a turn ends before any pause inside its last word
-            k = int(np.searchsorted(ends, start, side="right"))  # first offset after start
-            if k < len(ends) and ends[k] < end:
-                end = max(float(ends[k]), start)
+            inside = ends[(ends > start) & (ends <= end)]
+            if len(inside):  # the first offset, or the one nearest where the recognition heard it end
+                end = float(inside[np.abs(inside - heard[i][1]).argmin()] if i in heard else inside[0])
         out.append(replace(w, start=start, end=end) if w.aligned else w)
     return out

@@ -50,6 +50,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -210,11 +211,7 @@ class OverlapDiarizer:
         clean: list[np.ndarray] = []
         for b in range(0, len(starts), s.batch_size):
             batch = starts[b : b + s.batch_size]
-            span = audio[batch[0] : batch[-1] + CHUNK]
-            span = np.pad(span, (0, batch[-1] - batch[0] + CHUNK - len(span)))  # the last chunk only
-            chunks = np.stack([span[x - batch[0] : x - batch[0] + CHUNK] for x in batch])[:, None, :]
-            classes = self.segmentation.run(None, {"waveform": chunks})[0].argmax(axis=-1)
-            activity[b : b + len(batch)] = POWERSET[classes]
+            span, activity[b : b + len(batch)] = segment_batch(self.segmentation, audio, batch)
             feats = fbank(span)
             for i, x in enumerate(batch):
                 first = (x - batch[0]) // FRAME_SHIFT
@@ -245,6 +242,38 @@ class OverlapDiarizer:
             x = (x - x.mean(axis=0))[None].astype(np.float32)
             out[i] = normalise(self.campplus.run(None, {"feats": x})[0][0])
         return out
+
+
+def segment_batch(segmentation: Any, audio: np.ndarray, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The audio spanned by the 10-s chunks starting at ``batch`` (samples; zero-padded at the end)
+    and each chunk's local speaker activity (chunks, 589, 3) from one segmentation-3.0 run."""
+    span = audio[batch[0] : batch[-1] + CHUNK]
+    span = np.pad(span, (0, batch[-1] - batch[0] + CHUNK - len(span)))  # the last chunk only
+    chunks = np.stack([span[x - batch[0] : x - batch[0] + CHUNK] for x in batch])[:, None, :]
+    classes = segmentation.run(None, {"waveform": chunks})[0].argmax(axis=-1)
+    return span, POWERSET[classes]
+
+
+def overlapped_speech(
+    audio: np.ndarray, segmentation: Any, settings: OverlapSettings | None = None
+) -> list[tuple[float, float]]:
+    """Where two voices or more speak at once (seconds): frames whose speaker count (pyannote's
+    ``speaker_count`` over the chunks covering them) is 2 or more. Segmentation only: no embeddings,
+    no clustering (``segmentation`` is an onnxruntime session of SEGMENTATION, ``load_onnx``)."""
+    s = settings or OverlapSettings()
+    audio = check_audio(audio)
+    starts = chunk_starts(len(audio), s.step)
+    activity = np.zeros((len(starts), CHUNK_FRAMES, LOCAL_SPEAKERS), dtype=bool)
+    for b in range(0, len(starts), s.batch_size):
+        batch = starts[b : b + s.batch_size]
+        activity[b : b + len(batch)] = segment_batch(segmentation, audio, batch)[1]
+    empty = np.zeros((0, 4), np.int32)
+    local = LocalSpeakers(starts, activity, empty, np.zeros((0, 192), np.float32), np.zeros(0, np.float32), len(audio))
+    many = (speaker_count(local) >= 2).astype(np.int8)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], many, [0]])))
+    middle = SEG_FRAME_DURATION / 2
+    return [(float(on * SEG_FRAME_STEP + middle), float(off * SEG_FRAME_STEP + middle))
+            for on, off in zip(edges[::2], edges[1::2])]  # fmt: skip
 
 
 def chunk_pieces(activity: np.ndarray, settings: OverlapSettings) -> np.ndarray:
