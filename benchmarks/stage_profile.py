@@ -1,6 +1,6 @@
 """Where podscribe's wall time goes on one file, stage by stage, beside BatchedInferencePipeline's.
 
-    PYTHONPATH=src python benchmarks/profile.py [--system podscribe|fw-batched] [--out FILE.json] [--keep DIR] AUDIO
+    PYTHONPATH=src python benchmarks/stage_profile.py [--system podscribe|fw-batched] [--out FILE.json] [--keep DIR] AUDIO
         [-- podscribe transcribe options, e.g. --diarizer none]
 
 Runs one system in this process, once, the result cache off, and times the functions that do the work
