@@ -21,6 +21,13 @@ from podscribe.reference import Reference, Utterance  # noqa: E402
 from podscribe.report import evaluate  # noqa: E402
 
 
+def test_no_benchmark_script_shadows_a_standard_library_module():
+    """The benchmarks folder is put on sys.path: a script named like a stdlib module (``profile``)
+    would break whatever imports that module afterwards."""
+    names = {p.stem for p in (ROOT / "benchmarks").glob("*.py")}
+    assert not names & set(sys.stdlib_module_names)
+
+
 def _run(system: str, wall: float, rss: float, repeat: int = 0, **extra: float) -> dict:
     return {"file": "f", "system": system, "repeat": repeat, "rc": 0, "wall_s": wall, "rtf": wall / 100,
             "cpu_s": wall * 2, "peak_rss_mb": rss, "loadavg_before": 1.0, **extra}
