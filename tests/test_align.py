@@ -99,6 +99,32 @@ def test_words_are_the_texts_own_with_its_speakers(aligned: Transcript) -> None:
     assert starts == sorted(starts) and all(0 <= w.start <= w.end <= aligned.duration for w in aligned.words)
 
 
+def test_without_a_language_each_window_finds_its_own_and_times_alike(
+    aligner: Aligner, aligned: Transcript, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No language given: each forced-alignment window detects it on the encoder pass that aligns it (one
+    detection per window), and the timing is that of the run told the language."""
+    from podscribe.inputs import open_source
+    from podscribe.reference import parse_reference
+
+    source = open_source(SHORT)
+    recognised, duration = aligner.recognise(source)
+    detecting = Aligner(aligner.pipeline.with_options(language=None))
+    whisper = detecting.pipeline.engine.model  # type: ignore[attr-defined]
+    encoded = []
+    monkeypatch.setattr(whisper, "encode", lambda features: encoded.append(1) or type(whisper).encode(whisper, features))
+    with caplog.at_level("INFO", logger="podscribe.asr.faster_whisper"):
+        own = detecting.fit(source, recognised, duration, parse_reference(named_lines(TURNS)))
+    detected = [r.getMessage() for r in caplog.records if r.getMessage().startswith("detected language")]
+    texts = [w for t in TURNS for w in t["text"].split()]
+    heard = [w for s in recognised.segments for w in s.words]
+    spans = windows(match_words(texts, heard, Normalizer.for_language("fr")), len(texts), duration)
+    assert len(detected) == len(spans) and all(m.startswith("detected language fr ") for m in detected), detected
+    assert len(encoded) == sum(len(span.ranges) for span in spans)  # one encoder pass per range, language included
+    assert [w.text for w in own.words] == [w.text for w in aligned.words]
+    assert np.max(np.abs(boundary_errors(own) - boundary_errors(aligned))) <= 0.05
+
+
 def test_srt_of_aligned_text_keeps_release_rules_and_words(aligned: Transcript) -> None:
     report = check_cues(make_cues(aligned))
     assert not any(report.violations[r] for r in HARD_RULES), report.format()

@@ -181,11 +181,7 @@ class Aligner:
         stage = StageProgress(o.progress, "alignment", duration)  # per window: the audio aligned so far
         try:
             for span in windows(matching, len(texts), duration, line_of):
-                start, end = span.ranges[0]  # no language given: each window's own (voices may differ)
-                own = o.asr.language or self.pipeline.engine.detect_language(
-                    samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                )
-                times.update(self._force_align(samples, texts, span, own))
+                times.update(self._force_align(samples, texts, span, o.asr.language))
                 stage(max(end for _, end in span.ranges))
         finally:
             stage.close()
@@ -235,20 +231,26 @@ class Aligner:
         return overlapped_speech(samples, self._segmentation)
 
     def _force_align(
-        self, samples: np.ndarray, texts: Sequence[str], span: _Span, language: str
+        self, samples: np.ndarray, texts: Sequence[str], span: _Span, language: str | None
     ) -> dict[int, tuple[float, float, float]]:
         """Text word index -> (start, end, probability) from Whisper's cross-attention DTW, in the one
-        of the span's audio ranges where the text's tokens are the most probable."""
+        of the span's audio ranges where the text's tokens are the most probable. Without a ``language``,
+        the window's own, found on its first range's encoder output (voices may differ in language)."""
         from faster_whisper.tokenizer import Tokenizer
 
-        whisper = self.pipeline.engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
+        engine = self.pipeline.engine
+        whisper = engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
+        encoded = [self._encode(samples, start, end) for start, end in span.ranges]
         tokenizer = Tokenizer(
-            whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language
+            whisper.hf_tokenizer,
+            whisper.model.is_multilingual,
+            task="transcribe",
+            language=language or engine.language_of(encoded[0][0]),  # type: ignore[attr-defined]
         )
         word_tokens = [tokenizer.encode(" " + texts[i]) for i in span.words]
         if not any(word_tokens):
             return {}
-        fits = [self._dtw(samples, tokenizer, word_tokens, start, end) for start, end in span.ranges]
+        fits = [self._dtw(output, frames, tokenizer, word_tokens) for output, frames in encoded]
         (start, end), (jump_times, probs) = max(zip(span.ranges, fits), key=lambda f: float(np.mean(f[1][1])))
         bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
         out = {}
@@ -261,21 +263,25 @@ class Aligner:
             out[i] = (min(t0, end), min(max(t1, t0), end), float(np.mean(probs[a:b])))
         return out
 
-    def _dtw(
-        self, samples: np.ndarray, tokenizer: Any, word_tokens: list[list[int]], start: float, end: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Token jump times (seconds from ``start``, one per token and one for the end) and token
-        probabilities of ``word_tokens`` force-aligned to the audio from ``start`` to ``end``: CTranslate2's
-        ``align`` as in faster-whisper's ``find_alignment``."""
+    def _encode(self, samples: np.ndarray, start: float, end: float) -> tuple[Any, int]:
+        """Whisper's encoder output for the audio from ``start`` to ``end`` (one pass serves the language
+        and the alignment) and the number of feature frames that hold that audio."""
         from faster_whisper.audio import pad_or_trim
 
         whisper = self.pipeline.engine.model  # type: ignore[attr-defined]
-        tokens = [t for ws in word_tokens for t in ws]
         features = whisper.feature_extractor(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])[
             ..., :-1
         ]
-        num_frames = min(features.shape[-1], 3000)
-        encoded = whisper.encode(pad_or_trim(features))
+        return whisper.encode(pad_or_trim(features)), min(features.shape[-1], 3000)
+
+    def _dtw(
+        self, encoded: Any, num_frames: int, tokenizer: Any, word_tokens: list[list[int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Token jump times (seconds from the window's start, one per token and one for the end) and token
+        probabilities of ``word_tokens`` force-aligned to one encoded window: CTranslate2's ``align`` as in
+        faster-whisper's ``find_alignment``."""
+        whisper = self.pipeline.engine.model  # type: ignore[attr-defined]
+        tokens = [t for ws in word_tokens for t in ws]
         result = whisper.model.align(
             encoded, tokenizer.sot_sequence, [tokens], num_frames, median_filter_width=7
         )[0]

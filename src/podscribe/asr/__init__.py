@@ -84,10 +84,6 @@ class ASREngine(Protocol):
         """Words with times; only inside ``clips`` when given (else where the engine's VAD finds speech)."""
         ...
 
-    def detect_language(self, speech: np.ndarray) -> str:
-        """Language code of the first 30 s of ``speech`` (16 kHz mono float32, speech only)."""
-        ...
-
 
 ENGINES: dict[str, str] = {
     "faster-whisper": "podscribe.asr.faster_whisper:FasterWhisperEngine",

@@ -174,16 +174,10 @@ class FasterWhisperEngine:
         # Without words, a detected language is a guess from silence or padding: claim none.
         return ASRResult(language=options.language or (language if segments else ""), segments=segments)
 
-    def detect_language(self, speech: np.ndarray) -> str:
-        """Language code of the first 30 s of ``speech``, on an encoder pass of its own (``align`` asks it per
-        window; recognition finds it on the encoder output of a speaker's first window instead)."""
-        from faster_whisper.audio import pad_or_trim
-
-        features = self.model.feature_extractor(speech[: 30 * SAMPLE_RATE])
-        return self._language_of(self.model.encode(pad_or_trim(features)))
-
-    def _language_of(self, encoder_output: Any) -> str:
-        """The most likely language of one window's encoder output (the first of a batch)."""
+    def language_of(self, encoder_output: Any) -> str:
+        """The most likely language of one window's encoder output (the first of a batch): the one home of
+        language detection, for the recognition's first window of a speaker and for each window ``align``
+        encodes."""
         token, probability = self.model.model.detect_language(encoder_output)[0][0]  # ("<|fr|>", p)
         logger.info("detected language %s (p=%.2f)", token[2:-2], probability)
         return str(token[2:-2])
@@ -253,7 +247,7 @@ class FasterWhisperEngine:
 
         def detected_first(features: Any, tokenizer: Any, options: Any) -> Any:
             encoder_output, output = generate(features, tokenizer, options)
-            found["language"] = tokenizer.language_code = self._language_of(encoder_output)  # the one decoded
+            found["language"] = tokenizer.language_code = self.language_of(encoder_output)  # the one decoded
             tokenizer.language = tokenizer.tokenizer.token_to_id(f"<|{found['language']}|>")
             return encoder_output, output
 
