@@ -125,7 +125,7 @@ def test_the_asr_model_loads_during_diarization_unless_the_words_are_cached(monk
     assert [e for e, _ in sorted(events, key=lambda e: e[1])] == ["load starts", "diarization ends"]
     first = Pipeline(make_options(language="fr", beam_size=1))
     first.run(audio)  # computes, or finds, this file's words in the cache
-    assert first._asr_cached(open_source(audio).digest)
+    assert first._cache.has(open_source(audio).digest, "asr", first._asr_entry(turns=True))
     events.clear()
     again = Pipeline(make_options(language="fr", beam_size=1))
     again.run(audio)

@@ -185,13 +185,20 @@ class _ResultCache:
     def __init__(self, enabled: bool) -> None:
         self.root = cache_dir() / "results" if enabled else None
 
+    def _path(self, root: Path, audio_hash: str, stage: str, key: str) -> Path:
+        return root / f"{audio_hash[:32]}-{stage}-{key}.json"
+
+    def has(self, audio_hash: str, stage: str, key: str) -> bool:
+        """Whether an entry exists (``get`` may still reject it)."""
+        return self.root is not None and self._path(self.root, audio_hash, stage, key).is_file()
+
     def get(self, audio_hash: str, stage: str, key: str, parse: Callable[[Any], T]) -> T | None:
         """The entry parsed by ``parse``, or None on a miss. An entry ``parse`` rejects (ValueError,
         KeyError, TypeError: wrong shape, a field missing, a value not finite) is logged and removed,
         so the stage runs again and writes a good one."""
         if self.root is None:
             return None
-        path = self.root / f"{audio_hash[:32]}-{stage}-{key}.json"
+        path = self._path(self.root, audio_hash, stage, key)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:
@@ -207,7 +214,7 @@ class _ResultCache:
         if self.root is None:
             return
         try:
-            with atomic_target(self.root / f"{audio_hash[:32]}-{stage}-{key}.json") as tmp:
+            with atomic_target(self._path(self.root, audio_hash, stage, key)) as tmp:
                 tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         except OSError as e:  # a read-only or full cache must not fail the transcription
             logger.warning("result cache not written: %s", e)
@@ -315,7 +322,7 @@ class Pipeline:
         skips a muffled speaker when a clear one follows in the same window. Without them, a clip-packing
         engine reads the VAD's speech regions as the turns of one speaker (``packing.speech_turns``).
         """
-        key = self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
+        key = self._asr_entry(bool(turns))
         if audio_hash and (cached := self._cache.get(audio_hash, "asr", key, Transcript.from_dict)) is not None:
             logger.info("speech recognition: cached result for these settings")
             return ASRResult(language=cached.language or "", segments=cached.segments), cached.duration
@@ -339,11 +346,9 @@ class Pipeline:
         kept = Transcript.from_dict(stored)
         return ASRResult(language=result.language, segments=kept.segments), kept.duration
 
-    def _asr_cached(self, audio_hash: str | None) -> bool:
-        """Whether the result cache may hold this file's words for speaker turns (then no model is loaded)."""
-        if audio_hash is None or self._cache.root is None:
-            return False
-        return any(self._cache.root.glob(f"{audio_hash[:32]}-asr-{self._asr_key()}-turns*.json"))
+    def _asr_entry(self, turns: bool) -> str:
+        """The result-cache key of the words, read with speaker turns or without."""
+        return self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
 
     def _packs_vad_regions(self) -> bool:
         """Without speaker turns, a clip-packing engine reads VAD speech regions as one speaker's turns."""
@@ -380,7 +385,9 @@ class Pipeline:
         samples = self.decoder(source)
         # The ASR model loads while the diarizer runs (0.4-0.9 s of a 20-s run here), unless the words
         # are cached already.
-        preload = bool(o.diarizer) and self._engine is None and not self._asr_cached(audio_hash)
+        preload = bool(o.diarizer) and self._engine is None and not (
+            audio_hash and self._cache.has(audio_hash, "asr", self._asr_entry(turns=True))
+        )
         with ThreadPoolExecutor(1) as pool:
             loading = pool.submit(lambda: self.engine) if preload else None
             raw = self.diarize_audio(samples, audio_hash) if o.diarizer else None

@@ -202,7 +202,7 @@ class FasterWhisperEngine:
         is forced on the rest.
         """
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
-        batches = balanced_batches(ordered, max(1, batch_size // self.workers), self.workers)
+        rest = ordered  # what the batches below decode
         settings = dict(common)
 
         def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
@@ -223,7 +223,8 @@ class FasterWhisperEngine:
             )  # fmt: skip
             raw.extend(exact_word_times(pieces, ordered[:1]))  # decoding happens here
             settings["language"], done = found["language"], end - start
-            batches = balanced_batches(ordered[1:], max(1, batch_size // self.workers), self.workers)
+            rest = ordered[1:]
+        batches = balanced_batches(rest, max(1, batch_size // self.workers), self.workers)
         with ThreadPoolExecutor(self.workers) as pool:
             for batch, segments in zip(batches, pool.map(decode, batches)):
                 raw.extend(segments)
