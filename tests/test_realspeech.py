@@ -95,6 +95,34 @@ def test_each_speaker_is_read_in_their_own_language(test_part: Path) -> None:
         assert errors.wer < 0.35, (speaker, errors)
 
 
+def test_without_speakers_each_window_is_read_in_its_own_language(test_part: Path) -> None:
+    """No diarization, no language given: 40 s of the French voice, then 40 s of English prompts. Each
+    window finds its own language (one language for the whole file read the French as an English
+    translation: 87 % WER)."""
+    import numpy as np
+
+    from podscribe.audio import SAMPLE_RATE, load_audio
+
+    french = load_audio(test_part / "short_monologue.fr.flac")
+    said = " ".join(t["text"] for t in json.loads((test_part / "short_monologue.fr.json").read_text())["turns"])
+    english = [p for p in make_realspeech.split_parts(make_realspeech.load_prompts("en"), 0)["dev"]
+               if 2 < p.seconds < 12]  # fmt: skip
+    pieces, texts, switch = [french, np.zeros(SAMPLE_RATE, np.float32)], [], len(french) / SAMPLE_RATE + 1
+    for prompt in english:
+        pieces += [prompt.audio.astype(np.float32), np.zeros(int(0.8 * SAMPLE_RATE), np.float32)]
+        texts.append(prompt.text)
+        if sum(len(p) for p in pieces) / SAMPLE_RATE > switch + 40:
+            break
+    transcript = Pipeline(make_options(cache=False, diarizer="none")).run(np.concatenate(pieces))
+    for language, text, words in (
+        ("fr", said, [w.text for w in transcript.words if w.end <= switch]),
+        ("en", " ".join(texts), [w.text for w in transcript.words if w.start >= switch]),
+    ):
+        normalizer = Normalizer(language)
+        errors, _ = align(normalizer(text), normalizer(" ".join(words)))
+        assert errors.wer < 0.2, (language, errors)
+
+
 def test_speakers_are_decoded_at_once_each_in_their_language(test_part: Path) -> None:
     """short_conversation, no language given: the French and the English voice's windows go to the engine
     in one call per speaker, each found in its own language, and the two calls run at the same time (in a
