@@ -25,6 +25,7 @@ import logging
 import math
 import os
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
@@ -168,33 +169,29 @@ class Aligner:
 
         lines = [(u.speaker, u.text.split()) for u in reference.utterances if u.text.split()]
         texts = [w for _, words in lines for w in words]
-        matching = match_words(texts, heard, Normalizer.for_language(language))
-        anchors = matching.anchors
-        if len(anchors) < MIN_ANCHORED * len(texts):
-            raise InputError(
-                f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
-                f"(language {language}); is it this recording's text, in its language?",
-                text_name,
-            )
-        times: dict[int, tuple[float, float, float]] = {}
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
-        stage = StageProgress(o.progress, "alignment", duration)  # per window: the audio aligned so far
-        try:
-            for span in windows(matching, len(texts), duration, line_of):
-                times.update(self._force_align(samples, texts, span, o.asr.language))
-                stage(max(end for _, end in span.ranges))
-        finally:
-            stage.close()
         line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
-        words = snap_to_speech(
-                timed_words(texts, times, matching.unspoken, duration),
-            speech_regions(samples),
-            line_starts,
-            matching.anchors,
-        )
         changes = [k for k in sorted(line_starts) if k and lines[line_of[k]][0] != lines[line_of[k - 1]][0]]
-        if changes:
-            words = spread_overlaps(words, self.overlapped_speech(samples), changes)
+        # Where speech and overlapped speech are depends on the audio alone: found while the text is
+        # matched and force-aligned (onnxruntime leaves the interpreter free meanwhile).
+        with ThreadPoolExecutor(1) as aside:
+            regions = aside.submit(speech_regions, samples)
+            overlaps = aside.submit(self.overlapped_speech, samples) if changes else None
+            matching = match_words(texts, heard, Normalizer.for_language(language))
+            anchors = matching.anchors
+            if len(anchors) < MIN_ANCHORED * len(texts):
+                raise InputError(
+                    f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
+                    f"(language {language}); is it this recording's text, in its language?",
+                    text_name,
+                )
+            spans = windows(matching, len(texts), duration, line_of)
+            times = self._force_align_all(samples, texts, spans, duration)
+            words = snap_to_speech(
+                timed_words(texts, times, matching.unspoken, duration), regions.result(), line_starts, anchors
+            )
+            if overlaps is not None:
+                words = spread_overlaps(words, overlaps.result(), changes)
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
@@ -220,6 +217,24 @@ class Aligner:
             audio=source.path,
             names={sid: name for name, sid in ids.items()},
         )
+
+    def _force_align_all(
+        self, samples: np.ndarray, texts: Sequence[str], spans: Sequence[_Span], duration: float
+    ) -> dict[int, tuple[float, float, float]]:
+        """``_force_align`` over every span, the spans going to the engine's workers at once (on CPU each
+        has its share of the threads: one span at a time left the other core idle)."""
+        o = self.pipeline.options
+        times: dict[int, tuple[float, float, float]] = {}
+        stage = StageProgress(o.progress, "alignment", duration)  # per span: the audio aligned so far
+        try:
+            with ThreadPoolExecutor(getattr(self.pipeline.engine, "workers", 1)) as pool:
+                fits = pool.map(lambda span: self._force_align(samples, texts, span, o.asr.language), spans)
+                for span, fit in zip(spans, fits):
+                    times.update(fit)
+                    stage(max(end for _, end in span.ranges))
+        finally:
+            stage.close()
+        return times
 
     def overlapped_speech(self, samples: np.ndarray) -> list[tuple[float, float]]:
         """Where two voices speak at once (the overlap diarizer's segmentation, loaded once)."""
