@@ -263,6 +263,35 @@ def test_batches_are_balanced_over_the_workers(n: int, size: int, workers: int) 
     assert balanced_batches(list(range(10)), 4, 2) == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
 
 
+class _Ranked:
+    """Stands for CTranslate2's Whisper: ``detect_language`` returns the rankings it was given."""
+
+    def __init__(self, rankings: list[list[tuple[str, float]]]) -> None:
+        self.rankings = rankings
+
+    def detect_language(self, encoder_output: object) -> list[list[tuple[str, float]]]:
+        return self.rankings
+
+
+LANGUAGE_TOKENS = st.sampled_from(["<|fr|>", "<|en|>", "<|it|>", "<|la|>"])
+
+
+@given(st.lists(st.lists(st.tuples(LANGUAGE_TOKENS, st.floats(0, 1)), min_size=1, max_size=4, unique_by=lambda t: t[0])
+                .map(lambda r: sorted(r, key=lambda t: -t[1])), max_size=6))  # fmt: skip
+def test_a_window_keeps_the_calls_language_unless_whisper_is_sure_of_another(rankings) -> None:
+    """Per window: its own language first where Whisper gives it more than SURE_LANGUAGE, else the call's
+    (when ranked at all); the same languages and probabilities either way."""
+    from podscribe.asr.faster_whisper import SURE_LANGUAGE, _SureDetector
+
+    found = _SureDetector(_Ranked(rankings), "fr").detect_language(None)
+    assert len(found) == len(rankings)
+    for ranked, kept in zip(rankings, found):
+        assert sorted(kept) == sorted(ranked)
+        top, probability = ranked[0]
+        sure = probability > SURE_LANGUAGE or top == "<|fr|>" or all(t != "<|fr|>" for t, _ in ranked)
+        assert kept[0][0] == (top if sure else "<|fr|>")
+
+
 def test_token_budget_reaches_the_decoder(faster, speech, monkeypatch) -> None:
     from podscribe.asr import faster_whisper
 

@@ -10,7 +10,8 @@ pays per window it reads, not per clip: it gets speech stretches instead, every 
 across short pauses, and reads each window by window as it would the whole file; ``assign`` then splits
 its segments at speaker changes. Blocks of ``block`` seconds bound the packed audio held at once (long
 files). Without a forced language each speaker's windows are decoded in the language found on the first
-of them (without speakers, each window in its own), and that speaker keeps it in later blocks.
+of them, and that speaker keeps it in later blocks; without speakers (no diarization) each window is decoded
+in the language found on its own encoder output where Whisper is sure of it (``ASROptions.window_language``).
 """
 
 from __future__ import annotations
@@ -162,32 +163,26 @@ def recognise_turns(
             blocks.append([])
         blocks[-1].append(clip)
     language = asr.language
+    if language is None and not any(t.speaker for t in turns):  # no voice to hold a language: each window's own
+        asr = replace(asr, window_language=True)
     # Speaker windows (one voice each) are decoded in their speaker's own language when none is forced:
     # measured on real multi-language conversations, forcing one language on every speaker garbles the others.
-    # A new voice's windows are one engine call without a language: the engine finds it on the first
-    # window it decodes, and that is the voice's language from then on. Without speakers (no
-    # diarization) a window may hold any voice: each window is a voice of its own.
-    by_window = asr.language is None and not any(t.speaker for t in turns)
+    # A new speaker's windows are one engine call without a language: the engine finds it on the first
+    # window it decodes, and that is the speaker's language from then on.
     languages: dict[str, str] = {}
-    spoken: dict[str, float] = {}  # seconds of clips decoded in each found language
     segments: list[Segment] = []
     redone = 0
-    for b, block in enumerate(blocks):
+    for block in blocks:
         span = (block[0].start, block[-1].end)
         packs = pack(block, options) if engine.packs_clips else [[clip] for clip in block]
-        voices = [f"{b}.{k}" if by_window else p[0].speaker for k, p in enumerate(packs)]
-        new = list(dict.fromkeys(v for v in voices if v not in languages))
+        new = list(dict.fromkeys(p[0].speaker for p in packs if p[0].speaker not in languages))
         new = new if asr.language is None and engine.packs_clips else []
         calls: list[tuple[str | None, Sequence[Sequence[Turn]]]] = [
-            (None, [p for p, v in zip(packs, voices) if v == voice]) for voice in new
+            (None, [p for p in packs if p[0].speaker == speaker]) for speaker in new
         ]
-        known = [(v, p) for p, v in zip(packs, voices) if v not in new]
-        calls += _by_language(known, languages, language).items()
+        calls += _by_language([p for p in packs if p[0].speaker not in new], languages, language).items()
         results = _decode(engine, audio, calls, asr, options, span, progress)
-        languages.update((voice, lang) for voice, (_, lang) in zip(new, results) if lang)
-        for (_, call_packs), (_, lang) in zip(calls, results):
-            if lang:
-                spoken[lang] = spoken.get(lang, 0.0) + sum(c.duration for p in call_packs for c in p)
+        languages.update((speaker, lang) for speaker, (_, lang) in zip(new, results) if lang)
         found = [seg for segments_of_call, _ in results for seg in segments_of_call]
         language = language or next((lang for _, lang in results if lang), None)
         # Sequential engines go on after an early stop themselves (a second pass costs them more than
@@ -198,15 +193,18 @@ def recognise_turns(
             words = [w for seg in found for w in seg.words]
             again = [s for s in missed(block, words, turns, options) if s not in alone]
         if again:
-            voice_of = {clip: v for p, v in zip(packs, voices) for clip in p}
-            held = [(voice_of[_clip_at(s.start, block)], [s]) for s in again]  # a stretch of that clip
-            calls = list(_by_language(held, languages, language).items())
-            more = [seg for segments_of_call, _ in _decode(engine, audio, calls, asr, options, span, None)
+            calls = list(_by_language([[c] for c in again], languages, language).items())
+            short = replace(asr, window_language=False)  # a few seconds: too little to tell a language by
+            more = [seg for segments_of_call, _ in _decode(engine, audio, calls, short, options, span, None)
                     for seg in segments_of_call]  # fmt: skip
             found = _split_at(found, again) + more
             redone += len(again)
         segments.extend(found)
-    if languages and spoken:  # the file's language: the one spoken longest
+    if languages:  # the file's language: the one spoken longest
+        spoken: dict[str, float] = {}
+        for clip in clips:
+            if clip.speaker in languages:
+                spoken[languages[clip.speaker]] = spoken.get(languages[clip.speaker], 0.0) + clip.duration
         language = max(spoken, key=spoken.__getitem__)
     if progress is not None:
         progress(len(audio) / SAMPLE_RATE)
@@ -265,22 +263,18 @@ def continue_sentences(segments: Sequence[Segment], clips: Sequence[Turn], gap: 
 
 def _speaker_at(t: float, clips: Sequence[Turn]) -> str | None:
     """Speaker of the clip holding (or nearest to) time ``t``."""
-    return _clip_at(t, clips).speaker if clips else None
-
-
-def _clip_at(t: float, clips: Sequence[Turn]) -> Turn:
-    """The clip holding (or nearest to) time ``t`` (``clips`` not empty)."""
-    return min(clips, key=lambda c: max(c.start - t, t - c.end, 0.0))
+    if not clips:
+        return None
+    return min(clips, key=lambda c: max(c.start - t, t - c.end, 0.0)).speaker
 
 
 def _by_language(
-    packs: Sequence[tuple[str, Sequence[Turn]]], languages: dict[str, str], default: str | None
+    packs: Sequence[Sequence[Turn]], languages: dict[str, str], default: str | None
 ) -> dict[str | None, list[Sequence[Turn]]]:
-    """(voice, pack) pairs' packs grouped by their voice's language (``default`` for a voice without
-    one), in order."""
+    """Packs grouped by their speaker's language (``default`` for a speaker without one), in order."""
     groups: dict[str | None, list[Sequence[Turn]]] = {}
-    for voice, p in packs:
-        groups.setdefault(languages.get(voice, default), []).append(p)
+    for p in packs:
+        groups.setdefault(languages.get(p[0].speaker, default), []).append(p)
     return groups
 
 

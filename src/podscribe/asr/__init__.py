@@ -48,6 +48,9 @@ class ASROptions:
     # (cost measured: BENCHMARKS.md, "Tuning notes").
     hallucination_silence_threshold: float | None = None
     initial_prompt: str | None = None
+    # Each clip window in the language found on its own encoder output where Whisper gives that language
+    # more than half the probability, else in the call's (set by packing when no speakers hold one).
+    window_language: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "language", check_language(self.language))  # "French" -> "fr"
