@@ -163,7 +163,7 @@ def recognise_turns(
             blocks.append([])
         blocks[-1].append(clip)
     language = asr.language
-    if language is None and not any(t.speaker for t in turns):  # no voice to hold a language: each window's own
+    if language is None and not any(t.speaker for t in turns):  # no voice holds a language: each window's
         asr = replace(asr, window_language=True)
     # Speaker windows (one voice each) are decoded in their speaker's own language when none is forced:
     # measured on real multi-language conversations, forcing one language on every speaker garbles the others.
@@ -194,8 +194,10 @@ def recognise_turns(
             again = [s for s in missed(block, words, turns, options) if s not in alone]
         if again:
             calls = list(_by_language([[c] for c in again], languages, language).items())
-            short = replace(asr, window_language=False)  # a few seconds: too little to tell a language by
-            more = [seg for segments_of_call, _ in _decode(engine, audio, calls, short, options, span, None)
+            # Speech decoded again keeps the file's language: on its own, a stretch of synthetic French was
+            # found to be Japanese at p=0.67 (BENCHMARKS.md, "`--diarizer none`: each window in its own ...").
+            alike = replace(asr, window_language=False)
+            more = [seg for segments_of_call, _ in _decode(engine, audio, calls, alike, options, span, None)
                     for seg in segments_of_call]  # fmt: skip
             found = _split_at(found, again) + more
             redone += len(again)

@@ -319,7 +319,7 @@ class _SureDetector:
             if token != self._token:
                 sure = probability > SURE_LANGUAGE
                 kept = token if sure else self._token
-                logger.info("window found in %s (p=%.2f): decoded in %s", token[2:-2], probability, kept[2:-2])
+                logger.info("window in %s (p=%.2f): decoded in %s", token[2:-2], probability, kept[2:-2])
                 if not sure:
                     found = sorted(found, key=lambda tp: tp[0] != self._token)
             ranked.append(found)
