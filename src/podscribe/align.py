@@ -174,7 +174,8 @@ class Aligner:
         changes = [k for k in sorted(line_starts) if k and lines[line_of[k]][0] != lines[line_of[k - 1]][0]]
         # Where speech and overlapped speech are depends on the audio alone: found while the text is
         # matched and force-aligned (onnxruntime leaves the interpreter free meanwhile).
-        with ThreadPoolExecutor(1) as aside:
+        aside = ThreadPoolExecutor(1)
+        try:
             regions = aside.submit(speech_regions, samples)
             overlaps = aside.submit(self.overlapped_speech, samples) if changes else None
             matching = match_words(texts, heard, Normalizer.for_language(language))
@@ -192,6 +193,8 @@ class Aligner:
             )
             if overlaps is not None:
                 words = spread_overlaps(words, overlaps.result(), changes)
+        finally:  # a refused text does not wait for them
+            aside.shutdown(wait=False, cancel_futures=True)
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
