@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -132,6 +132,39 @@ def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Referen
     return load_reference(text_or_path), os.fspath(text_or_path)
 
 
+def _lines(reference: Reference) -> list[tuple[str | None, list[str]]]:
+    """The text's lines that hold words: (speaker, words)."""
+    return [(u.speaker, u.text.split()) for u in reference.utterances if u.text.split()]
+
+
+def _changes(lines: Sequence[tuple[str | None, list[str]]]) -> list[int]:
+    """Indices of the text words that start a line of another speaker than the line before."""
+    out, at = [], 0
+    for k, (speaker, words) in enumerate(lines):
+        if k and speaker != lines[k - 1][0]:
+            out.append(at)
+        at += len(words)
+    return out
+
+
+class _Aside:
+    """Where speech and overlapped speech (``overlaps``: only for a text that changes speaker) are in one
+    recording, found on a thread of its own: they depend on the audio alone, and onnxruntime leaves the
+    interpreter, and a core the recognition or the alignment leaves idle, free meanwhile. Leaving the
+    ``with`` block does not wait for them (a refused text)."""
+
+    def __init__(self, aligner: Aligner, samples: np.ndarray, overlaps: bool) -> None:
+        self._pool = ThreadPoolExecutor(1)
+        self.regions = self._pool.submit(speech_regions, samples)
+        self.overlaps = self._pool.submit(aligner.overlapped_speech, samples) if overlaps else None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class Aligner:
     """Aligns texts to audio with one Pipeline's ASR engine (models loaded once)."""
 
@@ -140,11 +173,13 @@ class Aligner:
         self._segmentation: Any = None  # onnxruntime session, loaded when a text changes speaker
 
     def run(self, audio: AudioInput, text_or_path: str | os.PathLike[str] | Reference) -> Transcript:
-        """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it."""
+        """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it; where
+        speech and overlapped speech are is found meanwhile (the recognition leaves a core idle at times)."""
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
-        result, duration = self.recognise(source)
-        return self.fit(source, result, duration, reference, text_name)
+        with _Aside(self, self.pipeline.decoder(source)(), bool(_changes(_lines(reference)))) as found:
+            result, duration = self.recognise(source)
+            return self._fit(source, result, duration, reference, text_name, found)
 
     def recognise(self, source: AudioSource) -> tuple[ASRResult, float]:
         """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes)."""
@@ -162,39 +197,44 @@ class Aligner:
     ) -> Transcript:
         """Align ``reference`` to the audio of ``source`` given its recognition ``result`` (``run``
         without the recognition: several texts against one recording)."""
-        o = self.pipeline.options
         samples = self.pipeline.decoder(source)()  # decoded already unless the recognition was cached
+        with _Aside(self, samples, bool(_changes(_lines(reference)))) as found:
+            return self._fit(source, result, duration, reference, text_name, found)
+
+    def _fit(
+        self,
+        source: AudioSource,
+        result: ASRResult,
+        duration: float,
+        reference: Reference,
+        text_name: str,
+        found: _Aside,
+    ) -> Transcript:
+        """``fit``, with where speech and overlapped speech are being ``found`` aside."""
+        o = self.pipeline.options
+        samples = self.pipeline.decoder(source)()
         language = result.language or o.asr.language or "fr"
         heard = [w for s in result.segments for w in s.words]
 
-        lines = [(u.speaker, u.text.split()) for u in reference.utterances if u.text.split()]
+        lines = _lines(reference)
         texts = [w for _, words in lines for w in words]
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
         line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
-        changes = [k for k in sorted(line_starts) if k and lines[line_of[k]][0] != lines[line_of[k - 1]][0]]
-        # Where speech and overlapped speech are depends on the audio alone: found while the text is
-        # matched and force-aligned (onnxruntime leaves the interpreter free meanwhile).
-        aside = ThreadPoolExecutor(1)
-        try:
-            regions = aside.submit(speech_regions, samples)
-            overlaps = aside.submit(self.overlapped_speech, samples) if changes else None
-            matching = match_words(texts, heard, Normalizer.for_language(language))
-            anchors = matching.anchors
-            if len(anchors) < MIN_ANCHORED * len(texts):
-                raise InputError(
-                    f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
-                    f"(language {language}); is it this recording's text, in its language?",
-                    text_name,
-                )
-            spans = windows(matching, len(texts), duration, line_of)
-            times = self._force_align_all(samples, texts, spans, duration)
-            words = snap_to_speech(
-                timed_words(texts, times, matching.unspoken, duration), regions.result(), line_starts, anchors
+        changes = _changes(lines)
+        matching = match_words(texts, heard, Normalizer.for_language(language))
+        anchors = matching.anchors
+        if len(anchors) < MIN_ANCHORED * len(texts):
+            raise InputError(
+                f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
+                f"(language {language}); is it this recording's text, in its language?",
+                text_name,
             )
-            if overlaps is not None:
-                words = spread_overlaps(words, overlaps.result(), changes)
-        finally:  # a refused text does not wait for them
-            aside.shutdown(wait=False, cancel_futures=True)
+        spans = windows(matching, len(texts), duration, line_of)
+        times = self._force_align_all(samples, texts, spans, duration)
+        timed = timed_words(texts, times, matching.unspoken, duration)
+        words = snap_to_speech(timed, found.regions.result(), line_starts, anchors)
+        if found.overlaps is not None:
+            words = spread_overlaps(words, found.overlaps.result(), changes)
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
