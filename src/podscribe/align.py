@@ -177,9 +177,10 @@ class Aligner:
         speech and overlapped speech are is found meanwhile (the recognition leaves a core idle at times)."""
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
-        with _Aside(self, self.pipeline.decoder(source)(), bool(_changes(_lines(reference)))) as found:
+        samples, lines = self.pipeline.decoder(source)(), _lines(reference)
+        with _Aside(self, samples, bool(_changes(lines))) as found:
             result, duration = self.recognise(source)
-            return self._fit(source, result, duration, reference, text_name, found)
+            return self._fit(source, samples, result, duration, lines, text_name, found)
 
     def recognise(self, source: AudioSource) -> tuple[ASRResult, float]:
         """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes)."""
@@ -198,25 +199,26 @@ class Aligner:
         """Align ``reference`` to the audio of ``source`` given its recognition ``result`` (``run``
         without the recognition: several texts against one recording)."""
         samples = self.pipeline.decoder(source)()  # decoded already unless the recognition was cached
-        with _Aside(self, samples, bool(_changes(_lines(reference)))) as found:
-            return self._fit(source, result, duration, reference, text_name, found)
+        lines = _lines(reference)
+        with _Aside(self, samples, bool(_changes(lines))) as found:
+            return self._fit(source, samples, result, duration, lines, text_name, found)
 
     def _fit(
         self,
         source: AudioSource,
+        samples: np.ndarray,
         result: ASRResult,
         duration: float,
-        reference: Reference,
+        lines: list[tuple[str | None, list[str]]],
         text_name: str,
         found: _Aside,
     ) -> Transcript:
-        """``fit``, with where speech and overlapped speech are being ``found`` aside."""
+        """``fit`` on the decoded ``samples`` and the text's ``lines`` (``_lines``), with where speech and
+        overlapped speech are being ``found`` aside."""
         o = self.pipeline.options
-        samples = self.pipeline.decoder(source)()
         language = result.language or o.asr.language or "fr"
         heard = [w for s in result.segments for w in s.words]
 
-        lines = _lines(reference)
         texts = [w for _, words in lines for w in words]
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
         line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
