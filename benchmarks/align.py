@@ -14,7 +14,9 @@ another file. ``--realspeech PART`` instead aligns each recorded-voice file of t
 real-speech set (``python tools/make_realspeech.py``: Asterisk prompts joined, exact turns) to its own
 ``Name : text`` lines and reports the same turn-boundary errors, file by file and pooled, and the
 ``inserted`` variant per file (no transcribe
-run; ``--language`` as ``podscribe align``'s, default: detected).
+run; ``--language`` as ``podscribe align``'s, default: detected). Both also report, under
+``encoded_anew``, the same recognition aligned with every window encoded anew instead of reusing the
+recognition's encoder outputs where they serve.
 
     python benchmarks/align.py [--fixture interview.fr] [--out benchmarks/results/align]
     python benchmarks/align.py --realspeech report [--language fr]
@@ -28,6 +30,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 
@@ -39,6 +42,7 @@ from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.errors import InputError
 from podscribe.inputs import AudioSource, open_source
 from podscribe.normalizer import Normalizer
+from podscribe.packing import Encoded
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.reference import parse_reference
 from podscribe.transcript import Segment, Transcript, Word, attach_punctuation
@@ -78,9 +82,10 @@ def realspeech(part: str, language: str | None, out: Path, files: str = "*") -> 
         turns = json.loads(path.read_text(encoding="utf-8"))["turns"]
         source = open_source(path.with_suffix(".flac"))
         t0 = time.perf_counter()  # Aligner.run, its two steps apart: the recognition serves the variant
-        recognised, duration = aligner.recognise(source)
+        kept: list = []  # the recognition's encoder outputs, as Aligner.run keeps them
+        recognised, duration = aligner.recognise(source, kept.append)
         try:
-            aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)))
+            aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)), encoded=kept)
         except InputError as e:  # refused as another recording's text: reported, not timed
             result["files"][path.stem] = {"refused": str(e)}
             continue
@@ -91,7 +96,13 @@ def realspeech(part: str, language: str | None, out: Path, files: str = "*") -> 
             "words_equal_text": [w.text for w in aligned.words] == text_words(turns),
             "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments] == [t["speaker"] for t in turns],
             "unaligned_words": sum(not w.aligned for w in aligned.words), "words": len(aligned.words),
-            "inserted": inserted(aligner, source, recognised, duration, turns),
+            "inserted": inserted(aligner, source, recognised, duration, turns, kept),
+            "windows_kept": len(kept),
+            # the same recognition, every forced-alignment window encoded anew (before session 11)
+            "encoded_anew": {
+                **turn_errors(aligner.fit(source, recognised, duration, parse_reference(lines(turns))), turns),
+                "inserted": inserted(aligner, source, recognised, duration, turns),
+            },
         }  # fmt: skip
         logging.getLogger("align").info("%s: %s", path.stem, result["files"][path.stem])
     result["pooled"] = summary(np.concatenate(pooled))
@@ -107,7 +118,12 @@ def realspeech(part: str, language: str | None, out: Path, files: str = "*") -> 
 
 
 def inserted(
-    aligner: Aligner, source: AudioSource, recognised: ASRResult, duration: float, turns: list[dict]
+    aligner: Aligner,
+    source: AudioSource,
+    recognised: ASRResult,
+    duration: float,
+    turns: list[dict],
+    encoded: Sequence[Encoded] = (),
 ) -> dict:
     """The text with sentences of another fixture (brief.fr) inserted into 10 % of its sentences (after
     a turn's first sentence: text that is not spoken), aligned: timing of the turns, words flagged."""
@@ -124,7 +140,7 @@ def inserted(
         edited[i]["text"] = " ".join([first, sentence, *rest])
         inserted_words.append((i, len(first.split()), len(sentence.split())))
     t0 = time.perf_counter()
-    with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)))
+    with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)), encoded=encoded)
     seconds = time.perf_counter() - t0
     flagged: set[int] = set()
     for i, at, n in inserted_words:
@@ -179,8 +195,9 @@ def main() -> None:
     aligner = Aligner(Pipeline(make_options(language="fr", diarizer="none", cache=False)))
     source = open_source(audio)
     t0 = time.perf_counter()  # Aligner.run, its two steps apart: the recognition serves the variant below
-    recognised, duration = aligner.pipeline.recognise(source.load)
-    aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)))
+    kept: list[Encoded] = []  # the recognition's encoder outputs, as Aligner.run keeps them
+    recognised, duration = aligner.recognise(source, kept.append)
+    aligned = aligner.fit(source, recognised, duration, parse_reference(lines(turns)), encoded=kept)
     result["align_s"] = round(time.perf_counter() - t0, 1)
     result["align_over_transcribe"] = round(result["align_s"] / result["transcribe_s"], 3)
     result["transcribe_words"] = len(transcribed.words)
@@ -214,7 +231,11 @@ def main() -> None:
     )
     result["anchors_interpolated"] = turn_errors(interpolated, turns)
 
-    result["inserted"] = inserted(aligner, source, recognised, duration, turns)
+    result["inserted"] = inserted(aligner, source, recognised, duration, turns, kept)
+    result["encoded_anew"] = {  # the same recognition, every forced-alignment window encoded anew
+        **turn_errors(aligner.fit(source, recognised, duration, reference), turns),
+        "inserted": inserted(aligner, source, recognised, duration, turns),
+    }
 
     # advert: 20 s of other speech inserted into the audio between two turns near the middle
     samples = load_audio(audio)

@@ -19,7 +19,10 @@ from release_rules import check_release
 from podscribe.align import (
     PAD,
     Aligner,
+    _in_their_clips,
     match_words,
+    on_timeline,
+    reused_windows,
     snap_to_speech,
     spread_overlaps,
     windows,
@@ -27,6 +30,7 @@ from podscribe.align import (
 )
 from podscribe.errors import InputError
 from podscribe.normalizer import Normalizer
+from podscribe.packing import Encoded
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.subtitles import RULES, check_cues, make_cues
 from podscribe.transcript import Segment, Transcript, Word, attach_punctuation, is_punctuation
@@ -160,6 +164,41 @@ def test_windows_are_aligned_on_the_engines_workers_at_once(
     monkeypatch.setattr(aligner.pipeline.engine, "workers", 1)
     alone = aligner.fit(source, recognised, duration, text)
     assert [(w.text, w.start, w.end) for w in together.words] == [(w.text, w.start, w.end) for w in alone.words]
+
+
+def test_the_recognitions_own_encoder_outputs_serve_the_alignment(
+    aligner: Aligner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a diarizer the text is aligned on the recognition windows' own encoder outputs: short.fr
+    twice over (a minute, several windows) needs no encoder pass of its own, where windows encoded anew
+    need one each, and its turns are timed alike."""
+    from podscribe.audio import load_audio
+    from podscribe.inputs import open_source
+    from podscribe.reference import parse_reference
+
+    uncached = Aligner(aligner.pipeline.with_options(cache=False))  # same models
+    samples = load_audio(SHORT)
+    source = open_source(np.concatenate([samples, samples]))
+    text = parse_reference(named_lines(TURNS) * 2)
+    kept: list[Encoded] = []
+    recognised, duration = uncached.recognise(source, kept.append)
+    assert len(kept) >= 2
+    whisper = uncached.pipeline.engine.model  # type: ignore[attr-defined]
+    encoded: list[int] = []
+    monkeypatch.setattr(whisper, "encode", lambda f: encoded.append(1) or type(whisper).encode(whisper, f))
+    reused = uncached.fit(source, recognised, duration, text, encoded=kept)
+    passes = len(encoded)
+    anew = uncached.fit(source, recognised, duration, text)
+    assert passes == 0 and len(encoded) >= 2
+    assert [w.text for w in reused.words] == [w.text for w in anew.words]
+    turns = TURNS + [dict(t, start=t["start"] + duration / 2, end=t["end"] + duration / 2) for t in TURNS]
+
+    def errors(transcript: Transcript) -> np.ndarray:
+        pairs = zip(transcript.segments, turns)
+        return np.array([e for s, t in pairs for e in (s.start - t["start"], s.end - t["end"])])
+
+    assert np.median(np.abs(errors(reused))) <= 0.10 and np.percentile(np.abs(errors(reused)), 95) <= 0.5
+    assert np.max(np.abs(errors(reused) - errors(anew))) <= 0.1
 
 
 def test_srt_of_aligned_text_keeps_release_rules_and_words(aligned: Transcript) -> None:
@@ -410,3 +449,61 @@ def test_a_speaker_change_inside_overlapped_speech_gives_both_lines_the_overlap(
     assert (out[1].end, out[2].start) == (10.7, 10.1)  # the first change lies in the overlap
     assert out[3:6] == words[3:6]  # no overlap near the second one (a mark opens its line)
     assert out[6] == words[6]  # the line before ends 2.5 s before the overlap: not this change's
+
+
+def _window(*pieces: tuple[float, float]) -> Encoded:
+    """A recognition window holding these clips of the timeline, laid 1 s apart (no encoder output)."""
+    at, places = 0.0, []
+    for start, end in pieces:
+        places.append((start, end, at))
+        at += end - start + 1.0
+    return Encoded(np.zeros((1, 1), dtype=np.float16), int(at * 100), tuple(places))
+
+
+def test_packed_window_times_go_back_to_their_clip() -> None:
+    # Clips 10-12 s and 20-23 s laid at 0 and 3 s of the window.
+    pieces = ((10.0, 12.0, 0.0), (20.0, 23.0, 3.0))
+    assert on_timeline(0.5, 1.0, pieces) == (10.5, 11.0)
+    assert on_timeline(3.5, 4.0, pieces) == (20.5, 21.0)
+    # a clip's last word, ended by DTW where the next clip's first word starts: cut at its clip's end
+    assert on_timeline(1.5, 3.2, pieces) == (11.5, 12.0)
+    # a clip's first word started by DTW in the tail of the clip before: in its own clip, from its start
+    assert on_timeline(1.9, 3.6, pieces) == pytest.approx((20.0, 20.6))
+
+
+def test_a_word_aligned_across_the_silence_between_clips_spoils_the_clips_it_touches() -> None:
+    pieces = ((10.0, 12.0, 0.0), (20.0, 23.0, 3.0), (30.0, 32.0, 7.0))
+    times = {0: (10.2, 10.8, 1.0), 1: (10.8, 11.5, 1.0), 2: (20.1, 20.5, 1.0), 3: (30.2, 30.9, 1.0)}
+    assert _in_their_clips(pieces, times, {0: 0, 1: 0, 2: 1, 3: 2}) == times
+    # word 2 was heard in clip 2 but aligned in clip 1: clips 1 and 2 are spoiled, clip 0 is kept
+    assert _in_their_clips(pieces, times, {0: 0, 1: 0, 2: 2, 3: 2}) == {0: times[0], 1: times[1]}
+    # a word starting in one clip and ending in another spoils both
+    across = {**times, 1: (11.5, 20.2, 1.0)}
+    assert _in_their_clips(pieces, across, {}) == {3: times[3]}
+
+
+def test_recognition_windows_serve_the_words_heard_in_them_but_a_word_between_two() -> None:
+    said = "le vélo en ville progresse depuis dix ans et les ateliers associatifs sont pleins chaque samedi"
+    text = said.split()
+    heard = _heard(said)  # word k at 0.3 k s
+    heard = heard[:8] + heard[9:]  # "et", at the clip cut, was not recognised
+    matching = match_words(text, heard, Normalizer("fr"))
+    windows_ = [_window((0.0, 2.5)), _window((2.5, 5.0))]
+    assert reused_windows(matching, windows_, len(text)) == [(0, tuple(range(8))), (1, tuple(range(9, 16)))]
+    # a word not recognised between two words of one clip lies in that clip's window
+    one = [_window((0.0, 5.0))]
+    assert reused_windows(matching, one, len(text)) == [(0, tuple(range(16)))]
+
+
+def test_a_recognition_window_holding_speech_the_text_lacks_is_not_reused() -> None:
+    text = "le vélo en ville progresse depuis dix ans et les ateliers associatifs sont pleins chaque samedi"
+    advert = "achetez maintenant votre nouvelle voiture électrique chez notre concessionnaire préféré " * 3
+    words = text.split()
+    heard = _heard(" ".join(words[:8])) + _heard(advert, 2.4) + _heard(" ".join(words[8:]), 2.4 + 0.3 * 30)
+    matching = match_words(words, heard, Normalizer("fr"))
+    # the advert (9 s) lies in the first window, after the text's words 0-7: their DTW would take it
+    windows_ = [_window((0.0, 11.4)), _window((11.4, 14.0))]
+    assert reused_windows(matching, windows_, len(words)) == [(1, tuple(range(8, 16)))]
+    # the advert in a window of its own: both windows of the text are reused
+    windows_ = [_window((0.0, 2.4)), _window((2.4, 11.4)), _window((11.4, 14.0))]
+    assert reused_windows(matching, windows_, len(words)) == [(0, tuple(range(8))), (2, tuple(range(8, 16)))]

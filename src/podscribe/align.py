@@ -4,10 +4,12 @@ Method: Whisper recognises the audio first (the Pipeline's faster-whisper engine
 diarization: speakers come from the text's lines). The text's words are matched to the recognised
 words by a global alignment of whole words (normalised by the evaluation's normaliser) scored by their
 letters, with affine gaps (``word_pairs``); a text word equal to the recognised word it is paired
-with, in a run of ``MIN_RUN`` such pairs consecutive on both sides, is an anchor. Between anchors the text is cut into windows of
-at most ``MAX_WINDOW`` seconds of audio, and each window's text is force-aligned to its audio with
-Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as faster-whisper's word
-timestamps do) on the same weights; word edges in a pause are then moved to the speech (Silero VAD),
+with, in a run of ``MIN_RUN`` such pairs consecutive on both sides, is an anchor. The words are
+force-aligned with Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as
+faster-whisper's word timestamps do) on the same weights: where the recognition was not diarized, on
+the encoder outputs of the recognition's own windows (``reused_windows``: each text word in the window
+where it was heard; no encoder pass of its own); the rest in windows of at most ``MAX_WINDOW`` seconds
+of audio cut between anchors (``windows``), each encoded anew. Word edges in a pause are then moved to the speech (Silero VAD),
 and where a speaker's line starts while the previous speaker still speaks (two voices at once in the
 overlap diarizer's segmentation, segmentation-3.0), both lines keep the overlapped speech.
 
@@ -24,7 +26,7 @@ import bisect
 import logging
 import math
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -38,7 +40,7 @@ from .audio import SAMPLE_RATE
 from .errors import InputError, OptionError
 from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
-from .packing import vad_regions
+from .packing import Encoded, Pieces, vad_regions
 from .pipeline import Pipeline, PipelineOptions, StageProgress, make_options
 from .reference import Reference, load_reference, parse_reference
 from .transcript import Segment, Transcript, Word, attach_punctuation, is_punctuation, speaker_id
@@ -61,6 +63,7 @@ SPEAKING_RATE = 14.0  # letters per second, pauses included, when too few anchor
 # so a pause before a word or a turn otherwise goes to the word before it)
 VAD_PAUSE_MS = 100
 OVERLAP_REACH = 0.25  # seconds: a speaker change this close to overlapped speech lies in it
+KEPT_WINDOWS = 240  # recognition windows whose encoder outputs are kept for the alignment (1.5 MB each)
 
 
 @dataclass(frozen=True)
@@ -178,15 +181,28 @@ class Aligner:
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
         samples, lines = self.pipeline.decoder(source)(), _lines(reference)
-        with _Aside(self, samples, bool(_changes(lines))) as found:
-            result, duration = self.recognise(source)
-            return self._fit(source, samples, result, duration, lines, text_name, found)
+        kept: list[Encoded] = []  # the recognition's windows, encoded: most of the text is aligned on them
 
-    def recognise(self, source: AudioSource) -> tuple[ASRResult, float]:
-        """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes)."""
+        def keep(window: Encoded) -> None:
+            if len(kept) < KEPT_WINDOWS:
+                kept.append(window)
+
+        with _Aside(self, samples, bool(_changes(lines))) as found:
+            result, duration = self.recognise(source, keep)
+            return self._fit(source, samples, result, duration, lines, text_name, found, kept)
+
+    def recognise(
+        self, source: AudioSource, encoded: Callable[[Encoded], None] | None = None
+    ) -> tuple[ASRResult, float]:
+        """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes);
+        ``encoded`` gets its windows' encoder outputs when it is decoded (not served from the cache) and
+        not diarized. A diarized window lays each speaker's turns end to end, cut at the diarizer's
+        speaker changes, where the text's turns change too: words aligned in it cannot cross those edges
+        (measured on the real-speech dev conversations: a turn of two voices overlapping lost 0.35 s
+        either side; the worst boundary 0.569 s against 0.222 s on windows encoded anew)."""
         digest = source.digest if self.pipeline.options.cache else None
         turns = self.pipeline.diarize_audio(source.load, digest) if self.pipeline.options.diarizer else None
-        return self.pipeline.recognise(source.load, digest, turns)
+        return self.pipeline.recognise(source.load, digest, turns, None if turns else encoded)
 
     def fit(
         self,
@@ -195,13 +211,15 @@ class Aligner:
         duration: float,
         reference: Reference,
         text_name: str = "<text>",
+        encoded: Sequence[Encoded] = (),
     ) -> Transcript:
         """Align ``reference`` to the audio of ``source`` given its recognition ``result`` (``run``
-        without the recognition: several texts against one recording)."""
+        without the recognition: several texts against one recording) and any of its windows' encoder
+        outputs (``encoded``, from ``recognise``)."""
         samples = self.pipeline.decoder(source)()  # decoded already unless the recognition was cached
         lines = _lines(reference)
         with _Aside(self, samples, bool(_changes(lines))) as found:
-            return self._fit(source, samples, result, duration, lines, text_name, found)
+            return self._fit(source, samples, result, duration, lines, text_name, found, encoded)
 
     def _fit(
         self,
@@ -212,6 +230,7 @@ class Aligner:
         lines: list[tuple[str | None, list[str]]],
         text_name: str,
         found: _Aside,
+        encoded: Sequence[Encoded],
     ) -> Transcript:
         """``fit`` on the decoded ``samples`` and the text's ``lines`` (``_lines``), with where speech and
         overlapped speech are being ``found`` aside."""
@@ -231,8 +250,7 @@ class Aligner:
                 f"(language {language}); is it this recording's text, in its language?",
                 text_name,
             )
-        spans = windows(matching, len(texts), duration, line_of)
-        times = self._force_align_all(samples, texts, spans, duration)
+        times = self._force_align_all(samples, texts, duration, matching, line_of, encoded)
         timed = timed_words(texts, times, matching.unspoken, duration)
         words = snap_to_speech(timed, found.regions.result(), line_starts, anchors)
         if found.overlaps is not None:
@@ -264,18 +282,43 @@ class Aligner:
         )
 
     def _force_align_all(
-        self, samples: np.ndarray, texts: Sequence[str], spans: Sequence[_Span], duration: float
+        self,
+        samples: np.ndarray,
+        texts: Sequence[str],
+        duration: float,
+        matching: Matching,
+        line_of: Sequence[int],
+        encoded: Sequence[Encoded] = (),
     ) -> dict[int, tuple[float, float, float]]:
-        """``_force_align`` over every span, the spans going to the engine's workers at once (on CPU each
-        has its share of the threads: one span at a time left the other core idle)."""
+        """Text word index -> (start, end, probability) from Whisper's cross-attention DTW, in two rounds:
+        the recognition windows that hold known words (``reused_windows``), on their ``encoded`` outputs
+        (but the clips where the DTW ran across the silence between clips, ``_in_their_clips``); then the
+        words left, in the forced-alignment windows of ``windows`` that hold them, each encoded anew (the
+        times of the words served already are not taken from them). Each round's windows go to the
+        engine's workers at once (on CPU each has its share of the threads: one at a time left the other
+        core idle)."""
         o = self.pipeline.options
+        language = o.asr.language
         times: dict[int, tuple[float, float, float]] = {}
-        stage = StageProgress(o.progress, "alignment", duration)  # per span: the audio aligned so far
+        stage = StageProgress(o.progress, "alignment", duration)  # per window: the audio aligned so far
         try:
             with ThreadPoolExecutor(getattr(self.pipeline.engine, "workers", 1)) as pool:
-                fits = pool.map(lambda span: self._force_align(samples, texts, span, o.asr.language), spans)
+                reused = reused_windows(matching, encoded, len(texts))
+                fits = pool.map(lambda r: self._align_kept(encoded[r[0]], texts, r[1], language), reused)
+                for (k, words), fit in zip(reused, fits):
+                    pieces = encoded[k].pieces
+                    times.update(_in_their_clips(pieces, fit, _heard_clips(pieces, words, matching.heard)))
+                    stage(pieces[-1][1])
+                served = set(times)
+                spans = windows(matching, len(texts), duration, line_of)
+                spans = [s for s in spans if not served.issuperset(s.words)]
+                logger.info(
+                    "alignment: %d words on %d of %d recognition windows, the rest on %d windows "
+                    "encoded anew", len(served), len(reused), len(encoded), len(spans),
+                )  # fmt: skip
+                fits = pool.map(lambda span: self._force_align(samples, texts, span, language), spans)
                 for span, fit in zip(spans, fits):
-                    times.update(fit)
+                    times.update((w, t) for w, t in fit.items() if w not in times)
                     stage(max(end for _, end in span.ranges))
         finally:
             stage.close()
@@ -296,32 +339,44 @@ class Aligner:
         """Text word index -> (start, end, probability) from Whisper's cross-attention DTW, in the one
         of the span's audio ranges where the text's tokens are the most probable. Without a ``language``,
         the window's own, found on its first range's encoder output (voices may differ in language)."""
-        from faster_whisper.tokenizer import Tokenizer
-
         engine = self.pipeline.engine
-        whisper = engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
         encoded = [self._encode(samples, start, end) for start, end in span.ranges]
-        tokenizer = Tokenizer(
-            whisper.hf_tokenizer,
-            whisper.model.is_multilingual,
-            task="transcribe",
-            language=language or engine.language_of(encoded[0][0]),  # type: ignore[attr-defined]
-        )
-        word_tokens = [tokenizer.encode(" " + texts[i]) for i in span.words]
+        language = language or engine.language_of(encoded[0][0])  # type: ignore[attr-defined]
+        tokenizer, word_tokens = self._tokens(texts, span.words, language)
         if not any(word_tokens):
             return {}
         fits = [self._dtw(output, frames, tokenizer, word_tokens) for output, frames in encoded]
-        (start, end), (jump_times, probs) = max(zip(span.ranges, fits), key=lambda f: float(np.mean(f[1][1])))
-        bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
-        out = {}
-        for k, i in enumerate(span.words):
-            a, b = bounds[k], bounds[k + 1]
-            if a == b or b > len(jump_times):
-                continue
-            t0 = start + float(jump_times[a])
-            t1 = start + float(jump_times[b] if b < len(jump_times) else jump_times[-1])
-            out[i] = (min(t0, end), min(max(t1, t0), end), float(np.mean(probs[a:b])))
-        return out
+        (start, end), (jumps, probs) = max(zip(span.ranges, fits), key=lambda f: float(np.mean(f[1][1])))
+        return _word_times(
+            span.words, word_tokens, jumps, probs, lambda a, b: (min(start + a, end), min(start + b, end))
+        )
+
+    def _align_kept(
+        self, window: Encoded, texts: Sequence[str], words: tuple[int, ...], language: str | None
+    ) -> dict[int, tuple[float, float, float]]:
+        """``_force_align`` of ``words`` on a recognition window's kept encoder output, times mapped from
+        the packed window back to the timeline by its clips (``on_timeline``)."""
+        from ctranslate2 import StorageView
+
+        held = np.ascontiguousarray(window.output[None], dtype=np.float32)  # shared with the StorageView
+        output = StorageView.from_array(held)
+        language = language or self.pipeline.engine.language_of(output)  # type: ignore[attr-defined]
+        tokenizer, word_tokens = self._tokens(texts, words, language)
+        if not any(word_tokens):
+            return {}
+        jumps, probs = self._dtw(output, window.frames, tokenizer, word_tokens)
+        return _word_times(words, word_tokens, jumps, probs, lambda a, b: on_timeline(a, b, window.pieces))
+
+    def _tokens(
+        self, texts: Sequence[str], words: Sequence[int], language: str
+    ) -> tuple[Any, list[list[int]]]:
+        """Whisper's tokenizer for ``language`` and the tokens of each of ``words`` (text indices)."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        whisper = self.pipeline.engine.model  # type: ignore[attr-defined]  # faster-whisper's WhisperModel
+        multilingual = whisper.model.is_multilingual
+        tokenizer = Tokenizer(whisper.hf_tokenizer, multilingual, task="transcribe", language=language)
+        return tokenizer, [tokenizer.encode(" " + texts[i]) for i in words]
 
     def _encode(self, samples: np.ndarray, start: float, end: float) -> tuple[Any, int]:
         """Whisper's encoder output for the audio from ``start`` to ``end`` (one pass serves the language
@@ -351,6 +406,73 @@ class Aligner:
         return time_indices[jumps] / whisper.tokens_per_second, np.asarray(result.text_token_probs)
 
 
+def _word_times(
+    words: Sequence[int],
+    word_tokens: Sequence[Sequence[int]],
+    jumps: np.ndarray,
+    probs: np.ndarray,
+    at: Callable[[float, float], tuple[float, float]],
+) -> dict[int, tuple[float, float, float]]:
+    """Text word index -> (start, end, probability) from one DTW's token jump times (a word runs from
+    its first token's jump to the next word's; seconds in its window, mapped by ``at``) and token
+    probabilities."""
+    bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
+    out = {}
+    for k, i in enumerate(words):
+        a, b = bounds[k], bounds[k + 1]
+        if a == b or b > len(jumps):
+            continue
+        start, end = at(float(jumps[a]), float(jumps[b] if b < len(jumps) else jumps[-1]))
+        out[i] = (start, max(end, start), float(np.mean(probs[a:b])))
+    return out
+
+
+def _in_their_clips(
+    pieces: Pieces, times: Mapping[int, tuple[float, float, float]], clips: Mapping[int, int]
+) -> dict[int, tuple[float, float, float]]:
+    """The ``times`` of one packed window's words, but those of any clip (``pieces``) that the DTW ran
+    across the silence laid between clips: a word that starts in one clip and ends in another, or lies
+    in another clip than its own (``clips``: word -> index in ``pieces``, where known), spoils the clips
+    it touches. Measured on interview.fr: a clip's last word put at the start of a clip laid after it,
+    168 s later, and every word after it with it."""
+
+    landed = {w: (_clip_of(start, pieces), _clip_of(end, pieces)) for w, (start, end, _) in times.items()}
+    spoiled = {
+        j
+        for w, (first, last) in landed.items()
+        if first != last or clips.get(w, first) != first
+        for j in (first, last, clips.get(w, first))
+    }
+    return {w: t for w, t in times.items() if clips.get(w, landed[w][0]) not in spoiled}
+
+
+def _heard_clips(
+    pieces: Pieces, words: Sequence[int], heard: Mapping[int, tuple[float, float]]
+) -> dict[int, int]:
+    """Word -> index of the clip in ``pieces`` that holds the middle of the recognised word paired with it."""
+    return {w: _clip_of(sum(heard[w]) / 2, pieces) for w in words if w in heard}
+
+
+def _clip_of(t: float, pieces: Pieces) -> int:
+    """Index of the clip in ``pieces`` that holds timeline time ``t``, or the nearest one."""
+    return min(range(len(pieces)), key=lambda j: max(pieces[j][0] - t, t - pieces[j][1], 0.0))
+
+
+def on_timeline(start: float, end: float, pieces: Pieces) -> tuple[float, float]:
+    """A word's ``start`` and ``end`` in a packed window -> on the timeline, by its clips ``pieces`` (in
+    order). A word runs over the silence laid between clips where DTW ends a clip's last word at the
+    next clip's first word, or starts that first word in the tail of the clip before: it goes to the
+    clip that holds most of it, and is cut to that clip."""
+    held = [min(end, at + b - a) - max(start, at) for a, b, at in pieces]
+    if max(held) > 0:
+        k = int(np.argmax(held))
+    else:  # no time (a word of no length, or in the silence): the clip laid last before its start
+        k = max(bisect.bisect_right([at for *_, at in pieces], start) - 1, 0)
+    clip_start, clip_end, at = pieces[k]
+    length = clip_end - clip_start
+    return clip_start + min(max(start - at, 0.0), length), clip_start + min(max(end - at, 0.0), length)
+
+
 @dataclass(frozen=True)
 class Matching:
     """How a text's words match the recognised speech."""
@@ -358,6 +480,7 @@ class Matching:
     anchors: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised word it matched
     unspoken: set[int]  # text words not spoken: a run of them the recognition lacks, with no time for it
     sizes: tuple[int, ...]  # letters of each text word, normalised
+    heard: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised word paired with it
 
 
 def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer) -> Matching:
@@ -411,7 +534,8 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
         short = len(block) < UNSPOKEN_RUN  # a whole sentence of a word or two: no room for it at all
         if needed - silence - untaken > (needed / 2 if short else max(UNSPOKEN_S, needed / 2)):
             unspoken.update(block)
-    return Matching(anchors, unspoken, sizes)
+    heard_at = {i: (heard[j].start, heard[j].end) for i, j in pairs if i is not None and j is not None}
+    return Matching(anchors, unspoken, sizes, heard_at)
 
 
 def _ends_sentence(texts: Sequence[str], i: int) -> bool:
@@ -609,6 +733,57 @@ def windows(matching: Matching, count: int, duration: float, lines: Sequence[int
         previous = count - 1
         close(min(duration, start + MAX_WINDOW) if tail else min(last_end + PAD, duration))
     return spans
+
+
+def reused_windows(
+    matching: Matching, encoded: Sequence[Encoded], count: int
+) -> list[tuple[int, tuple[int, ...]]]:
+    """Recognition windows (``encoded``) with the text words spoken in them: (index in ``encoded``, text
+    words in order), in time order; ``Aligner`` aligns those words on the window's own encoder output
+    instead of encoding their audio again.
+
+    A text word lies in the window that holds the recognised word paired with it (``matching.heard``);
+    a word paired with none, in its neighbours' window when both lie there in one clip or two
+    consecutive ones (else in none: a forced-alignment window encoded anew takes it). A window whose
+    audio between two of its words (or at its edges) is far longer than the words need is not reused:
+    the rule of ``windows`` for speech the text lacks (an advert would otherwise go to the words around).
+    """
+    places = sorted((a, b, k) for k, e in enumerate(encoded) for a, b, _ in e.pieces)  # clips never overlap
+    starts = [a for a, _, _ in places]
+
+    def place(t: float) -> int | None:
+        g = bisect.bisect_right(starts, t) - 1
+        return g if g >= 0 and t <= places[g][1] else None
+
+    spoken = [i for i in range(count) if i not in matching.unspoken]
+    at = {i: place(sum(matching.heard[i]) / 2) for i in spoken if i in matching.heard}
+    window = {i: places[g][2] for i, g in at.items() if g is not None}
+    known = [n for n, i in enumerate(spoken) if i in window]
+    for before, after in pairwise(known):
+        a, b = at[spoken[before]], at[spoken[after]]
+        if a is not None and b is not None and places[a][2] == places[b][2] and b - a <= 1:
+            window.update((i, places[a][2]) for i in spoken[before + 1 : after])
+    rate = _letters_per_second(matching.anchors, matching.sizes)
+    out = []
+    for k, e in enumerate(encoded):
+        words = tuple(i for i in spoken if window.get(i) == k)
+        if not words:
+            continue
+        first, last = e.pieces[0][0], e.pieces[-1][1]
+        heard = [(i, *matching.heard[i]) for i in words if i in at]
+        points = [(-1, first, first), *heard, (count, last, last)]
+        if all(
+            _held(e.pieces, lo_end, hi_start)
+            <= 2 * sum(matching.sizes[i] for i in words if lo < i < hi) / rate + LONG_GAP_S
+            for (lo, _, lo_end), (hi, hi_start, _) in pairwise(points)
+        ):
+            out.append((k, words))
+    return sorted(out, key=lambda kw: encoded[kw[0]].pieces[0][0])
+
+
+def _held(pieces: Pieces, start: float, end: float) -> float:
+    """Seconds of the timeline from ``start`` to ``end`` that ``pieces`` (a window's clips) hold."""
+    return sum(max(0.0, min(end, b) - max(start, a)) for a, b, _ in pieces)
 
 
 def _by_line(words: list[int], lines: Sequence[int]) -> list[tuple[int, ...]]:

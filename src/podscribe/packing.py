@@ -19,14 +19,14 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .asr import ASREngine, ASROptions, ASRResult, ProgressCallback
+from .asr import ASREngine, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback
 from .audio import SAMPLE_RATE
 from .transcript import Segment, Turn, Word
 
@@ -143,6 +143,20 @@ class _Piece:
         return self.clip.start - self.at
 
 
+Pieces = tuple[tuple[float, float, float], ...]
+"""The clips of one packed window: each one's (start, end) on the timeline and its start in the window."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One recogniser window's encoder output and where its audio lies on the timeline: ``align`` times
+    the text's words on it instead of encoding that audio again."""
+
+    output: np.ndarray  # Whisper's encoder output for the window (frames / 2, width)
+    frames: int  # feature frames that hold the window's audio
+    pieces: Pieces  # the clips it holds, in order
+
+
 def recognise_turns(
     engine: ASREngine,
     audio: np.ndarray,
@@ -150,8 +164,10 @@ def recognise_turns(
     asr: ASROptions,
     options: PackOptions = PackOptions(),
     progress: ProgressCallback | None = None,
+    encoded: Callable[[Encoded], None] | None = None,
 ) -> ASRResult:
-    """Words of ``audio`` recognised turn by turn (see module doc), with times on the original timeline.
+    """Words of ``audio`` recognised turn by turn (see module doc), with times on the original timeline;
+    ``encoded`` gets the packed windows' encoder outputs where the engine gives them.
 
     Whisper may stop reading a window early (it takes a pause for the end), and batched decoding does
     not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone.
@@ -181,7 +197,7 @@ def recognise_turns(
             (None, [p for p in packs if p[0].speaker == speaker]) for speaker in new
         ]
         calls += _by_language([p for p in packs if p[0].speaker not in new], languages, language).items()
-        results = _decode(engine, audio, calls, asr, options, span, progress)
+        results = _decode(engine, audio, calls, asr, options, span, progress, encoded)
         languages.update((speaker, lang) for speaker, (_, lang) in zip(new, results) if lang)
         found = [seg for segments_of_call, _ in results for seg in segments_of_call]
         language = language or next((lang for _, lang in results if lang), None)
@@ -303,9 +319,11 @@ def _decode(
     options: PackOptions,
     span: tuple[float, float],
     progress: ProgressCallback | None,
+    encoded: Callable[[Encoded], None] | None = None,
 ) -> list[tuple[list[Segment], str | None]]:
     """Engine calls, each on (language, packs laid end to end) -> for each, segments on the original
-    timeline and the language used (the one asked, else the one the engine found: None without words).
+    timeline and the language used (the one asked, else the one the engine found: None without words);
+    ``encoded`` gets each window's encoder output with its clips' places (``_encoded_windows``).
 
     The calls run at once: each waits for its own last batch, so calls in a row (one per speaker's
     language in a multi-language conversation, often one or two windows each) left a core idle; at once,
@@ -325,11 +343,32 @@ def _decode(
             if progress is not None:
                 progress(span[0] + sum(done) * (span[1] - span[0]) / total)
 
-        result = engine.transcribe(packed, replace(asr, language=lang), progress=report, clips=windows)
+        tap = _encoded_windows(pieces, encoded) if encoded is not None else None
+        result = engine.transcribe(
+            packed, replace(asr, language=lang), progress=report, clips=windows, tap=tap
+        )
         return _unpack(result.segments, pieces), lang or result.language or None
 
     with ThreadPoolExecutor(max(1, len(calls))) as pool:
         return list(pool.map(call, range(len(calls))))
+
+
+def _encoded_windows(pieces: Sequence[_Piece], encoded: Callable[[Encoded], None]) -> EncoderTap:
+    """An engine's ``tap`` on packed audio laid as ``pieces``: each window's encoder output, to ``encoded``
+    with the places of the clips it holds."""
+
+    def tap(_: np.ndarray, windows: Clips, outputs: np.ndarray) -> None:
+        for (start, end), output in zip(windows, outputs):
+            # feature frames as faster-whisper computes them: 100 a second, 30 s at most
+            frames = min(3000, (int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE)) * 100 // SAMPLE_RATE)
+            encoded(Encoded(output, frames, _places(pieces, start, end)))
+
+    return tap
+
+
+def _places(pieces: Sequence[_Piece], start: float, end: float) -> Pieces:
+    """The clips of the packed window from ``start`` to ``end``: (start, end) on the timeline, start in it."""
+    return tuple((p.clip.start, p.clip.end, p.at - start) for p in pieces if start <= p.at < end)
 
 
 def missed(

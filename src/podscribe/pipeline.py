@@ -33,7 +33,7 @@ from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir
 from .inputs import AudioInput, AudioSource, open_source
 from .options import check_choice, check_count, option
-from .packing import recognise_turns, speech_turns
+from .packing import Encoded, recognise_turns, speech_turns
 from .transcript import Segment, Transcript, Turn, turn_from_dict
 from .weights import weights_id
 
@@ -315,8 +315,10 @@ class Pipeline:
         audio: np.ndarray | Callable[[], np.ndarray],
         audio_hash: str | None = None,
         turns: list[Turn] | None = None,
+        encoded: Callable[[Encoded], None] | None = None,
     ) -> tuple[ASRResult, float]:
-        """ASR stage -> (result, audio duration); cached by audio hash and settings, decoding only on a miss.
+        """ASR stage -> (result, audio duration); cached by audio hash and settings, decoding only on a miss
+        (``encoded``: gets the windows' encoder outputs when they are decoded, ``packing.recognise_turns``).
 
         With speaker ``turns``, Whisper reads one speaker at a time (``packing.recognise_turns``): it
         skips a muffled speaker when a clear one follows in the same window. Without them, a clip-packing
@@ -333,7 +335,9 @@ class Pipeline:
             if not turns and self._packs_vad_regions():
                 turns = speech_turns(samples)
             if turns:
-                result = recognise_turns(self.engine, samples, turns, self.options.asr, progress=bar)
+                result = recognise_turns(
+                    self.engine, samples, turns, self.options.asr, progress=bar, encoded=encoded
+                )
             else:
                 result = self.engine.transcribe(samples, self.options.asr, progress=bar)
         finally:

@@ -5,7 +5,7 @@ Every engine takes 16 kHz mono float32 samples and returns segments of timestamp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +19,10 @@ from ..transcript import Segment
 
 Clips = Sequence[tuple[float, float]]
 """Regions (start, end, seconds, each at most 30 s) to decode on their own, e.g. speaker turns."""
+
+EncoderTap = Callable[[np.ndarray, Clips, np.ndarray], None]
+"""Called by an engine that can (faster-whisper on CPU) with the audio it was given, clips it encoded, and
+their encoder outputs (one row each): ``align`` reuses them instead of encoding that audio again."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,10 @@ class ASREngine(Protocol):
         options: ASROptions,
         progress: ProgressCallback | None = None,
         clips: Clips | None = None,
+        tap: EncoderTap | None = None,
     ) -> ASRResult:
-        """Words with times; only inside ``clips`` when given (else where the engine's VAD finds speech)."""
+        """Words with times; only inside ``clips`` when given (else where the engine's VAD finds speech);
+        ``tap`` gets the clips' encoder outputs where the engine can give them."""
         ...
 
 

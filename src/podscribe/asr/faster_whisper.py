@@ -28,7 +28,7 @@ from ..audio import SAMPLE_RATE
 from ..devices import cpu_threads as thread_count
 from ..devices import device_index, resolve_device
 from ..errors import ModelError, OptionError
-from . import ASROptions, ASRResult, Clips, ProgressCallback
+from . import ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback
 from .common import build_segments, first_line
 
 logger = logging.getLogger(__name__)
@@ -134,8 +134,10 @@ class FasterWhisperEngine:
         options: ASROptions,
         progress: ProgressCallback | None = None,
         clips: Clips | None = None,
+        tap: EncoderTap | None = None,
     ) -> ASRResult:
-        """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds."""
+        """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds; ``tap`` gets
+        the encoder outputs of batched ``clips`` on CPU (elsewhere they stay on the device)."""
         duration = len(audio) / SAMPLE_RATE
         common = {
             "language": options.language,
@@ -151,8 +153,9 @@ class FasterWhisperEngine:
             "vad_filter": options.vad and not clips,
         }
         if options.batch_size > 1 and clips:
+            tap = tap if device_index(self.device)[0] == "cpu" else None
             raw, language = self._batched_clips(
-                audio, clips, options.batch_size, common, progress, options.window_language
+                audio, clips, options.batch_size, common, progress, options.window_language, tap
             )
         else:
             if options.batch_size > 1 and options.vad:
@@ -193,6 +196,7 @@ class FasterWhisperEngine:
         common: dict[str, Any],
         progress: ProgressCallback | None,
         window_language: bool = False,
+        tap: EncoderTap | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """Batched decoding of ``clips``, longest first, one call per batch -> segments in time order, and
         the language they were decoded in (with ``window_language``, the language of the clips Whisper is
@@ -214,7 +218,7 @@ class FasterWhisperEngine:
             budget = token_budget(max(end - start for start, end in batch))
             # In time order: faster-whisper judges a window's first word by the speech before it in the batch.
             pieces, _ = self._batch(
-                audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages
+                audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages, tap
             )
             return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
 
@@ -223,6 +227,7 @@ class FasterWhisperEngine:
         if settings["language"] is None and ordered:
             pipeline, found = self._detecting_pipeline()
             start, end = ordered[0]
+            _tapped(pipeline, audio, ordered[:1], tap)
             pieces, _ = pipeline.transcribe(
                 audio, batch_size=1, without_timestamps=False, multilingual=True,
                 **{**settings, "language": "en", "max_new_tokens": token_budget(end - start),
@@ -270,10 +275,11 @@ class FasterWhisperEngine:
         batch_size: int,
         common: dict[str, Any],
         own_languages: bool = False,
+        tap: EncoderTap | None = None,
     ) -> tuple[Iterator[Any], Any]:
         """One batched call over ``clips``, or over VAD chunks when None; with ``own_languages``, each
         clip in the language found on its own encoder output where Whisper is sure of it, else in the
-        call's (``_SureLanguages``)."""
+        call's (``_SureLanguages``); ``tap`` gets the clips' encoder outputs."""
         if clips is not None:
             common = {**common, "clip_timestamps": [{"start": s, "end": e} for s, e in clips]}
         model = self.model
@@ -281,7 +287,25 @@ class FasterWhisperEngine:
             model, common = _SureLanguages(self.model, common["language"]), {**common, "multilingual": True}
         # With timestamp tokens: without them greedy decoding stops early (BENCHMARKS.md, "Tuning notes").
         pipeline = self._pipeline(model)
+        if clips is not None:
+            _tapped(pipeline, audio, clips, tap)
         return pipeline.transcribe(audio, batch_size=batch_size, without_timestamps=False, **common)
+
+
+def _tapped(pipeline: Any, audio: np.ndarray, clips: Clips, tap: EncoderTap | None) -> None:
+    """``pipeline`` (a batched pipeline given ``clips`` of ``audio``, one forward pass for all of them)
+    calling ``tap`` with their encoder outputs, copied to float16 numpy: half the memory, and a DTW on
+    them times words as on the float32 ones (``align``)."""
+    if tap is None:
+        return
+    generate = pipeline.generate_segment_batched
+
+    def tapping(features: Any, tokenizer: Any, options: Any) -> Any:
+        encoder_output, output = generate(features, tokenizer, options)
+        tap(audio, clips, np.asarray(encoder_output).astype(np.float16))
+        return encoder_output, output
+
+    pipeline.generate_segment_batched = tapping
 
 
 class _SureLanguages:

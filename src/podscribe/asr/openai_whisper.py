@@ -23,7 +23,7 @@ from ..audio import SAMPLE_RATE
 from ..devices import cpu_threads as thread_count
 from ..devices import resolve_device
 from ..errors import ModelError
-from . import ASROptions, ASRResult, Clips, ProgressCallback
+from . import ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback
 from .common import build_segments, first_line
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ class OpenAIWhisperEngine:
         options: ASROptions,
         progress: ProgressCallback | None = None,
         clips: Clips | None = None,
+        tap: EncoderTap | None = None,
     ) -> ASRResult:
-        """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds."""
+        """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds (``tap`` is not
+        called: openai-whisper encodes inside its own decoding loop)."""
         import torch
         import whisper
 
