@@ -384,7 +384,7 @@ def test_the_turn_before_an_advert_keeps_its_anchors() -> None:
     assert not any(r[0] < 15.0 and r[1] > 27.0 for s in spans for r in s.ranges)  # none spans the advert
 
 
-def test_a_gap_with_speech_the_text_lacks_is_not_spanned() -> None:
+def test_a_gap_with_speech_the_text_lacks_is_neither_spanned_nor_given_to_a_reused_window() -> None:
     text = "le vélo en ville progresse depuis dix ans et les ateliers associatifs sont pleins chaque samedi"
     advert = "achetez maintenant votre nouvelle voiture électrique chez notre concessionnaire préféré " * 3
     words = text.split()
@@ -394,6 +394,12 @@ def test_a_gap_with_speech_the_text_lacks_is_not_spanned() -> None:
     spans = windows(matching, len(words), 15.0)
     assert [s.words for s in spans] == [tuple(range(8)), tuple(range(8, len(words)))]
     assert spans[0].ranges[0][1] <= 2.4 + PAD and spans[1].ranges[0][0] >= 2.4 + 0.3 * 30 - PAD
+    # a recognition window holding the advert (9 s) after words 0-7: their DTW would take it
+    recognised = [_window((0.0, 11.4)), _window((11.4, 14.0))]
+    assert reused_windows(matching, recognised, len(words)) == [(1, tuple(range(8, 16)))]
+    # the advert in a window of its own: both windows of the text are reused
+    recognised = [_window((0.0, 2.4)), _window((2.4, 11.4)), _window((11.4, 14.0))]
+    assert reused_windows(matching, recognised, len(words)) == [(0, tuple(range(8))), (2, tuple(range(8, 16)))]
 
 
 def test_turn_edges_snap_to_the_speech_inside_their_first_and_last_words() -> None:
@@ -493,17 +499,3 @@ def test_recognition_windows_serve_the_words_heard_in_them_but_a_word_between_tw
     # a word not recognised between two words of one clip lies in that clip's window
     one = [_window((0.0, 5.0))]
     assert reused_windows(matching, one, len(text)) == [(0, tuple(range(16)))]
-
-
-def test_a_recognition_window_holding_speech_the_text_lacks_is_not_reused() -> None:
-    text = "le vélo en ville progresse depuis dix ans et les ateliers associatifs sont pleins chaque samedi"
-    advert = "achetez maintenant votre nouvelle voiture électrique chez notre concessionnaire préféré " * 3
-    words = text.split()
-    heard = _heard(" ".join(words[:8])) + _heard(advert, 2.4) + _heard(" ".join(words[8:]), 2.4 + 0.3 * 30)
-    matching = match_words(words, heard, Normalizer("fr"))
-    # the advert (9 s) lies in the first window, after the text's words 0-7: their DTW would take it
-    windows_ = [_window((0.0, 11.4)), _window((11.4, 14.0))]
-    assert reused_windows(matching, windows_, len(words)) == [(1, tuple(range(8, 16)))]
-    # the advert in a window of its own: both windows of the text are reused
-    windows_ = [_window((0.0, 2.4)), _window((2.4, 11.4)), _window((11.4, 14.0))]
-    assert reused_windows(matching, windows_, len(words)) == [(0, tuple(range(8))), (2, tuple(range(8, 16)))]
