@@ -137,9 +137,9 @@ def test_speakers_are_decoded_at_once_each_in_their_language(test_part: Path) ->
     calls: list[tuple[str | None, float, float]] = []
     transcribe = engine.transcribe
 
-    def timed(audio, options, progress=None, clips=None):
+    def timed(audio, options, progress=None, clips=None, tap=None):
         started = time.perf_counter()
-        result = transcribe(audio, options, progress, clips)
+        result = transcribe(audio, options, progress, clips, tap)
         calls.append((result.language, started, time.perf_counter()))
         return result
 
