@@ -457,13 +457,13 @@ def test_a_speaker_change_inside_overlapped_speech_gives_both_lines_the_overlap(
     assert out[6] == words[6]  # the line before ends 2.5 s before the overlap: not this change's
 
 
-def _window(*pieces: tuple[float, float]) -> Encoded:
+def _window(*pieces: tuple[float, float], speaker: str = "") -> Encoded:
     """A recognition window holding these clips of the timeline, laid 1 s apart (no encoder output)."""
     at, places = 0.0, []
     for start, end in pieces:
         places.append((start, end, at))
         at += end - start + 1.0
-    return Encoded(np.zeros((1, 1), dtype=np.float16), int(at * 100), tuple(places))
+    return Encoded(np.zeros((1, 1), dtype=np.float16), int(at * 100), tuple(places), speaker)
 
 
 def test_packed_window_times_go_back_to_their_clip() -> None:
@@ -499,3 +499,19 @@ def test_recognition_windows_serve_the_words_heard_in_them_but_a_word_between_tw
     # a word not recognised between two words of one clip lies in that clip's window
     one = [_window((0.0, 5.0))]
     assert reused_windows(matching, one, len(text)) == [(0, tuple(range(16)))]
+
+
+def test_clips_cut_at_a_speaker_change_are_not_reused() -> None:
+    # A diarized recognition: speaker A's window holds clips 0-2.5 s and 5.2-8 s, B's the clip 2.5-5.2 s
+    # between them. Where two speakers' clips touch, the diarizer cut them: their words go to windows
+    # encoded anew (a turn's edge may lie across the cut); a clip apart from other speakers' is reused.
+    said = " ".join(f"mot{k}" for k in range(27))  # word k heard at 0.3 k s
+    text = said.split()
+    matching = match_words(text, _heard(said), Normalizer("fr"))
+    a, b = _window((0.0, 2.5), (5.2, 8.0), speaker="A"), _window((2.5, 5.2), speaker="B")
+    assert reused_windows(matching, [a, b], len(text)) == []
+    apart = _window((0.0, 2.4), (5.3, 8.0), speaker="A"), _window((2.5, 5.2), speaker="B")
+    # (word 17, heard in the pause between B's clip and A's second one, lies in no window)
+    assert reused_windows(matching, list(apart), len(text)) == [
+        (0, tuple(range(8)) + tuple(range(18, 27))), (1, tuple(range(8, 17)))
+    ]

@@ -6,10 +6,10 @@ words by a global alignment of whole words (normalised by the evaluation's norma
 letters, with affine gaps (``word_pairs``); a text word equal to the recognised word it is paired
 with, in a run of ``MIN_RUN`` such pairs consecutive on both sides, is an anchor. The words are
 force-aligned with Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.align``, as
-faster-whisper's word timestamps do) on the same weights: where the recognition was not diarized, on
-the encoder outputs of the recognition's own windows (``reused_windows``: each text word in the window
-where it was heard; no encoder pass of its own); the rest in windows of at most ``MAX_WINDOW`` seconds
-of audio cut between anchors (``windows``), each encoded anew. Word edges in a pause are then moved to the speech (Silero VAD),
+faster-whisper's word timestamps do) on the same weights: on the encoder outputs of the recognition's
+own windows (``reused_windows``: each text word in the window where it was heard, but in clips the
+diarizer cut at a speaker change; no encoder pass of its own); the rest in windows of at most
+``MAX_WINDOW`` seconds of audio cut between anchors (``windows``), each encoded anew. Word edges in a pause are then moved to the speech (Silero VAD),
 and where a speaker's line starts while the previous speaker still speaks (two voices at once in the
 overlap diarizer's segmentation, segmentation-3.0), both lines keep the overlapped speech.
 
@@ -195,14 +195,10 @@ class Aligner:
         self, source: AudioSource, encoded: Callable[[Encoded], None] | None = None
     ) -> tuple[ASRResult, float]:
         """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes);
-        ``encoded`` gets its windows' encoder outputs when it is decoded (not served from the cache) and
-        not diarized. A diarized window lays each speaker's turns end to end, cut at the diarizer's
-        speaker changes, where the text's turns change too: words aligned in it cannot cross those edges
-        (measured on the real-speech dev conversations: a turn of two voices overlapping lost 0.35 s
-        either side; the worst boundary 0.569 s against 0.222 s on windows encoded anew)."""
+        ``encoded`` gets its windows' encoder outputs when it is decoded (not served from the cache)."""
         digest = source.digest if self.pipeline.options.cache else None
         turns = self.pipeline.diarize_audio(source.load, digest) if self.pipeline.options.diarizer else None
-        return self.pipeline.recognise(source.load, digest, turns, None if turns else encoded)
+        return self.pipeline.recognise(source.load, digest, turns, encoded)
 
     def fit(
         self,
@@ -742,14 +738,22 @@ def reused_windows(
     words in order), in time order; ``Aligner`` aligns those words on the window's own encoder output
     instead of encoding their audio again.
 
-    A text word lies in the window that holds the recognised word paired with it (``matching.heard``);
-    a word paired with none, in its neighbours' window when both lie there in one clip or two
-    consecutive ones (else in none: a forced-alignment window encoded anew takes it). A window whose
-    audio between two of its words (or at its edges) is far longer than the words need is not reused:
-    the rule of ``windows`` for speech the text lacks (an advert would otherwise go to the words around).
+    A text word lies in the window that holds the recognised word paired with it (``matching.heard``),
+    but in a clip that touches another speaker's (a diarized window's clip cut at a speaker change,
+    where the text's turn edge may lie across the cut); a word paired with none, in its neighbours'
+    window when both lie there in one clip or two consecutive ones. The others lie in none: a
+    forced-alignment window encoded anew takes them. A window whose audio between two of its words (or
+    at its edges) is far longer than the words need is not reused: the rule of ``windows`` for speech
+    the text lacks (an advert would otherwise go to the words around).
     """
     places = sorted((a, b, k) for k, e in enumerate(encoded) for a, b, _ in e.pieces)  # clips never overlap
     starts = [a for a, _, _ in places]
+    # Clips that touch a clip of another speaker were cut at the diarizer's speaker change: reused, the dev
+    # conversations' worst boundaries went 0.222 -> 0.569 s (an overlap lost 0.35 s either side).
+    cut: set[int] = set()
+    for g, h in pairwise(range(len(places))):
+        if places[g][1] >= places[h][0] and encoded[places[g][2]].speaker != encoded[places[h][2]].speaker:
+            cut.update((g, h))
 
     def place(t: float) -> int | None:
         g = bisect.bisect_right(starts, t) - 1
@@ -757,7 +761,7 @@ def reused_windows(
 
     spoken = [i for i in range(count) if i not in matching.unspoken]
     at = {i: place(sum(matching.heard[i]) / 2) for i in spoken if i in matching.heard}
-    window = {i: places[g][2] for i, g in at.items() if g is not None}
+    window = {i: places[g][2] for i, g in at.items() if g is not None and g not in cut}
     known = [n for n, i in enumerate(spoken) if i in window]
     for before, after in pairwise(known):
         a, b = at[spoken[before]], at[spoken[after]]

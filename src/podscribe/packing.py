@@ -155,6 +155,7 @@ class Encoded:
     output: np.ndarray  # Whisper's encoder output for the window (frames / 2, width)
     frames: int  # feature frames that hold the window's audio
     pieces: Pieces  # the clips it holds, in order
+    speaker: str = ""  # whose clips they are ("" without diarization)
 
 
 def recognise_turns(
@@ -361,7 +362,9 @@ def _encoded_windows(pieces: Sequence[_Piece], encoded: Callable[[Encoded], None
         for (start, end), output in zip(windows, outputs):
             # feature frames as faster-whisper computes them: 100 a second, 30 s at most
             frames = min(3000, (int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE)) * 100 // SAMPLE_RATE)
-            encoded(Encoded(output, frames, _places(pieces, start, end)))
+            held = [p for p in pieces if start <= p.at < end]
+            speaker = held[0].clip.speaker if held else ""
+            encoded(Encoded(output, frames, _places(pieces, start, end), speaker))
 
     return tap
 
