@@ -201,6 +201,28 @@ def test_the_recognitions_own_encoder_outputs_serve_the_alignment(
     assert np.max(np.abs(errors(reused) - errors(anew))) <= 0.1
 
 
+def test_a_rerun_times_the_text_as_the_first_run(aligner: Aligner) -> None:
+    """With the result cache on, a second run decodes the recognition again: read from the cache it has
+    no encoder outputs, and its words were timed otherwise (short.fr twice over: 75 of 182 moved)."""
+    from podscribe.audio import load_audio
+    from podscribe.inputs import open_source
+
+    samples = load_audio(SHORT)
+    samples[0] += 0.01  # audio of its own: its cache entries are this test's
+    cache = aligner.pipeline._cache.root
+    assert aligner.pipeline.options.cache and cache is not None
+    entries = f"{open_source(samples).digest[:32]}-*"
+    for entry in cache.glob(entries):
+        entry.unlink()
+    try:
+        first = aligner.run(samples, named_lines(TURNS))
+        again = aligner.run(samples, named_lines(TURNS))
+    finally:
+        for entry in cache.glob(entries):
+            entry.unlink()
+    assert [(w.text, w.start, w.end) for w in again.words] == [(w.text, w.start, w.end) for w in first.words]
+
+
 def test_srt_of_aligned_text_keeps_release_rules_and_words(aligned: Transcript) -> None:
     report = check_cues(make_cues(aligned))
     assert not any(report.violations[r] for r in HARD_RULES), report.format()

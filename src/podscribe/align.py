@@ -176,8 +176,10 @@ class Aligner:
         self._segmentation: Any = None  # onnxruntime session, loaded when a text changes speaker
 
     def run(self, audio: AudioInput, text_or_path: str | os.PathLike[str] | Reference) -> Transcript:
-        """Recognise ``audio`` (cached like ``transcribe``'s ASR stage) and align the text to it; where
-        speech and overlapped speech are is found meanwhile (the recognition leaves a core idle at times)."""
+        """Recognise ``audio`` and align the text to it, mostly on the recognition's own encoder outputs
+        (so the recognition is decoded each time, not read from the result cache: a rerun gives the same
+        times); where speech and overlapped speech are is found meanwhile (the recognition leaves a core
+        idle at times)."""
         reference, text_name = read_text(text_or_path)
         source = open_source(audio)
         samples, lines = self.pipeline.decoder(source)(), _lines(reference)
