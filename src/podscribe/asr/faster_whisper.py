@@ -294,8 +294,9 @@ class FasterWhisperEngine:
 
 def _tapped(pipeline: Any, audio: np.ndarray, clips: Clips, tap: EncoderTap | None) -> None:
     """``pipeline`` (a batched pipeline given ``clips`` of ``audio``, one forward pass for all of them)
-    calling ``tap`` with their encoder outputs, copied to float16 numpy: half the memory, and a DTW on
-    them times words as on the float32 ones (``align``)."""
+    calling ``tap`` with their encoder outputs, copied to float16 numpy: half the memory (measured for
+    ``align``: DTW token times on the rounded outputs equal those on float32 for 662 of 739 tokens of the
+    interview's first two minutes, the others one or a few 20-ms frames apart)."""
     if tap is None:
         return
     generate = pipeline.generate_segment_batched
