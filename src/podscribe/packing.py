@@ -12,6 +12,7 @@ its segments at speaker changes. Blocks of ``block`` seconds bound the packed au
 files). Without a forced language each speaker's windows are decoded in the language found on the first
 of them, and that speaker keeps it in later blocks; without speakers (no diarization) each window is decoded
 in the language found on its own encoder output where Whisper is sure of it (``ASROptions.window_language``).
+The windows' encoder outputs can be handed on (``Encoded``): ``align`` times a known text on them.
 """
 
 from __future__ import annotations
@@ -363,15 +364,10 @@ def _encoded_windows(pieces: Sequence[_Piece], encoded: Callable[[Encoded], None
             # feature frames as faster-whisper computes them: 100 a second, 30 s at most
             frames = min(3000, (int(end * SAMPLE_RATE) - int(start * SAMPLE_RATE)) * 100 // SAMPLE_RATE)
             held = [p for p in pieces if start <= p.at < end]
-            speaker = held[0].clip.speaker if held else ""
-            encoded(Encoded(output, frames, _places(pieces, start, end), speaker))
+            places = tuple((p.clip.start, p.clip.end, p.at - start) for p in held)
+            encoded(Encoded(output, frames, places, held[0].clip.speaker if held else ""))
 
     return tap
-
-
-def _places(pieces: Sequence[_Piece], start: float, end: float) -> Pieces:
-    """The clips of the packed window from ``start`` to ``end``: (start, end) on the timeline, start in it."""
-    return tuple((p.clip.start, p.clip.end, p.at - start) for p in pieces if start <= p.at < end)
 
 
 def missed(
