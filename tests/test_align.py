@@ -201,6 +201,24 @@ def test_the_recognitions_own_encoder_outputs_serve_the_alignment(
     assert np.max(np.abs(errors(reused) - errors(anew))) <= 0.1
 
 
+def test_on_a_long_file_only_the_first_hours_windows_are_kept(
+    aligner: Aligner, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Memory stays bounded: windows starting after KEPT_SECONDS are not kept, their words are aligned in
+    windows encoded anew (short.fr twice over, the bound at 20 s: the second window is not kept)."""
+    import podscribe.align
+    from podscribe.audio import load_audio
+
+    monkeypatch.setattr(podscribe.align, "KEPT_SECONDS", 20.0)
+    samples = load_audio(SHORT)
+    uncached = Aligner(aligner.pipeline.with_options(cache=False))
+    with caplog.at_level("INFO", logger="podscribe.align"):
+        aligned = uncached.run(np.concatenate([samples, samples]), named_lines(TURNS) * 2)
+    kept = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alignment:")]
+    assert len(kept) == 1 and " of 1 recognition windows" in kept[0], kept
+    assert [w.text for w in aligned.words] == [w for t in TURNS * 2 for w in text_words(t["text"])]
+
+
 def test_a_rerun_times_the_text_as_the_first_run(aligner: Aligner) -> None:
     """With the result cache on, a second run decodes the recognition again: read from the cache it has
     no encoder outputs, and its words were timed otherwise (short.fr twice over: 75 of 182 moved)."""

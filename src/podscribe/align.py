@@ -63,7 +63,10 @@ SPEAKING_RATE = 14.0  # letters per second, pauses included, when too few anchor
 # so a pause before a word or a turn otherwise goes to the word before it)
 VAD_PAUSE_MS = 100
 OVERLAP_REACH = 0.25  # seconds: a speaker change this close to overlapped speech lies in it
-KEPT_WINDOWS = 240  # recognition windows whose encoder outputs are kept for the alignment (1.5 MB each)
+# Recognition windows whose first clip starts this early are kept for the alignment (1.5 MB each, about one
+# per 25 s of speech): memory stays bounded on long files, and which windows are kept does not depend on
+# the order the engine's workers finish them in.
+KEPT_SECONDS = 7200.0
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ class Aligner:
         kept: list[Encoded] = []  # the recognition's windows, encoded: most of the text is aligned on them
 
         def keep(window: Encoded) -> None:
-            if len(kept) < KEPT_WINDOWS:
+            if window.pieces and window.pieces[0][0] < KEPT_SECONDS:
                 kept.append(window)
 
         with _Aside(self, samples, bool(_changes(lines))) as found:
