@@ -43,6 +43,19 @@ def run_example(name: str, *args: str | Path, env: dict[str, str]) -> str:
     return proc.stdout
 
 
+def test_align_known_text(tmp_path: Path, env: dict[str, str]) -> None:
+    out = run_example("align_known_text.py", "--out", tmp_path, env=env)
+    turns = json.loads((DATA / "short.fr.json").read_text(encoding="utf-8"))["turns"]
+    transcript = json.loads((tmp_path / "short.fr.json").read_text(encoding="utf-8"))
+    said = [w["text"] for s in transcript["segments"] for w in s["words"]]
+    assert " ".join(said).replace("\u00a0", " ").split() == [w for t in turns for w in t["text"].split()]
+    names = {s["id"]: s["name"] for s in transcript["speakers"]}
+    assert [names[s["speaker"]] for s in transcript["segments"]] == [t["speaker"] for t in turns]
+    cues = list(srt.parse((tmp_path / "short.fr.srt").read_text(encoding="utf-8")))
+    assert cues and all(0 <= c.start.total_seconds() < c.end.total_seconds() <= 30 for c in cues)
+    assert f"{len(said)} words of the text, 0 not found in the speech" in out
+
+
 def test_transcribe_podcast(tmp_path: Path, env: dict[str, str]) -> None:
     out = run_example("transcribe_podcast.py", "--out", tmp_path, env=env)
     for ext in ("json", "txt", "srt", "html"):
