@@ -9,9 +9,10 @@ force-aligned with Whisper's cross-attention DTW (CTranslate2's ``WhisperModel.a
 faster-whisper's word timestamps do) on the same weights: on the encoder outputs of the recognition's
 own windows (``reused_windows``: each text word in the window where it was heard, but in clips the
 diarizer cut at a speaker change; no encoder pass of its own); the rest in windows of at most
-``MAX_WINDOW`` seconds of audio cut between anchors (``windows``), each encoded anew. Word edges in a pause are then moved to the speech (Silero VAD),
-and where a speaker's line starts while the previous speaker still speaks (two voices at once in the
-overlap diarizer's segmentation, segmentation-3.0), both lines keep the overlapped speech.
+``MAX_WINDOW`` seconds of audio cut between anchors (``windows``), each encoded anew. Word edges in a
+pause are then moved to the speech (Silero VAD), and where a speaker's line starts while the previous
+speaker still speaks (two voices at once in the overlap diarizer's segmentation, segmentation-3.0), both
+lines keep the overlapped speech.
 
 Text that does not match the audio must not shift the rest: a run of text words the alignment
 leaves unpaired, where the recognition has no time for it, is taken as not spoken: those words keep
@@ -200,7 +201,8 @@ class Aligner:
         self, source: AudioSource, encoded: Callable[[Encoded], None] | None = None
     ) -> tuple[ASRResult, float]:
         """The recognition ``fit`` matches the text to (speaker by speaker when the pipeline diarizes);
-        ``encoded`` gets its windows' encoder outputs when it is decoded (not served from the cache)."""
+        ``encoded`` gets its windows' encoder outputs (the recognition is then decoded, not read from the
+        result cache: ``Pipeline.recognise``)."""
         digest = source.digest if self.pipeline.options.cache else None
         turns = self.pipeline.diarize_audio(source.load, digest) if self.pipeline.options.diarizer else None
         return self.pipeline.recognise(source.load, digest, turns, encoded)
@@ -765,28 +767,34 @@ def reused_windows(
         return g if g >= 0 and t <= places[g][1] else None
 
     spoken = [i for i in range(count) if i not in matching.unspoken]
-    at = {i: place(sum(matching.heard[i]) / 2) for i in spoken if i in matching.heard}
-    window = {i: places[g][2] for i, g in at.items() if g is not None and g not in cut}
-    known = [n for n, i in enumerate(spoken) if i in window]
+    placed: dict[int, int] = {}  # paired words -> the clip (index in places) holding them, if reusable
+    for i in spoken:
+        clip = place(sum(matching.heard[i]) / 2) if i in matching.heard else None
+        if clip is not None and clip not in cut:
+            placed[i] = clip
+    known = [n for n, i in enumerate(spoken) if i in placed]
+    window = {i: places[g][2] for i, g in placed.items()}
     for before, after in pairwise(known):
-        a, b = at[spoken[before]], at[spoken[after]]
-        if a is not None and b is not None and places[a][2] == places[b][2] and b - a <= 1:
+        a, b = placed[spoken[before]], placed[spoken[after]]
+        if places[a][2] == places[b][2] and b - a <= 1:
             window.update((i, places[a][2]) for i in spoken[before + 1 : after])
+    by_window: dict[int, list[int]] = {}
+    for i in spoken:  # in text order
+        if i in window:
+            by_window.setdefault(window[i], []).append(i)
     rate = _letters_per_second(matching.anchors, matching.sizes)
     out = []
-    for k, e in enumerate(encoded):
-        words = tuple(i for i in spoken if window.get(i) == k)
-        if not words:
-            continue
-        first, last = e.pieces[0][0], e.pieces[-1][1]
-        heard = [(i, *matching.heard[i]) for i in words if i in at]
+    for k, words in by_window.items():
+        pieces = encoded[k].pieces
+        first, last = pieces[0][0], pieces[-1][1]
+        heard = [(i, *matching.heard[i]) for i in words if i in matching.heard]
         points = [(-1, first, first), *heard, (count, last, last)]
         if all(
-            _held(e.pieces, lo_end, hi_start)
+            _held(pieces, lo_end, hi_start)
             <= 2 * sum(matching.sizes[i] for i in words if lo < i < hi) / rate + LONG_GAP_S
             for (lo, _, lo_end), (hi, hi_start, _) in pairwise(points)
         ):
-            out.append((k, words))
+            out.append((k, tuple(words)))
     return sorted(out, key=lambda kw: encoded[kw[0]].pieces[0][0])
 
 
