@@ -142,10 +142,7 @@ def inserted(
     t0 = time.perf_counter()
     with_extra = aligner.fit(source, recognised, duration, parse_reference(lines(edited)), encoded=encoded)
     seconds = time.perf_counter() - t0
-    flagged: set[int] = set()
-    for i, at, n in inserted_words:
-        offset = sum(len(s.words) for s in with_extra.segments[:i]) + at
-        flagged.update(range(offset, offset + n))
+    flagged = inserted_positions(edited, inserted_words)
     unaligned = {k for k, w in enumerate(with_extra.words) if not w.aligned}
     return {
         **turn_errors(with_extra, turns),
@@ -154,6 +151,18 @@ def inserted(
         "spoken_words_flagged": len(unaligned - flagged), "spoken_words": len(with_extra.words) - len(flagged),
         "fit_s": round(seconds, 1),
     }  # fmt: skip
+
+
+def inserted_positions(turns: list[dict], inserted_words: Sequence[tuple[int, int, int]]) -> set[int]:
+    """Indices, among the words of the text aligned (marks attached, as ``text_words``), of the words
+    inserted (turn, first word, count). A word's marks go with it (``attach_punctuation`` keeps the word's
+    fields, here a flag in ``probability``): a "..." ending the sentence before an insertion becomes part
+    of the inserted word, which shifted a count by raw words by one."""
+    marked = {(i, at + k) for i, at, n in inserted_words for k in range(n)}
+    groups = [[Word(x, 0.0, 0.0, probability=float((i, k) in marked)) for k, x in enumerate(t["text"].split())]
+              for i, t in enumerate(turns)]  # fmt: skip
+    words = [w for g in attach_punctuation(groups) for w in g]
+    return {k for k, w in enumerate(words) if w.probability}
 
 
 def text_words(turns: list[dict]) -> list[str]:

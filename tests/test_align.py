@@ -25,6 +25,7 @@ from podscribe.align import (
     reused_windows,
     snap_to_speech,
     spread_overlaps,
+    squeezed_sentences,
     windows,
     word_pairs,
 )
@@ -393,6 +394,53 @@ def test_a_one_word_sentence_with_no_time_for_it_is_unspoken() -> None:
     assert match_words(text, _heard(said), Normalizer("fr")).unspoken == {8}
     inside = said.split()[:7] + ["bonsoir"] + said.split()[7:]  # not a sentence of its own: kept
     assert not match_words(inside, _heard(said), Normalizer("fr")).unspoken
+
+
+def test_a_run_with_room_for_one_of_its_sentences_is_left_to_the_forced_alignment() -> None:
+    # A short line heard in another script (its words pair with no text word), an unspoken sentence
+    # inside it: too little room for the whole run, enough for its shortest sentence. Which sentences
+    # are spoken the matching cannot tell; flagging the run would have left the line no time.
+    said = "le vélo en ville progresse depuis dix ans. Et les ateliers associatifs sont pleins chaque samedi."
+    words = said.split()
+    unspoken = "Ce soir, on parle de vélo en ville avec deux invités qui ne sont pas tout à fait d'accord."
+    run = ["Comedian", "Mail.", *unspoken.split(), "Mailbox?"]
+    text = [*words[:8], *run, *words[8:]]
+    line = set(range(8, 8 + len(run)))
+    heard = _heard(" ".join(words[:8])) + _heard("камеди мейл мейлбокс", 2.4, 0.6)
+    matching = match_words(text, heard + _heard(" ".join(words[8:]), 4.2), Normalizer("fr"))
+    assert not matching.unspoken and not line & set(matching.anchors)
+    # no room at all (the next words follow at once): the whole run is unspoken
+    assert match_words(text, _heard(said), Normalizer("fr")).unspoken == line
+
+
+def test_a_sentence_the_forced_alignment_squeezes_is_unspoken() -> None:
+    # "Bonsoir." not said, next to a 1-s pause: the recognition has room for it, so the matching keeps
+    # it; the DTW then squeezes it into a few frames, less than half what its letters need.
+    said = "le vélo en ville progresse depuis dix ans. Et les ateliers associatifs sont pleins chaque samedi."
+    words = said.split()
+    heard = _heard(" ".join(words[:8])) + _heard(" ".join(words[8:]), 8 * 0.3 + 1.0)
+    text = [*words[:8], "Bonsoir.", *words[8:]]
+    matching = match_words(text, heard, Normalizer("fr"))
+    assert not matching.unspoken and 8 not in matching.anchors
+    times = {i: (a, b, 0.9) for i, (a, b) in matching.anchors.items()}
+    needed = len("bonsoir") / matching.rate
+    squeezed = squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.4 * needed, 0.2)}, matching, {0})
+    assert squeezed == {8}
+    assert not squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.6 * needed, 0.2)}, matching, {0})
+    # said and recognised: kept however short the DTW made it
+    heard_too = _heard(" ".join(words[:8])) + _heard("bonsoir", 2.4) + _heard(" ".join(words[8:]), 3.4)
+    anchored = match_words(text, heard_too, Normalizer("fr"))
+    assert 8 in anchored.anchors
+    assert not squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.1 * needed, 0.2)}, anchored, {0})
+    # misheard ("bonsoar"): paired with the recognised word, not anchored, still spoken
+    misheard = _heard(" ".join(words[:8])) + _heard("bonsoar", 2.4) + _heard(" ".join(words[8:]), 3.4)
+    paired = match_words(text, misheard, Normalizer("fr"))
+    assert 8 in paired.heard and 8 not in paired.anchors
+    assert not squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.1 * needed, 0.2)}, paired, {0})
+    # a sentence also ends at the end of its line: "Bonsoir" without its mark, alone on a line
+    bare = [*words[:8], "Bonsoir", *words[8:]]
+    assert squeezed_sentences(bare, {**times, 8: (2.4, 2.4 + 0.4 * needed, 0.2)}, matching, {0, 8, 9}) == {8}
+    assert not squeezed_sentences(bare, {**times, 8: (2.4, 2.4 + 0.4 * needed, 0.2)}, matching, {0})
 
 
 def test_the_turn_before_an_advert_keeps_its_anchors() -> None:

@@ -16,8 +16,10 @@ lines keep the overlapped speech.
 
 Text that does not match the audio must not shift the rest: a run of text words the alignment
 leaves unpaired, where the recognition has no time for it, is taken as not spoken: those words keep
-their place, get times interpolated between their neighbours and ``aligned=False``. Where the audio is far longer than its text needs (an advert), no window spans
-the gap. A text with too few anchors (another language, another recording) is an InputError rather
+their place, get times interpolated between their neighbours and ``aligned=False``; so does a
+sentence with no anchor that the forced alignment squeezes into less than half the time its letters
+need (``squeezed_sentences``: a word or two next to a pause, where the recognition has room for it).
+Where the audio is far longer than its text needs (an advert), no window spans the gap. A text with too few anchors (another language, another recording) is an InputError rather
 than garbage timing.
 """
 
@@ -254,7 +256,8 @@ class Aligner:
                 text_name,
             )
         times = self._force_align_all(samples, texts, duration, matching, line_of, encoded)
-        timed = timed_words(texts, times, matching.unspoken, duration)
+        unspoken = matching.unspoken | squeezed_sentences(texts, times, matching, line_starts)
+        timed = timed_words(texts, times, unspoken, duration)
         words = snap_to_speech(timed, found.regions.result(), line_starts, anchors)
         if found.overlaps is not None:
             words = spread_overlaps(words, found.overlaps.result(), changes)
@@ -484,6 +487,7 @@ class Matching:
     unspoken: set[int]  # text words not spoken: a run of them the recognition lacks, with no time for it
     sizes: tuple[int, ...]  # letters of each text word, normalised
     heard: dict[int, tuple[float, float]]  # text word -> (start, end) of the recognised word paired with it
+    rate: float  # the text's speaking rate, letters per second (``_letters_per_second``)
 
 
 def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normalizer) -> Matching:
@@ -497,7 +501,8 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
     around it, its longest stretch without recognised words is UNSPOKEN_S shorter than the run needs at
     the text's speaking rate, and at most half as long. Otherwise the recognition missed speech (an
     off-mic voice) and the run is left to the forced alignment, as it is when only part of it can be
-    unspoken (which part, the text cannot tell). Words at the run's edges are first given to
+    unspoken: the run holds several sentences and the stretch is at least half what the shortest needs
+    (which part, the text cannot tell; the forced alignment squeezes the rest, ``squeezed_sentences``). Words at the run's edges are first given to
     recognised words that no text word took next to it, when their letters match (a misrecognised
     word, not a missing one). Anchors, not the run's neighbours, bound the stretch: where a gap sits
     among unanchored words is a guess of the alignment.
@@ -535,10 +540,43 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
         )
         needed = sum(sizes[w] for w in block) / rate
         short = len(block) < UNSPOKEN_RUN  # a whole sentence of a word or two: no room for it at all
-        if needed - silence - untaken > (needed / 2 if short else max(UNSPOKEN_S, needed / 2)):
+        if needed - silence - untaken <= (needed / 2 if short else max(UNSPOKEN_S, needed / 2)):
+            continue
+        # Room for one of its sentences: which ones are spoken, the forced alignment tells
+        # (``squeezed_sentences``); a line heard in another language beside an unspoken sentence kept its time.
+        cuts = [k + 1 for k, w in enumerate(block[:-1]) if _ends_sentence(texts, w)]
+        letters = [sum(sizes[w] for w in part) for part in np.split(np.array(block), cuts)]
+        if not cuts or silence + untaken < min(n for n in letters if n) / rate / 2:
             unspoken.update(block)
     heard_at = {i: (heard[j].start, heard[j].end) for i, j in pairs if i is not None and j is not None}
-    return Matching(anchors, unspoken, sizes, heard_at)
+    return Matching(anchors, unspoken, sizes, heard_at, rate)
+
+
+def squeezed_sentences(
+    texts: Sequence[str],
+    times: Mapping[int, tuple[float, float, float]],
+    matching: Matching,
+    line_starts: Collection[int],
+) -> set[int]:
+    """The words of each sentence the forced alignment had no time for: no word of it paired with a
+    recognised word, and the DTW gave it less than half the time its letters need at the text's speaking
+    rate (the bound ``match_words`` sets on a sentence's room). A sentence that is not spoken, a word or
+    two next to a pause, is squeezed into a few frames at a neighbour's edge; the recognition cannot
+    tell, since a pause has room for it. A sentence the recognition heard is spoken, even where an
+    unspoken one took its time. A sentence ends at its mark or at the end of its line."""
+    out: set[int] = set()
+    start = 0
+    for i in range(len(texts)):
+        if not (_ends_sentence(texts, i) or i + 1 in line_starts or i + 1 == len(texts)):
+            continue
+        sentence, start = range(start, i + 1), i + 1
+        timed = [times[w] for w in sentence if w in times]
+        if not timed or any(w in matching.heard for w in sentence):
+            continue
+        needed = sum(matching.sizes[w] for w in sentence) / matching.rate
+        if timed[-1][1] - timed[0][0] < needed / 2:
+            out.update(sentence)
+    return out
 
 
 def _ends_sentence(texts: Sequence[str], i: int) -> bool:
@@ -691,7 +729,7 @@ def windows(matching: Matching, count: int, duration: float, lines: Sequence[int
     kept, for each line of the text apart (``lines``: each word's line); no window spans such a gap.
     """
     anchors, sizes = matching.anchors, matching.sizes
-    rate = _letters_per_second(anchors, sizes)
+    rate = matching.rate
     spans: list[_Span] = []
     unspoken = matching.unspoken
     first, start, last_end = 0, 0.0, 0.0
@@ -782,7 +820,7 @@ def reused_windows(
     for i in spoken:  # in text order
         if i in window:
             by_window.setdefault(window[i], []).append(i)
-    rate = _letters_per_second(matching.anchors, matching.sizes)
+    rate = matching.rate
     out = []
     for k, words in by_window.items():
         pieces = encoded[k].pieces
