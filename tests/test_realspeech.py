@@ -81,6 +81,38 @@ def test_no_clause_of_a_turn_is_lost(test_part: Path, diarizer: str) -> None:
     assert lost_clauses(record, transcript.text, Normalizer("fr")) == []
 
 
+def test_an_unspoken_one_word_sentence_is_flagged_where_it_has_room(test_part: Path) -> None:
+    """short_monologue, aligned with an unspoken "Bonsoir." after each sentence inside its turns (one at a
+    time): the matching keeps it where a pause has room for it; the forced alignment squeezes it into a
+    few frames, which flags it (measured: 7 of 8; 0 of 8 before ``squeezed_sentences``), and no spoken
+    word is flagged."""
+    import numpy as np
+
+    from podscribe.align import Aligner
+    from podscribe.inputs import open_source
+    from podscribe.reference import parse_reference
+
+    turns = json.loads((test_part / "short_monologue.fr.json").read_text(encoding="utf-8"))["turns"]
+    aligner = Aligner(Pipeline(make_options(language="fr", diarizer="none", cache=False)))
+    source = open_source(test_part / "short_monologue.fr.flac")
+    kept: list = []
+    recognised, duration = aligner.recognise(source, kept.append)
+    flagged = tried = 0
+    for i, turn in enumerate(turns):
+        sentences = re.split(r"(?<=[.!?])\s+", turn["text"])
+        for k in range(1, len(sentences)):
+            text = [dict(t) for t in turns]
+            text[i]["text"] = " ".join([*sentences[:k], "Bonsoir.", *sentences[k:]])
+            lines = "\n".join(f"{t['speaker']} : {t['text']}" for t in text)
+            aligned = aligner.fit(source, recognised, duration, parse_reference(lines), encoded=kept)
+            inserted = [w for w in aligned.words if w.text == "Bonsoir."]
+            assert len(inserted) == 1 and all(w.aligned for w in aligned.words if w.text != "Bonsoir.")
+            flagged, tried = flagged + (not inserted[0].aligned), tried + 1
+            errors = [abs(e) for s, t in zip(aligned.segments, turns) for e in (s.start - t["start"], s.end - t["end"])]
+            assert np.percentile(errors, 95) <= 0.5
+    assert tried == 8 and flagged >= 6
+
+
 def test_each_speaker_is_read_in_their_own_language(test_part: Path) -> None:
     """short_conversation: a French and an English voice; no language given. Each one's turns come back in
     their language (one language forced on both made the other's words wrong or missing)."""
