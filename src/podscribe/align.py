@@ -19,8 +19,8 @@ leaves unpaired, where the recognition has no time for it, is taken as not spoke
 their place, get times interpolated between their neighbours and ``aligned=False``; so does a
 sentence with no anchor that the forced alignment squeezes into less than half the time its letters
 need (``squeezed_sentences``: a word or two next to a pause, where the recognition has room for it).
-Where the audio is far longer than its text needs (an advert), no window spans the gap. A text with too few anchors (another language, another recording) is an InputError rather
-than garbage timing.
+Where the audio is far longer than its text needs (an advert), no window spans the gap. A text with
+too few anchors (another language, another recording) is an InputError rather than garbage timing.
 """
 
 from __future__ import annotations
@@ -502,9 +502,9 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
     the text's speaking rate, and at most half as long. Otherwise the recognition missed speech (an
     off-mic voice) and the run is left to the forced alignment, as it is when only part of it can be
     unspoken: the run holds several sentences and the stretch is at least half what the shortest needs
-    (which part, the text cannot tell; the forced alignment squeezes the rest, ``squeezed_sentences``). Words at the run's edges are first given to
-    recognised words that no text word took next to it, when their letters match (a misrecognised
-    word, not a missing one). Anchors, not the run's neighbours, bound the stretch: where a gap sits
+    (which part, the text cannot tell; the forced alignment squeezes the rest, ``squeezed_sentences``).
+    Words at the run's edges are first given to recognised words that no text word took next to it,
+    when their letters match (a misrecognised word, not a missing one). Anchors, not the run's neighbours, bound the stretch: where a gap sits
     among unanchored words is a guess of the alignment.
     """
     text_norm = [_letters(normalizer(w)) for w in texts]
@@ -544,9 +544,9 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
             continue
         # Room for one of its sentences: which ones are spoken, the forced alignment tells
         # (``squeezed_sentences``); a line heard in another language beside an unspoken sentence kept its time.
-        cuts = [k + 1 for k, w in enumerate(block[:-1]) if _ends_sentence(texts, w)]
-        letters = [sum(sizes[w] for w in part) for part in np.split(np.array(block), cuts)]
-        if not cuts or silence + untaken < min(n for n in letters if n) / rate / 2:
+        parts = _sentences(texts, block)
+        letters = [sum(sizes[w] for w in part) for part in parts]
+        if len(parts) == 1 or silence + untaken < min(n for n in letters if n) / rate / 2:
             unspoken.update(block)
     heard_at = {i: (heard[j].start, heard[j].end) for i, j in pairs if i is not None and j is not None}
     return Matching(anchors, unspoken, sizes, heard_at, rate)
@@ -565,17 +565,23 @@ def squeezed_sentences(
     tell, since a pause has room for it. A sentence the recognition heard is spoken, even where an
     unspoken one took its time. A sentence ends at its mark or at the end of its line."""
     out: set[int] = set()
-    start = 0
-    for i in range(len(texts)):
-        if not (_ends_sentence(texts, i) or i + 1 in line_starts or i + 1 == len(texts)):
-            continue
-        sentence, start = range(start, i + 1), i + 1
+    for sentence in _sentences(texts, range(len(texts)), line_starts):
         timed = [times[w] for w in sentence if w in times]
         if not timed or any(w in matching.heard for w in sentence):
             continue
         needed = sum(matching.sizes[w] for w in sentence) / matching.rate
         if timed[-1][1] - timed[0][0] < needed / 2:
             out.update(sentence)
+    return out
+
+
+def _sentences(texts: Sequence[str], words: Sequence[int], line_starts: Collection[int] = ()) -> list[list[int]]:
+    """Consecutive text ``words`` cut into sentences: after a word that ends one, and before a line start."""
+    out: list[list[int]] = []
+    for k, w in enumerate(words):
+        if k == 0 or _ends_sentence(texts, words[k - 1]) or w in line_starts:
+            out.append([])
+        out[-1].append(w)
     return out
 
 
@@ -820,7 +826,6 @@ def reused_windows(
     for i in spoken:  # in text order
         if i in window:
             by_window.setdefault(window[i], []).append(i)
-    rate = matching.rate
     out = []
     for k, words in by_window.items():
         pieces = encoded[k].pieces
@@ -829,7 +834,7 @@ def reused_windows(
         points = [(-1, first, first), *heard, (count, last, last)]
         if all(
             _held(pieces, lo_end, hi_start)
-            <= 2 * sum(matching.sizes[i] for i in words if lo < i < hi) / rate + LONG_GAP_S
+            <= 2 * sum(matching.sizes[i] for i in words if lo < i < hi) / matching.rate + LONG_GAP_S
             for (lo, _, lo_end), (hi, hi_start, _) in pairwise(points)
         ):
             out.append((k, tuple(words)))
