@@ -36,7 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
-from podscribe.align import Aligner, aligner_options, match_words, snap_to_speech, speech_regions, timed_words
+from podscribe.align import (
+    Aligner,
+    WordFit,
+    aligner_options,
+    match_words,
+    snap_to_speech,
+    speech_regions,
+    timed_words,
+)
 from podscribe.asr import ASRResult
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.errors import InputError
@@ -229,7 +237,7 @@ def main() -> None:
     }
     texts = [w for u in reference.utterances for w in u.text.split()]
     matching = match_words(texts, [w for s in recognised.segments for w in s.words], Normalizer("fr"))
-    times = {i: (a, b, 1.0) for i, (a, b) in matching.anchors.items()}
+    times = {i: WordFit(a, b, 1.0, 0.0) for i, (a, b) in matching.anchors.items()}
     words = snap_to_speech(
         timed_words(texts, times, matching.unspoken, duration), speech_regions(source.load())
     )

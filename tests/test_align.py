@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +19,16 @@ from release_rules import check_release
 
 from podscribe.align import (
     PAD,
+    UNLIKELY_LOGPROB,
     Aligner,
+    WordFit,
     _in_their_clips,
     match_words,
     on_timeline,
     reused_windows,
     snap_to_speech,
     spread_overlaps,
-    squeezed_sentences,
+    unspoken_sentences,
     windows,
     word_pairs,
 )
@@ -422,25 +425,61 @@ def test_a_sentence_the_forced_alignment_squeezes_is_unspoken() -> None:
     text = [*words[:8], "Bonsoir.", *words[8:]]
     matching = match_words(text, heard, Normalizer("fr"))
     assert not matching.unspoken and 8 not in matching.anchors
-    times = {i: (a, b, 0.9) for i, (a, b) in matching.anchors.items()}
+    times = {i: WordFit(a, b, 0.9, -0.1) for i, (a, b) in matching.anchors.items()}
     needed = len("bonsoir") / matching.rate
-    squeezed = squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.4 * needed, 0.2)}, matching, {0})
-    assert squeezed == {8}
-    assert not squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.6 * needed, 0.2)}, matching, {0})
+
+    def fit(share: float, log_probability: float = -2.0) -> dict[int, WordFit]:
+        return {**times, 8: WordFit(2.4, 2.4 + share * needed, 0.2, log_probability)}
+
+    assert unspoken_sentences(text, fit(0.4), matching, {0}) == {8}
+    assert not unspoken_sentences(text, fit(0.6), matching, {0})
     # said and recognised: kept however short the DTW made it
     heard_too = _heard(" ".join(words[:8])) + _heard("bonsoir", 2.4) + _heard(" ".join(words[8:]), 3.4)
     anchored = match_words(text, heard_too, Normalizer("fr"))
     assert 8 in anchored.anchors
-    assert not squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.1 * needed, 0.2)}, anchored, {0})
+    assert not unspoken_sentences(text, fit(0.1), anchored, {0})
     # misheard ("bonsoar"): paired with the recognised word, not anchored, still spoken
     misheard = _heard(" ".join(words[:8])) + _heard("bonsoar", 2.4) + _heard(" ".join(words[8:]), 3.4)
     paired = match_words(text, misheard, Normalizer("fr"))
     assert 8 in paired.heard and 8 not in paired.anchors
-    assert not squeezed_sentences(text, {**times, 8: (2.4, 2.4 + 0.1 * needed, 0.2)}, paired, {0})
+    assert not unspoken_sentences(text, fit(0.1), paired, {0})
+    # a short word of a longer unspoken sentence paired with a like word said nearby: not heard
+    longer = [*words[:8], "Bonsoir", "à", "tous.", *words[8:]]
+    inserted = match_words(longer, heard, Normalizer("fr"))
+    fits = {i: WordFit(a, b, 0.9, -0.1) for i, (a, b) in inserted.anchors.items()}
+    fits |= {w: WordFit(2.4, 2.4 + 0.1 * needed, 0.2, -2.0) for w in (8, 9, 10)}
+    assert unspoken_sentences(longer, fits, replace(inserted, heard={9: (2.5, 2.6)}), {0}) == {8, 9, 10}
+    assert not unspoken_sentences(longer, fits, replace(inserted, heard={8: (2.3, 2.6)}), {0})
     # a sentence also ends at the end of its line: "Bonsoir" without its mark, alone on a line
     bare = [*words[:8], "Bonsoir", *words[8:]]
-    assert squeezed_sentences(bare, {**times, 8: (2.4, 2.4 + 0.4 * needed, 0.2)}, matching, {0, 8, 9}) == {8}
-    assert not squeezed_sentences(bare, {**times, 8: (2.4, 2.4 + 0.4 * needed, 0.2)}, matching, {0})
+    assert unspoken_sentences(bare, fit(0.4), matching, {0, 8, 9}) == {8}
+    assert not unspoken_sentences(bare, fit(0.4), matching, {0})
+
+
+def test_a_sentence_whisper_finds_unlikely_where_it_was_laid_is_unspoken() -> None:
+    # The same unspoken "Bonsoir.", given all the time it needs (laid over speech the recognition did
+    # not anchor) but a word Whisper finds unlikely there: unspoken. Likely enough, or heard: spoken.
+    said = "le vélo en ville progresse depuis dix ans. Et les ateliers associatifs sont pleins chaque samedi."
+    words = said.split()
+    text = [*words[:8], "Bonsoir", "...", *words[8:]]
+    heard = _heard(" ".join(words[:8])) + _heard(" ".join(words[8:]), 8 * 0.3 + 1.0)
+    matching = match_words(text, heard, Normalizer("fr"))
+    assert not matching.unspoken and 8 not in matching.heard
+    times = {i: WordFit(a, b, 0.9, -0.1) for i, (a, b) in matching.anchors.items()}
+    needed = len("bonsoir") / matching.rate
+
+    def fit(log_probability: float, mark: float = 0.0) -> dict[int, WordFit]:
+        bonsoir = WordFit(2.4, 2.4 + 1.2 * needed, 0.01, log_probability)
+        return {**times, 8: bonsoir, 9: WordFit(bonsoir.end, bonsoir.end, 0.5, mark)}
+
+    assert unspoken_sentences(text, fit(UNLIKELY_LOGPROB - 0.5), matching, {0}) == {8, 9}
+    assert not unspoken_sentences(text, fit(UNLIKELY_LOGPROB + 0.5), matching, {0})
+    # the mark has no letters: its own log-probability does not count
+    assert not unspoken_sentences(text, fit(UNLIKELY_LOGPROB + 0.5, mark=-40.0), matching, {0})
+    heard_too = _heard(" ".join(words[:8])) + _heard("bonsoar", 2.4) + _heard(" ".join(words[8:]), 3.4)
+    paired = match_words(text, heard_too, Normalizer("fr"))
+    assert 8 in paired.heard
+    assert not unspoken_sentences(text, fit(UNLIKELY_LOGPROB - 5.0), paired, {0})
 
 
 def test_the_turn_before_an_advert_keeps_its_anchors() -> None:
@@ -567,12 +606,15 @@ def test_packed_window_times_go_back_to_their_clip() -> None:
 
 def test_a_word_aligned_across_the_silence_between_clips_spoils_the_clips_it_touches() -> None:
     pieces = ((10.0, 12.0, 0.0), (20.0, 23.0, 3.0), (30.0, 32.0, 7.0))
-    times = {0: (10.2, 10.8, 1.0), 1: (10.8, 11.5, 1.0), 2: (20.1, 20.5, 1.0), 3: (30.2, 30.9, 1.0)}
+    times = {
+        w: WordFit(start, end, 1.0, 0.0)
+        for w, (start, end) in enumerate([(10.2, 10.8), (10.8, 11.5), (20.1, 20.5), (30.2, 30.9)])
+    }
     assert _in_their_clips(pieces, times, {0: 0, 1: 0, 2: 1, 3: 2}) == times
     # word 2 was heard in clip 2 but aligned in clip 1: clips 1 and 2 are spoiled, clip 0 is kept
     assert _in_their_clips(pieces, times, {0: 0, 1: 0, 2: 2, 3: 2}) == {0: times[0], 1: times[1]}
     # a word starting in one clip and ending in another spoils both
-    across = {**times, 1: (11.5, 20.2, 1.0)}
+    across = {**times, 1: WordFit(11.5, 20.2, 1.0, 0.0)}
     assert _in_their_clips(pieces, across, {}) == {3: times[3]}
 
 

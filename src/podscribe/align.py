@@ -17,8 +17,9 @@ lines keep the overlapped speech.
 Text that does not match the audio must not shift the rest: a run of text words the alignment
 leaves unpaired, where the recognition has no time for it, is taken as not spoken: those words keep
 their place, get times interpolated between their neighbours and ``aligned=False``; so does a
-sentence with no anchor that the forced alignment squeezes into less than half the time its letters
-need (``squeezed_sentences``: a word or two next to a pause, where the recognition has room for it).
+sentence with no word the recognition heard that the forced alignment squeezes into less than half the
+time its letters need (a word or two next to a pause, where the recognition has room for it), or whose
+words Whisper finds unlikely where the DTW laid them (``unspoken_sentences``).
 Where the audio is far longer than its text needs (an advert), no window spans the gap. A text with
 too few anchors (another language, another recording) is an InputError rather than garbage timing.
 """
@@ -34,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 
@@ -65,6 +66,10 @@ SPEAKING_RATE = 14.0  # letters per second, pauses included, when too few anchor
 # Silero VAD for snapping word edges to speech: no padding, pauses from 100 ms (DTW words are contiguous,
 # so a pause before a word or a turn otherwise goes to the word before it)
 VAD_PAUSE_MS = 100
+# a sentence the recognition did not hear is not spoken where Whisper gives its words, on average, a
+# log-probability below this (about 1 in 22,000), force-aligned in their window: chosen on the dev part of
+# the recorded-speech set, between spoken sentences (-6.7 at the lowest) and unspoken ones (-12.8 at most)
+UNLIKELY_LOGPROB = -10.0
 OVERLAP_REACH = 0.25  # seconds: a speaker change this close to overlapped speech lies in it
 # Recognition windows whose first clip starts this early are kept for the alignment (1.5 MB each, about one
 # per 25 s of speech): memory stays bounded on long files, and which windows are kept does not depend on
@@ -78,6 +83,16 @@ class _Span:
 
     words: tuple[int, ...]
     ranges: tuple[tuple[float, float], ...]
+
+
+class WordFit(NamedTuple):
+    """One text word force-aligned to one window: its times, the mean probability of its tokens (as the
+    recognition's words have), and the sum of their log-probabilities (how likely the whole word is)."""
+
+    start: float
+    end: float
+    probability: float
+    log_probability: float
 
 
 def align(
@@ -256,7 +271,7 @@ class Aligner:
                 text_name,
             )
         times = self._force_align_all(samples, texts, duration, matching, line_of, encoded)
-        unspoken = matching.unspoken | squeezed_sentences(texts, times, matching, line_starts)
+        unspoken = matching.unspoken | unspoken_sentences(texts, times, matching, line_starts)
         timed = timed_words(texts, times, unspoken, duration)
         words = snap_to_speech(timed, found.regions.result(), line_starts, anchors)
         if found.overlaps is not None:
@@ -295,8 +310,8 @@ class Aligner:
         matching: Matching,
         line_of: Sequence[int],
         encoded: Sequence[Encoded] = (),
-    ) -> dict[int, tuple[float, float, float]]:
-        """Text word index -> (start, end, probability) from Whisper's cross-attention DTW, in two rounds:
+    ) -> dict[int, WordFit]:
+        """Text word index -> its fit (``WordFit``) from Whisper's cross-attention DTW, in two rounds:
         the recognition windows that hold known words (``reused_windows``), on their ``encoded`` outputs
         (but the clips where the DTW ran across the silence between clips, ``_in_their_clips``); then the
         words left, in the forced-alignment windows of ``windows`` that hold them, each encoded anew (the
@@ -305,7 +320,7 @@ class Aligner:
         core idle)."""
         o = self.pipeline.options
         language = o.asr.language
-        times: dict[int, tuple[float, float, float]] = {}
+        times: dict[int, WordFit] = {}
         stage = StageProgress(o.progress, "alignment", duration)  # per window: the audio aligned so far
         try:
             with ThreadPoolExecutor(getattr(self.pipeline.engine, "workers", 1)) as pool:
@@ -341,8 +356,8 @@ class Aligner:
 
     def _force_align(
         self, samples: np.ndarray, texts: Sequence[str], span: _Span, language: str | None
-    ) -> dict[int, tuple[float, float, float]]:
-        """Text word index -> (start, end, probability) from Whisper's cross-attention DTW, in the one
+    ) -> dict[int, WordFit]:
+        """Text word index -> its fit (``WordFit``) from Whisper's cross-attention DTW, in the one
         of the span's audio ranges where the text's tokens are the most probable. Without a ``language``,
         the window's own, found on its first range's encoder output (voices may differ in language)."""
         engine = self.pipeline.engine
@@ -359,7 +374,7 @@ class Aligner:
 
     def _align_kept(
         self, window: Encoded, texts: Sequence[str], words: tuple[int, ...], language: str | None
-    ) -> dict[int, tuple[float, float, float]]:
+    ) -> dict[int, WordFit]:
         """``_force_align`` of ``words`` on a recognition window's kept encoder output, times mapped from
         the packed window back to the timeline by its clips (``on_timeline``)."""
         from ctranslate2 import StorageView
@@ -418,31 +433,31 @@ def _word_times(
     jumps: np.ndarray,
     probs: np.ndarray,
     at: Callable[[float, float], tuple[float, float]],
-) -> dict[int, tuple[float, float, float]]:
-    """Text word index -> (start, end, probability) from one DTW's token jump times (a word runs from
-    its first token's jump to the next word's; seconds in its window, mapped by ``at``) and token
-    probabilities."""
+) -> dict[int, WordFit]:
+    """Text word index -> its fit from one DTW's token jump times (a word runs from its first token's
+    jump to the next word's; seconds in its window, mapped by ``at``) and token probabilities."""
     bounds = np.cumsum([0] + [len(ws) for ws in word_tokens])
+    logs = np.log(np.maximum(probs, np.finfo(np.float32).tiny))
     out = {}
     for k, i in enumerate(words):
         a, b = bounds[k], bounds[k + 1]
         if a == b or b > len(jumps):
             continue
         start, end = at(float(jumps[a]), float(jumps[b] if b < len(jumps) else jumps[-1]))
-        out[i] = (start, max(end, start), float(np.mean(probs[a:b])))
+        out[i] = WordFit(start, max(end, start), float(np.mean(probs[a:b])), float(np.sum(logs[a:b])))
     return out
 
 
 def _in_their_clips(
-    pieces: Pieces, times: Mapping[int, tuple[float, float, float]], clips: Mapping[int, int]
-) -> dict[int, tuple[float, float, float]]:
+    pieces: Pieces, times: Mapping[int, WordFit], clips: Mapping[int, int]
+) -> dict[int, WordFit]:
     """The ``times`` of one packed window's words, but those of any clip (``pieces``) that the DTW ran
     across the silence laid between clips: a word that starts in one clip and ends in another, or lies
     in another clip than its own (``clips``: word -> index in ``pieces``, where known), spoils the clips
     it touches. Measured on interview.fr: a clip's last word put at the start of a clip laid after it,
     168 s later, and every word after it with it."""
 
-    landed = {w: (_clip_of(start, pieces), _clip_of(end, pieces)) for w, (start, end, _) in times.items()}
+    landed = {w: (_clip_of(t.start, pieces), _clip_of(t.end, pieces)) for w, t in times.items()}
     spoiled = {
         j
         for w, (first, last) in landed.items()
@@ -502,7 +517,7 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
     the text's speaking rate, and at most half as long. Otherwise the recognition missed speech (an
     off-mic voice) and the run is left to the forced alignment, as it is when only part of it can be
     unspoken: the run holds several sentences and the stretch is at least half what the shortest needs
-    (which part, the text cannot tell; the forced alignment squeezes the rest, ``squeezed_sentences``).
+    (which part, the text cannot tell; the forced alignment squeezes the rest, ``unspoken_sentences``).
     Words at the run's edges are first given to recognised words that no text word took next to it,
     when their letters match (a misrecognised word, not a missing one). Anchors, not the run's neighbours, bound the stretch: where a gap sits
     among unanchored words is a guess of the alignment.
@@ -543,7 +558,7 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
         if needed - silence - untaken <= (needed / 2 if short else max(UNSPOKEN_S, needed / 2)):
             continue
         # Room for one of its sentences: which ones are spoken, the forced alignment tells
-        # (``squeezed_sentences``); a line heard in another language beside an unspoken sentence kept its time.
+        # (``unspoken_sentences``); a line heard in another language beside an unspoken sentence kept its time.
         parts = _sentences(texts, block)
         letters = [sum(sizes[w] for w in part) for part in parts]
         if len(parts) == 1 or silence + untaken < min(n for n in letters if n) / rate / 2:
@@ -552,25 +567,34 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
     return Matching(anchors, unspoken, sizes, heard_at, rate)
 
 
-def squeezed_sentences(
+def unspoken_sentences(
     texts: Sequence[str],
-    times: Mapping[int, tuple[float, float, float]],
+    times: Mapping[int, WordFit],
     matching: Matching,
     line_starts: Collection[int],
 ) -> set[int]:
-    """The words of each sentence the forced alignment had no time for: no word of it paired with a
-    recognised word, and the DTW gave it less than half the time its letters need at the text's speaking
-    rate (the bound ``match_words`` sets on a sentence's room). A sentence that is not spoken, a word or
-    two next to a pause, is squeezed into a few frames at a neighbour's edge; the recognition cannot
-    tell, since a pause has room for it. A sentence the recognition heard is spoken, even where an
-    unspoken one took its time. A sentence ends at its mark or at the end of its line."""
+    """The words of each sentence the forced alignment shows is not spoken, among those the recognition
+    did not hear: less than half of its letters in words paired with recognised words (a sentence the
+    recognition heard is spoken, even where an unspoken one took its time; a short word of an unspoken
+    sentence may pair with a like word said nearby). A sentence ends at its mark or at the end of its
+    line. It is not spoken where:
+
+    - the DTW gave it less than half the time its letters need at the text's speaking rate (the bound
+      ``match_words`` sets on a sentence's room): a word or two next to a pause, which the recognition
+      cannot rule out since the pause has room for it, squeezed into a few frames at a neighbour's edge;
+    - or Whisper finds its words unlikely in the audio where the DTW laid them: their log-probability,
+      averaged over the words that have letters, is below UNLIKELY_LOGPROB. Measured: an unspoken
+      sentence laid over speech the recognition did not anchor takes its time without being squeezed.
+    """
     out: set[int] = set()
     for sentence in _sentences(texts, range(len(texts)), line_starts):
         timed = [times[w] for w in sentence if w in times]
-        if not timed or any(w in matching.heard for w in sentence):
+        heard = sum(matching.sizes[w] for w in sentence if w in matching.heard)
+        if not timed or 2 * heard >= sum(matching.sizes[w] for w in sentence):
             continue
         needed = sum(matching.sizes[w] for w in sentence) / matching.rate
-        if timed[-1][1] - timed[0][0] < needed / 2:
+        likely = [times[w].log_probability for w in sentence if w in times and matching.sizes[w]]
+        if timed[-1].end - timed[0].start < needed / 2 or (likely and np.mean(likely) < UNLIKELY_LOGPROB):
             out.update(sentence)
     return out
 
@@ -888,7 +912,7 @@ def _letters_per_second(anchors: dict[int, tuple[float, float]], sizes: Sequence
 
 
 def timed_words(
-    texts: Sequence[str], times: dict[int, tuple[float, float, float]], unspoken: set[int], duration: float
+    texts: Sequence[str], times: dict[int, WordFit], unspoken: set[int], duration: float
 ) -> list[Word]:
     """The text's words with their aligned times; the others (mismatched, or left without a time)
     interpolated between their neighbours by length in characters, flagged ``aligned=False``."""
@@ -896,7 +920,7 @@ def timed_words(
     last = 0.0
     for i, text in enumerate(texts):
         if i in times and i not in unspoken:
-            start, end, p = times[i]
+            start, end, p, _ = times[i]
             start = max(start, last)
             words[i] = Word(text, start, max(end, start), probability=p)
             last = max(end, start)
