@@ -23,6 +23,7 @@ from podscribe.align import (
     Aligner,
     WordFit,
     _in_their_clips,
+    _word_times,
     match_words,
     on_timeline,
     reused_windows,
@@ -454,6 +455,16 @@ def test_a_sentence_the_forced_alignment_squeezes_is_unspoken() -> None:
     bare = [*words[:8], "Bonsoir", *words[8:]]
     assert unspoken_sentences(bare, fit(0.4), matching, {0, 8, 9}) == {8}
     assert not unspoken_sentences(bare, fit(0.4), matching, {0})
+
+
+def test_a_word_fit_holds_its_times_mean_token_probability_and_summed_log_probability() -> None:
+    # two words of 2 and 1 tokens: jumps at 0.0, 0.4 (second token of the first word), 1.0, end 1.5
+    jumps, probs = np.array([0.0, 0.4, 1.0, 1.5]), np.array([0.5, 0.2, 0.9])
+    fits = _word_times([3, 4], [[11, 12], [13]], jumps, probs, lambda a, b: (10 + a, 10 + b))
+    assert fits[3] == pytest.approx(WordFit(10.0, 11.0, 0.35, float(np.log(0.5) + np.log(0.2))))
+    assert fits[4] == pytest.approx(WordFit(11.0, 11.5, 0.9, float(np.log(0.9))))
+    # a token of probability 0 gives a finite log-probability (the least float32), not -inf
+    assert np.isfinite(_word_times([0], [[1]], jumps[:2], np.array([0.0]), lambda a, b: (a, b))[0].log_probability)
 
 
 def test_a_sentence_whisper_finds_unlikely_where_it_was_laid_is_unspoken() -> None:
