@@ -519,8 +519,8 @@ def match_words(texts: Sequence[str], heard: Sequence[Word], normalizer: Normali
     unspoken: the run holds several sentences and the stretch is at least half what the shortest needs
     (which part, the text cannot tell; the forced alignment squeezes the rest, ``unspoken_sentences``).
     Words at the run's edges are first given to recognised words that no text word took next to it,
-    when their letters match (a misrecognised word, not a missing one). Anchors, not the run's neighbours, bound the stretch: where a gap sits
-    among unanchored words is a guess of the alignment.
+    when their letters match (a misrecognised word, not a missing one). Anchors, not the run's
+    neighbours, bound the stretch: where a gap sits among unanchored words is a guess of the alignment.
     """
     text_norm = [_letters(normalizer(w)) for w in texts]
     heard_norm = [_letters(normalizer(w.text)) for w in heard]
@@ -589,17 +589,19 @@ def unspoken_sentences(
     out: set[int] = set()
     for sentence in _sentences(texts, range(len(texts)), line_starts):
         timed = [times[w] for w in sentence if w in times]
-        heard = sum(matching.sizes[w] for w in sentence if w in matching.heard)
-        if not timed or 2 * heard >= sum(matching.sizes[w] for w in sentence):
+        letters = sum(matching.sizes[w] for w in sentence)
+        if not timed or 2 * sum(matching.sizes[w] for w in sentence if w in matching.heard) >= letters:
             continue
-        needed = sum(matching.sizes[w] for w in sentence) / matching.rate
+        needed = letters / matching.rate
         likely = [times[w].log_probability for w in sentence if w in times and matching.sizes[w]]
         if timed[-1].end - timed[0].start < needed / 2 or (likely and np.mean(likely) < UNLIKELY_LOGPROB):
             out.update(sentence)
     return out
 
 
-def _sentences(texts: Sequence[str], words: Sequence[int], line_starts: Collection[int] = ()) -> list[list[int]]:
+def _sentences(
+    texts: Sequence[str], words: Sequence[int], line_starts: Collection[int] = ()
+) -> list[list[int]]:
     """Consecutive text ``words`` cut into sentences: after a word that ends one, and before a line start."""
     out: list[list[int]] = []
     for k, w in enumerate(words):
@@ -920,10 +922,10 @@ def timed_words(
     last = 0.0
     for i, text in enumerate(texts):
         if i in times and i not in unspoken:
-            start, end, p, _ = times[i]
-            start = max(start, last)
-            words[i] = Word(text, start, max(end, start), probability=p)
-            last = max(end, start)
+            fit = times[i]
+            start = max(fit.start, last)
+            words[i] = Word(text, start, max(fit.end, start), probability=fit.probability)
+            last = max(fit.end, start)
     i = 0
     while i < len(texts):
         if words[i] is not None:
