@@ -355,6 +355,14 @@ def test_a_missing_sentence_is_one_gap_of_the_word_alignment() -> None:
     assert [j for _, j in pairs if j is not None] == list(range(len(heard)))
 
 
+def test_a_misheard_accent_still_pairs_a_word_by_its_letters() -> None:
+    # "étages" heard as "nouvel âge": with accents the letters of "étages" and "âge" are too unlike to
+    # pair, and the one-word sentence "salut", which the speech lacks, took "âge" instead.
+    text, heard = ["dans", "les", "étages", "salut", "et", "puis"], ["dans", "le", "nouvel", "âge", "et", "puis"]
+    pairs = word_pairs(text, heard)
+    assert (2, 3) in pairs and (3, None) in pairs
+
+
 def test_the_band_follows_a_long_offset() -> None:
     # 300 recognised words before the text starts (speech the text lacks) and a long text: the band
     # around the diagonal is widened by the length difference, so the pairs are still found.

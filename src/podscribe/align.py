@@ -30,6 +30,7 @@ import bisect
 import logging
 import math
 import os
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -666,8 +667,8 @@ def word_pairs(text: Sequence[str], heard: Sequence[str]) -> list[tuple[int | No
     """Global alignment of two word sequences (normalised letters; empty words are left out): pairs
     (text index, heard index), None on the side of a gap.
 
-    A pair scores its letters times (similarity - PAIR_SIMILARITY) (rapidfuzz's Indel similarity: a
-    misrecognised word still pairs by its letters); a gap costs GAP_OPEN once and GAP_LETTER per letter.
+    A pair scores its letters times (similarity - PAIR_SIMILARITY) (rapidfuzz's Indel similarity, on
+    letters without their accents: a misrecognised word still pairs by its letters); a gap costs GAP_OPEN once and GAP_LETTER per letter.
     Long stretches that do not match (a sentence not spoken, an advert) thus become one gap, where an
     edit distance on characters pairs their letters with anything nearby. Needleman-Wunsch with affine
     gaps (Gotoh), one numpy row at a time in a band around the diagonal (BAND words, and the length
@@ -678,7 +679,7 @@ def word_pairs(text: Sequence[str], heard: Sequence[str]) -> list[tuple[int | No
 
     t_at = [i for i, w in enumerate(text) if w]
     h_at = [j for j, w in enumerate(heard) if w]
-    ts, hs = [text[i] for i in t_at], [heard[j] for j in h_at]
+    ts, hs = [_unaccented(text[i]) for i in t_at], [_unaccented(heard[j]) for j in h_at]
     n, m = len(ts), len(hs)
     if not n or not m:
         return [(i, None) for i in t_at] + [(None, j) for j in h_at]
@@ -750,6 +751,11 @@ def _shifted(row: np.ndarray, shift: int) -> np.ndarray:
 
 def _letters(text: str) -> str:
     return "".join(text.split())
+
+
+def _unaccented(word: str) -> str:
+    """``word`` without combining marks: "âge" and "age" are the same letters to a pair's score."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def windows(matching: Matching, count: int, duration: float, lines: Sequence[int] = ()) -> list[_Span]:
