@@ -6,6 +6,8 @@ words of `transcribe` (diarization + speaker-wise recognition) instead of plain 
 anchors' own times with interpolation between them (no forced alignment). Variants:
 - ``inserted``: 10 % of the text's sentences (rounded) are sentences of another fixture (brief.fr),
   put after a turn's first sentence: text that is not spoken;
+- ``edges``: a sentence of brief.fr at the start or the end (in turn) of 10 % of the lines, not spoken:
+  the errors of the boundaries next to them (``edge_boundaries``) as well as all the turns';
 - ``advert``: 20 s of another recording (brief.fr, 10-30 s) inserted into the audio between two turns
   near the middle, the text unchanged: speech not in the text (its own recognition, not timed).
 
@@ -13,7 +15,7 @@ Settings of podscribe.align were chosen on tests/data/short.fr.opus (and its var
 another file. ``--realspeech PART`` instead aligns each recorded-voice file of that part of the
 real-speech set (``python tools/make_realspeech.py``: Asterisk prompts joined, exact turns) to its own
 ``Name : text`` lines and reports the same turn-boundary errors, file by file and pooled, and the
-``inserted`` variant per file (no transcribe
+``inserted`` and ``edges`` variants per file (no transcribe
 run; ``--language`` as ``podscribe align``'s, default: detected). Both also report, under
 ``encoded_anew``, the same recognition aligned with every window encoded anew instead of reusing the
 recognition's encoder outputs where they serve.
@@ -30,7 +32,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 
@@ -105,6 +108,7 @@ def realspeech(part: str, language: str | None, out: Path, files: str = "*") -> 
             "names_exact": [aligned.speaker_name(s.speaker) for s in aligned.segments] == [t["speaker"] for t in turns],
             "unaligned_words": sum(not w.aligned for w in aligned.words), "words": len(aligned.words),
             "inserted": inserted(aligner, source, recognised, duration, turns, kept),
+            "edges": at_edges(partial(fit_text, aligner, source, recognised, duration, kept), turns),
             "windows_kept": len(kept),
             # the same recognition, every forced-alignment window encoded anew (before session 11)
             "encoded_anew": {
@@ -135,8 +139,7 @@ def inserted(
 ) -> dict:
     """The text with sentences of another fixture (brief.fr) inserted into 10 % of its sentences (after
     a turn's first sentence: text that is not spoken), aligned: timing of the turns, words flagged."""
-    extra = [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
-             for s in SENTENCE.split(t["text"])]  # fmt: skip
+    extra = other_sentences()
     sentences = sum(len(SENTENCE.split(t["text"])) for t in turns)
     hosts = [i for i, t in enumerate(turns) if len(SENTENCE.split(t["text"])) >= 2]
     count = min(round(0.1 * sentences), len(hosts))
@@ -159,6 +162,49 @@ def inserted(
         "spoken_words_flagged": len(unaligned - flagged), "spoken_words": len(with_extra.words) - len(flagged),
         "fit_s": round(seconds, 1),
     }  # fmt: skip
+
+
+def at_edges(fit: Callable[[str], Transcript], turns: list[dict]) -> dict:
+    """The text with a sentence of another fixture (brief.fr) at the start or the end (in turn) of 10 % of
+    its lines, not spoken, aligned by ``fit`` (``Name : text`` lines -> transcript): timing of the turns,
+    of the boundaries next to the sentences, words flagged."""
+    extra = other_sentences()
+    count = max(1, round(0.1 * len(turns)))
+    chosen = sorted({round(k * (len(turns) - 1) / max(count - 1, 1)) for k in range(count)})
+    edited, inserted_words, edges = [dict(t) for t in turns], [], []
+    for k, i in enumerate(chosen):
+        sentence, said = extra[k % len(extra)], edited[i]["text"]
+        at_start = k % 2 == 0
+        edited[i]["text"] = f"{sentence} {said}" if at_start else f"{said} {sentence}"
+        inserted_words.append((i, 0 if at_start else len(said.split()), len(sentence.split())))
+        edges.append(2 * i + (0 if at_start else 1))  # its boundary among boundary_errors' (start, end) pairs
+    with_extra = fit(lines(edited))
+    flagged = inserted_positions(edited, inserted_words)
+    unaligned = {k for k, w in enumerate(with_extra.words) if not w.aligned}
+    return {
+        **turn_errors(with_extra, turns),
+        "edge_boundaries": summary(boundary_errors(with_extra, turns)[edges]),
+        "inserted_sentences": len(chosen), "inserted_words": len(flagged),
+        "inserted_words_flagged": len(flagged & unaligned), "spoken_words_flagged": len(unaligned - flagged),
+    }  # fmt: skip
+
+
+def fit_text(
+    aligner: Aligner,
+    source: AudioSource,
+    recognised: ASRResult,
+    duration: float,
+    encoded: Sequence[Encoded],
+    text: str,
+) -> Transcript:
+    """``text`` (``Name : text`` lines) aligned on a recognition already made."""
+    return aligner.fit(source, recognised, duration, parse_reference(text), encoded=encoded)
+
+
+def other_sentences() -> list[str]:
+    """The sentences of another fixture (brief.fr), the text inserted as not spoken."""
+    return [s for t in json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]
+            for s in SENTENCE.split(t["text"])]  # fmt: skip
 
 
 def inserted_positions(turns: list[dict], inserted_words: Sequence[tuple[int, int, int]]) -> set[int]:
@@ -249,6 +295,7 @@ def main() -> None:
     result["anchors_interpolated"] = turn_errors(interpolated, turns)
 
     result["inserted"] = inserted(aligner, source, recognised, duration, turns, kept)
+    result["edges"] = at_edges(partial(fit_text, aligner, source, recognised, duration, kept), turns)
     result["encoded_anew"] = {  # the same recognition, every forced-alignment window encoded anew
         **turn_errors(aligner.fit(source, recognised, duration, reference), turns),
         "inserted": inserted(aligner, source, recognised, duration, turns),

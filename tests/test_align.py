@@ -24,6 +24,7 @@ from podscribe.align import (
     WordFit,
     _in_their_clips,
     _word_times,
+    line_segment,
     match_words,
     on_timeline,
     reused_windows,
@@ -272,6 +273,24 @@ def test_an_unspoken_sentence_is_flagged_and_shifts_nothing(aligner: Aligner) ->
     # The spoken words keep theirs: measured 1 of 92 flagged (first version: 2, then 5 of 92 once
     # --diarizer none decoded VAD regions as turns); 15 of 1,763 on the interview (BENCHMARKS.md).
     assert sum(not w.aligned for w in transcript.words) - flagged <= 0.03 * spoken
+
+
+def test_unspoken_sentences_at_line_edges_leave_the_turns_their_bounds(aligner: Aligner) -> None:
+    # A sentence not spoken at the end of the first line and at the start of the last: flagged, with
+    # times interpolated over the pause next to the line, which the turn's bounds do not take.
+    question, statement = UNSPOKEN.split(". ")[1], UNSPOKEN.split(". ")[0] + "."
+    turns = [dict(t) for t in TURNS]
+    turns[0]["text"] = f"{turns[0]['text']} {question}"
+    turns[-1]["text"] = f"{statement} {turns[-1]['text']}"
+    transcript = aligner.run(SHORT, named_lines(turns))
+    errors = boundary_errors(transcript)
+    # measured 0.06 and 0.18 s (before: 1.19 s at the end)
+    assert errors[1] <= 0.25 and errors[-2] <= 0.25, errors
+    assert np.percentile(errors, 95) <= 0.5, errors
+    inserted = [*transcript.segments[0].words[-len(text_words(question)) :],
+                *transcript.segments[-1].words[: len(text_words(statement))]]  # fmt: skip
+    assert [w.text for w in inserted] == text_words(question) + text_words(statement)
+    assert sum(not w.aligned for w in inserted) >= 0.9 * len(inserted)
 
 
 def test_a_text_in_another_language_is_refused(aligner: Aligner) -> None:
@@ -563,6 +582,30 @@ def test_turn_edges_snap_to_the_speech_inside_their_first_and_last_words() -> No
     assert snap_to_speech(words, regions)[1].start == 1.9  # not a line's first word: kept
 
 
+def test_a_line_starting_with_unspoken_words_snaps_its_first_aligned_word() -> None:
+    # The line's first word is not spoken: the turn starts at its first aligned word, which starts at
+    # the last speech onset inside it like any line's first word (a word inside a line would keep 1.0).
+    words = [Word("Bonsoir.", 0.5, 1.0, probability=0.0, aligned=False), Word("le", 1.0, 1.6)]
+    regions = [(0.9, 1.1), (1.3, 2.0)]
+    assert snap_to_speech(words, regions, line_starts={0})[1].start == 1.3
+    assert snap_to_speech([replace(words[0], aligned=True), words[1]], regions, line_starts={0})[1].start == 1.0
+
+
+def test_unspoken_words_at_a_line_edge_leave_the_turn_its_spoken_bounds() -> None:
+    gone = {"probability": 0.0, "aligned": False}
+    line = [
+        Word("Bonsoir.", 0.0, 1.1, speaker="SPEAKER_01", **gone),  # an unspoken sentence first ...
+        Word("le", 1.2, 1.4, speaker="SPEAKER_01"),
+        Word("vélo.", 1.4, 1.8, speaker="SPEAKER_01"),
+        Word("Merci.", 1.8, 2.6, speaker="SPEAKER_01", **gone),  # ... and last, over the pauses by the line
+    ]
+    segment = line_segment(line)
+    assert (segment.start, segment.end, segment.speaker) == (1.2, 1.8, "SPEAKER_01")
+    assert segment.words == tuple(line)  # the words keep their interpolated times (their cue's time)
+    unspoken = [line[0], line[3]]
+    assert line_segment(unspoken) == Segment.from_words(unspoken, "SPEAKER_01")  # nothing spoken: as before
+
+
 def test_unaligned_flag_round_trips_through_json_and_stays_absent_otherwise() -> None:
     words = (Word("Bonjour", 0.0, 0.4), Word("monde", 0.4, 0.8, probability=0.0, aligned=False))
     t = Transcript(segments=(Segment.from_words(words, "SPEAKER_00"),), duration=1.0)
@@ -601,6 +644,10 @@ def test_a_speaker_change_inside_overlapped_speech_gives_both_lines_the_overlap(
     assert (out[1].end, out[2].start) == (10.7, 10.1)  # the first change lies in the overlap
     assert out[3:6] == words[3:6]  # no overlap near the second one (a mark opens its line)
     assert out[6] == words[6]  # the line before ends 2.5 s before the overlap: not this change's
+    # the new line opens with a word not found in the speech: its first aligned word takes the overlap
+    unspoken = Word("Bonsoir.", 9.8, 10.6, probability=0.0, aligned=False)
+    out = spread_overlaps([words[0], words[1], unspoken, *words[2:4]], overlaps, changes=[2])
+    assert (out[1].end, out[2], out[3].start) == (10.7, unspoken, 10.1)
 
 
 def _window(*pieces: tuple[float, float], speaker: str = "") -> Encoded:

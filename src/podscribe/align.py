@@ -19,7 +19,8 @@ leaves unpaired, where the recognition has no time for it, is taken as not spoke
 their place, get times interpolated between their neighbours and ``aligned=False``; so does a
 sentence with no word the recognition heard that the forced alignment squeezes into less than half the
 time its letters need (a word or two next to a pause, where the recognition has room for it), or whose
-words Whisper finds unlikely where the DTW laid them (``unspoken_sentences``).
+words Whisper finds unlikely where the DTW laid them (``unspoken_sentences``). At a line's start or end
+such words do not count in the line's segment (``line_segment``): the turn keeps its spoken words' bounds.
 Where the audio is far longer than its text needs (an advert), no window spans the gap. A text with
 too few anchors (another language, another recording) is an InputError rather than garbage timing.
 """
@@ -125,7 +126,8 @@ def align(
         segment per line of the text with the speaker it names (``names`` maps ids to those names);
         a mark standing alone in the text ("Bonjour !") is part of its word ("Bonjour\u00a0!", a
         no-break space for the space: ``transcript.attach_punctuation``), which keeps its own times;
-        words that could not be matched to the speech have ``aligned=False`` and interpolated times.
+        words that could not be matched to the speech have ``aligned=False`` and interpolated times
+        (a line's segment spans its aligned words).
 
     Raises:
         InputError: the text does not match the speech (another language or another recording).
@@ -291,9 +293,7 @@ class Aligner:
             sid = ids.get(speaker) if speaker is not None else None
             groups.append([replace(w, speaker=sid) for w in words[at : at + len(line)]])
             at += len(line)
-        segments = [
-            Segment.from_words(group, group[0].speaker) for group in attach_punctuation(groups) if group
-        ]
+        segments = [line_segment(group) for group in attach_punctuation(groups) if group]
         return Transcript(
             segments=tuple(segments),
             duration=duration,
@@ -966,10 +966,11 @@ def spread_overlaps(
     the previous one, so in overlapped speech one of the two lines lost it all (measured on recorded
     conversations: turn ends early, or starts late, by the overlap, up to 0.7 s). Where a speaker change
     lies in an overlap (the previous line ends, and the new one starts, within OVERLAP_REACH of it),
-    the new line starts where the overlap starts and the previous line ends where it ends.
+    the new line starts where the overlap starts and the previous line ends where it ends (their aligned
+    words: words not found in the speech have no time of their own to give).
     """
     out = list(words)
-    said = [k for k, w in enumerate(out) if not is_punctuation(w.text.strip())]  # marks join these words
+    said = [k for k, w in enumerate(out) if w.aligned and not is_punctuation(w.text.strip())]  # marks join these
     for i in changes:
         at = bisect.bisect_left(said, i)
         if at == 0 or at == len(said):
@@ -990,8 +991,8 @@ def snap_to_speech(
     heard: Mapping[int, tuple[float, float]] | None = None,
 ) -> list[Word]:
     """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word;
-    the first word of a line (indices ``line_starts``) starts at the last speech onset inside it, and
-    the last word before one ends at the first speech offset inside it; where the recognition heard
+    the first aligned word of a line (``line_starts``: the lines' first words) starts at the last speech
+    onset inside it, and the last aligned word of a line before another ends at the first speech offset inside it; where the recognition heard
     the word (``heard``: word index -> its anchor's start and end), at the onset or offset nearest to that.
     A line's first word without an onset inside, lying in a pause or in the previous line's speech,
     starts at the next onset when the line's next word has not ended by then (else, from a pause, where
@@ -1008,6 +1009,9 @@ def snap_to_speech(
     heard = heard or {}
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
+    lines = _line_spans(len(words), line_starts)
+    firsts = {next((k for k in range(a, b) if words[k].aligned), a) for a, b in lines}
+    lasts = {next((k for k in reversed(range(a, b)) if words[k].aligned), b - 1) for a, b in lines[:-1]}
     out: list[Word] = []
     for i, w in enumerate(words):
         start, end = w.start, w.end
@@ -1015,7 +1019,7 @@ def snap_to_speech(
         paused = k < 0 or ends[k] <= start
         if paused and k + 1 < len(starts) and starts[k + 1] < end:
             start = float(starts[k + 1])  # start in a pause: the next speech onset within the word
-        if i in line_starts:  # a turn starts after any pause inside its first word
+        if i in firsts:  # a turn starts after any pause inside its first word
             inside = starts[(starts >= start) & (starts < end)]
             later = starts[starts >= end]
             tail = not paused and i > 0 and out[i - 1].end > starts[k]  # in the previous line's speech
@@ -1030,9 +1034,28 @@ def snap_to_speech(
         k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
         if k >= 0 and ends[k] < end and ends[k] > start:
             end = float(ends[k])  # end in a pause: the last speech offset within the word
-        if i + 1 in line_starts:  # a turn ends before any pause inside its last word
+        if i in lasts:  # a turn ends before any pause inside its last word
             inside = ends[(ends > start) & (ends <= end)]
             if len(inside):  # the first offset, or the one nearest where the recognition heard it end
                 end = float(inside[np.abs(inside - heard[i][1]).argmin()] if i in heard else inside[0])
         out.append(replace(w, start=start, end=end) if w.aligned else w)
     return out
+
+
+def line_segment(words: Sequence[Word]) -> Segment:
+    """A line's segment, spanning the line's aligned words where it has any.
+
+    Words not found in the speech at a line's start or end keep times interpolated over the pause
+    between two lines (their cue is shown there); as the segment's bounds they moved the turn's start or
+    end into that pause (measured on recorded prompts, a sentence not spoken at a line's edge: that
+    boundary off by 0.25-0.55 s in the median).
+    """
+    segment = Segment.from_words(words, words[0].speaker)
+    said = [w for w in words if w.aligned]
+    return replace(segment, start=said[0].start, end=max(w.end for w in said)) if said else segment
+
+
+def _line_spans(count: int, line_starts: Collection[int]) -> list[tuple[int, int]]:
+    """(first, end) word indices of each line of ``count`` words that start at ``line_starts``."""
+    starts = sorted({0, *(k for k in line_starts if 0 < k < count)}) if count else []
+    return list(zip(starts, [*starts[1:], count]))
