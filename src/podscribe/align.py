@@ -668,11 +668,12 @@ def word_pairs(text: Sequence[str], heard: Sequence[str]) -> list[tuple[int | No
     (text index, heard index), None on the side of a gap.
 
     A pair scores its letters times (similarity - PAIR_SIMILARITY) (rapidfuzz's Indel similarity, on
-    letters without their accents: a misrecognised word still pairs by its letters); a gap costs GAP_OPEN once and GAP_LETTER per letter.
-    Long stretches that do not match (a sentence not spoken, an advert) thus become one gap, where an
-    edit distance on characters pairs their letters with anything nearby. Needleman-Wunsch with affine
-    gaps (Gotoh), one numpy row at a time in a band around the diagonal (BAND words, and the length
-    difference), so memory grows with the text's length, not its square.
+    letters without their accents: a misrecognised word still pairs by its letters); a gap costs
+    GAP_OPEN once and GAP_LETTER per letter. Long stretches that do not match (a sentence not spoken,
+    an advert) thus become one gap, where an edit distance on characters pairs their letters with
+    anything nearby. Needleman-Wunsch with affine gaps (Gotoh), one numpy row at a time in a band
+    around the diagonal (BAND words, and the length difference), so memory grows with the text's
+    length, not its square.
     """
     from rapidfuzz.distance import Indel
     from rapidfuzz.process import cdist
@@ -970,7 +971,7 @@ def spread_overlaps(
     words: words not found in the speech have no time of their own to give).
     """
     out = list(words)
-    said = [k for k, w in enumerate(out) if w.aligned and not is_punctuation(w.text.strip())]  # marks join these
+    said = [k for k, w in enumerate(out) if w.aligned and not is_punctuation(w.text.strip())]  # marks join
     for i in changes:
         at = bisect.bisect_left(said, i)
         if at == 0 or at == len(said):
@@ -992,11 +993,11 @@ def snap_to_speech(
 ) -> list[Word]:
     """Aligned words whose start or end falls in a pause moved to the speech's edge inside the word;
     the first aligned word of a line (``line_starts``: the lines' first words) starts at the last speech
-    onset inside it, and the last aligned word of a line before another ends at the first speech offset inside it; where the recognition heard
-    the word (``heard``: word index -> its anchor's start and end), at the onset or offset nearest to that.
-    A line's first word without an onset inside, lying in a pause or in the previous line's speech,
-    starts at the next onset when the line's next word has not ended by then (else, from a pause, where
-    the recognition heard it start).
+    onset inside it, and the last aligned word of a line before another ends at the first speech offset
+    inside it; where the recognition heard the word (``heard``: word index -> its anchor's start and
+    end), at the onset or offset nearest to that. A line's first word without an onset inside, lying in
+    a pause or in the previous line's speech, starts at the next onset when the line's next word has not
+    ended by then (else, from a pause, where the recognition heard it start).
 
     Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
     turn) ends where the next begins, and the first word of a turn may take the pause before it and
