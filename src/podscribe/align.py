@@ -1058,5 +1058,4 @@ def line_segment(words: Sequence[Word]) -> Segment:
 
 def _line_spans(count: int, line_starts: Collection[int]) -> list[tuple[int, int]]:
     """(first, end) word indices of each line of ``count`` words that start at ``line_starts``."""
-    starts = sorted({0, *(k for k in line_starts if 0 < k < count)}) if count else []
-    return list(zip(starts, [*starts[1:], count]))
+    return list(pairwise(sorted({0, *(k for k in line_starts if 0 < k < count), count}))) if count else []
