@@ -23,6 +23,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from podscribe.diarization import SECONDS_PER_SPEAKER, DiarizationOptions, embedded, load_diarizer, passes
 from podscribe.diarization.embedded import EmbeddedDiarizer, EmbeddedSettings, make_turns
+from podscribe.diarization.overlap import OverlapSettings
 from podscribe.errors import InputError, ModelError, OptionError
 from podscribe.transcript import Turn
 
@@ -439,3 +440,43 @@ def test_onnx_threads_sleep_when_idle() -> None:
 
     session = load_onnx(CAMPPLUS, None, "cpu", 0)
     assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+# --- model runs on several threads --------------------------------------------------------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(), max_size=30), st.integers(1, 4))
+def test_ordered_map_keeps_order_and_reads_items_as_needed(items, workers):
+    pulled: list[int] = []
+
+    def source():
+        for x in items:
+            pulled.append(x)
+            yield x
+
+    out = []
+    for y in embedded.ordered_map(lambda x: 2 * x, source(), workers):
+        assert len(pulled) <= len(out) + 1 + 2 * max(workers, 1)  # inputs made only a few calls ahead
+        out.append(y)
+    assert out == [2 * x for x in items]
+
+
+def test_ordered_map_raises_what_a_call_raised():
+    def fail_on_three(x: int) -> int:
+        if x == 3:
+            raise ValueError("three")
+        return x
+
+    with pytest.raises(ValueError, match="three"):
+        list(embedded.ordered_map(fail_on_three, range(10), 2))
+
+
+@pytest.mark.parametrize("name", ["embedded", "overlap"])
+def test_runs_at_once_give_the_turns_of_one_run_at_a_time(name, short):
+    """Model calls on several threads (single-threaded sessions, ``threads`` at once) change the
+    time only: turns identical to one call at a time."""
+    settings_type = EmbeddedSettings if name == "embedded" else OverlapSettings
+    one, three = (load_diarizer(name, settings=settings_type(threads=n)) for n in (1, 3))
+    assert (one.workers, three.workers) == (1, 3)
+    assert one.diarize(short, DiarizationOptions()) == three.diarize(short, DiarizationOptions())

@@ -17,16 +17,19 @@ import itertools
 import logging
 import os
 import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.linalg
 from scipy.cluster.vq import kmeans2
 
 from ..audio import SAMPLE_RATE, ProgressCallback
-from ..devices import device_index, resolve_device
+from ..devices import cpu_threads, device_index, resolve_device
 from ..errors import InputError, ModelError, OptionError
 from ..files import sha256_file
 from ..transcript import Turn, speaker_id
@@ -43,6 +46,9 @@ CHUNK = 10 * SAMPLE_RATE  # segmentation-3.0 reads 10 s chunks ...
 CHUNK_FRAMES = 589  # ... and scores 589 frames in each
 SEG_FRAME_STEP = 0.016875  # seconds between segmentation frames
 SEG_FRAME_DURATION = 0.0619375  # receptive field of one segmentation frame
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ class EmbeddedSettings:
     turn_join_gap: float = 0.5  # same-speaker turns closer than this are joined
     batch_size: int = 16  # CAM++ windows per run
     segmentation_batch: int = 2  # 10 s chunks per segmentation run
-    threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
+    threads: int = 0  # model runs at once, one CPU thread each; 0 = one per core (``ordered_map``)
 
 
 @functools.lru_cache(maxsize=8)
@@ -77,10 +83,12 @@ def _verified(path: Path, size: int, mtime: float, expected: str) -> None:
         raise ModelError(f"sha256 mismatch ({digest}), re-run tools/export_campplus.py", path)
 
 
-def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: int):
-    """An onnxruntime session for one of the shipped models on ``device`` (auto, cpu, cuda or cuda:N).
+def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: int = 1):
+    """An onnxruntime session for one of the shipped models on ``device`` (auto, cpu, cuda or cuda:N),
+    with ``threads`` intra-op threads (0: one per core).
 
     ``path`` overrides the shipped file; shipped files are checked against their sha256 first.
+    The diarizers run single-threaded sessions several calls at once (``ordered_map``).
     """
     import onnxruntime as ort
 
@@ -106,6 +114,28 @@ def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: i
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``fn`` of each item, in order, computed on ``workers`` threads (onnxruntime sessions may be
+    called from several threads at once); at most twice ``workers`` calls pending, so that a long
+    file's inputs are made as they are needed.
+
+    The diarizers' models run faster this way than one call at a time on all cores: their inputs are
+    small, and a second intra-op thread adds CPU time (monologue3, 5 min: the overlap diarizer took
+    10.5 CPU s with two threads per call, 8.1 with one; BENCHMARKS.md, "Diarization CPU").
+    """
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def silero_regions(audio: np.ndarray, settings: EmbeddedSettings) -> list[tuple[int, int]]:
     """Speech regions as (start, end) sample indices, from the Silero VAD that faster-whisper ships."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -120,10 +150,11 @@ def silero_regions(audio: np.ndarray, settings: EmbeddedSettings) -> list[tuple[
 
 
 def speech_scores(
-    audio: np.ndarray, session, step: float, batch_size: int = 8, progress: ProgressCallback | None = None
+    audio: np.ndarray, session, step: float, batch_size: int = 8, progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> np.ndarray:
-    """Per-frame speech score in [0, 1] from segmentation-3.0 over sliding 10 s chunks (``progress``:
-    the seconds read, after each batch of chunks).
+    """Per-frame speech score in [0, 1] from segmentation-3.0 over sliding 10 s chunks, ``workers``
+    batches of chunks at once (``progress``: the seconds read, after each batch).
 
     Each chunk votes for speech where the argmax powerset class of a frame has any speaker; votes
     are averaged over the chunks covering a frame with a Hamming weight that trusts chunk centres
@@ -138,11 +169,14 @@ def speech_scores(
     total = int(np.ceil(len(padded) / SAMPLE_RATE / SEG_FRAME_STEP)) + CHUNK_FRAMES
     votes, weights = np.zeros(total), np.zeros(total)
     hamming = np.hamming(CHUNK_FRAMES)
-    for b in range(0, len(starts), batch_size):
-        batch = starts[b : b + batch_size]
+
+    def classes(batch: list[int]) -> np.ndarray:
         chunks = np.stack([padded[s : s + CHUNK] for s in batch])[:, None, :].astype(np.float32)
-        classes = session.run(None, {"waveform": chunks})[0].argmax(axis=-1)
-        for start, c in zip(batch, classes):
+        return session.run(None, {"waveform": chunks})[0].argmax(axis=-1)
+
+    batches = [starts[b : b + batch_size] for b in range(0, len(starts), batch_size)]
+    for batch, found in zip(batches, ordered_map(classes, batches, workers)):
+        for start, c in zip(batch, found):
             first = round(start / SAMPLE_RATE / SEG_FRAME_STEP)
             votes[first : first + CHUNK_FRAMES] += hamming * (c > 0)
             weights[first : first + CHUNK_FRAMES] += hamming
@@ -212,10 +246,10 @@ class EmbeddedDiarizer:
         if self.settings.vad not in ("segmentation", "silero"):
             raise OptionError(f"unknown VAD {self.settings.vad!r} (choose from: segmentation, silero)")
         self.device = device
-        threads = self.settings.threads
-        self.campplus = load_onnx(CAMPPLUS, Path(model_path) if model_path else None, device, threads)
+        self.workers = cpu_threads(self.settings.threads or None)
+        self.campplus = load_onnx(CAMPPLUS, Path(model_path) if model_path else None, device)
         use_segmentation = self.settings.vad == "segmentation"
-        self.segmentation = load_onnx(SEGMENTATION, None, device, threads) if use_segmentation else None
+        self.segmentation = load_onnx(SEGMENTATION, None, device) if use_segmentation else None
 
     def speech_regions(
         self, audio: np.ndarray, progress: ProgressCallback | None = None
@@ -227,7 +261,7 @@ class EmbeddedDiarizer:
                 progress(len(audio) / SAMPLE_RATE)
             return regions
         s = self.settings
-        scores = speech_scores(audio, self.segmentation, s.vad_step, s.segmentation_batch, progress)
+        scores = speech_scores(audio, self.segmentation, s.vad_step, s.segmentation_batch, progress, self.workers)
         return frames_to_regions(scores > self.settings.vad_threshold, self.settings, len(audio))
 
     def diarize(
@@ -265,14 +299,29 @@ class EmbeddedDiarizer:
     ) -> tuple[list[tuple[int, int]], np.ndarray]:
         """Windows over the regions long enough to embed, and their L2-normalised embeddings.
 
-        Windows of equal length are batched (no padding) and run as soon as a batch is full, so the
-        features held at once stay bounded whatever the audio's length. ``progress``: the seconds of
-        audio read, after each region and at the end.
+        Windows of equal length are batched (no padding) and run as soon as a batch is full, ``workers``
+        batches at once, so the features held at once stay bounded whatever the audio's length.
+        ``progress``: the seconds of audio read, after each region and at the end.
         """
-        min_samples = int(self.settings.min_window * SAMPLE_RATE)
         spans: list[tuple[int, int]] = []
-        pending: dict[int, list[tuple[int, np.ndarray]]] = {}  # length -> (window index, features)
         results: dict[int, np.ndarray] = {}
+        for done in ordered_map(self._run, self._batches(audio, regions, spans, progress), self.workers):
+            results.update(done)
+        if progress is not None:
+            progress(len(audio) / SAMPLE_RATE)
+        if not spans:
+            return [], np.zeros((0, 0), np.float32)
+        out = np.stack([results[i] for i in range(len(spans))])
+        return spans, out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def _batches(
+        self, audio: np.ndarray, regions: list[tuple[int, int]], spans: list[tuple[int, int]],
+        progress: ProgressCallback | None,
+    ) -> Iterator[list[tuple[int, np.ndarray]]]:
+        """Batches of (window index, mean-normalised fbank window) of one length, each as soon as it
+        is full (the rest at the end); the windows' sample spans are appended to ``spans``."""
+        min_samples = int(self.settings.min_window * SAMPLE_RATE)
+        pending: dict[int, list[tuple[int, np.ndarray]]] = {}  # length -> (window index, features)
         for start, end in regions:
             if end - start < min_samples:
                 continue
@@ -284,17 +333,10 @@ class EmbeddedDiarizer:
                 bucket.append((len(spans), window - window.mean(axis=0)))
                 spans.append((s, e))
                 if len(bucket) == self.settings.batch_size:
-                    results.update(self._run(pending.pop(len(window))))
+                    yield pending.pop(len(window))
             if progress is not None:
                 progress(end / SAMPLE_RATE)
-        for bucket in pending.values():
-            results.update(self._run(bucket))
-        if progress is not None:
-            progress(len(audio) / SAMPLE_RATE)
-        if not spans:
-            return [], np.zeros((0, 0), np.float32)
-        out = np.stack([results[i] for i in range(len(spans))])
-        return spans, out / np.linalg.norm(out, axis=1, keepdims=True)
+        yield from pending.values()
 
     def _run(self, batch: list[tuple[int, np.ndarray]]) -> dict[int, np.ndarray]:
         """CAM++ embeddings of equal-length mean-normalised fbank windows, by window index."""

@@ -57,6 +57,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
 
 from ..audio import SAMPLE_RATE, ProgressCallback
+from ..devices import cpu_threads
 from ..errors import InputError, OptionError
 from ..transcript import Turn, speaker_id
 from . import DiarizationOptions
@@ -74,6 +75,7 @@ from .embedded import (
     frame_count,
     load_onnx,
     normalise,
+    ordered_map,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ class OverlapSettings:
     min_duration_off: float = 0.0  # a speaker's pauses shorter than this are filled
     max_train: int = 3000  # embeddings clustered at most (an even sample; linkage memory is quadratic)
     batch_size: int = 8  # segmentation chunks per run, and the audio span of one fbank pass
-    threads: int = 0  # onnxruntime intra-op threads; 0 = one per core
+    threads: int = 0  # chunk batches read at once, one CPU thread each; 0 = one per core (``ordered_map``)
 
 
 @dataclass
@@ -165,9 +167,9 @@ class OverlapDiarizer:
         self.settings = settings or OverlapSettings()
         chunk_starts(CHUNK, self.settings.step)  # OptionError for a bad step, before loading models
         self.device = device
-        threads = self.settings.threads
-        self.campplus = load_onnx(CAMPPLUS, Path(model_path) if model_path else None, device, threads)
-        self.segmentation = load_onnx(SEGMENTATION, None, device, threads)
+        self.workers = cpu_threads(self.settings.threads or None)
+        self.campplus = load_onnx(CAMPPLUS, Path(model_path) if model_path else None, device)
+        self.segmentation = load_onnx(SEGMENTATION, None, device)
 
     def diarize(
         self, audio: np.ndarray, options: DiarizationOptions, progress: ProgressCallback | None = None
@@ -199,9 +201,9 @@ class OverlapDiarizer:
     def local_speakers(self, audio: np.ndarray, progress: ProgressCallback | None = None) -> LocalSpeakers:
         """Steps 1 and 2: local speaker activities of every chunk and one embedding per piece.
 
-        Chunks are read ``batch_size`` at a time; one fbank pass covers a batch's span (the chunks'
-        fbank frames are slices of it: Kaldi frames depend on their own 25 ms only). ``progress``: the
-        seconds of audio read, after each batch.
+        Chunks are read ``batch_size`` at a time, ``workers`` batches at once; one fbank pass covers a
+        batch's span (the chunks' fbank frames are slices of it: Kaldi frames depend on their own 25 ms
+        only). ``progress``: the seconds of audio read, after each batch.
         """
         s = self.settings
         starts = chunk_starts(len(audio), s.step)
@@ -209,20 +211,32 @@ class OverlapDiarizer:
         pieces: list[np.ndarray] = []
         embeddings: list[np.ndarray] = []
         clean: list[np.ndarray] = []
-        for b in range(0, len(starts), s.batch_size):
+        firsts = range(0, len(starts), s.batch_size)
+
+        def read(b: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            """Batch ``b``: its chunks' activity into ``activity``, and (pieces, embeddings, clean
+            seconds) of each chunk with speech."""
             batch = starts[b : b + s.batch_size]
             span, activity[b : b + len(batch)] = segment_batch(self.segmentation, audio, batch)
             feats = fbank(span)
+            out = []
             for i, x in enumerate(batch):
                 first = (x - batch[0]) // FRAME_SHIFT
                 found = chunk_pieces(activity[b + i], s)
                 if len(found):
                     chunk_feats = feats[first : first + len(_FBANK_TO_SEG)]
-                    embeddings.append(self._embed_pieces(chunk_feats, activity[b + i], found))
-                    clean.append(_clean_seconds(activity[b + i], found))
-                    pieces.append(np.column_stack([np.full(len(found), b + i), found]).astype(np.int32))
+                    out.append((np.column_stack([np.full(len(found), b + i), found]).astype(np.int32),
+                                self._embed_pieces(chunk_feats, activity[b + i], found),
+                                _clean_seconds(activity[b + i], found)))
+            return out
+
+        for b, chunks in zip(firsts, ordered_map(read, firsts, self.workers)):
+            for found, vectors, seconds in chunks:
+                pieces.append(found)
+                embeddings.append(vectors)
+                clean.append(seconds)
             if progress is not None:
-                progress(min(int(batch[-1]) + CHUNK, len(audio)) / SAMPLE_RATE)
+                progress(min(int(starts[b : b + s.batch_size][-1]) + CHUNK, len(audio)) / SAMPLE_RATE)
         if not pieces:
             return LocalSpeakers(starts, activity, np.zeros((0, 4), np.int32), np.zeros((0, 192), np.float32),
                                  np.zeros(0, np.float32), len(audio))
