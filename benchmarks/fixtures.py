@@ -1,11 +1,13 @@
 """Benchmark inputs: the bundled fixtures with their references, and long files made by concatenating them.
 
 A long file is built once per length into the work folder (never committed): fixtures decoded with the
-bundled ffmpeg, joined with one second of silence between them, and encoded as mono Opus (32 kbps).
+bundled ffmpeg, joined with one second of silence between them, and encoded as mono Opus (32 kbps),
+with its speaker turns as an RTTM beside it.
 Its reference text and speaker turns are the pieces' own, shifted by each piece's offset; speakers are
 named by their synthetic voice (the same person has different voices in dev and heldout fixtures,
 and different people share a heldout voice), so DER and cpWER count voices, which is what a
-diarizer can tell apart.
+diarizer can tell apart. A long file of recorded voices (``part``) joins one part of
+tools/make_realspeech.py's set in turn instead: five real people, one per language, named by voice.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from podscribe.audio import SAMPLE_RATE, ffmpeg_path, load_audio
 from podscribe.reference import Reference, Utterance, load_reference, load_rttm
 from podscribe.transcript import Turn
+from podscribe.writers import rttm_lines
 
 logger = logging.getLogger(__name__)
 
@@ -103,30 +106,54 @@ def plan_pieces(minutes: float) -> list[str]:
         index += fitting[0] == preferred
 
 
-def long_file(minutes: float, work: Path) -> BenchFile:
-    """A ``minutes``-long concatenation of fixtures, built into ``work`` on first use and reused after."""
-    stem = f"long-{minutes:g}min"
+def long_file(minutes: float, work: Path, part: str | None = None) -> BenchFile:
+    """A ``minutes``-long concatenation of fixtures, or of the recorded-speech files of ``part`` in turn,
+    built into ``work`` on first use and reused after."""
+    stem = f"long-{minutes:g}min" + (f"-{part}" if part else "")
     audio, manifest = work / f"{stem}.opus", work / f"{stem}.json"
+    if part:
+        sources = {f.name: f for f in realspeech_files(part, work / "realspeech")}
+        pieces = plan_cycle(minutes, {name: f.duration for name, f in sources.items()})
+    else:
+        sources = {name: fixture(name) for name in (*LONG_CYCLE, FILLER)}
+        pieces = plan_pieces(minutes)
     if not (audio.is_file() and manifest.is_file()):
-        _build_long(plan_pieces(minutes), audio, manifest)
+        _build_long([(name, sources[name].audio) for name in pieces], audio, manifest)
     meta = json.loads(manifest.read_text(encoding="utf-8"))
     utterances: list[Utterance] = []
     turns: list[Turn] = []
     for piece in meta["pieces"]:
-        offset, voices = piece["offset"], _voice_names(_fixture_meta(piece["name"]))
-        utterances += [Utterance(voices[u.speaker], u.text) for u in fixture_reference(piece["name"]).utterances]
-        turns += [Turn(t.start + offset, t.end + offset, voices[t.speaker])
-                  for t in load_rttm(DATA / f"{piece['name']}.rttm")]
-    return BenchFile(stem, audio, meta["duration"], Reference(tuple(utterances)), tuple(sorted(turns)))
+        source = sources[piece["name"]]
+        offset = piece["offset"]
+        voice = str if part else _voice_names(_fixture_meta(piece["name"])).__getitem__
+        utterances += [Utterance(voice(u.speaker), u.text) for u in source.reference.utterances]
+        turns += [Turn(t.start + offset, t.end + offset, voice(t.speaker)) for t in source.turns]
+    turns.sort()
+    rttm = audio.with_suffix(".rttm")
+    if not rttm.is_file():
+        rttm.write_text(rttm_lines(turns, stem), encoding="utf-8")
+    return BenchFile(stem, audio, meta["duration"], Reference(tuple(utterances)), tuple(turns))
 
 
-def _build_long(pieces: list[str], audio: Path, manifest: Path) -> None:
+def plan_cycle(minutes: float, durations: dict[str, float]) -> list[str]:
+    """Files to join in turn, in their order, for about ``minutes`` of audio (never over by much)."""
+    target, total, pieces, names = minutes * 60.0, 0.0, [], list(durations)
+    while True:
+        fitting = [n for n in names[len(pieces) % len(names):] + names
+                   if total + durations[n] + GAP_S <= target + TOLERANCE_S]
+        if not fitting:
+            return pieces
+        pieces.append(fitting[0])
+        total += durations[fitting[0]] + GAP_S
+
+
+def _build_long(pieces: list[tuple[str, Path]], audio: Path, manifest: Path) -> None:
     """Encode the pieces one after another into one opus file, streamed: this process stays small.
 
     It must: Linux counts a parent's resident size at fork into the child's peak RSS (``ru_maxrss``
     survives exec), so a benchmark parent holding 3 hours of audio would inflate every child's figure.
     """
-    logger.info("building %s from %d fixtures", audio, len(pieces))
+    logger.info("building %s from %d files", audio, len(pieces))
     audio.parent.mkdir(parents=True, exist_ok=True)
     gap = np.zeros(round(GAP_S * SAMPLE_RATE), dtype=np.float32).tobytes()
     placed, offset = [], 0
@@ -134,8 +161,8 @@ def _build_long(pieces: list[str], audio: Path, manifest: Path) -> None:
     command = [ffmpeg_path(), "-v", "error", "-y", "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:",
                "-c:a", "libopus", "-b:a", LONG_BITRATE, "-application", "voip", str(partial)]
     with subprocess.Popen(command, stdin=subprocess.PIPE) as encoder:
-        for i, name in enumerate(pieces):
-            samples = load_audio(fixture_audio(name))
+        for i, (name, path) in enumerate(pieces):
+            samples = load_audio(path)
             placed.append({"name": name, "offset": offset / SAMPLE_RATE, "duration": len(samples) / SAMPLE_RATE})
             encoder.stdin.write(samples.tobytes() if i == 0 else gap + samples.tobytes())
             offset += len(samples) + (len(gap) // 4 if i + 1 < len(pieces) else 0)

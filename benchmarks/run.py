@@ -445,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated systems run in the first repeat only (slow ones, e.g. openai-whisper)")
     p.add_argument("--long-minutes", type=float, nargs="*", default=None, metavar="MIN",
                    help="long concatenated files to run too (default 60; none with --quick; 0 = none)")
+    p.add_argument("--long-part", choices=("dev", "report", "test"), metavar="PART",
+                   help="the long files join this recorded-speech part's files in turn instead of the fixtures")
     p.add_argument("--long-repeats", type=int, default=1)
     p.add_argument("--long-systems", default=",".join(LONG_SYSTEMS), help="systems run on the long files")
     p.add_argument("--model", default="base")
@@ -494,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         files += realspeech_files(part, work / "realspeech")
     plan = [(f, systems, repeats) for f in files]
     for minutes in long_minutes:
-        files.append(long_file(minutes, work))
+        files.append(long_file(minutes, work, args.long_part))
         plan.append((files[-1], long_systems, args.long_repeats))
     run_root = work / "runs" / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     doc: dict[str, Any] = {

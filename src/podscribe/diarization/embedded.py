@@ -70,8 +70,8 @@ class EmbeddedSettings:
     run_min: float = 3.0  # ... when it spans this many seconds without a pause longer than turn_join_gap
     max_windows: int = 4000  # more windows (about 70 min of speech) are clustered on an even sample
     turn_join_gap: float = 0.5  # same-speaker turns closer than this are joined
-    batch_size: int = 16  # CAM++ windows per run
-    segmentation_batch: int = 2  # 10 s chunks per segmentation run
+    batch_size: int = 8  # CAM++ windows per run
+    segmentation_batch: int = 1  # 10 s chunks per segmentation run
     threads: int = 0  # model runs at once, one CPU thread each; 0 = one per core (``ordered_map``)
 
 

@@ -109,7 +109,7 @@ class OverlapSettings:
     min_embed: float = 0.25  # seconds of speech a window needs to be a piece of its own
     min_duration_off: float = 0.0  # a speaker's pauses shorter than this are filled
     max_train: int = 3000  # embeddings clustered at most (an even sample; linkage memory is quadratic)
-    batch_size: int = 8  # segmentation chunks per run, and the audio span of one fbank pass
+    batch_size: int = 4  # segmentation chunks per run, and the audio span of one fbank pass
     threads: int = 0  # chunk batches read at once, one CPU thread each; 0 = one per core (``ordered_map``)
 
 
