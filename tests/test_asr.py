@@ -245,8 +245,35 @@ def test_token_budget_follows_clip_length() -> None:
     from podscribe.asr.faster_whisper import WINDOW_TOKENS, token_budget
 
     budgets = [token_budget(s) for s in (0.5, 2.0, 10.0, 20.0)]
-    assert budgets == sorted(budgets) and budgets[1] == 36
-    assert token_budget(30.0) is None and all(b < WINDOW_TOKENS for b in budgets)
+    assert budgets == sorted(budgets) and budgets[1] == 72  # room for 36 tokens: CTranslate2 decodes half
+    assert token_budget(30.0) is None and all(b + 3 <= 2 * WINDOW_TOKENS for b in budgets)
+    assert token_budget(20.0, prompt=200) is None  # a long initial prompt leaves no room for it
+
+
+def test_prompt_tokens_count_what_faster_whisper_puts_before_the_clip(faster) -> None:
+    from faster_whisper.tokenizer import Tokenizer
+
+    from podscribe.asr.faster_whisper import prompt_tokens
+
+    tokenizer = Tokenizer(faster.model.hf_tokenizer, True, task="transcribe", language="fr")
+    for text in (None, "Bonjour à tous.", "mot " * 400):
+        previous = tokenizer.encode(text) if text else []
+        built = faster.model.get_prompt(tokenizer, previous, without_timestamps=False)
+        assert prompt_tokens(faster.model, text) == len(built)
+
+
+def test_a_clip_decoded_under_its_budget_keeps_its_words(faster, speech) -> None:
+    """short.fr 13-18 s holds two sentences (38 tokens with timestamps): decoded alone under its budget,
+    it keeps both, as without a budget (given the budget itself as ``max_new_tokens``, CTranslate2 stopped
+    after 34 tokens, in the second sentence)."""
+    from podscribe.asr import faster_whisper
+
+    clip = [(13.0, 18.0)]
+    budgeted = words(faster.transcribe(speech, replace(FRENCH, batch_size=2), clips=clip))
+    settings = {"language": "fr", "beam_size": 1, "temperature": 0.0, "word_timestamps": True}
+    pieces, _ = faster._batch(speech, clip, 1, settings)
+    free = re.sub(r"[^\w]+", " ", " ".join(piece.text for piece in pieces).lower()).split()
+    assert len(free) >= 12 and budgeted == free and faster_whisper.token_budget(5.0) is not None
 
 
 @given(st.integers(0, 60), st.integers(1, 8), st.integers(1, 4))

@@ -36,20 +36,35 @@ T = TypeVar("T")
 
 COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
 WINDOW_TOKENS = 224  # Whisper's own limit on the tokens decoded for one 30-s window
+MAX_LENGTH = 448  # Whisper's decoder context: faster-whisper's max_length, prompt and max_new_tokens together
+SOT_TOKENS = 3  # a decoder prompt's start, language and task tokens
 TOKENS_PER_S = 10.0  # a clip's token budget: this many per second of it...
 TOKENS_BASE = 16  # ...plus this many (timestamp and end tokens weigh more in a short clip)
 FRAMES_PER_S = 100  # Whisper's mel frames per second (faster-whisper's ``frames_per_second``)
 SURE_LANGUAGE = 0.5  # a window's own language (``window_language``) when Whisper gives it more than this
 
 
-def token_budget(seconds: float) -> int | None:
-    """Most tokens a clip of ``seconds`` may decode; None where Whisper's own limit is the lower one.
+def token_budget(seconds: float, prompt: int = SOT_TOKENS) -> int | None:
+    """faster-whisper's ``max_new_tokens`` for a clip of ``seconds`` after a decoder prompt of ``prompt``
+    tokens: room for TOKENS_BASE + TOKENS_PER_S tokens a second; None where Whisper's own limit is the
+    lower one, or where the prompt leaves no room for it.
 
     A repetition loop runs on to 224 tokens whatever the clip's length; speech stays well under this
-    budget (measured: BENCHMARKS.md, "Tuning notes").
+    budget (measured: BENCHMARKS.md, "Tuning notes"). CTranslate2 decodes at most half of a call's
+    ``max_length`` (faster-whisper's prompt + ``max_new_tokens``; max_length 40, 60, 69 gave 20, 30,
+    34 tokens), so the value is twice the budget: given the budget itself, a 5-s clip lost its
+    second sentence.
     """
     budget = math.ceil(TOKENS_BASE + TOKENS_PER_S * seconds)
-    return budget if budget < WINDOW_TOKENS else None
+    return 2 * budget if budget < WINDOW_TOKENS and prompt + 2 * budget <= MAX_LENGTH else None
+
+
+def prompt_tokens(model: Any, initial_prompt: str | None) -> int:
+    """Tokens of the decoder prompt faster-whisper's batched pipeline builds: the start, language and task
+    tokens, after the previous-text token and the initial prompt (its last 223 tokens) when there is one."""
+    if not initial_prompt:
+        return SOT_TOKENS
+    return SOT_TOKENS + 1 + min(MAX_LENGTH // 2 - 1, len(model.hf_tokenizer.encode(initial_prompt, add_special_tokens=False).ids))
 
 
 def balanced_batches(ordered: Sequence[T], size: int, workers: int) -> list[list[T]]:
@@ -213,9 +228,10 @@ class FasterWhisperEngine:
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
         rest = ordered  # what the batches below decode
         settings = dict(common)
+        prompt = prompt_tokens(self.model, settings.get("initial_prompt"))
 
         def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
-            budget = token_budget(max(end - start for start, end in batch))
+            budget = token_budget(max(end - start for start, end in batch), prompt)
             # In time order: faster-whisper judges a window's first word by the speech before it in the batch.
             pieces, _ = self._batch(
                 audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages, tap
@@ -230,7 +246,7 @@ class FasterWhisperEngine:
             _tapped(pipeline, audio, ordered[:1], tap)
             pieces, _ = pipeline.transcribe(
                 audio, batch_size=1, without_timestamps=False, multilingual=True,
-                **{**settings, "language": "en", "max_new_tokens": token_budget(end - start),
+                **{**settings, "language": "en", "max_new_tokens": token_budget(end - start, prompt),
                    "clip_timestamps": [{"start": start, "end": end}]},
             )  # fmt: skip
             raw.extend(exact_word_times(pieces, ordered[:1]))  # decoding happens here
