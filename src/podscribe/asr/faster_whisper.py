@@ -64,7 +64,8 @@ def prompt_tokens(model: Any, initial_prompt: str | None) -> int:
     tokens, after the previous-text token and the initial prompt (its last 223 tokens) when there is one."""
     if not initial_prompt:
         return SOT_TOKENS
-    return SOT_TOKENS + 1 + min(MAX_LENGTH // 2 - 1, len(model.hf_tokenizer.encode(initial_prompt, add_special_tokens=False).ids))
+    given = len(model.hf_tokenizer.encode(initial_prompt, add_special_tokens=False).ids)
+    return SOT_TOKENS + 1 + min(MAX_LENGTH // 2 - 1, given)
 
 
 def balanced_batches(ordered: Sequence[T], size: int, workers: int) -> list[list[T]]:

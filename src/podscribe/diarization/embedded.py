@@ -261,7 +261,9 @@ class EmbeddedDiarizer:
                 progress(len(audio) / SAMPLE_RATE)
             return regions
         s = self.settings
-        scores = speech_scores(audio, self.segmentation, s.vad_step, s.segmentation_batch, progress, self.workers)
+        scores = speech_scores(
+            audio, self.segmentation, s.vad_step, s.segmentation_batch, progress, self.workers
+        )
         return frames_to_regions(scores > self.settings.vad_threshold, self.settings, len(audio))
 
     def diarize(
