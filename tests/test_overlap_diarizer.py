@@ -252,6 +252,23 @@ def test_two_pieces_near_a_voice_are_not_a_speaker_in_a_short_file():
     assert len(set(forced[:10])) == 1 and set(forced[10:]) == {1 - forced[0]}
 
 
+def test_minimum_cluster_sizes_grow_with_the_pieces_clustered():
+    """Beyond ``size_pieces`` pieces both minimums grow in proportion: 8 pieces near a voice (cosine 0.69)
+    and 2 far from every voice (0.6) are speakers among 90 pieces, folded when the scale doubles."""
+    rng = np.random.default_rng(3)
+    e = np.eye(192)
+    near, far = e[0] + 1.048 * e[3], 0.6 * e[0] + 0.8 * e[2]
+    points = np.concatenate([np.repeat(e[:2], 40, axis=0), np.repeat(near[None], 8, axis=0),
+                             np.repeat(far[None], 2, axis=0)])
+    points += 0.02 * rng.standard_normal(points.shape) / np.sqrt(192)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    labels = overlap.cluster(points, 1, 8, OverlapSettings())  # 90 pieces: minimums 6 and 2
+    assert len(set(labels)) == 4 and len(set(labels[80:88])) == 1 and len(set(labels[88:])) == 1
+    doubled = overlap.cluster(points, 1, 8, OverlapSettings(size_pieces=45))  # minimums 12 and 4
+    assert len(set(doubled)) == 2 and set(doubled[80:]) == {doubled[0]}
+    assert len(set(overlap.cluster(points, 4, 4, OverlapSettings(size_pieces=45)))) == 4  # when asked for
+
+
 # --- pyannote.audio cross-check of speech and overlap regions ---------------------------------
 
 pyannote_audio = pytest.mark.skipif(importlib.util.find_spec("pyannote.audio") is None,

@@ -24,8 +24,9 @@ Bredin, Interspeech 2023), rewritten for onnxruntime and numpy/scipy:
    (pyannote's ``AgglomerativeClustering``). Each piece is clustered on its embedding averaged with
    those of the adjacent pieces of its local speaker that resemble it (``smooth``): 4-6 s of a voice
    instead of 2. Clusters with too few members are folded into the nearest large one, as pyannote
-   does, unless they are far from every speaker (``far``: a voice heard for a few seconds only); the
-   count is then moved into the range the options allow by cutting the dendrogram elsewhere. Every
+   does, unless they are far from every speaker (``far``: a voice heard for a few seconds only); on
+   long files both minimum sizes grow with the number of pieces (``size_pieces``); the count is
+   then moved into the range the options allow by cutting the dendrogram elsewhere. Every
    local speaker then goes to a cluster by cosine to the centroids; pieces of two local speakers of a chunk heard at once take distinct clusters
    (pyannote's ``constrained_argmax``: two voices heard at once are never one speaker).
 4. **Overlap-aware reconstruction.** The number of speakers at each frame is the mean over the
@@ -95,7 +96,10 @@ class OverlapSettings:
     diarizer"); the others were set once, not tuned (``min_duration_off`` 0 is pyannote
     community-1's value). ``smooth``, ``threshold``, ``min_cluster_size`` and ``far`` (issue 15, third
     pass) are the middle of the region that found the right speaker count on 10 of the 11 dev files
-    (the eleventh: a voice with one 1.3-s piece).
+    (the eleventh: a voice with one 1.3-s piece). ``size_pieces`` (session 16) was chosen on the dev
+    part's 180-minute file, where a voice's outliers gathered into clusters of 2 and 6 of the 3,000
+    sampled pieces: the middle of the range (600-2,000) that counts its 5 voices and the 60-minute
+    file's; files of up to 526 pieces, all the short ones, are not affected.
     """
 
     step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
@@ -105,6 +109,7 @@ class OverlapSettings:
     min_active: float = 0.5  # seconds of clean speech a piece needs to take part in clustering
     min_cluster_size: int = 6  # smaller clusters join the nearest large one (fewer with few embeddings) ...
     far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (2 members at least)
+    size_pieces: int = 1000  # beyond this many pieces clustered, both minimum sizes grow in proportion
     min_clean: float = 0.5  # seconds of non-overlapped speech needed to embed from those frames only
     min_embed: float = 0.25  # seconds of speech a window needs to be a piece of its own
     min_duration_off: float = 0.0  # a speaker's pauses shorter than this are filled
@@ -368,7 +373,9 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     options (its default, centroid linkage, split one voice into several clusters or merged two
     voices on the dev files at every threshold tried: BENCHMARKS.md): clusters under
     ``min_cluster_size`` members do not count as speakers and join the speaker with the nearest
-    centroid, unless they are far from every speaker (``_speakers``); when the speakers are fewer
+    centroid, unless they are far from every speaker (``_speakers``); beyond ``size_pieces`` pieces
+    both minimums grow in proportion, since a long file's voice has more outliers that may gather (on
+    the dev part's 180-minute file, clusters of 2 and 6 outlier pieces); when the speakers are fewer
     than ``low`` or more than ``high``, the dendrogram is cut at the merge step that gives a count as
     close to the range as it can, clusters of a tenth of the embeddings counting then. Beyond ``max_train`` embeddings an even sample is
     clustered and the rest take the nearest centroid.
@@ -384,8 +391,11 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
         return np.zeros(n, dtype=int)
     tree = linkage(embeddings.astype(np.float64), method="average", metric="cosine")
 
-    def speakers(labels: np.ndarray, min_size: int = settings.min_cluster_size) -> np.ndarray:
-        return _speakers(embeddings, labels, min_size, settings.far)
+    scale = max(1.0, n / settings.size_pieces)
+
+    def speakers(labels: np.ndarray, min_size: int = round(settings.min_cluster_size * scale),
+                 far_size: int = round(2 * scale)) -> np.ndarray:
+        return _speakers(embeddings, labels, min_size, settings.far, far_size)
 
     labels = fcluster(tree, settings.threshold, criterion="distance") - 1
     kept = speakers(labels)
@@ -394,24 +404,25 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
         # embeddings count too
         size = min(settings.min_cluster_size, max(1, round(0.1 * n)))
         target = min(max(len(kept), low), high)
-        best, best_gap = labels, abs(len(speakers(labels, size)) - target)
+        best, best_gap = labels, abs(len(speakers(labels, size, 2)) - target)
         for k in range(1, n + 1):  # k raw clusters: the dendrogram cut after n - k merges
-            count = len(speakers(candidate := fcluster(tree, k, criterion="maxclust") - 1, size))
+            count = len(speakers(candidate := fcluster(tree, k, criterion="maxclust") - 1, size, 2))
             if abs(count - target) < best_gap:
                 best, best_gap = candidate, abs(count - target)
             if best_gap == 0 or count > target:
                 break
         labels = best
-        kept = speakers(labels, size)
+        kept = speakers(labels, size, 2)
     centres = np.stack([normalise(embeddings[labels == k].mean(axis=0)) for k in kept])
     other = ~np.isin(labels, kept)
     labels[other] = kept[np.argmax(embeddings[other] @ centres.T, axis=1)]
     return np.unique(labels, return_inverse=True)[1]
 
 
-def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float) -> np.ndarray:
+def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float,
+              far_size: int = 2) -> np.ndarray:
     """Clusters that count as speakers: those of ``min_size`` members or more, then, largest first,
-    each smaller one of two members or more whose centroid has a cosine below ``far`` to every
+    each smaller one of ``far_size`` members or more whose centroid has a cosine below ``far`` to every
     speaker's so far. pyannote folds every small cluster into a large one, which would fold the dev
     files' voices heard for 2.6 and 3.4 s (3 and 5 pieces; cosine 0.61-0.63 to the nearest speaker)
     into another voice; clusters of a monologue's outlier pieces lie nearer to their voice (0.71-0.76;
@@ -424,7 +435,7 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: fl
     sums = np.zeros((len(sizes), embeddings.shape[1]))
     np.add.at(sums, labels, embeddings)
     centres = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    for k in sorted(np.flatnonzero((sizes < min_size) & (sizes >= 2)), key=lambda k: -sizes[k]):
+    for k in sorted(np.flatnonzero((sizes < min_size) & (sizes >= far_size)), key=lambda k: -sizes[k]):
         if np.max(centres[kept] @ centres[k]) < far:
             kept.append(int(k))
     return np.array(kept, dtype=int)
