@@ -196,6 +196,21 @@ def test_reconstruction_keeps_the_counted_speakers_per_frame():
     assert turns[0].speaker == "SPEAKER_00" and turns[0].start < b[0].start  # cluster 0, heard first
 
 
+def test_a_speakers_short_pauses_are_filled_and_long_ones_kept():
+    """min_duration_off: a 0.3-s pause inside one speaker's speech joins the two turns, a 0.6-s one does
+    not, and another speaker's frames are left as they are."""
+    step = SEG_FRAME_STEP
+    binary = np.zeros((600, 2), dtype=bool)
+    short, long = round(0.3 / step), round(0.6 / step)
+    binary[0:100, 0] = binary[100 + short : 200, 0] = binary[200 + long : 300, 0] = True
+    binary[400:500, 1] = True
+    turns = overlap.binary_to_turns(binary, OverlapSettings().min_duration_off, 600 * step)
+    a = [t for t in turns if t.speaker == "SPEAKER_00"]
+    assert len(a) == 2 and a[0].end == pytest.approx(200 * step + SEG_FRAME_DURATION / 2, abs=1e-3)
+    assert [t.duration for t in turns if t.speaker == "SPEAKER_01"] == [pytest.approx(100 * step, abs=1e-3)]
+    assert len(overlap.binary_to_turns(binary, 0.0, 600 * step)) == 4  # nothing filled
+
+
 def test_cluster_count_follows_the_threshold_and_the_options():
     rng = np.random.default_rng(0)
     centres = np.eye(192)[:3]

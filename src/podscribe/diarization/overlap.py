@@ -93,13 +93,14 @@ class OverlapSettings:
     ``step``, ``window``, ``threshold``, ``smooth``, ``min_cluster_size``, ``far`` and ``min_active``
     were chosen on the dev part (recorded-voice dev conversations and monologues, five synthetic
     fixtures) and measured on a held-out report part (BENCHMARKS.md, "Diarization: the overlap
-    diarizer"); the others were set once, not tuned (``min_duration_off`` 0 is pyannote
-    community-1's value). ``smooth``, ``threshold``, ``min_cluster_size`` and ``far`` (issue 15, third
-    pass) are the middle of the region that found the right speaker count on 10 of the 11 dev files
+    diarizer"); the others were set once, not tuned. ``smooth``, ``threshold``, ``min_cluster_size``
+    and ``far`` (issue 15, third pass) are the middle of the region that found the right speaker count on 10 of the 11 dev files
     (the eleventh: a voice with one 1.3-s piece). ``size_pieces`` (session 16) was chosen on the dev
     part's 180-minute file, where a voice's outliers gathered into clusters of 2 and 6 of the 3,000
     sampled pieces: the middle of the range (600-2,000) that counts its 5 voices and the 60-minute
-    file's; files of up to 526 pieces, all the short ones, are not affected.
+    file's; files of up to 526 pieces, all the short ones, are not affected. ``min_duration_off``
+    (session 16; pyannote community-1 uses 0) gave the dev files' lowest mean DER at collar 0 among
+    0-1 s: a reference turn holds a whole utterance, its short pauses included.
     """
 
     step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
@@ -112,7 +113,7 @@ class OverlapSettings:
     size_pieces: int = 1000  # beyond this many pieces clustered, both minimum sizes grow in proportion
     min_clean: float = 0.5  # seconds of non-overlapped speech needed to embed from those frames only
     min_embed: float = 0.25  # seconds of speech a window needs to be a piece of its own
-    min_duration_off: float = 0.0  # a speaker's pauses shorter than this are filled
+    min_duration_off: float = 0.4  # a speaker's pauses shorter than this are filled
     max_train: int = 3000  # embeddings clustered at most (an even sample; linkage memory is quadratic)
     batch_size: int = 4  # segmentation chunks per run, and the audio span of one fbank pass
     threads: int = 0  # chunk batches read at once, one CPU thread each; 0 = one per core (``ordered_map``)
