@@ -88,6 +88,8 @@ SYSTEMS = {s.name: s for s in (
            ("--batch-size", "1")),
     System("podscribe-asr", "podscribe with --diarizer none (ASR + JSON/SRT only)", "podscribe",
            ("--diarizer", "none")),
+    System("podscribe-overlap", "podscribe end to end with --diarizer overlap", "podscribe",
+           ("--diarizer", "overlap")),
     System("podscribe-openai-asr", "podscribe --engine openai-whisper --diarizer none", "podscribe",
            ("--engine", "openai-whisper", "--diarizer", "none")),
     System("openai-whisper-words", "plain openai-whisper fp32, sequential, word_timestamps=True (podscribe's "
