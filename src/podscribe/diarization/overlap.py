@@ -94,8 +94,8 @@ class OverlapSettings:
     were chosen on the dev part (recorded-voice dev conversations and monologues, five synthetic
     fixtures) and measured on a held-out report part (BENCHMARKS.md, "Diarization: the overlap
     diarizer"); the others were set once, not tuned. ``smooth``, ``threshold``, ``min_cluster_size``
-    and ``far`` (issue 15, third pass) are the middle of the region that found the right speaker count on 10 of the 11 dev files
-    (the eleventh: a voice with one 1.3-s piece). ``size_pieces`` (session 16) was chosen on the dev
+    and ``far`` (issue 15, third pass) are the middle of the region that found the right speaker count
+    on 10 of the 11 dev files (the eleventh: a voice with one 1.3-s piece). ``size_pieces`` (session 16) was chosen on the dev
     part's 180-minute file, where a voice's outliers gathered into clusters of 2 and 6 of the 3,000
     sampled pieces: the middle of the range (600-2,000) that counts its 5 voices and the 60-minute
     file's; files of up to 526 pieces, all the short ones, are not affected. ``min_duration_off``
@@ -109,8 +109,8 @@ class OverlapSettings:
     smooth: float = 0.6  # adjacent pieces of a local speaker with at least this cosine are averaged for clustering
     min_active: float = 0.5  # seconds of clean speech a piece needs to take part in clustering
     min_cluster_size: int = 6  # smaller clusters join the nearest large one (fewer with few embeddings) ...
-    far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (2 members at least)
-    size_pieces: int = 1000  # beyond this many pieces clustered, both minimum sizes grow in proportion
+    far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (2 members at least, ...)
+    size_pieces: int = 1000  # ... and beyond this many pieces clustered, both minimum sizes grow in proportion
     min_clean: float = 0.5  # seconds of non-overlapped speech needed to embed from those frames only
     min_embed: float = 0.25  # seconds of speech a window needs to be a piece of its own
     min_duration_off: float = 0.4  # a speaker's pauses shorter than this are filled
