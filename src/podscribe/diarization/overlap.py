@@ -98,7 +98,7 @@ class OverlapSettings:
     on 10 of the 11 dev files (the eleventh: a voice with one 1.3-s piece). ``size_pieces`` (session 16) was chosen on the dev
     part's 180-minute file, where a voice's outliers gathered into clusters of 2 and 6 of the 3,000
     sampled pieces: the middle of the range (600-2,000) that counts its 5 voices and the 60-minute
-    file's; files of up to 526 pieces, all the short ones, are not affected. ``min_duration_off``
+    file's; the short dev and report files (at most 532 pieces) are not affected. ``min_duration_off``
     (session 16; pyannote community-1 uses 0) gave the dev files' lowest mean DER at collar 0 among
     0-1 s: a reference turn holds a whole utterance, its short pauses included.
     """
