@@ -82,6 +82,7 @@ from .embedded import (
 logger = logging.getLogger(__name__)
 
 LOCAL_SPEAKERS = 3
+FAR_MEMBERS = 2  # members a cluster far from every speaker needs to be one (``far``), up to ``size_pieces``
 # segmentation-3.0's powerset classes as local-speaker activities (models/segmentation/manifest.json)
 POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=bool)
 
@@ -95,12 +96,13 @@ class OverlapSettings:
     fixtures) and measured on a held-out report part (BENCHMARKS.md, "Diarization: the overlap
     diarizer"); the others were set once, not tuned. ``smooth``, ``threshold``, ``min_cluster_size``
     and ``far`` (issue 15, third pass) are the middle of the region that found the right speaker count
-    on 10 of the 11 dev files (the eleventh: a voice with one 1.3-s piece). ``size_pieces`` (session 16) was chosen on the dev
-    part's 180-minute file, where a voice's outliers gathered into clusters of 2 and 6 of the 3,000
-    sampled pieces: the middle of the range (600-2,000) that counts its 5 voices and the 60-minute
-    file's; the short dev and report files (at most 532 pieces) are not affected. ``min_duration_off``
-    (session 16; pyannote community-1 uses 0) gave the dev files' lowest mean DER at collar 0 among
-    0-1 s: a reference turn holds a whole utterance, its short pauses included.
+    on 10 of the 11 dev files (the eleventh: a voice with one 1.3-s piece). ``size_pieces`` (session
+    16) was chosen on the dev part's 180-minute file, where a voice's outliers gathered into clusters
+    of 2 and 6 of the 3,000 sampled pieces: the middle of the range (600-2,000) that counts its 5
+    voices and the 60-minute file's; the short dev and report files (at most 532 pieces) are not
+    affected. ``min_duration_off`` (session 16; pyannote community-1 uses 0) gave the dev files'
+    lowest mean DER at collar 0 among 0-1 s: a reference turn holds a whole utterance, its short
+    pauses included.
     """
 
     step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
@@ -109,7 +111,7 @@ class OverlapSettings:
     smooth: float = 0.6  # adjacent pieces of a local speaker with at least this cosine are averaged for clustering
     min_active: float = 0.5  # seconds of clean speech a piece needs to take part in clustering
     min_cluster_size: int = 6  # smaller clusters join the nearest large one (fewer with few embeddings) ...
-    far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (2 members at least, ...)
+    far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (FAR_MEMBERS at least)
     size_pieces: int = 1000  # ... and beyond this many pieces clustered, both minimum sizes grow in proportion
     min_clean: float = 0.5  # seconds of non-overlapped speech needed to embed from those frames only
     min_embed: float = 0.25  # seconds of speech a window needs to be a piece of its own
@@ -395,7 +397,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     scale = max(1.0, n / settings.size_pieces)
 
     def speakers(labels: np.ndarray, min_size: int = round(settings.min_cluster_size * scale),
-                 far_size: int = round(2 * scale)) -> np.ndarray:
+                 far_size: int = round(FAR_MEMBERS * scale)) -> np.ndarray:
         return _speakers(embeddings, labels, min_size, settings.far, far_size)
 
     labels = fcluster(tree, settings.threshold, criterion="distance") - 1
@@ -405,15 +407,15 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
         # embeddings count too
         size = min(settings.min_cluster_size, max(1, round(0.1 * n)))
         target = min(max(len(kept), low), high)
-        best, best_gap = labels, abs(len(speakers(labels, size, 2)) - target)
+        best, best_gap = labels, abs(len(speakers(labels, size, FAR_MEMBERS)) - target)
         for k in range(1, n + 1):  # k raw clusters: the dendrogram cut after n - k merges
-            count = len(speakers(candidate := fcluster(tree, k, criterion="maxclust") - 1, size, 2))
+            count = len(speakers(candidate := fcluster(tree, k, criterion="maxclust") - 1, size, FAR_MEMBERS))
             if abs(count - target) < best_gap:
                 best, best_gap = candidate, abs(count - target)
             if best_gap == 0 or count > target:
                 break
         labels = best
-        kept = speakers(labels, size, 2)
+        kept = speakers(labels, size, FAR_MEMBERS)
     centres = np.stack([normalise(embeddings[labels == k].mean(axis=0)) for k in kept])
     other = ~np.isin(labels, kept)
     labels[other] = kept[np.argmax(embeddings[other] @ centres.T, axis=1)]
@@ -421,7 +423,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
 
 def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float,
-              far_size: int = 2) -> np.ndarray:
+              far_size: int) -> np.ndarray:
     """Clusters that count as speakers: those of ``min_size`` members or more, then, largest first,
     each smaller one of ``far_size`` members or more whose centroid has a cosine below ``far`` to every
     speaker's so far. pyannote folds every small cluster into a large one, which would fold the dev
