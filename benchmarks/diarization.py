@@ -213,6 +213,9 @@ def local_stage(diarizer: OverlapDiarizer, audio: np.ndarray, key: str, cache: P
 
 
 def parse_value(text: str) -> Any:
+    """A setting's value from the command line: true/false, an int or a float."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 

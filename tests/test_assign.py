@@ -75,6 +75,18 @@ def test_overlap_flagged_on_segment():
     assert out[0].speaker == "A" and out[0].overlap == ("B",)
 
 
+def test_a_word_read_in_a_speakers_clip_stays_theirs_where_turns_overlap():
+    """B starts over A's last second: B's first words, read in B's clip, go to B although A's turn
+    (the earlier one) covers them as much; a clip's speaker whose turns cover under half of a word
+    does not keep it, and a word without a clip speaker takes the most overlap as before."""
+    turns = [Turn(0.0, 3.0, "A"), Turn(2.0, 5.0, "B")]
+    words = [Word("la", 1.0, 1.5, speaker="A"), Word("pour", 2.2, 2.5, speaker="B"),
+             Word("entrer", 2.5, 2.9, speaker="B"), Word("fin", 1.6, 2.1, speaker="B"), Word("x", 2.3, 2.6)]
+    out = assign_speakers([Segment.from_words(words)], turns, AssignOptions(snap_words=0))
+    assert [(w.text, w.speaker) for s in out for w in s.words] == [
+        ("la", "A"), ("pour", "B"), ("entrer", "B"), ("fin", "A"), ("x", "A")]
+
+
 def test_change_snaps_to_nearby_sentence_end():
     # diarization boundary lands one word late: "Romain ?" belongs to A's question
     words = _words([("pourquoi", 0.0, 0.5), ("Romain ?", 0.5, 1.0), ("C'est", 1.6, 1.9), ("vrai.", 1.9, 2.3)])

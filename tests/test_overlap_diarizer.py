@@ -196,6 +196,28 @@ def test_reconstruction_keeps_the_counted_speakers_per_frame():
     assert turns[0].speaker == "SPEAKER_00" and turns[0].start < b[0].start  # cluster 0, heard first
 
 
+def test_the_surer_of_two_chunks_that_disagree_names_the_frames():
+    """Two chunks cover frames 296-589 of the first; one says voice A from a piece that lies between the
+    centroids, the other says B from a piece of B alone. Weighed by their margins B wins (with equal
+    weights the tie went to the lower cluster, A); frames only one chunk covers keep its cluster."""
+    shift = round(5.0 / SEG_FRAME_STEP)
+    activity = np.zeros((2, CHUNK_FRAMES, 3), dtype=bool)
+    activity[0, :, 0] = activity[1, :, 0] = True
+    voices = np.eye(192)[:2]
+    mixed = overlap.normalise(0.75 * voices[0] + 0.66 * voices[1])
+    local = _local(activity, [[0, 0, 0, 589], [1, 0, 0, 589]], np.stack([mixed, voices[1]]))
+    hard = np.array([0, 1])
+    weight = overlap.margins(local.embeddings, voices, hard)
+    assert weight[0] < 0.1 < weight[1]
+    count = overlap.speaker_count(local)
+    both = slice(shift + 5, CHUNK_FRAMES - 5)
+    assert overlap.reconstruct(local, hard, count, 2, None, weight)[both, 1].all()
+    assert overlap.reconstruct(local, hard, count, 2)[both, 0].all()  # equal weights: the tie goes to A
+    alone = overlap.reconstruct(local, hard, count, 2, None, weight)
+    assert alone[: shift - 5, 0].all() and alone[CHUNK_FRAMES + 5 :, 1].all()
+    assert overlap.margins(local.embeddings, voices[:1], np.zeros(2, int)).tolist() == [1.0, 1.0]
+
+
 def test_a_speakers_short_pauses_are_filled_and_long_ones_kept():
     """min_duration_off: a 0.3-s pause inside one speaker's speech joins the two turns, a 0.6-s one does
     not, and another speaker's frames are left as they are."""
@@ -209,6 +231,37 @@ def test_a_speakers_short_pauses_are_filled_and_long_ones_kept():
     assert len(a) == 2 and a[0].end == pytest.approx(200 * step + SEG_FRAME_DURATION / 2, abs=1e-3)
     assert [t.duration for t in turns if t.speaker == "SPEAKER_01"] == [pytest.approx(100 * step, abs=1e-3)]
     assert len(overlap.binary_to_turns(binary, 0.0, 600 * step)) == 4  # nothing filled
+
+
+def test_a_voice_change_inside_a_piece_is_mended_at_the_runs_edges():
+    """mend_edges: one local speaker holds voice A, then after a 20-frame pause voice B; pieces are cut at
+    frames 118 and 236. The stretch of a run that is the lesser part of a piece clustered from the other
+    voice takes its run's cluster; without a pause, or where another local speaker has that cluster at
+    the same time, nothing moves."""
+    gap = round(OverlapSettings().mend_gap / SEG_FRAME_STEP)
+
+    def mended(a_end: int, b_start: int, piece_labels: list[int], other: tuple[int, int] | None = None) -> np.ndarray:
+        activity = np.zeros((CHUNK_FRAMES, 3), dtype=bool)
+        activity[0:a_end, 0] = activity[b_start:400, 0] = True
+        piece, labels = np.full((CHUNK_FRAMES, 3), -1), np.full((CHUNK_FRAMES, 3), -1)
+        for i, (a, b) in enumerate([(0, 118), (118, 236), (236, CHUNK_FRAMES)]):
+            piece[a:b, 0], labels[a:b, 0] = i, piece_labels[i]
+        if other:
+            activity[other[0] : other[1], 1], piece[:, 1], labels[:, 1] = True, 3, 1
+        return overlap.mend_edges(activity, labels, piece, gap)[:, 0]
+
+    head = mended(200, 220, [0, 0, 1])  # B's first 16 frames lie in a piece of 82 frames of A
+    assert (head[:200] == 0).all() and (head[220:400] == 1).all()
+    tail = mended(130, 150, [0, 1, 1])  # A's last 12 frames lie in a piece of 86 frames of B
+    assert (tail[:130] == 0).all() and (tail[150:400] == 1).all()
+    assert (mended(200, 200, [0, 0, 1])[200:236] == 0).all()  # no pause: B's start is inside one run
+    assert (mended(200, 220, [0, 0, 1], other=(215, 230))[220:236] == 0).all()  # B heard at once elsewhere
+    assert (mended(130, 150, [0, 0, 1])[150:236] == 0).all()  # B's 86 frames are most of their piece
+    activity = np.zeros((CHUNK_FRAMES, 3), dtype=bool)  # a short run across a piece boundary, each side
+    activity[0:80, 0] = activity[100:130, 0] = activity[150:236, 0] = True  # the lesser part of its piece
+    piece, labels = np.full((CHUNK_FRAMES, 3), -1), np.full((CHUNK_FRAMES, 3), -1)
+    piece[0:118, 0], labels[0:118, 0], piece[118:236, 0], labels[118:236, 0] = 0, 0, 1, 1
+    assert (overlap.mend_edges(activity, labels, piece, gap) == labels).all()  # not swapped
 
 
 def test_cluster_count_follows_the_threshold_and_the_options():

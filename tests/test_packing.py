@@ -93,6 +93,20 @@ def test_stretches_cover_every_turn_and_part_only_at_long_pauses(turns: list[Tur
         assert any(s.start <= t.start and t.end <= s.end for s in stretches)
 
 
+def test_a_voice_starting_over_the_last_one_keeps_its_first_words() -> None:
+    """Where B's turn starts before A's ends (the overlap diarizer's turns), A's clip ends ``pad`` after
+    B's start, not after its own end, so B's first words are in B's clip; a turn inside another's and
+    turns that only touch (the embedded diarizer's) leave the clips as they were."""
+    pad = PackOptions().pad
+
+    def clips(*turns: Turn) -> list[tuple[float, float, str]]:
+        return [(round(c.start, 6), round(c.end, 6), c.speaker) for c in turn_clips(list(turns), AUDIO)]
+
+    assert clips(Turn(1.0, 5.0, "A"), Turn(4.0, 8.0, "B")) == [(1.0 - pad, 4.0 + pad, "A"), (4.0 + pad, 8.0 + pad, "B")]
+    assert clips(Turn(1.0, 5.0, "A"), Turn(2.0, 3.0, "B")) == [(1.0 - pad, 5.0 + pad, "A")]  # inside: no clip
+    assert clips(Turn(1.0, 5.0, "A"), Turn(5.0, 8.0, "B")) == [(1.0 - pad, 5.0 + pad, "A"), (5.0 + pad, 8.0 + pad, "B")]
+
+
 def test_short_turns_of_one_speaker_share_a_window() -> None:
     turns = [Turn(i * 10.0, i * 10.0 + 3, "AB"[i % 2]) for i in range(10)]  # 10 turns of 3 s, alternating
     packs = pack(turn_clips(turns, AUDIO))

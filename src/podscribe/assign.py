@@ -1,8 +1,10 @@
 """Words x speaker turns -> speaker-attributed segments.
 
 Each word gets the speaker whose turns overlap it most (the nearest turn within ``word_reach`` when
-it falls in a gap). Segments are then split wherever the speaker changes, so a segment never mixes
-speakers; words that another speaker talks over are flagged on their segment's ``overlap``.
+it falls in a gap), or, where turns overlap, the speaker whose clip it was read in (``Word.speaker``
+from the recogniser) when that speaker's turns cover at least ``overlap_min`` of it. Segments are
+then split wherever the speaker changes, so a segment never mixes speakers; words that another
+speaker talks over are flagged on their segment's ``overlap``.
 A speaker change that lands one or two words away from a sentence end is moved onto that sentence
 end, because diarization boundaries are coarser than Whisper's punctuation.
 """
@@ -50,12 +52,14 @@ def _speaker_of(word: Word, index: _TurnIndex, options: AssignOptions) -> tuple[
     for t in candidates:
         cover[t.speaker] = cover.get(t.speaker, 0.0) + max(0.0, min(t.end, word.end) - max(t.start, word.start))
     best = max(cover, key=lambda s: cover[s])
+    span = max(word.duration, 1e-3)
+    if word.speaker is not None and cover.get(word.speaker, 0.0) >= options.overlap_min * span:
+        best = word.speaker  # read in its speaker's clip, and that speaker talks over it (overlapping turns)
     if cover[best] <= 0.0:
         mid = (word.start + word.end) / 2
         nearest = min(candidates, key=lambda t: max(t.start - mid, mid - t.end, 0.0))
         gap = max(nearest.start - word.end, word.start - nearest.end, 0.0)
         return (nearest.speaker if gap <= options.word_reach else None), ()
-    span = max(word.duration, 1e-3)
     others = tuple(s for s, c in cover.items() if s != best and c / span >= options.overlap_min)
     return best, others
 

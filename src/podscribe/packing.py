@@ -75,7 +75,12 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     """Clips for the recogniser: one speaker each, never overlapping, each at most ``options.window`` s.
 
     Consecutive turns of one speaker closer than ``clip_join_gap`` join; a longer region is cut at its
-    quietest 50 ms between 60 % and 100 % of the window, so no word is cut in two.
+    quietest 50 ms between 60 % and 100 % of the window, so no word is cut in two. Where a turn starts
+    before the last clip's turn ends (overlapping turns), that clip ends ``pad`` after the new turn's
+    start, not after its own turn's end: the new voice's clip began after the whole overlap, and its
+    first words were lost (the overlap diarizer on the dev conversations: "Pour enregistrer", "pour
+    retirer le"). Chosen on the dev conversations' cpWER among ending ``pad`` before, at and after
+    the new turn's start (BENCHMARKS.md).
     """
     duration = len(audio) / SAMPLE_RATE
     merged: list[list[float | str]] = []
@@ -87,7 +92,12 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     clips: list[Turn] = []
     frame = int(0.05 * SAMPLE_RATE)
     longest = options.window
+    talker_end = 0.0  # where the turn of the last clip ends
     for first, last, speaker in merged:  # clips never overlap, even where speakers do
+        if clips and float(first) < talker_end < float(last):  # a new voice starts over the last one
+            until = float(first) + options.pad
+            if clips[-1].start < until < clips[-1].end:
+                clips[-1] = replace(clips[-1], end=until)
         start = max(0.0, float(first) - options.pad, clips[-1].end if clips else 0.0)
         end = min(duration, float(last) + options.pad)
         while end - start > longest:
@@ -99,6 +109,7 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
             start = cut
         if end > start:
             clips.append(Turn(start, end, str(speaker)))
+            talker_end = float(last)
     return clips
 
 
@@ -419,7 +430,8 @@ def _unpack(segments: Sequence[Segment], pieces: Sequence[_Piece]) -> list[Segme
     """Segments of packed audio -> segments on the original timeline, split where a clip ends.
 
     A word belongs to the clip whose packed span holds its middle (the nearest one when it falls in a
-    gap), and is kept inside that clip's span.
+    gap), is kept inside that clip's span and carries the clip's speaker (``assign`` keeps it where
+    that speaker's turns cover the word).
     """
     starts = np.array([p.at for p in pieces])
     out: list[Segment] = []
@@ -434,7 +446,8 @@ def _unpack(segments: Sequence[Segment], pieces: Sequence[_Piece]) -> list[Segme
             run_piece = i
             clip, shift = pieces[i].clip, pieces[i].shift
             start = min(max(w.start + shift, clip.start), clip.end)
-            run.append(replace(w, start=start, end=min(max(w.end + shift, start), clip.end)))
+            end = min(max(w.end + shift, start), clip.end)
+            run.append(replace(w, start=start, end=end, speaker=clip.speaker or None))
         if run:
             out.append(Segment.from_words(run))
     return out
