@@ -355,7 +355,7 @@ def diarize_local(
     hard = assign(local, centroids)
     count = speaker_count(local)
     gap = round(settings.mend_gap / SEG_FRAME_STEP) if settings.mend else None
-    weight = margins(local.embeddings, centroids, hard) if settings.weigh else np.ones(len(hard), np.float32)
+    weight = margins(local.embeddings, centroids, hard) if settings.weigh else None
     binary = reconstruct(local, hard, np.minimum(count, high), len(centroids), gap, weight)
     return binary_to_turns(binary, settings.min_duration_off, local.samples / SAMPLE_RATE,
                            settings.min_duration_on)
@@ -541,12 +541,10 @@ class _Relabelled:
         bounds = np.searchsorted(chunk, np.arange(len(self.local.starts) + 1))
         for c, activity in enumerate(self.local.activity):
             out = np.zeros((CHUNK_FRAMES, self.clusters), dtype=np.float32)
-            labels = np.full((CHUNK_FRAMES, LOCAL_SPEAKERS), -1)
-            piece = np.full((CHUNK_FRAMES, LOCAL_SPEAKERS), -1)
-            for i, ((_, k, a, b), label) in enumerate(zip(self.local.pieces[bounds[c] : bounds[c + 1]],
-                                                          self.hard[bounds[c] : bounds[c + 1]])):
-                labels[a:b, k] = label
+            piece = np.full((CHUNK_FRAMES, LOCAL_SPEAKERS), -1)  # each frame's piece (index in the chunk)
+            for i, (_, k, a, b) in enumerate(self.local.pieces[bounds[c] : bounds[c + 1]]):
                 piece[a:b, k] = i
+            labels = np.where(piece >= 0, self.hard[bounds[c] + piece], -1)
             if self.gap is not None:
                 labels = mend_edges(activity, labels, piece, self.gap)
             for k in range(LOCAL_SPEAKERS):
@@ -577,9 +575,9 @@ def mend_edges(activity: np.ndarray, labels: np.ndarray, piece: np.ndarray, gap:
             if not len(cuts):
                 continue
             ends = ((run[: cuts[0]], values[cuts[0]]), (run[cuts[-1] :], values[cuts[-1] - 1]))
-            mended = [(stretch, label) for stretch, label in ends
-                      if 2 * len(stretch) < (activity[:, k] & np.isin(piece[:, k], piece[stretch, k])).sum()
-                      and not (others[stretch] == label).any()]
+            speech = [(activity[:, k] & np.isin(piece[:, k], piece[stretch, k])).sum() for stretch, _ in ends]
+            mended = [(stretch, label) for (stretch, label), total in zip(ends, speech)
+                      if 2 * len(stretch) < total and not (others[stretch] == label).any()]
             if len(cuts) > 1 or len(mended) < 2:
                 for stretch, label in mended:
                     out[stretch, k] = label
