@@ -12,6 +12,7 @@ import importlib.util
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,35 @@ def test_speakers_are_decoded_at_once_each_in_their_language(test_part: Path) ->
     first = sorted(calls, key=lambda c: c[1])[:2]
     assert {language for language, _, _ in first} == {"fr", "en"} and result.language in ("fr", "en")
     assert max(start for _, start, _ in first) < min(end for _, _, end in first)  # they overlap in time
+
+
+def test_the_longest_clips_find_their_language_at_once_and_keep_the_longests(test_part: Path) -> None:
+    """Clips without a language, two workers: the two longest are decoded at once, each in the language
+    found on it; the longest one's language is the call's, and a clip found in another one is decoded
+    again in it, as the other clips are (its words then equal those of the call with that language forced)."""
+    import numpy as np
+
+    from podscribe.asr import ASROptions, load_engine
+    from podscribe.audio import SAMPLE_RATE, load_audio
+
+    french = load_audio(test_part / "short_monologue.fr.flac")[: 20 * SAMPLE_RATE]
+    english = next(p for p in make_realspeech.split_parts(make_realspeech.load_prompts("en"), 0)["dev"]
+                   if 6 < p.seconds < 12)  # fmt: skip
+    gap = np.zeros(SAMPLE_RATE, np.float32)
+    audio = np.concatenate([french, gap, english.audio.astype(np.float32), gap])
+    clips = [(0.0, 20.0), (21.0, 21.0 + english.seconds)]
+    engine = load_engine("faster-whisper", "base", device="cpu", cpu_threads=2, workers=2)
+    options = ASROptions(beam_size=1, temperature=(0.0,))
+
+    def timed(result):
+        return [(w.text, w.start, w.end) for seg in result.segments for w in seg.words]
+
+    detecting = engine._detecting_pipeline  # one per clip decoded in the language found on it
+    detected: list[object] = []
+    engine._detecting_pipeline = lambda: detected.append(None) or detecting()  # type: ignore[method-assign]
+    found = engine.transcribe(audio, options, clips=clips)
+    forced = engine.transcribe(audio, replace(options, language="fr"), clips=clips)
+    assert len(detected) == 2  # both clips, one per worker (before: the longest alone, the other core idle)
+    assert found.language == "fr" and timed(found) == timed(forced)
+    english_words = [w for w in timed(found) if w[1] >= 21.0]
+    assert english_words  # read in French, as every clip of the call after the longest one

@@ -222,9 +222,9 @@ class FasterWhisperEngine:
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
         clips. ``batch_size`` clips are in flight at once, shared among the workers: small batches,
         longest first, keep both cores busy to the end (BENCHMARKS.md, "Tuning notes"). When no
-        language is forced, the longest clip is decoded first, alone, in the language detected on its own
-        encoder output (``_detecting_pipeline``: no encoder pass for detection alone), and that language
-        is forced on the rest.
+        language is forced, the longest clips are decoded first, one per worker, each in the language detected
+        on its own encoder output (``_detecting_pipeline``: no encoder pass for detection alone); the
+        longest one's language is forced on the rest.
         """
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
         rest = ordered  # what the batches below decode
@@ -239,20 +239,31 @@ class FasterWhisperEngine:
             )
             return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
 
+        def detect(clip: tuple[float, float]) -> tuple[list[dict[str, Any]], str]:
+            pipeline, found = self._detecting_pipeline()
+            _tapped(pipeline, audio, [clip], tap)
+            pieces, _ = pipeline.transcribe(
+                audio, batch_size=1, without_timestamps=False, multilingual=True,
+                **{**settings, "language": "en", "max_new_tokens": token_budget(clip[1] - clip[0], prompt),
+                   "clip_timestamps": [{"start": clip[0], "end": clip[1]}]},
+            )  # fmt: skip
+            return exact_word_times(pieces, [clip]), found["language"]  # decoding happens here
+
         raw: list[dict[str, Any]] = []
         done = 0.0
         if settings["language"] is None and ordered:
-            pipeline, found = self._detecting_pipeline()
-            start, end = ordered[0]
-            _tapped(pipeline, audio, ordered[:1], tap)
-            pieces, _ = pipeline.transcribe(
-                audio, batch_size=1, without_timestamps=False, multilingual=True,
-                **{**settings, "language": "en", "max_new_tokens": token_budget(end - start, prompt),
-                   "clip_timestamps": [{"start": start, "end": end}]},
-            )  # fmt: skip
-            raw.extend(exact_word_times(pieces, ordered[:1]))  # decoding happens here
-            settings["language"], done = found["language"], end - start
-            rest = ordered[1:]
+            # The longest clips, one per worker, each decoded in the language found on it: the longest
+            # one's is the call's, and another's words are kept where it is the same (else it is decoded
+            # again below). One clip alone left the other workers idle while it was decoded.
+            heads = ordered[: self.workers]
+            with ThreadPoolExecutor(len(heads)) as pool:
+                first = list(pool.map(detect, heads))
+            settings["language"] = first[0][1]
+            kept = [i for i, (_, lang) in enumerate(first) if lang == settings["language"]]
+            for i in kept:
+                raw.extend(first[i][0])
+                done += heads[i][1] - heads[i][0]
+            rest = [clip for i, clip in enumerate(ordered) if i not in kept]
         own_languages = window_language and settings["language"] is not None
         batches = balanced_batches(rest, max(1, batch_size // self.workers), self.workers)
         with ThreadPoolExecutor(self.workers) as pool:
