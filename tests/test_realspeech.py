@@ -185,7 +185,7 @@ def test_speakers_are_decoded_at_once_each_in_their_language(test_part: Path) ->
     assert max(start for _, start, _ in first) < min(end for _, _, end in first)  # they overlap in time
 
 
-def test_the_longest_clips_find_their_language_at_once_and_keep_the_longests(test_part: Path) -> None:
+def test_the_longest_clips_find_their_language_at_once_and_the_longest_ones_wins(test_part: Path) -> None:
     """Clips without a language, two workers: the two longest are decoded at once, each in the language
     found on it; the longest one's language is the call's, and a clip found in another one is decoded
     again in it, as the other clips are (its words then equal those of the call with that language forced)."""

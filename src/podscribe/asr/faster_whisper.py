@@ -222,9 +222,9 @@ class FasterWhisperEngine:
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
         clips. ``batch_size`` clips are in flight at once, shared among the workers: small batches,
         longest first, keep both cores busy to the end (BENCHMARKS.md, "Tuning notes"). When no
-        language is forced, the longest clips are decoded first, one per worker, each in the language detected
-        on its own encoder output (``_detecting_pipeline``: no encoder pass for detection alone); the
-        longest one's language is forced on the rest.
+        language is forced, the longest clips are decoded first, one per worker, each in the language
+        detected on its own encoder output (``_detecting_pipeline``: no encoder pass for detection
+        alone); the longest one's language is forced on the rest.
         """
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
         rest = ordered  # what the batches below decode
