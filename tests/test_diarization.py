@@ -11,6 +11,7 @@ import importlib.util
 import itertools
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -244,6 +245,79 @@ def test_shipped_weights_match_manifest(model):
     assert manifest["sha256"] == model[1]
     assert manifest["bytes"] == path.stat().st_size
     assert (path.parent / "LICENSE").is_file() and (path.parent / "NOTICE").is_file()
+
+
+def test_shipped_campplus_gives_the_embeddings_of_its_export_before_the_gate_rewrite():
+    """tools/export_campplus.py's ``segment_gates`` changed CAM++'s graph, not its function: the shipped
+    model gives the embeddings that the export before the rewrite gave (``campplus_reference.json``) on
+    real speech, for pieces of one and of two 100-frame segments."""
+    import onnxruntime as ort
+
+    reference = json.loads((DATA / "campplus_reference.json").read_text())
+    feats = embedded.fbank(decode(reference["audio"]))
+    session = ort.InferenceSession(str(MODELS / embedded.CAMPPLUS[0]), providers=["CPUExecutionProvider"])
+    for piece in reference["pieces"]:
+        x = feats[slice(*piece["frames"])]
+        got = session.run(None, {"feats": (x - x.mean(axis=0))[None].astype(np.float32)})[0][0]
+        np.testing.assert_allclose(got, piece["embedding"], atol=1e-4)
+
+
+def _export_tool():
+    """tools/export_campplus.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("export_campplus", MODELS.parent / "tools" / "export_campplus.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while it runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_segment_gates_computes_what_the_exported_cam_layer_computes(tmp_path):
+    """A layer written as 3D-Speaker's ``CAMLayer`` (segment means repeated over their frames, then the
+    gate), exported with torch.onnx as the tool does and rewritten by ``segment_gates``: the same outputs
+    for lengths under, at and over 100-frame segment edges, with a graph of fewer nodes."""
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    import onnxruntime as ort
+    from torch import nn
+    from torch.nn import functional as F
+
+    class CAMLayer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear_local = nn.Conv1d(8, 4, 3, padding=1, bias=False)
+            self.linear1, self.relu = nn.Conv1d(8, 4, 1), nn.ReLU()
+            self.linear2, self.sigmoid = nn.Conv1d(4, 4, 1), nn.Sigmoid()
+
+        def forward(self, x):
+            seg = F.avg_pool1d(x, kernel_size=100, stride=100, ceil_mode=True)
+            seg = seg.unsqueeze(-1).expand(*seg.shape, 100).reshape(*seg.shape[:-1], -1)[..., : x.shape[-1]]
+            context = x.mean(-1, keepdim=True) + seg
+            return self.linear_local(x) * self.sigmoid(self.linear2(self.relu(self.linear1(context))))
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cam_layer = CAMLayer()
+
+        def forward(self, x):
+            return self.cam_layer(x)
+
+    torch.manual_seed(0)
+    model, path = Block().eval(), tmp_path / "cam.onnx"
+    torch.onnx.export(model, (torch.randn(1, 8, 150),), str(path), dynamo=False, input_names=["x"],
+                      output_names=["y"], dynamic_axes={"x": {0: "batch", 2: "frames"}}, opset_version=17)
+    before = onnx.load(str(path))
+    after = _export_tool().segment_gates(onnx.load(str(path)))
+    assert len(after.graph.node) < len(before.graph.node) / 3
+    read = {name for n in after.graph.node for name in n.input} | {o.name for o in after.graph.output}
+    assert all(set(n.output) & read for n in after.graph.node)  # no node left computing nothing
+    session = ort.InferenceSession(after.SerializeToString(), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for frames in (1, 37, 99, 100, 101, 250, 333):
+        x = rng.standard_normal((2, 8, frames)).astype(np.float32)
+        with torch.no_grad():
+            expected = model(torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(session.run(None, {"x": x})[0], expected, atol=1e-5)
 
 
 def test_corrupt_weights_raise_model_error(tmp_path, monkeypatch):

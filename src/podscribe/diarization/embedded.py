@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 FRAME_SHIFT = 160  # samples per fbank frame (10 ms)
 FRAME_LENGTH = 400  # samples per fbank window (25 ms)
-CAMPPLUS = ("campplus/model.onnx", "eb65bb417ae7f53d0fc75cd512fa02660067075cb73d73663e367acfb019a58d")
+CAMPPLUS = ("campplus/model.onnx", "8a743ab4c4ff6d2c2c3b68f96919c4fc1d8122b18988f609118c2259153250b6")
 SEGMENTATION = ("segmentation/model.onnx", "5ddebfc5885930ad9b92c39d903e89c5170c9fc47533d885f416b1d360fa48dc")
 CHUNK = 10 * SAMPLE_RATE  # segmentation-3.0 reads 10 s chunks ...
 CHUNK_FRAMES = 589  # ... and scores 589 frames in each
