@@ -7,10 +7,13 @@ for reproducible CI runs) or ``thorough`` (10x the examples of the default); def
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -32,6 +35,16 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` as a module: the tools are scripts, not part of the package."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there while it runs
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---- builders ---------------------------------------------------------------------------------------

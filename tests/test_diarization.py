@@ -11,7 +11,6 @@ import importlib.util
 import itertools
 import json
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from podscribe.diarization.overlap import OverlapSettings
 from podscribe.errors import InputError, ModelError, OptionError
 from podscribe.transcript import Turn
 
-from conftest import DATA, MODELS, SR, decode
+from conftest import DATA, MODELS, SR, decode, load_tool
 
 
 def reference(name: str) -> Annotation:
@@ -262,15 +261,6 @@ def test_shipped_campplus_gives_the_embeddings_of_its_export_before_the_gate_rew
         np.testing.assert_allclose(got, piece["embedding"], atol=1e-4)
 
 
-def _export_tool():
-    """tools/export_campplus.py as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("export_campplus", MODELS.parent / "tools" / "export_campplus.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while it runs
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_segment_gates_computes_what_the_exported_cam_layer_computes(tmp_path):
     """A layer written as 3D-Speaker's ``CAMLayer`` (segment means repeated over their frames, then the
     gate), exported with torch.onnx as the tool does and rewritten by ``segment_gates``: the same outputs
@@ -307,7 +297,7 @@ def test_segment_gates_computes_what_the_exported_cam_layer_computes(tmp_path):
     torch.onnx.export(model, (torch.randn(1, 8, 150),), str(path), dynamo=False, input_names=["x"],
                       output_names=["y"], dynamic_axes={"x": {0: "batch", 2: "frames"}}, opset_version=17)
     before = onnx.load(str(path))
-    after = _export_tool().segment_gates(onnx.load(str(path)))
+    after = load_tool("export_campplus").segment_gates(onnx.load(str(path)))
     assert len(after.graph.node) < len(before.graph.node) / 3
     read = {name for n in after.graph.node for name in n.input} | {o.name for o in after.graph.output}
     assert all(set(n.output) & read for n in after.graph.node)  # no node left computing nothing

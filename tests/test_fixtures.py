@@ -1,11 +1,9 @@
 """Committed synthetic fixtures are consistent; tools/make_fixtures.py parses and rebuilds them exactly."""
 
-import importlib.util
 import itertools
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +13,13 @@ from hypothesis import strategies as st
 
 from podscribe.audio import ffprobe_path
 
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, load_tool
 
 FIXTURES = sorted(p.stem for p in DATA.glob("*.json")
                   if json.loads(p.read_text(encoding="utf-8")).get("schema") == "podscribe.fixture/1")
 SIZE_LIMIT = 6 * 1024 * 1024
 
-_spec = importlib.util.spec_from_file_location("make_fixtures", ROOT / "tools" / "make_fixtures.py")
-make_fixtures = importlib.util.module_from_spec(_spec)
-sys.modules["make_fixtures"] = make_fixtures  # dataclasses look their module up there
-_spec.loader.exec_module(make_fixtures)
+make_fixtures = load_tool("make_fixtures")
 
 
 def load(name: str) -> dict:

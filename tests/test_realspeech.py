@@ -8,10 +8,8 @@ decoded once each (Whisper ended the chunk at a pause before it, and nothing rea
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,11 +20,9 @@ from podscribe.scores import align
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.reference import load_rttm
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("make_realspeech", ROOT / "tools" / "make_realspeech.py")
-make_realspeech = importlib.util.module_from_spec(_spec)
-sys.modules["make_realspeech"] = make_realspeech  # dataclasses look their module up there
-_spec.loader.exec_module(make_realspeech)
+from conftest import load_tool
+
+make_realspeech = load_tool("make_realspeech")
 
 pytestmark = pytest.mark.skipif(
     bool(make_realspeech.missing_packages()), reason=f"needs {make_realspeech.INSTALL}"

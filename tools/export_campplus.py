@@ -180,6 +180,12 @@ def export_onnx(model, export: Export, example, dynamic: dict[int, str], path: P
     )
 
 
+SEGMENT = 100  # frames per CAM++ context segment (3D-Speaker's ``seg_len``)
+CAM_NODES = 51  # nodes torch.onnx writes for one CAMLayer (opset 17); another count is another graph
+CAM_KEPT = ("linear_local/Conv", "ReduceMean", "AveragePool", "Add", "linear1/Conv", "relu/Relu",
+            "linear2/Conv", "sigmoid/Sigmoid", "Mul_1")  # a CAMLayer's nodes that the rewrite keeps
+
+
 def segment_gates(model: Any) -> Any:
     """CAM++'s graph with each CAM layer's gate computed on its 100-frame segments, then repeated.
 
@@ -193,7 +199,7 @@ def segment_gates(model: Any) -> Any:
 
     graph = model.graph
     graph.initializer.extend([
-        numpy_helper.from_array(np.array([1, 1, 1, 100], np.int64), "segment_repeat"),
+        numpy_helper.from_array(np.array([1, 1, 1, SEGMENT], np.int64), "segment_repeat"),
         numpy_helper.from_array(np.array([0, 0, -1], np.int64), "segment_flatten"),
         numpy_helper.from_array(np.array([3], np.int64), "axis_3"),
         numpy_helper.from_array(np.array([2], np.int64), "axis_2"),
@@ -205,11 +211,11 @@ def segment_gates(model: Any) -> Any:
     for pool in (n for n in nodes if n.op_type == "AveragePool"):
         scope = pool.name.rsplit("/", 1)[0] + "/"
         layer = {n.name[len(scope):]: n for n in nodes if n.name.startswith(scope)}
-        kept = ("linear_local/Conv", "ReduceMean", "AveragePool", "Add", "linear1/Conv", "relu/Relu",
-                "linear2/Conv", "sigmoid/Sigmoid", "Mul_1")
-        if not all(name in layer for name in kept) or len(layer) != 51:
+        pooling = {a.name: list(a.ints) for a in pool.attribute if a.name in ("kernel_shape", "strides")}
+        if (not all(name in layer for name in CAM_KEPT) or len(layer) != CAM_NODES
+                or pooling != {"kernel_shape": [SEGMENT], "strides": [SEGMENT]}):
             raise RuntimeError(f"unexpected CAM layer graph at {scope}")
-        dropped |= {id(n) for name, n in layer.items() if name not in kept}
+        dropped |= {id(n) for name, n in layer.items() if name not in CAM_KEPT}
         layer["Add"].input[:] = [layer["ReduceMean"].output[0], pool.output[0]]
         gate, frames = layer["sigmoid/Sigmoid"].output[0], pool.input[0]
         added[id(layer["sigmoid/Sigmoid"])] = [
