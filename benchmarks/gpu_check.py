@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
-MODULES = ("ctranslate2", "faster_whisper", "whisper", "torch", "onnxruntime", "kaldi_native_fbank", "podscribe")
+MODULES = ("ctranslate2", "faster_whisper", "whisper", "torch", "onnxruntime", "podscribe")
 SYSTEMS = ("faster-whisper", "openai-whisper", "podscribe-asr", "podscribe-openai-asr")
 END_TO_END = "podscribe"  # its embedded diarizer runs on the same device: only with onnxruntime-gpu
 

@@ -10,7 +10,7 @@
 #            resolve_ct2('base'); resolve_openai('base')"` and bring it along.
 # OUT_DIR:   where the figures go (default benchmarks/results/gpu).
 # WHEELS:    optional folder of wheels installed first with pip --no-index (for a machine that lacks
-#            faster-whisper, openai-whisper, kaldi-native-fbank, ...; nothing is downloaded).
+#            faster-whisper, openai-whisper, onnxruntime, ...; nothing is downloaded).
 # Exit 2 with one line on stderr when there is no NVIDIA GPU, package or weights; a few minutes otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."

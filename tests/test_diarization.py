@@ -21,7 +21,14 @@ from hypothesis import strategies as st
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from podscribe.diarization import SECONDS_PER_SPEAKER, DiarizationOptions, embedded, load_diarizer, passes
+from podscribe.diarization import (
+    SECONDS_PER_SPEAKER,
+    DiarizationOptions,
+    embedded,
+    features,
+    load_diarizer,
+    passes,
+)
 from podscribe.diarization.embedded import EmbeddedDiarizer, EmbeddedSettings, make_turns
 from podscribe.diarization.overlap import OverlapSettings
 from podscribe.errors import InputError, ModelError, OptionError
@@ -253,7 +260,7 @@ def test_shipped_campplus_gives_the_embeddings_of_its_export_before_the_gate_rew
     import onnxruntime as ort
 
     reference = json.loads((DATA / "campplus_reference.json").read_text())
-    feats = embedded.fbank(decode(reference["audio"]))
+    feats = features.fbank(decode(reference["audio"]))
     session = ort.InferenceSession(str(MODELS / embedded.CAMPPLUS[0]), providers=["CPUExecutionProvider"])
     for piece in reference["pieces"]:
         x = feats[slice(*piece["frames"])]

@@ -2,8 +2,9 @@
 
 No torch and no hub at run time. Speech comes from pyannote segmentation-3.0 run as ONNX over
 sliding 10 s chunks (it keeps off-mic, band-limited speech that Silero drops; Silero, as
-faster-whisper ships it, is the cheaper alternative). Fbank features come from kaldi-native-fbank,
-CAM++ runs in onnxruntime; both models live in ``models/`` (made by ``tools/export_campplus.py``).
+faster-whisper ships it, is the cheaper alternative). Fbank features are Kaldi's, computed in
+numpy (``features``); CAM++ runs in onnxruntime. Both models live in ``models/``
+(``tools/export_campplus.py`` made CAM++'s).
 The number of speakers is the largest eigengap of the Laplacian of a k-nearest-neighbour graph of
 window-embedding similarities (after 3D-Speaker's recipe); clusters of one voice are then merged,
 clusters whose two halves are different voices split, and a short stretch of windows clearly unlike
@@ -35,11 +36,10 @@ from ..files import sha256_file
 from ..transcript import Turn, speaker_id
 from ..weights import models_dir
 from . import SECONDS_PER_SPEAKER, DiarizationOptions, passes
+from .features import FRAME_SHIFT, fbank, frame_count
 
 logger = logging.getLogger(__name__)
 
-FRAME_SHIFT = 160  # samples per fbank frame (10 ms)
-FRAME_LENGTH = 400  # samples per fbank window (25 ms)
 CAMPPLUS = ("campplus/model.onnx", "8a743ab4c4ff6d2c2c3b68f96919c4fc1d8122b18988f609118c2259153250b6")
 SEGMENTATION = ("segmentation/model.onnx", "5ddebfc5885930ad9b92c39d903e89c5170c9fc47533d885f416b1d360fa48dc")
 CHUNK = 10 * SAMPLE_RATE  # segmentation-3.0 reads 10 s chunks ...
@@ -202,26 +202,6 @@ def frames_to_regions(active: np.ndarray, settings: EmbeddedSettings, n: int) ->
         for s, e in regions
         if e - s >= settings.min_speech
     ]
-
-
-def fbank(samples: np.ndarray) -> np.ndarray:
-    """Kaldi 80-bin log-mel filterbank (25 ms / 10 ms, povey window, no dither): (frames, 80)."""
-    import kaldi_native_fbank as knf
-
-    opts = knf.FbankOptions()
-    opts.frame_opts.dither = 0.0
-    opts.frame_opts.snip_edges = True
-    opts.mel_opts.num_bins = 80
-    computer = knf.OnlineFbank(opts)
-    computer.accept_waveform(SAMPLE_RATE, samples)
-    computer.input_finished()
-    n = computer.num_frames_ready
-    return np.stack([computer.get_frame(i) for i in range(n)]) if n else np.zeros((0, 80), np.float32)
-
-
-def frame_count(samples: int) -> int:
-    """Number of fbank frames in ``samples`` samples (Kaldi snip_edges)."""
-    return 0 if samples < FRAME_LENGTH else 1 + (samples - FRAME_LENGTH) // FRAME_SHIFT
 
 
 def windows(start: int, end: int, settings: EmbeddedSettings) -> list[tuple[int, int]]:

@@ -69,18 +69,15 @@ from .embedded import (
     CAMPPLUS,
     CHUNK,
     CHUNK_FRAMES,
-    FRAME_LENGTH,
-    FRAME_SHIFT,
     SEG_FRAME_DURATION,
     SEG_FRAME_STEP,
     SEGMENTATION,
     check_audio,
-    fbank,
-    frame_count,
     load_onnx,
     normalise,
     ordered_map,
 )
+from .features import FRAME_LENGTH, FRAME_SHIFT, fbank, frame_count
 
 logger = logging.getLogger(__name__)
 
