@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .asr import BACKENDS as ENGINE_BACKENDS
 from .asr import ENGINES, ASREngine, ASROptions, ASRResult, load_engine
@@ -336,15 +337,19 @@ class Pipeline:
         samples = audio() if callable(audio) else audio
         duration = len(samples) / SAMPLE_RATE
         bar = StageProgress(self.options.progress, "asr", duration)
+        # numpy's BLAS on one thread while the engine decodes: faster-whisper's features (a mel matmul per
+        # window) ran on both cores and those threads spun beside CTranslate2's own (BENCHMARKS.md, "BLAS
+        # threads beside the ASR").
         try:
-            if not turns and self._packs_vad_regions():
-                turns = speech_turns(samples)
-            if turns:
-                result = recognise_turns(
-                    self.engine, samples, turns, self.options.asr, progress=bar, encoded=encoded
-                )
-            else:
-                result = self.engine.transcribe(samples, self.options.asr, progress=bar)
+            with threadpool_limits(limits=1, user_api="blas"):
+                if not turns and self._packs_vad_regions():
+                    turns = speech_turns(samples)
+                if turns:
+                    result = recognise_turns(
+                        self.engine, samples, turns, self.options.asr, progress=bar, encoded=encoded
+                    )
+                else:
+                    result = self.engine.transcribe(samples, self.options.asr, progress=bar)
         finally:
             bar.close()
         # What the cache holds (times rounded to the ms) is what this run uses too: a rerun served from
