@@ -101,10 +101,10 @@ def test_the_asr_model_loads_during_diarization_unless_the_words_are_cached(monk
     words are in the result cache loads no ASR model at all."""
     import time
 
-    from conftest import DATA
-
     from podscribe import pipeline
     from podscribe.inputs import open_source
+
+    from conftest import DATA
 
     audio = DATA / "short.fr.opus"
     events: list[tuple[str, float]] = []
@@ -138,9 +138,9 @@ def test_numpys_blas_runs_on_one_thread_while_the_engine_decodes(monkeypatch):
     after, what the caller had."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from conftest import DATA
-
     from podscribe import pipeline
+
+    from conftest import DATA
 
     seen: list[set[int]] = []
     recognise_turns = pipeline.recognise_turns
