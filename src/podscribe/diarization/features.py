@@ -4,8 +4,8 @@ The same frames as Kaldi's ``compute-fbank-feats`` with 3D-Speaker's options (ka
 ``torchaudio.compliance.kaldi.fbank`` compute them too): 25-ms frames every 10 ms that end inside the
 audio (``snip_edges``), no dither, DC offset removed, pre-emphasis 0.97, Povey window, 512-point power
 spectrum, 80 triangular mel bins from 20 Hz to 8 kHz, natural log floored at float32's epsilon.
-Vectorised over frames (and computed in float32), it takes about a third of kaldi-native-fbank's
-time, which computes a frame at a time (BENCHMARKS.md, "Fbank in numpy").
+Vectorised over frames (and computed in float32), it takes about a sixth of kaldi-native-fbank's time,
+which computes a frame at a time (BENCHMARKS.md, "Fbank in numpy").
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ MEL_BINS = 80
 FFT_SIZE = 512  # the frame length rounded up to a power of two
 PREEMPHASIS = 0.97
 LOW_HZ = 20.0  # Kaldi's default lowest mel bin edge; the highest is the Nyquist frequency
-BLOCK = 3000  # frames computed at once (30 s of audio, about 6 MB of spectra): memory stays flat
+BLOCK = 128  # frames computed at once: their spectra stay in the CPU's cache (twice as fast as 3,000)
 
 
 def frame_count(samples: int) -> int:
