@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .asr import BACKENDS as ENGINE_BACKENDS
 from .asr import ENGINES, ASREngine, ASROptions, ASRResult, load_engine
@@ -337,11 +337,11 @@ class Pipeline:
         samples = audio() if callable(audio) else audio
         duration = len(samples) / SAMPLE_RATE
         bar = StageProgress(self.options.progress, "asr", duration)
-        # numpy's BLAS on one thread while the engine decodes: faster-whisper's features (a mel matmul per
+        # numpy's OpenBLAS on one thread while the engine decodes: faster-whisper's features (a mel matmul per
         # window) ran on both cores and those threads spun beside CTranslate2's own (BENCHMARKS.md, "BLAS
-        # threads beside the ASR").
+        # threads beside the ASR"). OpenBLAS only: an MKL may be the engine's own BLAS (torch builds).
         try:
-            with threadpool_limits(limits=1, user_api="blas"):
+            with ThreadpoolController().select(internal_api="openblas").limit(limits=1):
                 if not turns and self._packs_vad_regions():
                     turns = speech_turns(samples)
                 if turns:
