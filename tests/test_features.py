@@ -44,7 +44,7 @@ def test_fbank_gives_kaldis_frames_on_recorded_speech():
 
 
 def test_fbank_in_blocks_gives_the_frames_of_one_pass(monkeypatch):
-    """Frames are computed BLOCK at a time to bound memory; the block edges change nothing."""
+    """Frames are computed BLOCK at a time (their spectra stay in cache); the block edges change nothing."""
     audio = decode(str(DATA / "brief.fr.opus"))[: 5 * 16000]
     whole = features.fbank(audio)
     monkeypatch.setattr(features, "BLOCK", 7)

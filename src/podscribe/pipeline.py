@@ -339,7 +339,9 @@ class Pipeline:
         bar = StageProgress(self.options.progress, "asr", duration)
         # numpy's OpenBLAS on one thread while the engine decodes: faster-whisper's features (a mel matmul per
         # window) ran on both cores and those threads spun beside CTranslate2's own (BENCHMARKS.md, "BLAS
-        # threads beside the ASR"). OpenBLAS only: an MKL may be the engine's own BLAS (torch builds).
+        # threads beside the ASR"). OpenBLAS only: an MKL may be the engine's own BLAS (torch builds). Here,
+        # around all the stage's engine calls, not in the engine: its calls run at once in threads, and
+        # overlapping limits would restore each other's thread counts mid-stage.
         try:
             with ThreadpoolController().select(internal_api="openblas").limit(limits=1):
                 if not turns and self._packs_vad_regions():
