@@ -58,7 +58,7 @@ def test_fbank_in_blocks_gives_the_frames_of_one_pass(monkeypatch):
     st.floats(-0.5, 0.5),
 )
 def test_fbank_gives_kaldis_frames_on_any_signal(length, seed, level, offset):
-    """Noise at any level from -60 dB to full scale, over a DC offset, of any length (frame edges included)."""
+    """Noise from -60 dB to full scale over a DC offset, of any length (frame edges included)."""
     noise = np.random.default_rng(seed).standard_normal(length)
     samples = np.clip(offset + level * noise, -1, 1).astype(np.float32)
     ours, theirs = features.fbank(samples), kaldi_fbank(samples)
