@@ -19,7 +19,7 @@ sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
 MODULES = ("ctranslate2", "faster_whisper", "whisper", "torch", "onnxruntime", "podscribe")
 SYSTEMS = ("faster-whisper", "openai-whisper", "podscribe-asr", "podscribe-openai-asr")
-END_TO_END = "podscribe"  # its embedded diarizer runs on the same device: only with onnxruntime-gpu
+END_TO_END = "podscribe"  # its diarizer runs on the same device: only with onnxruntime-gpu
 
 
 def preflight(model: str) -> list[str]:

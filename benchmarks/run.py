@@ -72,14 +72,16 @@ class System:
 
 SYSTEMS = {s.name: s for s in (
     System("podscribe", "podscribe CLI end to end: faster-whisper int8, batch 8, VAD, word times, "
-           "embedded diarization, JSON+SRT written", "podscribe"),
+           "the default diarizer (overlap; embedded before 2026-12-04), JSON+SRT written", "podscribe"),
     System("faster-whisper", "plain faster-whisper WhisperModel int8, sequential, no VAD, no word times",
            "faster-whisper"),
     System("openai-whisper", "plain openai-whisper fp32, sequential, no word times", "openai-whisper"),
     System("podscribe-openai", "podscribe CLI end to end with --engine openai-whisper", "podscribe",
            ("--engine", "openai-whisper")),
-    System("diarize", "podscribe diarize (embedded: segmentation-3.0 VAD + CAM++, both ONNX, + spectral), RTTM written",
-           "podscribe", command="diarize"),
+    System("diarize", "podscribe diarize with the default diarizer (overlap; embedded before 2026-12-04), RTTM "
+           "written", "podscribe", command="diarize"),
+    System("diarize-embedded", "podscribe diarize --diarizer embedded (segmentation-3.0 VAD + CAM++, both ONNX, "
+           "+ spectral), RTTM written", "podscribe", ("--diarizer", "embedded"), command="diarize"),
     System("diarize-overlap", "podscribe diarize --diarizer overlap (segmentation-3.0 local speakers + CAM++ "
            "pieces, both ONNX, + AHC, overlap-aware), RTTM written", "podscribe", ("--diarizer", "overlap"),
            command="diarize"),
@@ -90,6 +92,8 @@ SYSTEMS = {s.name: s for s in (
            ("--diarizer", "none")),
     System("podscribe-overlap", "podscribe end to end with --diarizer overlap", "podscribe",
            ("--diarizer", "overlap")),
+    System("podscribe-embedded", "podscribe end to end with --diarizer embedded", "podscribe",
+           ("--diarizer", "embedded")),
     System("podscribe-openai-asr", "podscribe --engine openai-whisper --diarizer none", "podscribe",
            ("--engine", "openai-whisper", "--diarizer", "none")),
     System("openai-whisper-words", "plain openai-whisper fp32, sequential, word_timestamps=True (podscribe's "

@@ -108,7 +108,8 @@ def test_transcribe_an_array_a_segment_and_bytes(samples):
         total = {t for s, _, t in events if s == stage}
         assert done[0] == 0 and done == sorted(done) and done[-1] == pytest.approx(len(samples) / SAMPLE_RATE)
         assert len(total) == 1 and total.pop() == pytest.approx(len(samples) / SAMPLE_RATE)
-    assert len({d for s, d, _ in events if s == "diarization"}) >= 4  # inside the diarizer, not only its ends
+    # inside the diarizer, not only its ends (the overlap diarizer reports after each batch of 4 chunks: 25 s)
+    assert len({d for s, d, _ in events if s == "diarization"}) >= 3
     from_bytes = podscribe.transcribe(SHORT.read_bytes(), language="fr")
     assert from_bytes.words == from_path.words  # same bytes, same cache entry
     pcm = (samples * 32767).astype(np.int16)

@@ -45,12 +45,12 @@ def test_vad_off_is_refused_where_speaker_turns_decide_what_is_decoded():
 
 
 
-def test_overlap_diarizer_is_chosen_by_name_and_cached_apart():
-    overlap, default = Pipeline(make_options(diarizer="overlap")), Pipeline(PipelineOptions())
-    assert default.options.diarizer == "embedded"  # the default is unchanged
-    assert overlap.diarizer.name == "overlap"
+def test_embedded_diarizer_is_chosen_by_name_and_cached_apart():
+    embedded, default = Pipeline(make_options(diarizer="embedded")), Pipeline(PipelineOptions())
+    assert default.options.diarizer == "overlap" and default.diarizer.name == "overlap"  # the default
+    assert embedded.diarizer.name == "embedded"
     # cached turns and the ASR read along them are keyed by the diarizer's name: no version bump needed
-    assert overlap._diar_key() != default._diar_key()
+    assert embedded._diar_key() != default._diar_key()
 
 
 def test_a_cuda_device_no_runtime_sees_fails_before_any_model_loads():

@@ -70,7 +70,7 @@ def test_test_part_is_consistent(test_part: Path) -> None:
     assert (test_part.parent / "NOTICE").read_text(encoding="utf-8").count("CC-BY") >= 2
 
 
-@pytest.mark.parametrize("diarizer", ["embedded", "none"])
+@pytest.mark.parametrize("diarizer", ["overlap", "embedded", "none"])
 def test_no_clause_of_a_turn_is_lost(test_part: Path, diarizer: str) -> None:
     record = json.loads((test_part / "short_monologue.fr.json").read_text(encoding="utf-8"))
     assert max(t["end"] - t["start"] for t in record["turns"]) > 15  # long turns, pauses between sentences

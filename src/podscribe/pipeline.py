@@ -81,8 +81,8 @@ class PipelineOptions:
                                      "the threads (default: one per thread)", metavar="N")  # fmt: skip
     asr: ASROptions = ASROptions()
     diarizer: str | None = option(  # None or "none": no diarization
-        "embedded", "--diarizer", "embedded (offline), overlap (offline; overlapping speech, frame-precise "
-        "boundaries, brief speakers), pyannote (needs podscribe[pyannote]) or none",
+        "overlap", "--diarizer", "overlap (offline; overlapping speech, frame-precise boundaries, brief "
+        "speakers), embedded (offline; less CPU, no overlap), pyannote (needs podscribe[pyannote]) or none",
         choices=(*DIARIZERS, "none"),
     )  # fmt: skip
     diarization: DiarizationOptions = DiarizationOptions()
@@ -277,7 +277,7 @@ class Pipeline:
             kwargs: dict[str, Any] = {"device": o.device}
             if o.diarizer == "pyannote":
                 kwargs["path"] = o.pyannote
-            self._diarizer = load_diarizer(o.diarizer or "embedded", **kwargs)
+            self._diarizer = load_diarizer(o.diarizer or "overlap", **kwargs)
             _LOADS["diarization"] += 1
         return self._diarizer
 
@@ -511,7 +511,7 @@ def transcribe(
         model: Whisper model name (``"base"``) or a local CTranslate2 folder / openai-whisper ``.pt``.
         engine: ``"faster-whisper"`` (default) or ``"openai-whisper"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        diarizer: ``"embedded"`` (default), ``"overlap"`` (turns may overlap), ``"pyannote"`` or ``"none"``.
+        diarizer: ``"overlap"`` (default; turns may overlap), ``"embedded"``, ``"pyannote"`` or ``"none"``.
         num_speakers: exact speaker count (wins over the range).
         min_speakers: fewest speakers the diarizer may find.
         max_speakers: most speakers the diarizer may find.
@@ -551,7 +551,7 @@ def diarize(
         num_speakers: exact speaker count (wins over the range).
         min_speakers: fewest speakers to find.
         max_speakers: most speakers to find.
-        diarizer: ``"embedded"`` (default), ``"overlap"`` (turns may overlap) or ``"pyannote"``.
+        diarizer: ``"overlap"`` (default; turns may overlap), ``"embedded"`` or ``"pyannote"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         options: a full ``PipelineOptions`` to start from.
         **more: other ``PipelineOptions`` / ``DiarizationOptions`` fields.

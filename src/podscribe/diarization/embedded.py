@@ -1,4 +1,5 @@
-"""The offline default diarizer: speech regions, CAM++ window embeddings, spectral clustering.
+"""The ``embedded`` diarizer: speech regions, CAM++ window embeddings, spectral clustering (the default
+until 2026-12-04; it costs less CPU than the ``overlap`` diarizer and gives no overlap).
 
 No torch and no hub at run time. Speech comes from pyannote segmentation-3.0 run as ONNX over
 sliding 10 s chunks (it keeps off-mic, band-limited speech that Silero drops; Silero, as

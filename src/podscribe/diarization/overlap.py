@@ -1,9 +1,9 @@
 """The ``overlap`` diarizer: local speakers per chunk, one embedding each, global clustering.
 
-An option beside the default ``embedded`` diarizer: its turns overlap where two voices are heard at
-once and its boundaries are frame-precise (16.875 ms); on the report files it counted speakers right
-on all 11 (the default: 9) and its DER without collar is lower on all 11, but the words read from its
-turns were a little worse on the dev recordings (BENCHMARKS.md, "Diarization: the overlap diarizer").
+The default diarizer since 2026-12-04 (session 21): its turns overlap where two voices are heard at once
+and its boundaries are frame-precise (16.875 ms). Chosen on the dev part: a lower DER without collar than
+the ``embedded`` diarizer's on all 11 dev files and on the dev part's 60 and 180 minutes, the same speaker
+counts, for about 14 % more CPU (BENCHMARKS.md, "The overlap diarizer as the default").
 
 No torch and no hub at run time; the algorithm is pyannote.audio's ``SpeakerDiarization`` pipeline
 (pyannote.audio 3.1/4.0, ``pipelines/speaker_diarization.py``; Plaquet & Bredin, Interspeech 2023;
