@@ -6,9 +6,10 @@
 Each AUDIO has its exact RTTM beside it (same stem, ``.rttm``). The ``overlap`` diarizer
 (``--diarizer overlap``, ``OverlapSettings``) is scored; its local stage (segmentation + embeddings,
 the costly part) is cached per file and local settings in ``--cache``, so a sweep of the clustering
-and reconstruction settings re-runs only those. ``--old`` scores the ``embedded`` diarizer instead (the
-default until 2026-12-04; spectral clustering of window embeddings; the figures in results/diarization/report-old.json
-were measured with it at commit 0e4a71c, whose turns are the same: later changes renamed and shared code).
+and reconstruction settings re-runs only those. ``--old`` scores the ``embedded`` diarizer instead
+(the default until 2026-12-04; spectral clustering of window embeddings; the figures in
+results/diarization/report-old.json were measured with it at commit 0e4a71c, whose turns are the same:
+later changes renamed and shared code).
 
 Measures, all without collar unless said:
 - speakers found vs in the reference;
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("audio", nargs="+", type=Path)
     parser.add_argument("--set", action="append", default=[], help="NAME=VALUE of OverlapSettings")
     parser.add_argument("--sweep", action="append", default=[], help="NAME=V1,V2,... (every combination)")
-    parser.add_argument("--old", action="store_true", help="score the embedded diarizer instead (the default until 2026-12-04)")
+    parser.add_argument("--old", action="store_true",
+                        help="score the embedded diarizer instead (the default until 2026-12-04)")
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--pyannote", action="store_true", help="agreement with pyannote.audio's Inference")

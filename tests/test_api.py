@@ -108,8 +108,11 @@ def test_transcribe_an_array_a_segment_and_bytes(samples):
         total = {t for s, _, t in events if s == stage}
         assert done[0] == 0 and done == sorted(done) and done[-1] == pytest.approx(len(samples) / SAMPLE_RATE)
         assert len(total) == 1 and total.pop() == pytest.approx(len(samples) / SAMPLE_RATE)
-    # inside the diarizer, not only its ends (the overlap diarizer reports after each batch of 4 chunks: 25 s)
+    # inside the diarizer, not only its ends: the default reports after each batch of 4 chunks (25 s) ...
     assert len({d for s, d, _ in events if s == "diarization"}) >= 3
+    seen: list[tuple[str, float, float]] = []  # ... the embedded one after each batch of both its passes
+    podscribe.diarize(samples, diarizer="embedded", cache=False, progress=lambda *e: seen.append(e))
+    assert len({d for s, d, _ in seen if s == "diarization"}) >= 4
     from_bytes = podscribe.transcribe(SHORT.read_bytes(), language="fr")
     assert from_bytes.words == from_path.words  # same bytes, same cache entry
     pcm = (samples * 32767).astype(np.int16)

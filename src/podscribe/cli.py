@@ -406,7 +406,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
 
     _check_inputs(args.inputs)
     if args.diarizer == "none":
-        raise OptionError("diarize needs --diarizer embedded, overlap or pyannote")
+        raise OptionError("diarize needs --diarizer overlap, embedded or pyannote")
     outdir = Path(args.output_dir)
     targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
     check_targets(targets.values(), args.force, OVERWRITE)

@@ -29,6 +29,7 @@ from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio
 from .devices import DEVICE_FORMS, check_device, cpu_threads, resolve_device
 from .diarization import BACKENDS as DIARIZER_BACKENDS
+from .diarization import DEFAULT as DEFAULT_DIARIZER
 from .diarization import DIARIZERS, SECONDS_PER_SPEAKER, DiarizationOptions, Diarizer, load_diarizer
 from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir
@@ -81,7 +82,7 @@ class PipelineOptions:
                                      "the threads (default: one per thread)", metavar="N")  # fmt: skip
     asr: ASROptions = ASROptions()
     diarizer: str | None = option(  # None or "none": no diarization
-        "overlap", "--diarizer", "overlap (offline; overlapping speech, frame-precise boundaries, brief "
+        DEFAULT_DIARIZER, "--diarizer", "overlap (offline; overlapping speech, frame-precise boundaries, brief "
         "speakers), embedded (offline; less CPU, no overlap), pyannote (needs podscribe[pyannote]) or none",
         choices=(*DIARIZERS, "none"),
     )  # fmt: skip
@@ -277,7 +278,7 @@ class Pipeline:
             kwargs: dict[str, Any] = {"device": o.device}
             if o.diarizer == "pyannote":
                 kwargs["path"] = o.pyannote
-            self._diarizer = load_diarizer(o.diarizer or "overlap", **kwargs)
+            self._diarizer = load_diarizer(o.diarizer or DEFAULT_DIARIZER, **kwargs)
             _LOADS["diarization"] += 1
         return self._diarizer
 
@@ -565,7 +566,7 @@ def diarize(
     )  # fmt: skip
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
     if opts.diarizer in (None, "none"):  # "none" would otherwise fall back to the default diarizer
-        raise OptionError("diarize needs a diarizer (embedded, overlap or pyannote)")
+        raise OptionError("diarize needs a diarizer (overlap, embedded or pyannote)")
     source = open_source(audio)
     pipeline = Pipeline(opts)
     return pipeline.diarize_audio(pipeline.decoder(source), source.digest if opts.cache else None)

@@ -87,6 +87,7 @@ DIARIZERS: dict[str, str] = {
     "pyannote": "podscribe.diarization.pyannote:PyannoteDiarizer",
 }
 BACKENDS = {"embedded": "onnxruntime", "overlap": "onnxruntime", "pyannote": "torch"}  # what each runs on
+DEFAULT = "overlap"  # chosen on the dev part (BENCHMARKS.md, "The overlap diarizer as the default")
 
 
 def load_diarizer(name: str, **kwargs: object) -> Diarizer:
