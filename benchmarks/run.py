@@ -94,6 +94,9 @@ SYSTEMS = {s.name: s for s in (
            ("--diarizer", "overlap")),
     System("podscribe-embedded", "podscribe end to end with --diarizer embedded", "podscribe",
            ("--diarizer", "embedded")),
+    System("podscribe-auto", "podscribe CLI end to end with --device auto (given after --device): each model "
+           "where its runtime sees CUDA, so the ASR on the GPU and, without onnxruntime-gpu, the diarizer on the CPU",
+           "podscribe", ("--device", "auto")),
     System("podscribe-openai-asr", "podscribe --engine openai-whisper --diarizer none", "podscribe",
            ("--engine", "openai-whisper", "--diarizer", "none")),
     System("openai-whisper-words", "plain openai-whisper fp32, sequential, word_timestamps=True (podscribe's "
