@@ -45,6 +45,7 @@ def split_words(text: str) -> list[str]:
 
 
 def words(result: ASRResult) -> list[str]:
+    """An engine result's words, as ``split_words`` gives them."""
     return split_words(" ".join(s.text for s in result.segments))
 
 
@@ -55,6 +56,7 @@ def reference_words() -> list[str]:
 
 
 def similarity(a: list[str], b: list[str]) -> float:
+    """How much of two word lists match, in order (difflib's ratio: 1.0 the same words, 0.0 none)."""
     return difflib.SequenceMatcher(a=a, b=b, autojunk=False).ratio()
 
 
