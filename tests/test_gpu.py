@@ -10,19 +10,19 @@ import re
 from pathlib import Path
 
 import pytest
+from test_asr import AGREE, check_times, words
 from test_cli import assert_one_line_error, podscribe
 
-from podscribe.asr import ASROptions, ASRResult, load_engine
+from podscribe.asr import load_engine
 from podscribe.asr.faster_whisper import FasterWhisperEngine
-from podscribe.audio import load_audio
+from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.pipeline import Pipeline, make_options
 
 from conftest import DATA
 
 pytestmark = pytest.mark.gpu
 
-# Equal settings on both devices (test_asr's AGREE): greedy, no temperature fallback, no VAD, one clip batch.
-AGREE = ASROptions(language="fr", beam_size=1, temperature=(0.0,), batch_size=1, vad=False)
+# AGREE (test_asr): equal settings on both devices, greedy, no temperature fallback, no VAD, one clip batch.
 SHORT = DATA / "short.fr.opus"  # two speakers (tests/data/short.fr.rttm)
 
 
@@ -40,13 +40,8 @@ def _needs_cuda() -> None:
 
 
 def split_words(text: str) -> list[str]:
-    """Lowercase words without punctuation (elisions split: l'homme -> l homme)."""
+    """Lowercase words without punctuation, as test_asr's ``words`` gives an engine result's."""
     return re.sub(r"[^\w]+", " ", text.lower()).split()
-
-
-def words(result: ASRResult) -> list[str]:
-    """An engine result's words, as ``split_words`` gives them."""
-    return split_words(" ".join(s.text for s in result.segments))
 
 
 def reference_words() -> list[str]:
@@ -86,15 +81,12 @@ def test_an_engine_on_cuda_in_float16_reads_as_well_as_on_the_cpu(engine: str) -
     on_gpu, on_cpu = similarity(ref, words(gpu)), similarity(ref, words(cpu))
     print(f"{engine}: similarity to the reference, cuda {on_gpu:.3f}, cpu {on_cpu:.3f}")
     assert on_gpu >= on_cpu - 0.1
-    previous = 0.0
-    for w in (w for s in gpu.segments for w in s.words):
-        assert previous <= w.start <= w.end <= len(audio) / 16000
-        previous = w.end
+    check_times(gpu, len(audio) / SAMPLE_RATE)
 
 
 def test_cli_with_device_cuda_writes_its_files(tmp_path: Path) -> None:
-    proc = podscribe("transcribe", str(SHORT), "-o", str(tmp_path), "-f", "json,srt", "--language", "fr", "--device", "cuda",
-                     "--diarizer", "none", "--quiet")
+    proc = podscribe("transcribe", str(SHORT), "-o", str(tmp_path), "-f", "json,srt", "--language", "fr",
+                     "--device", "cuda", "--diarizer", "none", "--quiet")
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "short.fr.json").read_text(encoding="utf-8"))
     assert len([w for s in data["segments"] for w in s["words"]]) >= 20
