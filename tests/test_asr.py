@@ -152,15 +152,24 @@ def test_engines_agree(faster_fp32_agree: ASRResult, openai_agree: ASRResult) ->
 
 def test_faster_detected_language_matches_forced(faster, faster_fr, speech) -> None:
     detected = faster.transcribe(speech, DETECT)
-    assert detected.language == "fr"
+    assert detected.language == "fr" and detected.ranking[0][0] == "fr" and not faster_fr.ranking
     assert words(detected) == words(faster_fr)
+    check_ranking(detected.ranking)
+
+
+def check_ranking(ranking: tuple[tuple[str, float], ...]) -> None:
+    """An engine's language ranking: distinct languages, probabilities falling, summing to at most 1."""
+    probabilities = [p for _, p in ranking]
+    assert len({lang for lang, _ in ranking}) == len(ranking) > 50
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1 + 1e-3
 
 
 def test_openai_with_vad_detects_french(openai, speech) -> None:
     piece = speech[: 8 * SAMPLE_RATE]
     result = openai.transcribe(piece, DETECT)
-    assert result.language == "fr" and len(words(result)) >= 5
+    assert result.language == "fr" and len(words(result)) >= 5 and result.ranking[0][0] == "fr"
     check_times(result, 8.0)
+    check_ranking(result.ranking)
 
 
 def test_openai_clip_past_the_end_progress_and_no_hang(openai, speech) -> None:
@@ -308,7 +317,8 @@ LANGUAGE_TOKENS = st.sampled_from(["<|fr|>", "<|en|>", "<|it|>", "<|la|>"])
 def test_a_window_keeps_the_calls_language_unless_whisper_is_sure_of_another(rankings) -> None:
     """Per window: its own language first where Whisper gives it more than SURE_LANGUAGE, else the call's
     (when ranked at all); the same languages and probabilities either way."""
-    from podscribe.asr.faster_whisper import SURE_LANGUAGE, _SureDetector
+    from podscribe.asr import SURE_LANGUAGE
+    from podscribe.asr.faster_whisper import _SureDetector
 
     found = _SureDetector(_Ranked(rankings), "fr").detect_language(None)
     assert len(found) == len(rankings)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from podscribe.asr import SURE_LANGUAGE
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.packing import (
     PackOptions,
@@ -20,7 +21,7 @@ from podscribe.packing import (
     missed,
     pack,
     recognise_turns,
-    speech_stretches,
+    reread_in,
     turn_clips,
 )
 from podscribe.reference import load_rttm
@@ -80,17 +81,6 @@ def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: l
                 before = [d for d in q if d.start < c.start]
                 if q[0].speaker == c.speaker and before:
                     assert sum(d.duration for d in before) + gap * len(before) + c.duration > options.window - 1e-6
-
-
-@given(turn_lists())
-def test_stretches_cover_every_turn_and_part_only_at_long_pauses(turns: list[Turn]) -> None:
-    options = PackOptions()
-    stretches = speech_stretches(turns, AUDIO, options)
-    assert {s.speaker for s in stretches} <= {""}
-    for a, b in itertools.pairwise(stretches):
-        assert b.start - a.end > options.clip_join_gap - 2 * options.pad - 1e-9
-    for t in turns:
-        assert any(s.start <= t.start and t.end <= s.end for s in stretches)
 
 
 def test_a_voice_starting_over_the_last_one_keeps_its_first_words() -> None:
@@ -182,12 +172,49 @@ def test_segments_are_cut_where_a_stretch_was_decoded_again() -> None:
     assert [s.text for s in _split_at([Segment.from_words(words)], [Turn(9.0, 12.0, "A")])] == ["a b c"]
 
 
+rankings = st.lists(
+    st.lists(st.tuples(st.sampled_from(["fr", "en", "it", "ja", "ru"]), st.floats(0, 1)), min_size=1, max_size=5,
+             unique_by=lambda lp: lp[0]).map(lambda r: tuple(sorted(r, key=lambda lp: -lp[1]))),
+    max_size=4,
+)  # fmt: skip
+
+
+@given(rankings, st.sets(st.sampled_from(["fr", "en", "it", "ja", "ru"])))
+def test_only_a_speaker_whisper_is_unsure_of_is_read_again_in_a_language_heard_for_sure(ranked, heard) -> None:
+    again = reread_in(ranked, heard)
+    for i, ranking in enumerate(ranked):
+        top, p = ranking[0]
+        heard_there = [lang for lang, _ in ranking if lang in heard]
+        if p > SURE_LANGUAGE or not heard_there or heard_there[0] == top:
+            assert i not in again
+        else:
+            assert again[i] == heard_there[0]
+    assert reread_in([(("ja", 0.28), ("fr", 0.2))], {"fr"}) == {0: "fr"}
+    assert reread_in([(("ja", 0.28), ("fr", 0.2))], set()) == {}
+    assert reread_in([(("it", 0.9), ("fr", 0.05))], {"fr"}) == {}
+
+
+def test_a_speaker_whisper_is_unsure_of_is_not_read_in_that_language() -> None:
+    """overlap.fr's reference turns, no language given: Jérémy's few seconds of synthetic French come out as
+    Japanese at p=0.20 (decoded as such, katakana); read again in French, the language Whisper was sure of for
+    the other voices."""
+    from podscribe.asr import ASROptions, load_engine
+
+    audio = load_audio(DATA / "overlap.fr.opus")
+    engine = load_engine("faster-whisper", "base", device="cpu")
+    result = recognise_turns(engine, audio, load_rttm(DATA / "overlap.fr.rttm"),
+                             ASROptions(beam_size=1, temperature=(0.0,)))  # fmt: skip
+    words = [w.text for s in result.segments for w in s.words]
+    assert result.language == "fr" and len(words) > 150
+    assert not [w for w in words if any(ord(c) > 0x2FFF for c in w)]
+
+
 class _Spy:
     """Wraps an engine and records the clips of each call."""
 
     def __init__(self, engine) -> None:
         self.engine, self.calls = engine, []
-        self.name, self.packs_clips = engine.name, engine.packs_clips
+        self.name = engine.name
 
     def transcribe(self, audio, options, progress=None, clips=None, tap=None):
         self.calls.append(list(clips or []))
@@ -197,8 +224,8 @@ class _Spy:
 @pytest.mark.parametrize("engine_name, name", [("faster-whisper", "overlap.fr"), ("openai-whisper", "short.fr")])
 def test_every_turn_gets_its_words(engine_name: str, name: str) -> None:
     """On real audio, with the real engine: every reference turn of 2 s or more has words in it, and
-    words come back in time order, inside the audio. A sequential engine reads speech stretches,
-    fewer clips than turns."""
+    words come back in time order, inside the audio; both engines read a speaker's turns in shared
+    windows, fewer than the turns."""
     from podscribe.asr import ASROptions, load_engine
 
     if engine_name == "openai-whisper":
@@ -213,8 +240,7 @@ def test_every_turn_gets_its_words(engine_name: str, name: str) -> None:
     for t in turns:
         if t.duration >= 2.0:
             assert any(t.start <= (w.start + w.end) / 2 <= t.end for w in words), t
-    if not engine.packs_clips:
-        assert len(engine.calls) == 1 and len(engine.calls[0]) < len(turns)
+    assert sum(len(windows) for windows in engine.calls) < len(turns)
 
 
 def test_kept_encoder_outputs_are_those_of_each_windows_own_audio() -> None:

@@ -110,18 +110,24 @@ def test_an_unspoken_one_word_sentence_is_flagged_where_it_has_room(test_part: P
     assert tried == flagged == 8
 
 
-def test_each_speaker_is_read_in_their_own_language(test_part: Path) -> None:
+@pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
+def test_each_speaker_is_read_in_their_own_language(test_part: Path, engine: str) -> None:
     """short_conversation: a French and an English voice; no language given. Each one's turns come back in
-    their language (one language forced on both made the other's words wrong or missing)."""
+    their language (one language forced on both made the other's words wrong or missing). Measured per voice
+    on 2026-12-04: 0.14-0.16 and 0.11 WER with both engines; 0.34 for the English voice when openai-whisper
+    read every speaker in the language of the first 30 s of speech (its first English turn came back in
+    French)."""
+    if engine == "openai-whisper":
+        pytest.importorskip("whisper")
     record = json.loads((test_part / "short_conversation.json").read_text(encoding="utf-8"))
-    transcript = Pipeline(make_options(cache=False)).run(test_part / "short_conversation.flac")
+    transcript = Pipeline(make_options(cache=False, engine=engine)).run(test_part / "short_conversation.flac")
     for speaker, language in (("French Voice", "fr"), ("English Voice", "en")):
         turns = [t for t in record["turns"] if t["speaker"] == speaker]
         said = " ".join(w.text for w in transcript.words
                         if any(t["start"] <= (w.start + w.end) / 2 <= t["end"] for t in turns))
         normalizer = Normalizer(language)
         errors, _ = align(normalizer(" ".join(t["text"] for t in turns)), normalizer(said))
-        assert errors.wer < 0.35, (speaker, errors)
+        assert errors.wer < 0.25, (speaker, errors)
 
 
 def test_without_speakers_each_window_is_read_in_its_own_language(test_part: Path) -> None:

@@ -4,14 +4,15 @@ Whisper reads 30-s windows. Decoding each speaker turn alone keeps Whisper from 
 speaker change (it skips a muffled speaker when a clear one follows), but every short turn then costs a
 whole window. Here the clips of one speaker, taken in time order within a block of the timeline, are
 laid end to end with ``gap`` seconds of silence between them, up to ``window`` seconds per pack; the
-engine decodes each pack as one clip, and its words are mapped back to the clip they fall in. That is
-for engines whose ``packs_clips`` is true (batched faster-whisper). A sequential engine (openai-whisper)
-pays per window it reads, not per clip: it gets speech stretches instead, every speaker's turns joined
-across short pauses, and reads each window by window as it would the whole file; ``assign`` then splits
-its segments at speaker changes. Blocks of ``block`` seconds bound the packed audio held at once (long
-files). Without a forced language each speaker's windows are decoded in the language found on the first
-of them, and that speaker keeps it in later blocks; without speakers (no diarization) each window is decoded
-in the language found on its own encoder output where Whisper is sure of it (``ASROptions.window_language``).
+engine decodes each pack as one clip, and its words are mapped back to the clip they fall in: batched
+faster-whisper and sequential openai-whisper alike (openai-whisper read speech stretches of all speakers
+in one language until 2026-12-04: on recorded multi-language conversations it lost one voice's words;
+BENCHMARKS.md, "openai-whisper reads speaker windows"). Blocks of ``block`` seconds bound the packed
+audio held at once (long files). Without a forced language each speaker's windows are decoded in the
+language found on the first of them (or, where Whisper was not sure of it, in the likeliest of those it was
+sure of for other speakers: ``reread_in``), and that speaker keeps it in later blocks; without speakers (no
+diarization) each window is decoded in the language found on its own encoder output where Whisper is sure of
+it (``ASROptions.window_language``).
 The windows' encoder outputs can be handed on (``Encoded``): ``align`` times a known text on them.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .asr import ASREngine, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback
+from .asr import SURE_LANGUAGE, ASREngine, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
 from .audio import SAMPLE_RATE
 from .transcript import Segment, Turn, Word
 
@@ -113,12 +113,6 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     return clips
 
 
-def speech_stretches(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
-    """Clips for a sequential engine: all speakers' turns joined across pauses under ``clip_join_gap``, uncut
-    (speaker ``""``), so it reads as few windows as it would over the whole file, but no long silence."""
-    return turn_clips([replace(t, speaker="") for t in turns], audio, replace(options, window=math.inf))
-
-
 def pack(clips: Sequence[Turn], options: PackOptions = PackOptions()) -> list[list[Turn]]:
     """Group clips into windows: each window holds clips of one speaker in time order, their durations
     plus the gaps between them at most ``options.window``; a clip goes into the first window of its
@@ -185,7 +179,7 @@ def recognise_turns(
     Whisper may stop reading a window early (it takes a pause for the end), and batched decoding does
     not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone.
     """
-    clips = (turn_clips if engine.packs_clips else speech_stretches)(turns, audio, options)
+    clips = turn_clips(turns, audio, options)
     blocks: list[list[Turn]] = []
     for clip in clips:
         if not blocks or clip.end - blocks[-1][0].start > options.block:
@@ -197,36 +191,45 @@ def recognise_turns(
     # Speaker windows (one voice each) are decoded in their speaker's own language when none is forced:
     # measured on real multi-language conversations, forcing one language on every speaker garbles the others.
     # A new speaker's windows are one engine call without a language: the engine finds it on the first
-    # window it decodes, and that is the speaker's language from then on.
+    # window it decodes, and that is the speaker's language from then on, unless Whisper was not sure of it
+    # (``reread_in``).
     languages: dict[str, str] = {}
+    heard: set[str] = set()  # languages Whisper was sure of for a speaker
     segments: list[Segment] = []
     redone = 0
     for block in blocks:
         span = (block[0].start, block[-1].end)
-        packs = pack(block, options) if engine.packs_clips else [[clip] for clip in block]
+        packs = pack(block, options)
         new = list(dict.fromkeys(p[0].speaker for p in packs if p[0].speaker not in languages))
-        new = new if asr.language is None and engine.packs_clips else []
+        new = new if asr.language is None else []
         calls: list[tuple[str | None, Sequence[Sequence[Turn]]]] = [
             (None, [p for p in packs if p[0].speaker == speaker]) for speaker in new
         ]
         calls += _by_language([p for p in packs if p[0].speaker not in new], languages, language).items()
         results = _decode(engine, audio, calls, asr, options, span, progress, encoded)
-        languages.update((speaker, lang) for speaker, (_, lang) in zip(new, results) if lang)
-        found = [seg for segments_of_call, _ in results for seg in segments_of_call]
-        language = language or next((lang for _, lang in results if lang), None)
-        # Sequential engines go on after an early stop themselves (a second pass costs them more than
-        # it finds: BENCHMARKS.md, "Tuning notes"); a clip decoded alone gives the same words again.
-        again: list[Turn] = []
-        if engine.packs_clips:
-            alone = {p[0] for p in packs if len(p) == 1}
-            words = [w for seg in found for w in seg.words]
-            again = [s for s in missed(block, words, turns, options) if s not in alone]
+        rankings = [ranking for _, _, ranking in results[: len(new)]]
+        heard |= {ranking[0][0] for ranking in rankings if ranking and ranking[0][1] > SURE_LANGUAGE}
+        reread = reread_in(rankings, heard)
+        if reread:  # the encoder outputs went to ``encoded`` on the first reading
+            for i, lang in reread.items():
+                logger.info("speaker %s read again in %s: Whisper was not sure of %s (p=%.2f)",
+                            new[i], lang, *rankings[i][0])  # fmt: skip
+            again_calls = [(lang, calls[i][1]) for i, lang in reread.items()]
+            for i, result in zip(reread, _decode(engine, audio, again_calls, asr, options, span, None)):
+                results[i] = result
+        languages.update((speaker, lang) for speaker, (_, lang, _) in zip(new, results) if lang)
+        found = [seg for segments_of_call, _, _ in results for seg in segments_of_call]
+        language = language or next((lang for _, lang, _ in results if lang), None)
+        # A clip that had its window to itself would give the same words again.
+        alone = {p[0] for p in packs if len(p) == 1}
+        words = [w for seg in found for w in seg.words]
+        again = [s for s in missed(block, words, turns, options) if s not in alone]
         if again:
             calls = list(_by_language([[c] for c in again], languages, language).items())
             # Speech decoded again keeps the file's language: on its own, a stretch of synthetic French was
             # found to be Japanese at p=0.67 (BENCHMARKS.md, "`--diarizer none`: each window in its own ...").
             alike = replace(asr, window_language=False)
-            more = [seg for segments_of_call, _ in _decode(engine, audio, calls, alike, options, span, None)
+            more = [seg for segments_of_call, _, _ in _decode(engine, audio, calls, alike, options, span, None)
                     for seg in segments_of_call]  # fmt: skip
             found = _split_at(found, again) + more
             redone += len(again)
@@ -299,6 +302,24 @@ def _speaker_at(t: float, clips: Sequence[Turn]) -> str | None:
     return min(clips, key=lambda c: max(c.start - t, t - c.end, 0.0)).speaker
 
 
+def reread_in(rankings: Sequence[Ranking], heard: set[str]) -> dict[int, str]:
+    """Speakers to read again, by the index of their ranking, and in what: each one whose language Whisper
+    was not sure of (SURE_LANGUAGE) takes the most likely of the languages it was sure of for a speaker
+    (``heard``), where that is not the one it was read in.
+
+    A few seconds of a voice give Whisper little to go on: the dev fixtures' synthetic French voices came
+    out as Japanese at p=0.28 and 0.34 (overlap.fr, noisy.fr; BENCHMARKS.md, "A speaker's language ...").
+    Without a sure language elsewhere, or with one that is the speaker's own top guess, nothing changes.
+    """
+    out = {}
+    for i, ranking in enumerate(rankings):
+        if ranking and ranking[0][1] <= SURE_LANGUAGE:
+            best = next((lang for lang, _ in ranking if lang in heard), ranking[0][0])
+            if best != ranking[0][0]:
+                out[i] = best
+    return out
+
+
 def _by_language(
     packs: Sequence[Sequence[Turn]], languages: dict[str, str], default: str | None
 ) -> dict[str | None, list[Sequence[Turn]]]:
@@ -333,9 +354,10 @@ def _decode(
     span: tuple[float, float],
     progress: ProgressCallback | None,
     encoded: Callable[[Encoded], None] | None = None,
-) -> list[tuple[list[Segment], str | None]]:
+) -> list[tuple[list[Segment], str | None, Ranking]]:
     """Engine calls, each on (language, packs laid end to end) -> for each, segments on the original
-    timeline and the language used (the one asked, else the one the engine found: None without words);
+    timeline, the language used (the one asked, else the one the engine found: None without words) and
+    the engine's ranking of languages where it found one;
     ``encoded`` gets each window's encoder output with its clips' places (``_encoded_windows``).
 
     The calls run at once: each waits for its own last batch, so calls in a row (one per speaker's
@@ -347,7 +369,7 @@ def _decode(
     total = max(sum(len(packed) for packed, _, _ in laid) / SAMPLE_RATE, 1e-9)
     done = [0.0] * len(calls)
 
-    def call(i: int) -> tuple[list[Segment], str | None]:
+    def call(i: int) -> tuple[list[Segment], str | None, Ranking]:
         packed, pieces, windows = laid[i]
         lang = calls[i][0]
 
@@ -360,7 +382,7 @@ def _decode(
         result = engine.transcribe(
             packed, replace(asr, language=lang), progress=report, clips=windows, tap=tap
         )
-        return _unpack(result.segments, pieces), lang or result.language or None
+        return _unpack(result.segments, pieces), lang or result.language or None, result.ranking
 
     with ThreadPoolExecutor(max(1, len(calls))) as pool:
         return list(pool.map(call, range(len(calls))))

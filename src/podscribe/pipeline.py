@@ -368,8 +368,10 @@ class Pipeline:
         return self._asr_key() + (f"-turns{self._diar_key()}" if turns else "")
 
     def _packs_vad_regions(self) -> bool:
-        """Without speaker turns, a clip-packing engine reads VAD speech regions as one speaker's turns."""
-        return self.engine.packs_clips and self.options.asr.vad and self.options.asr.batch_size > 1
+        """Without speaker turns, batched faster-whisper reads VAD speech regions as one speaker's turns
+        (openai-whisper reads the file with its own VAD regions, window by window)."""
+        o = self.options
+        return o.engine == "faster-whisper" and o.asr.vad and o.asr.batch_size > 1
 
     def diarize_audio(
         self, audio: np.ndarray | Callable[[], np.ndarray], audio_hash: str | None = None

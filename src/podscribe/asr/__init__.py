@@ -62,12 +62,23 @@ class ASROptions:
             check_count(self, name)
 
 
+Ranking = tuple[tuple[str, float], ...]
+"""Whisper's languages for some speech, with their probabilities, most likely first."""
+
+SURE_LANGUAGE = 0.5
+"""Whisper is sure of a language it gives more than this probability: more likely than all others together
+(a window's own language, ``window_language``; a speaker's, ``podscribe.packing``)."""
+
+
 @dataclass(frozen=True)
 class ASRResult:
     """What an engine returns: the language it used and word-timestamped segments (no speakers)."""
 
     language: str
     segments: tuple[Segment, ...]
+    # Where the engine detected the call's language: Whisper's languages and probabilities, most likely first
+    # (empty where the language was given, or openai-whisper found it without VAD, inside its own loop).
+    ranking: Ranking = ()
 
 
 class ASREngine(Protocol):
@@ -76,10 +87,6 @@ class ASREngine(Protocol):
     name: str
     model_name: str
     device: str
-    packs_clips: bool
-    """Whether a speaker's clips should share a window (``podscribe.packing``): it pays off where each
-    window costs a whole decoding slot (batched faster-whisper). A sequential engine (openai-whisper:
-    slower on packed windows and on turn-by-turn clips, BENCHMARKS.md) reads speech stretches instead."""
 
     def transcribe(
         self,

@@ -28,7 +28,7 @@ from ..audio import SAMPLE_RATE
 from ..devices import cpu_threads as thread_count
 from ..devices import device_index, resolve_device
 from ..errors import ModelError, OptionError
-from . import ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback
+from . import SURE_LANGUAGE, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
 from .common import build_segments, first_line
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ SOT_TOKENS = 3  # a decoder prompt's start, language and task tokens
 TOKENS_PER_S = 10.0  # a clip's token budget: this many per second of it...
 TOKENS_BASE = 16  # ...plus this many (timestamp and end tokens weigh more in a short clip)
 FRAMES_PER_S = 100  # Whisper's mel frames per second (faster-whisper's ``frames_per_second``)
-SURE_LANGUAGE = 0.5  # a window's own language (``window_language``) when Whisper gives it more than this
 
 
 def token_budget(seconds: float, prompt: int = SOT_TOKENS) -> int | None:
@@ -104,7 +103,6 @@ class FasterWhisperEngine:
     """A Whisper model loaded in CTranslate2 through faster-whisper."""
 
     name = "faster-whisper"
-    packs_clips = True
 
     def __init__(
         self,
@@ -168,9 +166,10 @@ class FasterWhisperEngine:
             # Given clips (e.g. speaker turns) are decoded exactly: no VAD merging across them.
             "vad_filter": options.vad and not clips,
         }
+        ranking: Ranking = ()
         if options.batch_size > 1 and clips:
             tap = tap if device_index(self.device)[0] == "cpu" else None
-            raw, language = self._batched_clips(
+            raw, language, ranking = self._batched_clips(
                 audio, clips, options.batch_size, common, progress, options.window_language, tap
             )
         else:
@@ -190,19 +189,26 @@ class FasterWhisperEngine:
                 if progress is not None:
                     progress(min(seg.end, duration))
             language = info.language
+            if options.language is None:
+                ranking = tuple((str(lang), float(p)) for lang, p in info.all_language_probs or ())
         if progress is not None:
             progress(duration)
         segments = build_segments(raw, duration, options, language)
         # Without words, a detected language is a guess from silence or padding: claim none.
-        return ASRResult(language=options.language or (language if segments else ""), segments=segments)
+        return ASRResult(language=options.language or (language if segments else ""), segments=segments,
+                         ranking=ranking)  # fmt: skip
 
     def language_of(self, encoder_output: Any) -> str:
-        """The most likely language of one window's encoder output (the first of a batch): the one home of
-        language detection, for the recognition's first window of a speaker and for each window ``align``
-        encodes."""
-        token, probability = self.model.model.detect_language(encoder_output)[0][0]  # ("<|fr|>", p)
-        logger.info("detected language %s (p=%.2f)", token[2:-2], probability)
-        return str(token[2:-2])
+        """The most likely language of one window's encoder output (the first of a batch), for each window
+        ``align`` encodes."""
+        return self.languages_of(encoder_output)[0][0]
+
+    def languages_of(self, encoder_output: Any) -> Ranking:
+        """Whisper's languages for one window's encoder output (the first of a batch), most likely first:
+        the one home of language detection, for a speaker's longest windows and for ``align``."""
+        ranked = self.model.model.detect_language(encoder_output)[0]  # [("<|fr|>", p), ...]
+        logger.info("detected language %s (p=%.2f)", ranked[0][0][2:-2], ranked[0][1])
+        return tuple((str(token[2:-2]), float(p)) for token, p in ranked)
 
     def _batched_clips(
         self,
@@ -213,10 +219,11 @@ class FasterWhisperEngine:
         progress: ProgressCallback | None,
         window_language: bool = False,
         tap: EncoderTap | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Batched decoding of ``clips``, longest first, one call per batch -> segments in time order, and
-        the language they were decoded in (with ``window_language``, the language of the clips Whisper is
-        not sure of: the others are decoded in their own, ``_SureLanguages``).
+    ) -> tuple[list[dict[str, Any]], str, Ranking]:
+        """Batched decoding of ``clips``, longest first, one call per batch -> segments in time order, the
+        language they were decoded in (with ``window_language``, the language of the clips Whisper is not
+        sure of: the others are decoded in their own, ``_SureLanguages``), and the ranking it was detected
+        with (empty when given).
 
         Clips of like length share a batch, so a batch of short clips gets a short token budget. One
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
@@ -239,7 +246,7 @@ class FasterWhisperEngine:
             )
             return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
 
-        def detect(clip: tuple[float, float]) -> tuple[list[dict[str, Any]], str]:
+        def detect(clip: tuple[float, float]) -> tuple[list[dict[str, Any]], Ranking]:
             pipeline, found = self._detecting_pipeline()
             _tapped(pipeline, audio, [clip], tap)
             pieces, _ = pipeline.transcribe(
@@ -247,10 +254,11 @@ class FasterWhisperEngine:
                 **{**settings, "language": "en", "max_new_tokens": token_budget(clip[1] - clip[0], prompt),
                    "clip_timestamps": [{"start": clip[0], "end": clip[1]}]},
             )  # fmt: skip
-            return exact_word_times(pieces, [clip]), found["language"]  # decoding happens here
+            return exact_word_times(pieces, [clip]), found["ranking"]  # decoding happens here
 
         raw: list[dict[str, Any]] = []
         done = 0.0
+        ranking: Ranking = ()
         if settings["language"] is None and ordered:
             # The longest clips, one per worker, each decoded in the language found on it: the longest
             # one's is the call's, and another's words are kept where it is the same (else it is decoded
@@ -258,8 +266,9 @@ class FasterWhisperEngine:
             heads = ordered[: self.workers]
             with ThreadPoolExecutor(len(heads)) as pool:
                 first = list(pool.map(detect, heads))
-            settings["language"] = first[0][1]
-            kept = [i for i, (_, lang) in enumerate(first) if lang == settings["language"]]
+            ranking = first[0][1]
+            settings["language"] = ranking[0][0]
+            kept = [i for i, (_, ranked) in enumerate(first) if ranked[0][0] == settings["language"]]
             for i in kept:
                 raw.extend(first[i][0])
                 done += heads[i][1] - heads[i][0]
@@ -273,11 +282,12 @@ class FasterWhisperEngine:
                 if progress is not None:
                     progress(done)
         raw.sort(key=lambda seg: seg["start"])
-        return raw, settings["language"]
+        return raw, settings["language"], ranking
 
-    def _detecting_pipeline(self) -> tuple[Any, dict[str, str]]:
+    def _detecting_pipeline(self) -> tuple[Any, dict[str, Any]]:
         """A batched pipeline whose windows are decoded in the language detected on their own encoder
-        output (faster-whisper's ``multilingual``), and a dict that gets that language once decoded.
+        output (faster-whisper's ``multilingual``), and a dict that gets Whisper's ranking of the languages
+        (``languages_of``) once decoded.
 
         Language detection alone costs an encoder pass of its own (a 5-voice conversation: 5 more encoder
         passes for 6 windows). faster-whisper reads the words' times with the call's language token (a
@@ -285,12 +295,13 @@ class FasterWhisperEngine:
         """
         pipeline = self._pipeline(self.model)
         generate = pipeline.generate_segment_batched
-        found = {"language": "en"}
+        found: dict[str, Any] = {"ranking": (("en", 1.0),)}
 
         def detected_first(features: Any, tokenizer: Any, options: Any) -> Any:
             encoder_output, output = generate(features, tokenizer, options)
-            found["language"] = tokenizer.language_code = self.language_of(encoder_output)  # the one decoded
-            tokenizer.language = tokenizer.tokenizer.token_to_id(f"<|{found['language']}|>")
+            found["ranking"] = self.languages_of(encoder_output)
+            tokenizer.language_code = found["ranking"][0][0]  # the one decoded
+            tokenizer.language = tokenizer.tokenizer.token_to_id(f"<|{tokenizer.language_code}|>")
             return encoder_output, output
 
         pipeline.generate_segment_batched = detected_first

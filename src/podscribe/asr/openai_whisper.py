@@ -3,7 +3,9 @@
 openai-whisper has no VAD of its own: with ``options.vad`` the Silero VAD bundled with faster-whisper
 finds the speech, and only those regions (or the ``clips`` given) are decoded (``clip_timestamps``), so
 silence and music give no text here either; the language is then detected on speech, as faster-whisper
-does. Progress comes from openai-whisper's tqdm bar, routed to the callback.
+does. Progress comes from openai-whisper's tqdm bar, routed to the callback. One decoding runs at a time
+per engine (``podscribe.packing`` makes one call per speaker at once): openai-whisper's key-value cache
+lives in hooks on the shared model's layers, and two decodings at once read each other's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import functools
 import importlib
 import logging
 import pickle
+import threading
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +26,7 @@ from ..audio import SAMPLE_RATE
 from ..devices import cpu_threads as thread_count
 from ..devices import resolve_device
 from ..errors import ModelError
-from . import ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback
+from . import ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
 from .common import build_segments, first_line
 
 logger = logging.getLogger(__name__)
@@ -36,7 +39,6 @@ class OpenAIWhisperEngine:
     """A Whisper model loaded in PyTorch through openai-whisper."""
 
     name = "openai-whisper"
-    packs_clips = False
 
     def __init__(self, model: str, device: str = "auto", cpu_threads: int | None = None) -> None:
         import torch
@@ -47,6 +49,7 @@ class OpenAIWhisperEngine:
         self.model_name = model
         self.device = resolve_device(device, "torch")  # torch takes "cuda:N" as it is
         self.threads = thread_count(cpu_threads)
+        self._decoding = threading.Lock()  # one decoding at a time (module doc)
         path = resolve_openai(model)
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -77,11 +80,18 @@ class OpenAIWhisperEngine:
     ) -> ASRResult:
         """Recognise 16 kHz mono float32 ``audio``: segments of words with times in seconds (``tap`` is not
         called: openai-whisper encodes inside its own decoding loop)."""
+        with self._decoding:
+            return self._transcribe(audio, options, progress, clips)
+
+    def _transcribe(
+        self, audio: np.ndarray, options: ASROptions, progress: ProgressCallback | None, clips: Clips | None
+    ) -> ASRResult:
         import torch
         import whisper
 
         duration = len(audio) / SAMPLE_RATE
         language = options.language
+        ranking: Ranking = ()
         clip_timestamps: list[float] = []
         if options.vad or clips:
             if clips:
@@ -99,7 +109,8 @@ class OpenAIWhisperEngine:
             clip_timestamps = [min(t / SAMPLE_RATE, last) for r in speech for t in (r["start"], r["end"])]
             if language is None:
                 speech_audio = np.concatenate([audio[r["start"] : r["end"]] for r in speech])
-                language = self.detect_language(speech_audio)
+                ranking = self.languages_of(speech_audio)
+                language = ranking[0][0]
         if self.device == "cpu":
             torch.set_num_threads(self.threads)
         with _tqdm_progress(progress):
@@ -125,20 +136,21 @@ class OpenAIWhisperEngine:
         segments = build_segments(result["segments"], duration, options, result["language"])
         # Without words, a detected language is a guess from silence: claim none.
         return ASRResult(
-            language=options.language or (result["language"] if segments else ""), segments=segments
+            language=options.language or (result["language"] if segments else ""), segments=segments, ranking=ranking
         )
 
-    def detect_language(self, speech: np.ndarray) -> str:
-        """Language of the first 30 s of speech (openai-whisper would look at the first 30 s of the file)."""
+    def languages_of(self, speech: np.ndarray) -> Ranking:
+        """Whisper's languages for the first 30 s of speech, most likely first (openai-whisper would look at
+        the first 30 s of the file)."""
         import torch
         import whisper
 
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech), self.model.dims.n_mels)
         dtype = torch.float16 if self.device != "cpu" else torch.float32
         _, probs = self.model.detect_language(mel.to(self.device, dtype))
-        language = max(probs, key=probs.get)
-        logger.info("detected language %s (p=%.2f)", language, probs[language])
-        return language
+        ranked = sorted(probs.items(), key=lambda lp: -lp[1])
+        logger.info("detected language %s (p=%.2f)", ranked[0][0], ranked[0][1])
+        return tuple((str(lang), float(p)) for lang, p in ranked)
 
 
 def _speech_regions(audio: np.ndarray) -> list[dict[str, int]]:
