@@ -308,7 +308,8 @@ def reread_in(rankings: Sequence[Ranking], heard: set[str]) -> dict[int, str]:
     (``heard``), where that is not the one it was read in.
 
     A few seconds of a voice give Whisper little to go on: the dev fixtures' synthetic French voices came
-    out as Japanese at p=0.28 and 0.34 (overlap.fr, noisy.fr; BENCHMARKS.md, "A speaker's language ...").
+    out as Japanese at p=0.28 and 0.34 (overlap.fr, noisy.fr; BENCHMARKS.md, "openai-whisper reads speaker
+    windows; a speaker's language only where Whisper is sure").
     Without a sure language elsewhere, or with one that is the speaker's own top guess, nothing changes.
     """
     out = {}
