@@ -182,6 +182,66 @@ def test_openai_clip_past_the_end_progress_and_no_hang(openai, speech) -> None:
     assert seen == sorted(seen) and seen[-1] == 8.0 and len(seen) >= 2
 
 
+def test_openai_beams_share_the_audio_and_decode_the_same_tokens(openai, speech) -> None:
+    """Beam search with the decoder's cross-attention reading the audio once for all beams gives
+    openai-whisper's own tokens (``_shared_audio_attention``)."""
+    import whisper
+    from whisper.model import MultiHeadAttention
+
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech), openai.model.dims.n_mels)
+    options = whisper.DecodingOptions(language="fr", beam_size=5, fp16=False, sample_len=24)
+    attention = [block.cross_attn for block in openai.model.decoder.blocks]
+    shared = type(attention[0])
+    assert shared is not MultiHeadAttention and all(type(a) is shared for a in attention)
+    ours = openai.model.decode(mel, options)
+    try:
+        for a in attention:
+            a.__class__ = MultiHeadAttention
+        theirs = openai.model.decode(mel, options)
+    finally:
+        for a in attention:
+            a.__class__ = shared
+    assert ours.tokens == theirs.tokens and len(ours.tokens) >= 10
+
+
+def test_shared_audio_attention_matches_openai_whispers_own() -> None:
+    """The shared cross-attention: beams of one audio within float rounding of openai-whisper's attention;
+    beams of different audio, and the attention weights word timings ask for, through openai-whisper's own
+    code; the audio laid out again when the keys change, and freed with them."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("whisper")
+    from whisper.model import MultiHeadAttention, disable_sdpa
+
+    from podscribe.asr.openai_whisper import _shared_audio_attention
+
+    torch.manual_seed(0)
+    theirs = MultiHeadAttention(64, 4).eval()
+    ours = MultiHeadAttention(64, 4).eval()
+    ours.load_state_dict(theirs.state_dict())
+    ours.__class__ = _shared_audio_attention()
+    beams = torch.randn(5, 3, 64)
+    with torch.no_grad():
+        for audio in (torch.randn(1, 50, 64).expand(5, 50, 64), torch.randn(1, 50, 64).expand(5, 50, 64)):
+            k, v = theirs.key(audio), theirs.value(audio)
+            expected = theirs.qkv_attention(theirs.query(beams), k, v)[0]
+            got, weights = ours.qkv_attention(ours.query(beams), k, v)
+            assert weights is None and torch.allclose(got, expected, atol=1e-6)
+            assert ours._audio[1] is not None and ours._audio[1][0].shape == (1, 4, 50, 16)
+        mixed = torch.randn(5, 50, 64)
+        k, v = theirs.key(mixed), theirs.value(mixed)
+        assert torch.equal(ours.qkv_attention(beams, k, v)[0], theirs.qkv_attention(beams, k, v)[0])
+        assert ours._audio[1] is None
+        with disable_sdpa():
+            got, weights = ours.qkv_attention(beams, k, v)
+            expected, their_weights = theirs.qkv_attention(beams, k, v)
+        assert weights is not None and torch.equal(weights, their_weights) and torch.equal(got, expected)
+        k, v = (x[:1].expand(5, 50, 64) for x in (k, v))
+        ours.qkv_attention(beams, k, v)
+        assert ours._audio[1] is not None
+    del k, v
+    assert ours._audio[1] is None  # the layout goes with the cached keys
+
+
 @pytest.mark.parametrize("engine", ["faster", "openai"])
 @pytest.mark.parametrize("audio", ["silence", "music"])
 def test_no_words_without_speech(engine: str, audio: str, request) -> None:

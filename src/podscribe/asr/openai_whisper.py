@@ -6,6 +6,7 @@ silence and music give no text here either; the language is then detected on spe
 does. Progress comes from openai-whisper's tqdm bar, routed to the callback. One decoding runs at a time
 per engine (``podscribe.packing`` makes one call per speaker at once): openai-whisper's key-value cache
 lives in hooks on the shared model's layers, and two decodings at once read each other's.
+The decoder's cross-attention reads the audio once for all beams (``_shared_audio_attention``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import pickle
 import threading
 import types
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,6 +69,9 @@ class OpenAIWhisperEngine:
             logger.warning("%s: no alignment heads; word timestamps use the last half of the decoder", path)
         else:
             self.model.set_alignment_heads(heads)
+        for block in self.model.decoder.blocks:
+            if block.cross_attn is not None:
+                block.cross_attn.__class__ = _shared_audio_attention()
         self.model.to(self.device)
         logger.info("loaded %s (%s) on %s", model, path, self.device)
 
@@ -151,6 +156,53 @@ class OpenAIWhisperEngine:
         ranked = sorted(probs.items(), key=lambda lp: -lp[1])
         logger.info("detected language %s (p=%.2f)", ranked[0][0], ranked[0][1])
         return tuple((str(lang), float(p)) for lang, p in ranked)
+
+
+@functools.cache
+def _shared_audio_attention() -> type:
+    """openai-whisper's cross-attention, computed once for all the beams of one audio.
+
+    Its beam search repeats the audio features once per beam, and at every decoder step its attention lays
+    the cached keys and values (beams x 1500 frames x width) out again per head: a copy per layer and
+    step that made a beam-5 decoding on the CPU several times slower than greedy. Here those keys and values are
+    laid out per head once per decoding, one copy for the beams that share them, and the beams' queries
+    attend to them together; outputs are the same up to float rounding. Where the beams' audio differs, or
+    attention weights are asked for (``disable_sdpa``, for word timestamps), openai-whisper's own code runs.
+    """
+    from whisper.model import SDPA_AVAILABLE, MultiHeadAttention
+
+    class SharedAudioAttention(MultiHeadAttention):  # type: ignore[misc]
+        _audio: tuple[Any, Any] = (lambda: None, None)  # (the cached keys, weakly; their shared layout or None)
+
+        def qkv_attention(self, q: Any, k: Any, v: Any, mask: Any = None) -> tuple[Any, Any]:
+            fast = mask is None and len(q) > 1 and SDPA_AVAILABLE and MultiHeadAttention.use_sdpa
+            shared = self._shared(k, v) if fast else None
+            if shared is None:
+                return super().qkv_attention(q, k, v, mask)
+            from torch.nn.functional import scaled_dot_product_attention
+
+            batch, n, _ = q.shape
+            q = q.view(batch, n, self.n_head, -1).permute(2, 0, 1, 3).reshape(1, self.n_head, batch * n, -1)
+            a = scaled_dot_product_attention(q, *shared)
+            return a.view(self.n_head, batch, n, -1).permute(1, 2, 0, 3).flatten(start_dim=2), None
+
+        def _shared(self, k: Any, v: Any) -> Any:
+            """Keys and values per head (1, heads, frames, width) when every row of ``k`` and ``v`` is the same;
+            freed with the cached keys (at the end of a decoding)."""
+            if self._audio[0]() is not k:
+                same = bool((k == k[:1]).all() and (v == v[:1]).all())
+                heads = tuple(x[:1].view(1, x.shape[1], self.n_head, -1).transpose(1, 2).contiguous()
+                              for x in (k, v)) if same else None
+                module = weakref.ref(self)
+
+                def forget(_: Any) -> None:
+                    if (held := module()) is not None:
+                        held._audio = SharedAudioAttention._audio
+
+                self._audio = (weakref.ref(k, forget), heads)
+            return self._audio[1]
+
+    return SharedAudioAttention
 
 
 def _speech_regions(audio: np.ndarray) -> list[dict[str, int]]:
