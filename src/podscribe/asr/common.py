@@ -28,7 +28,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import OptionError
 from ..transcript import ATTACHED_SPACE, Segment, Word, attach_punctuation
 from . import ASROptions
 
