@@ -163,10 +163,10 @@ def _shared_audio_attention() -> type:
     """openai-whisper's cross-attention, computed once for all the beams of one audio.
 
     Its beam search repeats the audio features once per beam, and at every decoder step its attention lays
-    the cached keys and values (beams x 1500 frames x width) out again per head: a copy per layer and
-    step that made a beam-5 decoding on the CPU several times slower than greedy. Here those keys and values are
-    laid out per head once per decoding, one copy for the beams that share them, and the beams' queries
-    attend to them together; outputs are the same up to float rounding. Where the beams' audio differs, or
+    the cached keys and values (beams x 1500 frames x width) out again per head, a copy per layer and step.
+    Here they are laid out once per decoding, one copy for the beams that share them, and the beams' queries
+    attend to them together: outputs the same up to float rounding, a beam-5 decoding of a 30-s window on
+    the CPU 4x faster (BENCHMARKS.md, "openai-whisper's beams read the audio once"). Where the beams' audio differs, or
     attention weights are asked for (``disable_sdpa``, for word timestamps), openai-whisper's own code runs.
     """
     from whisper.model import SDPA_AVAILABLE, MultiHeadAttention
