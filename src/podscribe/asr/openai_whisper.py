@@ -169,6 +169,7 @@ def _shared_audio_attention() -> type:
     the CPU 4x faster (BENCHMARKS.md, "openai-whisper's beams read the audio once"). Where the beams' audio differs, or
     attention weights are asked for (``disable_sdpa``, for word timestamps), openai-whisper's own code runs.
     """
+    from torch.nn.functional import scaled_dot_product_attention
     from whisper.model import SDPA_AVAILABLE, MultiHeadAttention
 
     class SharedAudioAttention(MultiHeadAttention):  # type: ignore[misc]
@@ -179,8 +180,6 @@ def _shared_audio_attention() -> type:
             shared = self._shared(k, v) if fast else None
             if shared is None:
                 return super().qkv_attention(q, k, v, mask)
-            from torch.nn.functional import scaled_dot_product_attention
-
             batch, n, _ = q.shape
             q = q.view(batch, n, self.n_head, -1).permute(2, 0, 1, 3).reshape(1, self.n_head, batch * n, -1)
             a = scaled_dot_product_attention(q, *shared)
