@@ -12,12 +12,14 @@ audio held at once (long files). Without a forced language each speaker's window
 language found on the first of them (or, where Whisper was not sure of it, in the likeliest of those it was
 sure of for other speakers: ``reread_in``), and that speaker keeps it in later blocks; without speakers (no
 diarization) each window is decoded in the language found on its own encoder output where Whisper is sure of
-it (``ASROptions.window_language``).
+it (``ASROptions.window_language``), and stretches of it that Whisper is sure are in another of the file's
+languages are decoded again in theirs (``foreign_stretches``).
 The windows' encoder outputs can be handed on (``Encoded``): ``align`` times a known text on them.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Callable, Sequence
@@ -195,6 +197,8 @@ def recognise_turns(
     # (``reread_in``).
     languages: dict[str, str] = {}
     heard: set[str] = set()  # languages Whisper was sure of for a speaker
+    sure_windows: set[str] = set()  # without speakers: languages Whisper was sure of for a window
+    fine = functools.cache(lambda: vad_regions(audio, **FINE_VAD))  # speech cut at short pauses
     segments: list[Segment] = []
     redone = 0
     for block in blocks:
@@ -206,7 +210,10 @@ def recognise_turns(
             (None, [p for p in packs if p[0].speaker == speaker]) for speaker in new
         ]
         calls += _by_language([p for p in packs if p[0].speaker not in new], languages, language).items()
-        results = _decode(engine, audio, calls, asr, options, span, progress, encoded)
+        windows: list[Encoded] = []
+        slices = asr.window_language and hasattr(engine, "languages_in")
+        listen = _kept(windows, encoded) if slices else encoded
+        results = _decode(engine, audio, calls, asr, options, span, progress, listen)
         rankings = [ranking for _, _, ranking in results[: len(new)]]
         heard |= {ranking[0][0] for ranking in rankings if ranking and ranking[0][1] > SURE_LANGUAGE}
         reread = reread_in(rankings, heard)
@@ -220,6 +227,9 @@ def recognise_turns(
         languages.update((speaker, lang) for speaker, (_, lang, _) in zip(new, results) if lang)
         found = [seg for segments_of_call, _, _ in results for seg in segments_of_call]
         language = language or next((lang for _, lang, _ in results if lang), None)
+        if windows and language:
+            stretches = foreign_stretches(engine, windows, language, sure_windows, fine)
+            found = _read_in_their_languages(engine, audio, found, stretches, asr, options, span)
         # A clip that had its window to itself would give the same words again.
         alone = {p[0] for p in packs if len(p) == 1}
         words = [w for seg in found for w in seg.words]
@@ -318,6 +328,106 @@ def reread_in(rankings: Sequence[Ranking], heard: set[str]) -> dict[int, str]:
             best = next((lang for lang, _ in ranking if lang in heard), ranking[0][0])
             if best != ranking[0][0]:
                 out[i] = best
+    return out
+
+
+# Without speakers, a window's speech is cut at pauses of FINE_VAD and into slices of about SLICE s, each
+# slice's language read on its own (chosen on the dev recordings: BENCHMARKS.md, "Languages inside a window").
+SLICE = 3.0
+FINE_VAD = {"min_silence_duration_ms": 300, "speech_pad_ms": 100}
+MIN_SLICE = 1.0  # shorter speech between pauses is not read for its language
+ENCODER_RATE = 50  # Whisper's encoder output frames a second
+
+
+def foreign_stretches(
+    engine: Any,
+    windows: Sequence[Encoded],
+    language: str,
+    spoken: set[str],
+    fine: Callable[[], Sequence[tuple[float, float]]],
+) -> list[Turn]:
+    """Without speakers: stretches of the windows' clips spoken in another language than their window was
+    decoded in, as turns whose speaker is that language.
+
+    A window of a multi-language conversation is decoded in one language, and Whisper garbles or translates
+    the other voices in it (dev conversation2: 40 % WER). The windows' speech (``fine``: cut at short
+    pauses, where voices take turns) is cut into slices of about ``SLICE`` s, and Whisper's language token
+    is read on each slice's encoder frames alone (``languages_in``: no encoder pass). A slice counts where
+    Whisper is sure of its language (SURE_LANGUAGE) and that language is one it was sure of for a whole
+    window of the file (``spoken``, updated here), so a one-language file has none. The encoder's frames
+    hear the whole window: 7 s of Russian in a 26-s French window read as Russian at p=0.15, so only a
+    language holding a fair share of its window is found. A window was decoded in its own language where
+    Whisper was sure of it, else in the call's ``language``.
+    """
+    unique = list({w.pieces: w for w in windows}.values())  # a window decoded twice was tapped twice
+    tops = [engine.languages_in(w.output, [(0, len(w.output))])[0][0] for w in unique]
+    spoken |= {lang for lang, p in tops if p > SURE_LANGUAGE}
+    decoded_in = [top if p > SURE_LANGUAGE else language for top, p in tops]
+    out: list[Turn] = []
+    if all(spoken <= {lang} for lang in decoded_in):  # a one-language file: no slice can count
+        return out
+    for w, window_language in zip(unique, decoded_in):
+        places, spans = [], []
+        for first, last, at in w.pieces:
+            for lo, hi in fine():
+                start, end = max(lo, first), min(hi, last)
+                if end - start < MIN_SLICE:
+                    continue
+                n = max(1, round((end - start) / SLICE))
+                step = (end - start) / n
+                for i in range(n):
+                    a = at + start - first + i * step
+                    places.append((start + i * step, start + (i + 1) * step))
+                    spans.append((int(a * ENCODER_RATE), int((a + step) * ENCODER_RATE)))
+        for (start, end), ranking in zip(places, engine.languages_in(w.output, spans)):
+            lang, sure = ranking[0]
+            if sure > SURE_LANGUAGE and lang != window_language and lang in spoken:
+                out.append(Turn(start, end, lang))
+    return out
+
+
+def _read_in_their_languages(
+    engine: ASREngine,
+    audio: np.ndarray,
+    found: list[Segment],
+    stretches: Sequence[Turn],
+    asr: ASROptions,
+    options: PackOptions,
+    span: tuple[float, float],
+) -> list[Segment]:
+    """``found`` with the words of ``stretches`` (turns whose speaker is their language) replaced by those
+    stretches' clips decoded again, each in its language."""
+    clips = turn_clips(stretches, audio, options)
+    if not clips:
+        return found
+    logger.info("%d stretches read again in their own language", len(clips))
+    packs = pack(clips, options)
+    calls = [(lang, [[replace(c, speaker="") for c in p] for p in packs if p[0].speaker == lang])
+             for lang in dict.fromkeys(p[0].speaker for p in packs)]  # fmt: skip
+    alike = replace(asr, window_language=False)
+    more = [seg for segments_of_call, _, _ in _decode(engine, audio, calls, alike, options, span, None)
+            for seg in segments_of_call]  # fmt: skip
+    return _split_at(_without(found, clips), clips) + more
+
+
+def _kept(windows: list[Encoded], encoded: Callable[[Encoded], None] | None) -> Callable[[Encoded], None]:
+    """An ``encoded`` callback that also keeps each window in ``windows``."""
+
+    def keep(window: Encoded) -> None:
+        windows.append(window)
+        if encoded is not None:
+            encoded(window)
+
+    return keep
+
+
+def _without(segments: Sequence[Segment], stretches: Sequence[Turn]) -> list[Segment]:
+    """``segments`` less the words whose middle lies in one of ``stretches``."""
+    out = []
+    for seg in segments:
+        words = [w for w in seg.words if not any(s.start <= (w.start + w.end) / 2 < s.end for s in stretches)]
+        if words:
+            out.append(Segment.from_words(words, seg.speaker, seg.overlap))
     return out
 
 

