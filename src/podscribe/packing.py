@@ -355,9 +355,9 @@ def foreign_stretches(
     is read on each slice's encoder frames alone (``languages_in``: no encoder pass). A slice counts where
     Whisper is sure of its language (SURE_LANGUAGE) and that language is one it was sure of for a whole
     window of the file (``spoken``, updated here), so a one-language file has none. The encoder's frames
-    hear the whole window: 7 s of Russian in a 26-s French window read as Russian at p=0.15, so only a
-    language holding a fair share of its window is found. A window was decoded in its own language where
-    Whisper was sure of it, else in the call's ``language``.
+    hear the whole window, so a language with a small share of it may go unfound: 7 s of Russian after a
+    16-s French turn read as Russian at p=0.15 at best, 7 s of English there were found. A window was
+    decoded in its own language where Whisper was sure of it, else in the call's ``language``.
     """
     unique = list({w.pieces: w for w in windows}.values())  # a window decoded twice was tapped twice
     tops = [engine.languages_in(w.output, [(0, len(w.output))])[0][0] for w in unique]
