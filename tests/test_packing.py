@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 from podscribe.asr import SURE_LANGUAGE
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.packing import (
+    MIN_SLICE,
+    SLICE,
     PackOptions,
     _pack_audio,
+    _slices,
     _split_at,
     _unpack,
     continue_sentences,
@@ -192,6 +195,28 @@ def test_only_a_speaker_whisper_is_unsure_of_is_read_again_in_a_language_heard_f
     assert reread_in([(("ja", 0.28), ("fr", 0.2))], {"fr"}) == {0: "fr"}
     assert reread_in([(("ja", 0.28), ("fr", 0.2))], set()) == {}
     assert reread_in([(("it", 0.9), ("fr", 0.05))], {"fr"}) == {}
+
+
+@given(st.lists(st.floats(0.05, 20.0), min_size=0, max_size=40), st.floats(0.0, 200.0), st.floats(0.0, 40.0))
+def test_slices_cut_the_speech_inside_a_clip_at_about_slice_seconds(lengths, first, span) -> None:
+    """``_slices``: the speech regions inside [first, last), each one cut into equal slices of about SLICE s
+    that tile it, none under MIN_SLICE; regions shorter than MIN_SLICE there give none (checked against a
+    scan of every region)."""
+    edges = np.cumsum(lengths)
+    regions = np.array(list(zip(edges[0::2], edges[1::2]))).reshape(-1, 2)  # speech, pause, speech, ...
+    last = first + span
+    got = _slices(regions, first, last)
+    expected = []
+    for lo, hi in regions.tolist():
+        start, end = max(lo, first), min(hi, last)
+        if end - start >= MIN_SLICE:
+            cut = [s for s in got if start - 1e-9 <= s[0] and s[1] <= end + 1e-9]
+            assert cut[0][0] == pytest.approx(start) and cut[-1][1] == pytest.approx(end)
+            assert all(a[1] == pytest.approx(b[0]) for a, b in itertools.pairwise(cut))
+            assert len(cut) == max(1, round((end - start) / SLICE))
+            expected += cut
+    assert got == expected
+    assert all(end - start >= MIN_SLICE - 1e-9 for start, end in got)
 
 
 def test_a_speaker_whisper_is_unsure_of_is_not_read_in_that_language() -> None:

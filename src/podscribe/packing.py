@@ -198,7 +198,9 @@ def recognise_turns(
     languages: dict[str, str] = {}
     heard: set[str] = set()  # languages Whisper was sure of for a speaker
     sure_windows: set[str] = set()  # without speakers: languages Whisper was sure of for a window
-    fine = functools.cache(lambda: vad_regions(audio, **FINE_VAD))  # speech cut at short pauses
+    # Without speakers: speech cut at short pauses, (n, 2) in seconds, computed only if a slice is read.
+    fine = functools.cache(lambda: np.array(vad_regions(audio, **FINE_VAD)).reshape(-1, 2))
+    slices = asr.window_language and hasattr(engine, "languages_in")  # a window's languages read inside it
     segments: list[Segment] = []
     redone = 0
     for block in blocks:
@@ -211,7 +213,6 @@ def recognise_turns(
         ]
         calls += _by_language([p for p in packs if p[0].speaker not in new], languages, language).items()
         windows: list[Encoded] = []
-        slices = asr.window_language and hasattr(engine, "languages_in")
         listen = _kept(windows, encoded) if slices else encoded
         results = _decode(engine, audio, calls, asr, options, span, progress, listen)
         rankings = [ranking for _, _, ranking in results[: len(new)]]
@@ -344,7 +345,7 @@ def foreign_stretches(
     windows: Sequence[Encoded],
     language: str,
     spoken: set[str],
-    fine: Callable[[], Sequence[tuple[float, float]]],
+    fine: Callable[[], np.ndarray],
 ) -> list[Turn]:
     """Without speakers: stretches of the windows' clips spoken in another language than their window was
     decoded in, as turns whose speaker is that language.
@@ -354,7 +355,8 @@ def foreign_stretches(
     pauses, where voices take turns) is cut into slices of about ``SLICE`` s, and Whisper's language token
     is read on each slice's encoder frames alone (``languages_in``: no encoder pass). A slice counts where
     Whisper is sure of its language (SURE_LANGUAGE) and that language is one it was sure of for a whole
-    window of the file (``spoken``, updated here), so a one-language file has none. The encoder's frames
+    window of the file (``spoken``, updated here), so a one-language file has none (and ``fine``, the
+    speech regions (n, 2) in seconds, is then never computed). The encoder's frames
     hear the whole window, so a language with a small share of it may go unfound: 7 s of Russian after a
     16-s French turn read as Russian at p=0.15 at best, 7 s of English there were found. A window was
     decoded in its own language where Whisper was sure of it, else in the call's ``language``.
@@ -366,23 +368,32 @@ def foreign_stretches(
     out: list[Turn] = []
     if all(spoken <= {lang} for lang in decoded_in):  # a one-language file: no slice can count
         return out
+    regions = fine()
     for w, window_language in zip(unique, decoded_in):
-        places, spans = [], []
-        for first, last, at in w.pieces:
-            for lo, hi in fine():
-                start, end = max(lo, first), min(hi, last)
-                if end - start < MIN_SLICE:
-                    continue
-                n = max(1, round((end - start) / SLICE))
-                step = (end - start) / n
-                for i in range(n):
-                    a = at + start - first + i * step
-                    places.append((start + i * step, start + (i + 1) * step))
-                    spans.append((int(a * ENCODER_RATE), int((a + step) * ENCODER_RATE)))
-        for (start, end), ranking in zip(places, engine.languages_in(w.output, spans)):
+        places = [
+            (start, end, at - first)  # on the timeline, and the shift to the window
+            for first, last, at in w.pieces
+            for start, end in _slices(regions, first, last)
+        ]
+        spans = [
+            (int((start + shift) * ENCODER_RATE), int((end + shift) * ENCODER_RATE)) for start, end, shift in places
+        ]
+        for (start, end, _), ranking in zip(places, engine.languages_in(w.output, spans)):
             lang, sure = ranking[0]
             if sure > SURE_LANGUAGE and lang != window_language and lang in spoken:
                 out.append(Turn(start, end, lang))
+    return out
+
+
+def _slices(regions: np.ndarray, first: float, last: float) -> list[tuple[float, float]]:
+    """The speech ``regions`` (n, 2), sorted, inside [first, last), each cut into slices of about ``SLICE`` s;
+    speech under ``MIN_SLICE`` s is left out."""
+    out: list[tuple[float, float]] = []
+    for lo, hi in regions[np.searchsorted(regions[:, 1], first) : np.searchsorted(regions[:, 0], last)].tolist():
+        start, end = max(lo, first), min(hi, last)
+        if end - start >= MIN_SLICE:
+            n = max(1, round((end - start) / SLICE))
+            out += [(start + i * (end - start) / n, start + (i + 1) * (end - start) / n) for i in range(n)]
     return out
 
 

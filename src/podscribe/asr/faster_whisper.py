@@ -206,9 +206,9 @@ class FasterWhisperEngine:
     def languages_of(self, encoder_output: Any) -> Ranking:
         """Whisper's languages for one window's encoder output (the first of a batch), most likely first:
         the one home of language detection, for a speaker's longest windows and for ``align``."""
-        ranked = self.model.model.detect_language(encoder_output)[0]  # [("<|fr|>", p), ...]
-        logger.info("detected language %s (p=%.2f)", ranked[0][0][2:-2], ranked[0][1])
-        return tuple((str(token[2:-2]), float(p)) for token, p in ranked)
+        ranking = _ranking(self.model.model.detect_language(encoder_output)[0])
+        logger.info("detected language %s (p=%.2f)", *ranking[0])
+        return ranking
 
     def languages_in(self, output: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[Ranking]:
         """Whisper's languages for each span (first, end) of encoder frames (50 a second) of one window's
@@ -219,8 +219,7 @@ class FasterWhisperEngine:
         rankings = []
         for first, end in spans:
             held = np.ascontiguousarray(output[None, first:end], dtype=np.float32)  # shared with the view
-            ranked = self.model.model.detect_language(StorageView.from_array(held))[0]
-            rankings.append(tuple((str(token[2:-2]), float(p)) for token, p in ranked))
+            rankings.append(_ranking(self.model.model.detect_language(StorageView.from_array(held))[0]))
         return rankings
 
     def _batched_clips(
@@ -342,6 +341,11 @@ class FasterWhisperEngine:
         if clips is not None:
             _tapped(pipeline, audio, clips, tap)
         return pipeline.transcribe(audio, batch_size=batch_size, without_timestamps=False, **common)
+
+
+def _ranking(ranked: Iterable[tuple[str, float]]) -> Ranking:
+    """CTranslate2's detected languages ``[("<|fr|>", p), ...]`` as a Ranking (codes, most likely first)."""
+    return tuple((str(token[2:-2]), float(p)) for token, p in ranked)
 
 
 def _tapped(pipeline: Any, audio: np.ndarray, clips: Clips, tap: EncoderTap | None) -> None:
