@@ -345,18 +345,31 @@ def test_a_clip_decoded_under_its_budget_keeps_its_words(faster, speech) -> None
     assert len(free) >= 12 and budgeted == free and faster_whisper.token_budget(5.0) is not None
 
 
-@given(st.integers(0, 60), st.integers(1, 8), st.integers(1, 4))
-def test_batches_are_balanced_over_the_workers(n: int, size: int, workers: int) -> None:
-    """Every clip once, in order, batches of at most ``size``, as many as a multiple of the workers (each
-    worker busy to the end) unless each holds one clip, lengths differing by one at most, the longer ones first."""
+@given(st.lists(st.floats(0.1, 30.0), max_size=60), st.integers(1, 8), st.integers(1, 4))
+def test_batches_are_balanced_over_the_workers(seconds: list[float], size: int, workers: int) -> None:
+    """Every clip once, runs of the longest-first order of at most ``size``, as many as a multiple of the
+    workers (each worker busy to the end) unless each holds one clip, lengths differing by one at most,
+    the longer runs at the short clips' end; the batches come heaviest first."""
     from podscribe.asr.faster_whisper import balanced_batches
 
-    batches = balanced_batches(list(range(n)), size, workers)
-    assert [c for b in batches for c in b] == list(range(n))
-    lengths = [len(b) for b in batches]
-    assert all(0 < k <= size for k in lengths) and lengths == sorted(lengths, reverse=True)
-    assert not lengths or (len(lengths) % workers == 0 or lengths[0] == 1) and lengths[0] - lengths[-1] <= 1
-    assert balanced_batches(list(range(10)), 4, 2) == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
+    ordered = sorted(((s, k) for k, s in enumerate(seconds)), reverse=True)  # (seconds, a name)
+    batches = balanced_batches(ordered, size, workers, lambda clip: clip[0])
+    runs = sorted(batches, key=lambda b: ordered.index(b[0]))
+    assert [c for b in runs for c in b] == ordered
+    lengths = [len(b) for b in runs]
+    assert all(0 < k <= size for k in lengths) and lengths == sorted(lengths)
+    assert not lengths or (len(lengths) % workers == 0 or lengths[-1] == 1) and lengths[-1] - lengths[0] <= 1
+    loads = [sum(s for s, _ in b) for b in batches]
+    assert loads == sorted(loads, reverse=True)
+
+
+def test_batches_give_the_extra_clips_to_the_short_ones_and_come_heaviest_first() -> None:
+    """10 clips of 10 s down to 1 s, 2 workers of 4: runs of 2, 2, 3 and 3 (the first three clips in one
+    batch held a worker past the end), the heaviest first."""
+    from podscribe.asr.faster_whisper import balanced_batches
+
+    clips = [10.0 - k for k in range(10)]
+    assert balanced_batches(clips, 4, 2, float) == [[10, 9], [8, 7], [6, 5, 4], [3, 2, 1]]
 
 
 class _Ranked:

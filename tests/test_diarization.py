@@ -513,6 +513,18 @@ def test_onnx_threads_sleep_when_idle() -> None:
     assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
+@given(st.lists(st.booleans(), max_size=60))
+def test_runs_are_the_true_stretches_in_order(values):
+    active = np.array(values, dtype=bool)
+    found = embedded.runs(active)
+    rebuilt = np.zeros(len(active), dtype=bool)
+    for first, end in found:
+        assert first < end
+        rebuilt[first:end] = True
+    assert np.array_equal(rebuilt, active)
+    assert all(b < c for (_, b), (c, _) in itertools.pairwise(found.tolist()))  # apart, in order: maximal runs
+
+
 # --- model runs on several threads --------------------------------------------------------------
 
 

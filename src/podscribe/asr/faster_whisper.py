@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -67,14 +67,19 @@ def prompt_tokens(model: Any, initial_prompt: str | None) -> int:
     return SOT_TOKENS + 1 + min(MAX_LENGTH // 2 - 1, given)
 
 
-def balanced_batches(ordered: Sequence[T], size: int, workers: int) -> list[list[T]]:
-    """``ordered`` cut into runs of at most ``size``, as many as a multiple of ``workers``, lengths
-    differing by one at most: 10 windows for 2 workers of 4 were batches of 4, 4 and 2, and one core
-    idled through the last; now 3, 3, 2, 2."""
+def balanced_batches(
+    ordered: Sequence[T], size: int, workers: int, weight: Callable[[T], float]
+) -> list[list[T]]:
+    """``ordered`` (heaviest first) cut into runs of at most ``size``, as many as a multiple of
+    ``workers``, lengths differing by one at most, the longer runs at the light end; the runs come
+    heaviest first, so workers that take them as they come finish close together (longest processing
+    time first). 10 windows for 2 workers of 4 were batches of 4, 4 and 2, and one core idled through
+    the last; then 3, 3, 2, 2, where the first three windows, the longest, held a worker past the end."""
     count = workers * math.ceil(len(ordered) / (size * workers))
-    sizes = [len(ordered) // count + (i < len(ordered) % count) for i in range(count)]
+    sizes = [len(ordered) // count + (i >= count - len(ordered) % count) for i in range(count)]
     cuts = list(itertools.accumulate(sizes, initial=0))
-    return [list(ordered[a:b]) for a, b in itertools.pairwise(cuts) if b > a]
+    runs = [list(ordered[a:b]) for a, b in itertools.pairwise(cuts) if b > a]
+    return sorted(runs, key=lambda run: sum(map(weight, run)), reverse=True)
 
 
 def exact_word_times(pieces: Iterable[Any], clips: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
@@ -286,7 +291,8 @@ class FasterWhisperEngine:
                 done += heads[i][1] - heads[i][0]
             rest = [clip for i, clip in enumerate(ordered) if i not in kept]
         own_languages = window_language and settings["language"] is not None
-        batches = balanced_batches(rest, max(1, batch_size // self.workers), self.workers)
+        size = max(1, batch_size // self.workers)
+        batches = balanced_batches(rest, size, self.workers, lambda clip: clip[1] - clip[0])
         with ThreadPoolExecutor(self.workers) as pool:
             for batch, segments in zip(batches, pool.map(decode, batches)):
                 raw.extend(segments)

@@ -187,12 +187,16 @@ def speech_scores(
     return votes[:frames] / np.maximum(weights[:frames], 1e-9)
 
 
+def runs(active: np.ndarray) -> np.ndarray:
+    """(first, end) index pairs of the runs of true values in a 1-D array, in order."""
+    return np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))).reshape(-1, 2)
+
+
 def frames_to_regions(active: np.ndarray, settings: EmbeddedSettings, n: int) -> list[tuple[int, int]]:
     """Sample regions of the active segmentation frames, short pauses filled, short bursts dropped."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
     centre = SEG_FRAME_DURATION / 2
     regions: list[list[float]] = []
-    for on, off in zip(edges[::2], edges[1::2]):
+    for on, off in runs(active):
         start, end = on * SEG_FRAME_STEP + centre - SEG_FRAME_STEP / 2, off * SEG_FRAME_STEP + centre - SEG_FRAME_STEP / 2
         if regions and start - regions[-1][1] < settings.min_silence:
             regions[-1][1] = end

@@ -76,6 +76,7 @@ from .embedded import (
     load_onnx,
     normalise,
     ordered_map,
+    runs,
 )
 from .features import FRAME_LENGTH, FRAME_SHIFT, fbank, frame_count
 
@@ -299,11 +300,9 @@ def overlapped_speech(
         activity[b : b + len(batch)] = segment_batch(segmentation, audio, batch)[1]
     empty = np.zeros((0, 4), np.int32)
     local = LocalSpeakers(starts, activity, empty, np.zeros((0, 192), np.float32), np.zeros(0, np.float32), len(audio))
-    many = (speaker_count(local) >= 2).astype(np.int8)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], many, [0]])))
     middle = SEG_FRAME_DURATION / 2
     return [(float(on * SEG_FRAME_STEP + middle), float(off * SEG_FRAME_STEP + middle))
-            for on, off in zip(edges[::2], edges[1::2])]  # fmt: skip
+            for on, off in runs(speaker_count(local) >= 2)]
 
 
 def chunk_pieces(activity: np.ndarray, settings: OverlapSettings) -> np.ndarray:
@@ -613,16 +612,14 @@ def binary_to_turns(
     pieces: list[tuple[float, float, int]] = []
     middle = SEG_FRAME_DURATION / 2
     for k in range(binary.shape[1]):
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], binary[:, k].astype(np.int8), [0]])))
-        runs: list[list[float]] = []
-        for on, off in zip(edges[::2], edges[1::2]):
+        spans: list[list[float]] = []
+        for on, off in runs(binary[:, k]):
             start, end = on * SEG_FRAME_STEP + middle, min(off * SEG_FRAME_STEP + middle, duration)
-            if runs and start - runs[-1][1] < min_duration_off:
-                runs[-1][1] = end
+            if spans and start - spans[-1][1] < min_duration_off:
+                spans[-1][1] = end
             elif end > start:
-                runs.append([start, end])
-        runs = [r for r in runs if r[1] - r[0] >= min_duration_on]
-        pieces += [(round(float(a), 3), round(float(b), 3), k) for a, b in runs]
+                spans.append([start, end])
+        pieces += [(round(float(a), 3), round(float(b), 3), k) for a, b in spans if b - a >= min_duration_on]
     pieces.sort()
     order = list(dict.fromkeys(k for _, _, k in pieces))
     names = {k: speaker_id(i) for i, k in enumerate(order)}
