@@ -346,19 +346,14 @@ def test_a_clip_decoded_under_its_budget_keeps_its_words(faster, speech) -> None
 
 
 @given(st.lists(st.floats(0.1, 30.0), max_size=60), st.integers(1, 8), st.integers(1, 4))
-def test_batches_are_balanced_over_the_workers(seconds: list[float], size: int, workers: int) -> None:
-    """Every clip once, runs of the longest-first order of at most ``size``, as many as a multiple of the
-    workers (each worker busy to the end) unless each holds one clip, lengths differing by one at most,
-    the longer runs at the short clips' end; the batches come heaviest first."""
+def test_batches_are_balanced_runs_heaviest_first(seconds: list[float], size: int, workers: int) -> None:
+    """The batches are ``balanced_runs`` of the longest-first clips, handed out heaviest first."""
     from podscribe.asr.faster_whisper import balanced_batches
+    from podscribe.devices import balanced_runs
 
     ordered = sorted(((s, k) for k, s in enumerate(seconds)), reverse=True)  # (seconds, a name)
     batches = balanced_batches(ordered, size, workers, lambda clip: clip[0])
-    runs = sorted(batches, key=lambda b: ordered.index(b[0]))
-    assert [c for b in runs for c in b] == ordered
-    lengths = [len(b) for b in runs]
-    assert all(0 < k <= size for k in lengths) and lengths == sorted(lengths)
-    assert not lengths or (len(lengths) % workers == 0 or lengths[-1] == 1) and lengths[-1] - lengths[0] <= 1
+    assert sorted(batches) == sorted(balanced_runs(ordered, size, workers))
     loads = [sum(s for s, _ in b) for b in batches]
     assert loads == sorted(loads, reverse=True)
 
@@ -370,6 +365,7 @@ def test_batches_give_the_extra_clips_to_the_short_ones_and_come_heaviest_first(
 
     clips = [10.0 - k for k in range(10)]
     assert balanced_batches(clips, 4, 2, float) == [[10, 9], [8, 7], [6, 5, 4], [3, 2, 1]]
+    assert balanced_batches(clips[::-1], 4, 2, float) == [[8, 9, 10], [5, 6, 7], [3, 4], [1, 2]]
 
 
 class _Ranked:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from podscribe.devices import check_device, cpu_threads, device_index, resolve_device
+from podscribe.devices import balanced_runs, check_device, cpu_threads, device_index, resolve_device
 from podscribe.errors import OptionError
 
 
@@ -90,3 +92,17 @@ def test_an_index_past_the_devices_counted_is_refused(monkeypatch) -> None:
     with pytest.raises(OptionError, match=r"'cuda:2' asked for, but torch sees 2 CUDA device\(s\): cuda:0 to cuda:1"):
         resolve_device("cuda:2", "torch")
     assert resolve_device("cuda:2", "onnxruntime") == "cuda:2"  # onnxruntime does not count its devices
+
+
+@given(st.integers(0, 60), st.integers(1, 8), st.integers(1, 4))
+def test_balanced_runs_cut_the_items_in_order_for_the_workers(n: int, size: int, workers: int) -> None:
+    """Every item once, in order, runs of at most ``size``, as many as a multiple of the workers (none left
+    for one worker alone) unless each holds one item, lengths differing by one at most, the longer last."""
+    runs = balanced_runs(list(range(n)), size, workers)
+    assert [c for r in runs for c in r] == list(range(n))
+    lengths = [len(r) for r in runs]
+    assert all(0 < k <= size for k in lengths) and lengths == sorted(lengths)
+    assert not lengths or (len(lengths) % workers == 0 or lengths[-1] == 1) and lengths[-1] - lengths[0] <= 1
+    assert balanced_runs(list(range(10)), 4, 2) == [[0, 1], [2, 3], [4, 5, 6], [7, 8, 9]]
+    assert balanced_runs(range(20), 4, 2) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12, 13, 14, 15],
+                                              [16, 17, 18, 19]]

@@ -381,10 +381,13 @@ class Pipeline:
         if audio_hash and (hit := self._cache.get(audio_hash, "diar", key, _turns_from_cache)) is not None:
             logger.info("diarization: cached result for these settings")
             return hit
-        samples = audio() if callable(audio) else audio
+        with ThreadPoolExecutor(1) as pool:  # the diarizer loads while the audio decodes (ffmpeg's pipe)
+            loading = pool.submit(lambda: self.diarizer)
+            samples = audio() if callable(audio) else audio
+            diarizer = loading.result()
         stage = StageProgress(self.options.progress, "diarization", len(samples) / SAMPLE_RATE)
         try:
-            turns = self.diarizer.diarize(samples, self.options.diarization, progress=stage)
+            turns = diarizer.diarize(samples, self.options.diarization, progress=stage)
         finally:
             stage.close()
         if audio_hash:

@@ -14,7 +14,6 @@ Word timestamps are always on: the rest of podscribe works on words.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,8 +24,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..audio import SAMPLE_RATE
+from ..devices import balanced_runs, device_index, resolve_device
 from ..devices import cpu_threads as thread_count
-from ..devices import device_index, resolve_device
 from ..errors import ModelError, OptionError
 from . import SURE_LANGUAGE, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
 from .common import build_segments, first_line
@@ -70,16 +69,11 @@ def prompt_tokens(model: Any, initial_prompt: str | None) -> int:
 def balanced_batches(
     ordered: Sequence[T], size: int, workers: int, weight: Callable[[T], float]
 ) -> list[list[T]]:
-    """``ordered`` (heaviest first) cut into runs of at most ``size``, as many as a multiple of
-    ``workers``, lengths differing by one at most, the longer runs at the light end; the runs come
-    heaviest first, so workers that take them as they come finish close together (longest processing
-    time first). 10 windows for 2 workers of 4 were batches of 4, 4 and 2, and one core idled through
-    the last; then 3, 3, 2, 2, where the first three windows, the longest, held a worker past the end."""
-    count = workers * math.ceil(len(ordered) / (size * workers))
-    sizes = [len(ordered) // count + (i >= count - len(ordered) % count) for i in range(count)]
-    cuts = list(itertools.accumulate(sizes, initial=0))
-    runs = [list(ordered[a:b]) for a, b in itertools.pairwise(cuts) if b > a]
-    return sorted(runs, key=lambda run: sum(map(weight, run)), reverse=True)
+    """``ordered`` (heaviest first) in ``balanced_runs``, the heaviest run first: workers that take the
+    runs as they come then finish close together (longest processing time first). Before, the longer
+    runs came first and held the longest clips: on a monologue the first three windows held one worker
+    2 s past the other's end."""
+    return sorted(balanced_runs(ordered, size, workers), key=lambda run: sum(map(weight, run)), reverse=True)
 
 
 def exact_word_times(pieces: Iterable[Any], clips: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:

@@ -61,7 +61,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
 
 from ..audio import SAMPLE_RATE, ProgressCallback
-from ..devices import cpu_threads
+from ..devices import balanced_runs, cpu_threads
 from ..errors import InputError, OptionError
 from ..transcript import Turn, speaker_id
 from . import DiarizationOptions
@@ -218,9 +218,11 @@ class OverlapDiarizer:
     def local_speakers(self, audio: np.ndarray, progress: ProgressCallback | None = None) -> LocalSpeakers:
         """Steps 1 and 2: local speaker activities of every chunk and one embedding per piece.
 
-        Chunks are read ``batch_size`` at a time, ``workers`` batches at once; one fbank pass covers a
-        batch's span (the chunks' fbank frames are slices of it: Kaldi frames depend on their own 25 ms
-        only). ``progress``: the seconds of audio read, after each batch.
+        Chunks are read in batches of ``batch_size`` at most (``balanced_runs``: no worker reads a last
+        batch alone; 20 chunks on 2 workers were batches of 4, 4, 4, 4 and 4, now 3, 3, 3, 3, 4 and 4),
+        ``workers`` batches at once.
+        One fbank pass covers a batch's span (the chunks' fbank frames are slices of it: Kaldi frames
+        depend on their own 25 ms only). ``progress``: the seconds of audio read, after each batch.
         """
         s = self.settings
         starts = chunk_starts(len(audio), s.step)
@@ -228,12 +230,13 @@ class OverlapDiarizer:
         pieces: list[np.ndarray] = []
         embeddings: list[np.ndarray] = []
         clean: list[np.ndarray] = []
-        firsts = range(0, len(starts), s.batch_size)
+        batches = balanced_runs(range(len(starts)), s.batch_size, self.workers)
 
-        def read(b: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-            """Batch ``b``: its chunks' activity into ``activity``, and (pieces, embeddings, clean
+        def read(chunks: list[int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            """A batch of chunks: their activity into ``activity``, and (pieces, embeddings, clean
             seconds) of each chunk with speech."""
-            batch = starts[b : b + s.batch_size]
+            b = chunks[0]
+            batch = starts[b : b + len(chunks)]
             span, activity[b : b + len(batch)] = segment_batch(self.segmentation, audio, batch)
             feats = fbank(span)
             out = []
@@ -247,13 +250,13 @@ class OverlapDiarizer:
                                 _clean_seconds(activity[b + i], found)))
             return out
 
-        for b, chunks in zip(firsts, ordered_map(read, firsts, self.workers)):
-            for found, vectors, seconds in chunks:
+        for chunks, read_out in zip(batches, ordered_map(read, batches, self.workers)):
+            for found, vectors, seconds in read_out:
                 pieces.append(found)
                 embeddings.append(vectors)
                 clean.append(seconds)
             if progress is not None:
-                progress(min(int(starts[b : b + s.batch_size][-1]) + CHUNK, len(audio)) / SAMPLE_RATE)
+                progress(min(int(starts[chunks[-1]]) + CHUNK, len(audio)) / SAMPLE_RATE)
         if not pieces:
             return LocalSpeakers(starts, activity, np.zeros((0, 4), np.int32), np.zeros((0, 192), np.float32),
                                  np.zeros(0, np.float32), len(audio))
