@@ -218,11 +218,11 @@ class OverlapDiarizer:
     def local_speakers(self, audio: np.ndarray, progress: ProgressCallback | None = None) -> LocalSpeakers:
         """Steps 1 and 2: local speaker activities of every chunk and one embedding per piece.
 
-        Chunks are read in batches of ``batch_size`` at most (``balanced_runs``: no worker reads a last
-        batch alone; 20 chunks on 2 workers were batches of 4, 4, 4, 4 and 4, now 3, 3, 3, 3, 4 and 4),
-        ``workers`` batches at once.
-        One fbank pass covers a batch's span (the chunks' fbank frames are slices of it: Kaldi frames
-        depend on their own 25 ms only). ``progress``: the seconds of audio read, after each batch.
+        Chunks are read in batches of ``batch_size`` at most, ``workers`` batches at once, cut by
+        ``balanced_runs`` so that no worker reads a last batch alone (20 chunks on 2 workers were batches
+        of 4, 4, 4, 4 and 4; now 3, 3, 3, 3, 4 and 4). One fbank pass covers a batch's span (the chunks'
+        fbank frames are slices of it: Kaldi frames depend on their own 25 ms only). ``progress``: the
+        seconds of audio read, after each batch.
         """
         s = self.settings
         starts = chunk_starts(len(audio), s.step)
