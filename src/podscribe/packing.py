@@ -237,12 +237,7 @@ def recognise_turns(
         again = [s for s in missed(block, words, turns, options) if s not in alone]
         if again:
             calls = list(_by_language([[c] for c in again], languages, language).items())
-            # Speech decoded again keeps the file's language: on its own, a stretch of synthetic French was
-            # found to be Japanese at p=0.67 (BENCHMARKS.md, "`--diarizer none`: each window in its own ...").
-            alike = replace(asr, window_language=False)
-            more = [seg for segments_of_call, _, _ in _decode(engine, audio, calls, alike, options, span, None)
-                    for seg in segments_of_call]  # fmt: skip
-            found = _split_at(found, again) + more
+            found = _split_at(found, again) + _decode_again(engine, audio, calls, asr, options, span)
             redone += len(again)
         segments.extend(found)
     if languages:  # the file's language: the one spoken longest
@@ -415,10 +410,25 @@ def _read_in_their_languages(
     packs = pack(clips, options)
     calls = [(lang, [[replace(c, speaker="") for c in p] for p in packs if p[0].speaker == lang])
              for lang in dict.fromkeys(p[0].speaker for p in packs)]  # fmt: skip
+    return _split_at(_without(found, clips), clips) + _decode_again(engine, audio, calls, asr, options, span)
+
+
+def _decode_again(
+    engine: ASREngine,
+    audio: np.ndarray,
+    calls: Sequence[tuple[str | None, Sequence[Sequence[Turn]]]],
+    asr: ASROptions,
+    options: PackOptions,
+    span: tuple[float, float],
+) -> list[Segment]:
+    """The segments of ``calls`` (language, packs) decoded again, each call in its language only.
+
+    Speech decoded again keeps the language it is given: on its own, a stretch of synthetic French was found
+    to be Japanese at p=0.67 (BENCHMARKS.md, "`--diarizer none`: each window in its own language").
+    """
     alike = replace(asr, window_language=False)
-    more = [seg for segments_of_call, _, _ in _decode(engine, audio, calls, alike, options, span, None)
+    return [seg for segments_of_call, _, _ in _decode(engine, audio, calls, alike, options, span, None)
             for seg in segments_of_call]  # fmt: skip
-    return _split_at(_without(found, clips), clips) + more
 
 
 def _kept(windows: list[Encoded], encoded: Callable[[Encoded], None] | None) -> Callable[[Encoded], None]:
