@@ -18,7 +18,7 @@ from podscribe.asr import ASROptions, ASRResult
 from podscribe.asr.common import MAX_WORD_S, build_segments
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.errors import ModelError, OptionError
-from podscribe.transcript import is_punctuation
+from podscribe.transcript import ends_sentence, is_punctuation
 
 from conftest import DATA
 
@@ -301,6 +301,19 @@ def test_a_windows_words_do_not_depend_on_the_window_laid_before_it(faster, spee
 
     after_a = [w for w in words([[a], [b]]) if w[1] >= b.start]
     assert after_a == words([[b]]) and len(after_a) >= 20
+
+
+def test_a_clip_without_timestamp_tokens_comes_back_in_sentences(faster, speech) -> None:
+    """``timestamps=False`` (one-clip speaker windows, ``packing``): no timestamp token ends a segment at a
+    pause; Whisper gives the clip as one, cut into sentences. With them, a segment may end mid-sentence.
+    The words are read either way."""
+    clip = [(0.0, len(speech) / SAMPLE_RATE)]
+    stamped = faster.transcribe(speech, FRENCH, clips=clip)
+    plain = faster.transcribe(speech, replace(FRENCH, timestamps=False), clips=clip)
+    assert not all(ends_sentence(s.text) for s in stamped.segments[:-1])
+    assert len(plain.segments) >= 2 and all(ends_sentence(s.text) for s in plain.segments[:-1])
+    check_times(plain, clip[0][1])
+    assert len(words(plain)) >= 0.9 * len(words(stamped)) >= 30
 
 
 def test_workers_must_be_positive() -> None:

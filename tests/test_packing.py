@@ -246,6 +246,34 @@ class _Spy:
         return self.engine.transcribe(audio, options, progress, clips, tap)
 
 
+class _Options(_Spy):
+    """Wraps an engine and records the timestamp setting of each call."""
+
+    def transcribe(self, audio, options, progress=None, clips=None, tap=None):
+        self.calls.append(options.timestamps)
+        return self.engine.transcribe(audio, options, progress, clips, tap)
+
+
+@pytest.mark.parametrize(
+    "turns, timestamps",
+    [
+        ([Turn(0.3, 14.8, "A")], False),  # one clip in its window: read to its end without them
+        ([Turn(15.0, 20.0, "B"), Turn(23.0, 29.0, "B")], True),  # two clips in one window
+        ([Turn(0.3, 14.8, "")], True),  # no speaker: the window may hold several voices
+    ],
+)
+def test_timestamp_tokens_only_where_a_window_holds_more_than_one_clip_or_voice(turns, timestamps) -> None:
+    """Without timestamp tokens Whisper stops at the silence between two clips of a window, or at a change
+    of voice: they are left out only where each window holds one clip of one speaker."""
+    from podscribe.asr import ASROptions, load_engine
+
+    audio = load_audio(DATA / "short.fr.opus")
+    engine = _Options(load_engine("faster-whisper", "base", device="cpu"))
+    result = recognise_turns(engine, audio, turns, ASROptions(language="fr", beam_size=1, temperature=(0.0,)))
+    assert engine.calls == [timestamps]
+    assert sum(len(s.words) for s in result.segments) >= 10
+
+
 @pytest.mark.parametrize("engine_name, name", [("faster-whisper", "overlap.fr"), ("openai-whisper", "short.fr")])
 def test_every_turn_gets_its_words(engine_name: str, name: str) -> None:
     """On real audio, with the real engine: every reference turn of 2 s or more has words in it, and

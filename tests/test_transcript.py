@@ -19,7 +19,9 @@ from podscribe.transcript import (
     Turn,
     Word,
     attach_punctuation,
+    ends_sentence,
     is_punctuation,
+    sentences,
 )
 
 from conftest import sample_transcript
@@ -169,3 +171,25 @@ def test_old_files_with_marks_as_words_load_attached(tmp_path):
     assert t.words[0] == Word("Bonjour\u00a0!\u00a0»", 0.0, 1.2, 0.9, "S0")
     assert t.segments[1] == Transcript.from_dict(old).segments[1] and t.segments[0].end == 1.2
     assert Transcript.from_dict(json.loads(t.to_json())) == t  # and it round-trips from then on
+
+
+WORD_TEXTS = ["mot", "fin.", "oui\u00a0?", "non\u00a0!", "«\u00a0Oui\u00a0»", "dit.»", "3.5", "M.", "etc…", "l'", "fin.'"]
+
+
+@given(st.lists(st.sampled_from(WORD_TEXTS), min_size=1, max_size=12), st.sampled_from([None, "SPEAKER_01"]))
+def test_sentences_cut_a_segment_after_each_sentence_end_and_keep_every_word(texts, speaker):
+    words = [Word(t, i, i + 0.5) for i, t in enumerate(texts)]
+    segment = Segment.from_words(words, speaker, ("SPEAKER_02",))
+    cut = sentences(segment)
+    assert [w for s in cut for w in s.words] == words
+    assert all(s.speaker == speaker and s.overlap == ("SPEAKER_02",) for s in cut)
+    for s in cut:  # a sentence end is a segment's last word, and only there
+        assert [ends_sentence(w.text) for w in s.words[:-1]] == [False] * (len(s.words) - 1)
+    assert all(ends_sentence(s.words[-1].text) for s in cut[:-1])
+
+
+def test_a_sentence_ends_at_its_mark_whatever_quotes_or_spaces_follow():
+    assert [ends_sentence(t) for t in ["fin.", "dit.»", "oui\u00a0?", "quoi\u202f!", "fin.'", "(voilà…)"]] == [True] * 6
+    assert [ends_sentence(t) for t in ["mot", "3.5", "l'", "«\u00a0Oui\u00a0»", "virgule,"]] == [False] * 5
+    assert sentences(Segment(0.0, 1.0, "texte sans mots")) == [Segment(0.0, 1.0, "texte sans mots")]
+

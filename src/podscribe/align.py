@@ -49,7 +49,15 @@ from .normalizer import Normalizer
 from .packing import Encoded, Pieces, vad_regions
 from .pipeline import Pipeline, PipelineOptions, StageProgress, make_options
 from .reference import Reference, load_reference, parse_reference
-from .transcript import Segment, Transcript, Word, attach_punctuation, is_punctuation, speaker_id
+from .transcript import (
+    Segment,
+    Transcript,
+    Word,
+    attach_punctuation,
+    ends_sentence,
+    is_punctuation,
+    speaker_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -614,7 +622,7 @@ def _sentences(
 
 def _ends_sentence(texts: Sequence[str], i: int) -> bool:
     """Whether text word ``i`` ends a sentence (or ``i`` is before the first word)."""
-    return i < 0 or texts[i].rstrip("\"'»”)").endswith((".", "!", "?", "…"))
+    return i < 0 or ends_sentence(texts[i])
 
 
 def _gaps(pairs: Sequence[tuple[int | None, int | None]]) -> list[tuple[list[int], list[int], list[int]]]:

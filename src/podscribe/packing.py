@@ -31,7 +31,7 @@ import numpy as np
 
 from .asr import SURE_LANGUAGE, ASREngine, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
 from .audio import SAMPLE_RATE
-from .transcript import Segment, Turn, Word
+from .transcript import Segment, Turn, Word, ends_sentence
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +188,11 @@ def recognise_turns(
             blocks.append([])
         blocks[-1].append(clip)
     language = asr.language
-    if language is None and not any(t.speaker for t in turns):  # no voice holds a language: each window's
-        asr = replace(asr, window_language=True)
+    if not any(t.speaker for t in turns):
+        if language is None:  # no voice holds a language: each window's
+            asr = replace(asr, window_language=True)
+    else:  # one voice per window: without timestamp tokens where a window holds one clip (``_decode``)
+        asr = replace(asr, timestamps=False)
     # Speaker windows (one voice each) are decoded in their speaker's own language when none is forced:
     # measured on real multi-language conversations, forcing one language on every speaker garbles the others.
     # A new speaker's windows are one engine call without a language: the engine finds it on the first
@@ -258,12 +261,7 @@ def recognise_turns(
     return ASRResult(language=language or "", segments=tuple(segments))
 
 
-_SENTENCE_END = tuple(".?!…")
 _MARKS = ".,;:!?…«»“”\"'()[] "
-
-
-def _ends_sentence(word: str) -> bool:
-    return word.rstrip("»”\"')] ").endswith(_SENTENCE_END)
 
 
 def continue_sentences(segments: Sequence[Segment], clips: Sequence[Turn], gap: float) -> list[Segment]:
@@ -279,7 +277,7 @@ def continue_sentences(segments: Sequence[Segment], clips: Sequence[Turn], gap: 
         w.text.strip(_MARKS)
         for seg in segments
         for before, w in itertools.pairwise(seg.words)
-        if w.text[:1].isupper() and not _ends_sentence(before.text)
+        if w.text[:1].isupper() and not ends_sentence(before.text)
     }
     out: list[Segment] = []
     for seg in segments:
@@ -290,7 +288,7 @@ def continue_sentences(segments: Sequence[Segment], clips: Sequence[Turn], gap: 
             and previous.words
             and seg.start - previous.end < gap
             and _speaker_at(previous.end, clips) == _speaker_at(seg.start, clips)
-            and not _ends_sentence(previous.words[-1].text)
+            and not ends_sentence(previous.words[-1].text)
             and first[:1].isupper()
             and any(c.islower() for c in first)
             and first.strip(_MARKS) not in inside
@@ -424,9 +422,10 @@ def _decode_again(
     """The segments of ``calls`` (language, packs) decoded again, each call in its language only.
 
     Speech decoded again keeps the language it is given: on its own, a stretch of synthetic French was found
-    to be Japanese at p=0.67 (BENCHMARKS.md, "`--diarizer none`: each window in its own language").
+    to be Japanese at p=0.67 (BENCHMARKS.md, "`--diarizer none`: each window in its own language"). It is read
+    with timestamp tokens, as it was when the one-clip windows went without them (session 27, measured so).
     """
-    alike = replace(asr, window_language=False)
+    alike = replace(asr, window_language=False, timestamps=True)
     return [seg for segments_of_call, _, _ in _decode(engine, audio, calls, alike, options, span, None)
             for seg in segments_of_call]  # fmt: skip
 
@@ -511,8 +510,11 @@ def _decode(
                 progress(span[0] + sum(done) * (span[1] - span[0]) / total)
 
         tap = _encoded_windows(pieces, encoded) if encoded is not None else None
+        # Without timestamp tokens Whisper stops at the silence between two clips: only where no window
+        # holds more than one (``ASROptions.timestamps``).
+        timestamps = asr.timestamps or any(len(p) > 1 for p in calls[i][1])
         result = engine.transcribe(
-            packed, replace(asr, language=lang), progress=report, clips=windows, tap=tap
+            packed, replace(asr, language=lang, timestamps=timestamps), progress=report, clips=windows, tap=tap
         )
         return _unpack(result.segments, pieces), lang or result.language or None, result.ranking
 

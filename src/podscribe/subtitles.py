@@ -54,8 +54,8 @@ import srt
 
 from .errors import OptionError
 from .options import option
+from .transcript import CLOSING_QUOTES, ends_sentence
 from .views import OPENING_MARKS, TimedWord, WordTimeline
-
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +82,7 @@ _TOL = 0.0011  # check_cues tolerance in seconds: SRT and WebVTT store whole mil
 
 _CLOSING = set(".,;:!?…)]}»”%")
 _OPENING = set(OPENING_MARKS)
-_SENTENCE_END = tuple(".?!…")
 _CLAUSE_END = tuple(",;:–—")
-_TRAILING_QUOTES = '»”")]} ' + NBSP + "\u202f"
 _MARKS = "".join(_OPENING | _CLOSING) + '" ' + NBSP + "\u202f"
 _APOSTROPHE = re.compile("['’]")
 _SRT_TAG = re.compile(r"<(/?[A-Za-z][^<>]*)>")  # what a player would read as a tag
@@ -396,9 +394,9 @@ def _lexicon(language: str | None) -> tuple[frozenset[str], frozenset[str]]:
 def _joint(prev: str, nxt: str, lexicon: tuple[frozenset[str], frozenset[str]]) -> int:
     """Class of the joint between two unit texts (SENTENCE best ... FORBIDDEN worst)."""
     no_break_after, function = lexicon
-    bare = prev.rstrip(_TRAILING_QUOTES)
-    if bare.endswith(_SENTENCE_END):
+    if ends_sentence(prev):
         return SENTENCE
+    bare = prev.rstrip(CLOSING_QUOTES)
     if bare.endswith(_CLAUSE_END):
         return CLAUSE
     last = prev.split(" ")[-1].strip(_MARKS)

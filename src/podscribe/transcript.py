@@ -200,7 +200,11 @@ class Transcript:
 
     def to_srt(self, rules: SubtitleRules | None = None) -> str:
         """SRT subtitles of this transcript under ``rules`` (a ``SubtitleRules``; default: release rules)."""
-        from .subtitles import SubtitleRules, compose_srt, make_cues  # imported on use: keeps `import podscribe` light
+        from .subtitles import (  # imported on use: keeps `import podscribe` light
+            SubtitleRules,
+            compose_srt,
+            make_cues,
+        )
 
         return compose_srt(make_cues(self, rules or SubtitleRules()))
 
@@ -446,6 +450,31 @@ def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
         elif words:  # (a segment of marks only is gone: its marks joined a word)
             out.append(replace(s, words=tuple(words), text=join_words(w.text for w in words)))
     return tuple(out)
+
+
+SENTENCE_ENDS = (".", "?", "!", "…")
+CLOSING_QUOTES = "»”\"'’)]} " + ATTACHED_SPACE + "\u202f"
+"""What may follow a sentence's last mark in a word: closing quotes and brackets, (no-break) spaces."""
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether a word (or text) ends a sentence: its last mark, closing quotes aside, is . ? ! or …"""
+    return text.rstrip(CLOSING_QUOTES).endswith(SENTENCE_ENDS)
+
+
+def sentences(segment: Segment) -> list[Segment]:
+    """``segment`` cut after each word that ends a sentence: the segments of a clip that Whisper read
+    without timestamp tokens, which it gives as one."""
+    out: list[Segment] = []
+    run: list[Word] = []
+    for w in segment.words:
+        run.append(w)
+        if ends_sentence(w.text):
+            out.append(Segment.from_words(run, segment.speaker, segment.overlap))
+            run = []
+    if run or not out:
+        out.append(Segment.from_words(run, segment.speaker, segment.overlap) if run else segment)
+    return out
 
 
 def join_words(texts: Iterable[str]) -> str:

@@ -12,9 +12,9 @@ from typing import Protocol
 import numpy as np
 
 from .._plugins import load_plugin
+from ..audio import ProgressCallback as ProgressCallback  # engines report seconds of audio decoded
 from ..languages import check_language
 from ..options import check_count, option
-from ..audio import ProgressCallback as ProgressCallback  # engines report seconds of audio decoded
 from ..transcript import Segment
 
 Clips = Sequence[tuple[float, float]]
@@ -55,6 +55,12 @@ class ASROptions:
     # Each clip window in the language found on its own encoder output where Whisper gives that language
     # more than half the probability, else in the call's (set by packing when no speakers hold one).
     window_language: bool = False
+    # Whisper's timestamp tokens in batched clip windows (faster-whisper). Without them Whisper reads a window
+    # of one clip to its end, in fewer tokens, instead of ending it early at a pause to go on "in the next
+    # window" (then decoded again); but it stops at the silence between two clips, and at a change of voice
+    # or language. Packing turns them off for speaker windows of one clip each (BENCHMARKS.md, "One-clip
+    # speaker windows without timestamp tokens").
+    timestamps: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "language", check_language(self.language))  # "French" -> "fr"

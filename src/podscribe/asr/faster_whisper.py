@@ -27,6 +27,7 @@ from ..audio import SAMPLE_RATE
 from ..devices import balanced_runs, device_index, resolve_device
 from ..devices import cpu_threads as thread_count
 from ..errors import ModelError, OptionError
+from ..transcript import sentences
 from . import SURE_LANGUAGE, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
 from .common import build_segments, first_line
 
@@ -169,7 +170,7 @@ class FasterWhisperEngine:
         if options.batch_size > 1 and clips:
             tap = tap if device_index(self.device)[0] == "cpu" else None
             raw, language, ranking = self._batched_clips(
-                audio, clips, options.batch_size, common, progress, options.window_language, tap
+                audio, clips, options, common, progress, tap
             )
         else:
             if options.batch_size > 1 and options.vad:
@@ -193,6 +194,8 @@ class FasterWhisperEngine:
         if progress is not None:
             progress(duration)
         segments = build_segments(raw, duration, options, language)
+        if not options.timestamps:  # one segment per clip: cut into sentences, as Whisper's segments were
+            segments = tuple(s for seg in segments for s in sentences(seg))
         # Without words, a detected language is a guess from silence or padding: claim none.
         return ASRResult(language=options.language or (language if segments else ""), segments=segments,
                          ranking=ranking)  # fmt: skip
@@ -225,16 +228,15 @@ class FasterWhisperEngine:
         self,
         audio: np.ndarray,
         clips: Clips,
-        batch_size: int,
+        options: ASROptions,
         common: dict[str, Any],
         progress: ProgressCallback | None,
-        window_language: bool = False,
         tap: EncoderTap | None = None,
     ) -> tuple[list[dict[str, Any]], str, Ranking]:
         """Batched decoding of ``clips``, longest first, one call per batch -> segments in time order, the
-        language they were decoded in (with ``window_language``, the language of the clips Whisper is not
-        sure of: the others are decoded in their own, ``_SureLanguages``), and the ranking it was detected
-        with (empty when given).
+        language they were decoded in (with ``options.window_language``, the language of the clips Whisper
+        is not sure of: the others are decoded in their own, ``_SureLanguages``), and the ranking it was
+        detected with (empty when given); with timestamp tokens or without (``options.timestamps``).
 
         Clips of like length share a batch, so a batch of short clips gets a short token budget. One
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
@@ -246,7 +248,7 @@ class FasterWhisperEngine:
         """
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
         rest = ordered  # what the batches below decode
-        settings = dict(common)
+        settings = {**common, "without_timestamps": not options.timestamps}
         prompt = prompt_tokens(self.model, settings.get("initial_prompt"))
 
         def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
@@ -261,7 +263,7 @@ class FasterWhisperEngine:
             pipeline, found = self._detecting_pipeline()
             _tapped(pipeline, audio, [clip], tap)
             pieces, _ = pipeline.transcribe(
-                audio, batch_size=1, without_timestamps=False, multilingual=True,
+                audio, batch_size=1, multilingual=True,
                 **{**settings, "language": "en", "max_new_tokens": token_budget(clip[1] - clip[0], prompt),
                    "clip_timestamps": [{"start": clip[0], "end": clip[1]}]},
             )  # fmt: skip
@@ -284,8 +286,8 @@ class FasterWhisperEngine:
                 raw.extend(first[i][0])
                 done += heads[i][1] - heads[i][0]
             rest = [clip for i, clip in enumerate(ordered) if i not in kept]
-        own_languages = window_language and settings["language"] is not None
-        size = max(1, batch_size // self.workers)
+        own_languages = options.window_language and settings["language"] is not None
+        size = max(1, options.batch_size // self.workers)
         batches = balanced_batches(rest, size, self.workers, lambda clip: clip[1] - clip[0])
         with ThreadPoolExecutor(self.workers) as pool:
             for batch, segments in zip(batches, pool.map(decode, batches)):
@@ -336,11 +338,12 @@ class FasterWhisperEngine:
         model = self.model
         if own_languages:
             model, common = _SureLanguages(self.model, common["language"]), {**common, "multilingual": True}
-        # With timestamp tokens: without them greedy decoding stops early (BENCHMARKS.md, "Tuning notes").
+        # VAD chunks (one call, several voices) with timestamp tokens: without them greedy decoding stops
+        # early (BENCHMARKS.md, "Tuning notes"); clips as ``common`` says.
         pipeline = self._pipeline(model)
         if clips is not None:
             _tapped(pipeline, audio, clips, tap)
-        return pipeline.transcribe(audio, batch_size=batch_size, without_timestamps=False, **common)
+        return pipeline.transcribe(audio, batch_size=batch_size, **{"without_timestamps": False, **common})
 
 
 def _ranking(ranked: Iterable[tuple[str, float]]) -> Ranking:
