@@ -465,6 +465,8 @@ def ends_sentence(text: str) -> bool:
 def sentences(segment: Segment) -> list[Segment]:
     """``segment`` cut after each word that ends a sentence: the segments of a clip that Whisper read
     without timestamp tokens, which it gives as one."""
+    if not segment.words:  # text only: nothing to cut at
+        return [segment]
     out: list[Segment] = []
     run: list[Word] = []
     for w in segment.words:
@@ -472,8 +474,8 @@ def sentences(segment: Segment) -> list[Segment]:
         if ends_sentence(w.text):
             out.append(Segment.from_words(run, segment.speaker, segment.overlap))
             run = []
-    if run or not out:
-        out.append(Segment.from_words(run, segment.speaker, segment.overlap) if run else segment)
+    if run:
+        out.append(Segment.from_words(run, segment.speaker, segment.overlap))
     return out
 
 
