@@ -316,6 +316,34 @@ def test_a_clip_without_timestamp_tokens_comes_back_in_sentences(faster, speech)
     assert len(words(plain)) >= 0.9 * len(words(stamped)) >= 30
 
 
+class _CountingDetections:
+    """CTranslate2's Whisper counting its ``detect_language`` calls."""
+
+    def __init__(self, model: object) -> None:
+        self._model = model
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._model, name)
+
+    def detect_language(self, encoder_output: object) -> object:
+        self.calls += 1
+        return self._model.detect_language(encoder_output)  # type: ignore[attr-defined]
+
+
+def test_a_clip_decoded_in_its_own_language_is_detected_once(faster, speech, monkeypatch) -> None:
+    """Without a language, a clip is decoded in the one detected on its encoder output, and that ranking is
+    what the engine reports: one detection, not a second one after decoding (a decoder step on the window)."""
+    counting = _CountingDetections(faster.model.model)
+    monkeypatch.setattr(faster.model, "model", counting)
+    clip = [(0.0, len(speech) / SAMPLE_RATE)]
+    found = faster.transcribe(speech, replace(DETECT, batch_size=2), clips=clip)
+    assert counting.calls == 1
+    check_ranking(found.ranking)
+    assert found.language == found.ranking[0][0] == "fr"
+    assert words(found) == words(faster.transcribe(speech, replace(FRENCH, batch_size=2), clips=clip))
+
+
 def test_workers_must_be_positive() -> None:
     from podscribe.asr.faster_whisper import FasterWhisperEngine
 

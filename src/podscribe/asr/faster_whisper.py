@@ -208,9 +208,7 @@ class FasterWhisperEngine:
     def languages_of(self, encoder_output: Any) -> Ranking:
         """Whisper's languages for one window's encoder output (the first of a batch), most likely first:
         the one home of language detection, for a speaker's longest windows and for ``align``."""
-        ranking = _ranking(self.model.model.detect_language(encoder_output)[0])
-        logger.info("detected language %s (p=%.2f)", *ranking[0])
-        return ranking
+        return _detected(self.model.model.detect_language(encoder_output)[0])
 
     def languages_in(self, output: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[Ranking]:
         """Whisper's languages for each span (first, end) of encoder frames (50 a second) of one window's
@@ -235,7 +233,7 @@ class FasterWhisperEngine:
     ) -> tuple[list[dict[str, Any]], str, Ranking]:
         """Batched decoding of ``clips``, longest first, one call per batch -> segments in time order, the
         language they were decoded in (with ``options.window_language``, the language of the clips Whisper
-        is not sure of: the others are decoded in their own, ``_SureLanguages``), and the ranking it was
+        is not sure of: the others are decoded in their own, ``_SureDetector``), and the ranking it was
         detected with (empty when given); with timestamp tokens or without (``options.timestamps``).
 
         Clips of like length share a batch, so a batch of short clips gets a short token budget. One
@@ -301,19 +299,20 @@ class FasterWhisperEngine:
     def _detecting_pipeline(self) -> tuple[Any, dict[str, Any]]:
         """A batched pipeline whose windows are decoded in the language detected on their own encoder
         output (faster-whisper's ``multilingual``), and a dict that gets Whisper's ranking of the languages
-        (``languages_of``) once decoded.
+        (as ``languages_of`` gives it) once decoded.
 
         Language detection alone costs an encoder pass of its own (a 5-voice conversation: 5 more encoder
-        passes for 6 windows). faster-whisper reads the words' times with the call's language token (a
-        placeholder here): the wrapper sets the detected one before it does. Give it one window per call.
+        passes for 6 windows); the ranking is the one the pipeline detects with (``_Recorder``): detecting
+        it again cost a decoder step on the window, 42 ms here. faster-whisper reads the words' times with
+        the call's language token (a placeholder here): the wrapper sets the detected one before it does.
+        Give it one window per call.
         """
-        pipeline = self._pipeline(self.model)
-        generate = pipeline.generate_segment_batched
         found: dict[str, Any] = {"ranking": (("en", 1.0),)}
+        pipeline = self._pipeline(_Detecting(self.model, _Recorder(self.model.model, found)))
+        generate = pipeline.generate_segment_batched
 
         def detected_first(features: Any, tokenizer: Any, options: Any) -> Any:
             encoder_output, output = generate(features, tokenizer, options)
-            found["ranking"] = self.languages_of(encoder_output)
             tokenizer.language_code = found["ranking"][0][0]  # the one decoded
             tokenizer.language = tokenizer.tokenizer.token_to_id(f"<|{tokenizer.language_code}|>")
             return encoder_output, output
@@ -332,12 +331,13 @@ class FasterWhisperEngine:
     ) -> tuple[Iterator[Any], Any]:
         """One batched call over ``clips``, or over VAD chunks when None; with ``own_languages``, each
         clip in the language found on its own encoder output where Whisper is sure of it, else in the
-        call's (``_SureLanguages``); ``tap`` gets the clips' encoder outputs."""
+        call's (``_SureDetector``); ``tap`` gets the clips' encoder outputs."""
         if clips is not None:
             common = {**common, "clip_timestamps": [{"start": s, "end": e} for s, e in clips]}
         model = self.model
         if own_languages:
-            model, common = _SureLanguages(self.model, common["language"]), {**common, "multilingual": True}
+            sure = _SureDetector(self.model.model, common["language"])
+            model, common = _Detecting(self.model, sure), {**common, "multilingual": True}
         # VAD chunks (one call, several voices) with timestamp tokens: without them greedy decoding stops
         # early (BENCHMARKS.md, "Tuning notes"); clips as ``common`` says.
         pipeline = self._pipeline(model)
@@ -349,6 +349,13 @@ class FasterWhisperEngine:
 def _ranking(ranked: Iterable[tuple[str, float]]) -> Ranking:
     """CTranslate2's detected languages ``[("<|fr|>", p), ...]`` as a Ranking (codes, most likely first)."""
     return tuple((str(token[2:-2]), float(p)) for token, p in ranked)
+
+
+def _detected(ranked: Iterable[tuple[str, float]]) -> Ranking:
+    """``_ranking`` of one window's detected languages, logged."""
+    ranking = _ranking(ranked)
+    logger.info("detected language %s (p=%.2f)", *ranking[0])
+    return ranking
 
 
 def _tapped(pipeline: Any, audio: np.ndarray, clips: Clips, tap: EncoderTap | None) -> None:
@@ -368,33 +375,50 @@ def _tapped(pipeline: Any, audio: np.ndarray, clips: Clips, tap: EncoderTap | No
     pipeline.generate_segment_batched = tapping
 
 
-class _SureLanguages:
-    """faster-whisper's ``WhisperModel`` as one batched call sees it, whose per-window language detection
-    (``multilingual``) keeps the call's ``language`` for a window unless Whisper gives another more
-    than SURE_LANGUAGE of the probability.
+class _StandIn:
+    """A stand-in for ``_model``: what it does not define is the model's own."""
+
+    _model: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+class _Detecting(_StandIn):
+    """faster-whisper's ``WhisperModel`` as one batched call sees it, detecting the languages of its windows
+    (``multilingual``) with ``detector``: a stand-in for its CTranslate2 model whose ``detect_language``
+    differs."""
+
+    def __init__(self, model: Any, detector: Any) -> None:
+        self._model = model
+        self.model = detector  # what the pipeline detects with
+
+
+class _Recorder(_StandIn):
+    """CTranslate2's Whisper whose ``detect_language`` also puts the first window's ranking in
+    ``found["ranking"]`` (``_detected``)."""
+
+    def __init__(self, model: Any, found: dict[str, Any]) -> None:
+        self._model = model
+        self._found = found
+
+    def detect_language(self, encoder_output: Any) -> list[list[tuple[str, float]]]:
+        ranked: list[list[tuple[str, float]]] = self._model.detect_language(encoder_output)
+        self._found["ranking"] = _detected(ranked[0])
+        return ranked
+
+
+class _SureDetector(_StandIn):
+    """CTranslate2's Whisper with ``detect_language`` ranking ``language`` first unless Whisper gives another
+    more than SURE_LANGUAGE of the probability.
 
     Measured on French files without diarization: a window of synthetic voices was found to be Latin
     (p=0.32) and decoded as such; windows of recorded Italian or English voices came at p=0.51-1.00.
-    Everything but the detector is the model's own.
     """
 
     def __init__(self, model: Any, language: str) -> None:
         self._model = model
-        self.model = _SureDetector(model.model, language)  # what the pipeline detects with
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
-
-
-class _SureDetector:
-    """CTranslate2's Whisper with ``detect_language`` ranking ``language`` first where it is not sure."""
-
-    def __init__(self, model: Any, language: str) -> None:
-        self._model = model
         self._token = f"<|{language}|>"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
 
     def detect_language(self, encoder_output: Any) -> list[list[tuple[str, float]]]:
         ranked = []
