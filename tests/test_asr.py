@@ -283,6 +283,25 @@ def test_batched_clips_in_batches_give_the_same_words(faster, speech) -> None:
     assert seen == sorted(seen) and seen[-1] == end and len(seen) >= 2
 
 
+def test_cpu_batches_hold_at_most_two_clips(faster, speech, monkeypatch) -> None:
+    """On CPU a batch holds at most CPU_BATCH clips whatever ``batch_size`` (a window's encoder pass costs
+    more in a bigger batch there); every clip is decoded once."""
+    from podscribe.asr import faster_whisper
+
+    sizes: list[int] = []
+    batch = faster._batch
+
+    def spy(audio, clips, *args, **kwargs):
+        sizes.append(len(clips))
+        return batch(audio, clips, *args, **kwargs)
+
+    monkeypatch.setattr(faster, "_batch", spy)
+    end = len(speech) / SAMPLE_RATE
+    clips = [(0.0, 5.0), (5.0, 9.0), (9.0, 13.0), (13.0, 18.0), (18.0, end)]
+    faster.transcribe(speech, replace(FRENCH, batch_size=8), clips=clips)
+    assert sum(sizes) == len(clips) and max(sizes) == faster_whisper.CPU_BATCH == 2
+
+
 def test_a_windows_words_do_not_depend_on_the_window_laid_before_it(faster, speech) -> None:
     """A window decoded alone or after another in the same call gets the same words and times. faster-whisper
     times words from a window's start truncated to 10 ms, and trims a long first word by the speech before

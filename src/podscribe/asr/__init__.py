@@ -41,7 +41,8 @@ class ASROptions:
         True, "--no-vad", "decode silence and music too (not recommended; only without a diarizer)"
     )
     batch_size: int = option(  # faster-whisper
-        8, "--batch-size", "clips decoded at once: speaker clips (VAD chunks without a diarizer); 1 = sequential"
+        8, "--batch-size", "clips decoded at once: speaker clips (VAD chunks without a diarizer), on CPU in batches "
+        "of at most 2, one per worker; 1 = sequential"
     )
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     condition_on_previous_text: bool = False  # True invites repetition loops

@@ -41,6 +41,7 @@ SOT_TOKENS = 3  # a decoder prompt's start, language and task tokens
 TOKENS_PER_S = 10.0  # a clip's token budget: this many per second of it...
 TOKENS_BASE = 16  # ...plus this many (timestamp and end tokens weigh more in a short clip)
 FRAMES_PER_S = 100  # Whisper's mel frames per second (faster-whisper's ``frames_per_second``)
+CPU_BATCH = 2  # clips in one batch on CPU: a window's encoder pass costs more in a bigger batch there
 
 
 def token_budget(seconds: float, prompt: int = SOT_TOKENS) -> int | None:
@@ -239,7 +240,8 @@ class FasterWhisperEngine:
         Clips of like length share a batch, so a batch of short clips gets a short token budget. One
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
         clips. ``batch_size`` clips are in flight at once, shared among the workers: small batches,
-        longest first, keep both cores busy to the end (BENCHMARKS.md, "Tuning notes"). When no
+        longest first, keep both cores busy to the end (BENCHMARKS.md, "Tuning notes"); on CPU a batch holds
+        at most CPU_BATCH clips (BENCHMARKS.md, "Batches of two windows on CPU"). When no
         language is forced, the longest clips are decoded first, one per worker, each in the language
         detected on its own encoder output (``_detecting_pipeline``: no encoder pass for detection
         alone); the longest one's language is forced on the rest.
@@ -286,6 +288,8 @@ class FasterWhisperEngine:
             rest = [clip for i, clip in enumerate(ordered) if i not in kept]
         own_languages = options.window_language and settings["language"] is not None
         size = max(1, options.batch_size // self.workers)
+        if device_index(self.device)[0] == "cpu":
+            size = min(size, CPU_BATCH)
         batches = balanced_batches(rest, size, self.workers, lambda clip: clip[1] - clip[0])
         with ThreadPoolExecutor(self.workers) as pool:
             for batch, segments in zip(batches, pool.map(decode, batches)):
