@@ -207,8 +207,8 @@ class FasterWhisperEngine:
         return self.languages_of(encoder_output)[0][0]
 
     def languages_of(self, encoder_output: Any) -> Ranking:
-        """Whisper's languages for one window's encoder output (the first of a batch), most likely first:
-        the one home of language detection, for a speaker's longest windows and for ``align``."""
+        """Whisper's languages for one window's encoder output (the first of a batch), most likely first, for
+        ``align`` (a speaker's longest windows keep the ranking they were decoded with: ``_Recorder``)."""
         return _detected(self.model.model.detect_language(encoder_output)[0])
 
     def languages_in(self, output: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[Ranking]:
@@ -303,7 +303,7 @@ class FasterWhisperEngine:
     def _detecting_pipeline(self) -> tuple[Any, dict[str, Any]]:
         """A batched pipeline whose windows are decoded in the language detected on their own encoder
         output (faster-whisper's ``multilingual``), and a dict that gets Whisper's ranking of the languages
-        (as ``languages_of`` gives it) once decoded.
+        (a Ranking, ``_detected``) once decoded.
 
         Language detection alone costs an encoder pass of its own (a 5-voice conversation: 5 more encoder
         passes for 6 windows); the ranking is the one the pipeline detects with (``_Recorder``): detecting
