@@ -127,7 +127,8 @@ class FasterWhisperEngine:
         if workers < 1:
             raise OptionError(f"workers must be at least 1, not {workers}")
         threads = thread_count(cpu_threads)
-        self.workers = min(workers, threads) if kind == "cpu" else 1
+        self.on_cpu = kind == "cpu"
+        self.workers = min(workers, threads) if self.on_cpu else 1
         try:
             self.model = WhisperModel(
                 str(path),
@@ -169,7 +170,7 @@ class FasterWhisperEngine:
         }
         ranking: Ranking = ()
         if options.batch_size > 1 and clips:
-            tap = tap if device_index(self.device)[0] == "cpu" else None
+            tap = tap if self.on_cpu else None
             raw, language, ranking = self._batched_clips(
                 audio, clips, options, common, progress, tap
             )
@@ -288,7 +289,7 @@ class FasterWhisperEngine:
             rest = [clip for i, clip in enumerate(ordered) if i not in kept]
         own_languages = options.window_language and settings["language"] is not None
         size = max(1, options.batch_size // self.workers)
-        if device_index(self.device)[0] == "cpu":
+        if self.on_cpu:
             size = min(size, CPU_BATCH)
         batches = balanced_batches(rest, size, self.workers, lambda clip: clip[1] - clip[0])
         with ThreadPoolExecutor(self.workers) as pool:
