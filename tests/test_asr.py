@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -579,3 +580,54 @@ def test_corrupt_weights_are_a_model_error(tmp_path: Path) -> None:
 
 
 
+
+
+@pytest.mark.parametrize("trim", [False, True])
+def test_a_trimmed_batch_is_encoded_as_far_as_its_longest_clip(faster, speech, trim) -> None:
+    """``trim`` (speaker windows): each batch is encoded on its longest clip, rounded up to a second, plus
+    TRIM_MARGIN s of features, not on Whisper's whole 30 s; the words of the clips come back either way."""
+    from podscribe.asr.faster_whisper import TRIM_MARGIN
+
+    batches: list[tuple[float, int]] = []  # each batch's longest clip and encoder frames
+
+    def tap(audio: np.ndarray, windows: list[tuple[float, float]], outputs: np.ndarray) -> None:
+        batches.append((max(end - start for start, end in windows), outputs.shape[1]))
+
+    result = faster.transcribe(speech, replace(FRENCH, trim=trim), clips=[(0.3, 5.2), (5.2, 14.8)], tap=tap)
+    assert 1 <= len(batches) <= 2
+    for longest, frames in batches:  # the encoder halves the 100 feature frames a second
+        assert frames == (50 * (math.ceil(longest) + TRIM_MARGIN) if trim else 1500)
+    words = [w for s in result.segments for w in s.words]
+    assert len(words) >= 15 and all(w.end <= 14.8 + 1e-6 for w in words)
+
+
+def test_silent_clips_are_those_without_a_segment_whisper_hears() -> None:
+    """``_silent``: a clip of a trimmed batch whose segments Whisper all calls silence, or that has none."""
+    from podscribe.asr.faster_whisper import _silent
+
+    def seg(start: float, end: float, no_speech: float, logprob: float) -> dict[str, float]:
+        return {"start": start, "end": end, "no_speech_prob": no_speech, "avg_logprob": logprob}
+
+    clips = [(0.0, 5.0), (6.0, 10.0), (11.0, 14.0)]
+    segments = [seg(0.5, 4.0, 0.9, -1.5), seg(6.2, 8.0, 0.9, -1.5), seg(8.0, 9.8, 0.1, -0.3)]
+    assert _silent(segments, clips, FRENCH) == [(0.0, 5.0), (11.0, 14.0)]
+    assert _silent(segments[2:], clips[1:2], FRENCH) == []
+
+
+def test_a_trimmed_clip_heard_as_silence_is_decoded_again_whole(faster, speech, monkeypatch) -> None:
+    """Where Whisper calls a trimmed clip's segments silence (here every segment: thresholds that nothing
+    passes), the clip is decoded again on the whole 30-s window, and its encoder output is tapped once."""
+    trims: list[bool] = []
+    batch = faster._batch
+
+    def spy(audio, clips, *args):
+        trims.append(args[-1])
+        return batch(audio, clips, *args)
+
+    monkeypatch.setattr(faster, "_batch", spy)
+    shapes: list[int] = []
+    options = replace(FRENCH, trim=True, no_speech_threshold=-1.0, log_prob_threshold=1.0)
+    result = faster.transcribe(speech, options, clips=[(0.3, 5.2)],
+                               tap=lambda audio, windows, outputs: shapes.append(outputs.shape[1]))  # fmt: skip
+    assert trims == [True, False] and len(shapes) == 1 and shapes[0] < 1500
+    assert result.segments == ()

@@ -296,10 +296,12 @@ def test_every_turn_gets_its_words(engine_name: str, name: str) -> None:
     assert sum(len(windows) for windows in engine.calls) < len(turns)
 
 
-def test_kept_encoder_outputs_are_those_of_each_windows_own_audio() -> None:
+@pytest.mark.parametrize("voices", ["", "AB"])
+def test_kept_encoder_outputs_are_those_of_each_windows_own_audio(voices: str) -> None:
     """The encoder outputs the engine hands over (``encoded``) are Whisper's encoding of each packed
     window's audio, rebuilt from its clips' places alone: the places, the frame count and the order of a
-    batch's outputs are right (``align`` times words on them)."""
+    batch's outputs are right (``align`` times words on them). Speaker windows are encoded as far as their
+    batch's longest window and a margin (``ASROptions.trim``), windows without speakers over 30 s."""
     from faster_whisper.audio import pad_or_trim
 
     from podscribe.asr import ASROptions, load_engine
@@ -309,15 +311,19 @@ def test_kept_encoder_outputs_are_those_of_each_windows_own_audio() -> None:
     engine = load_engine("faster-whisper", "base", device="cpu")
     kept = []
     options = ASROptions(language="fr", beam_size=1, temperature=(0.0,))
-    recognise_turns(engine, audio, speech_turns(audio), options, encoded=kept.append)
+    turns = [Turn(0.2, 20.0, voices[0]), Turn(20.0, 59.5, voices[1])] if voices else speech_turns(audio)
+    recognise_turns(engine, audio, turns, options, encoded=kept.append)
     assert len(kept) >= 2
+    assert any(len(w.output) < 1500 for w in kept) == bool(voices)  # A's window is trimmed
     whisper = engine.model  # type: ignore[attr-defined]
     for window in kept:
         laid = np.zeros(window.frames * SAMPLE_RATE // 100, dtype=np.float32)
         for start, end, at in window.pieces:
             clip = audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
             laid[round(at * SAMPLE_RATE) : round(at * SAMPLE_RATE) + len(clip)] = clip[: len(laid) - round(at * SAMPLE_RATE)]
-        own = np.asarray(whisper.encode(pad_or_trim(whisper.feature_extractor(laid)[..., :-1])))[0]
+        features = pad_or_trim(whisper.feature_extractor(laid)[..., :-1])[..., : 2 * len(window.output)]
+        own = np.asarray(whisper.encode(np.ascontiguousarray(features)))[0]
         assert window.output.shape == own.shape
-        # float16 rounding: 0.0002 on average; the same audio 10 ms later differs by 0.37
-        assert np.abs(window.output.astype(np.float32) - own).mean() < 0.01
+        # float16 rounding: 0.0002 on average, int8 kernels of a window sharing its batch 0.025; the same audio
+        # 10 ms later differs by 0.37
+        assert np.abs(window.output.astype(np.float32) - own).mean() < 0.05

@@ -118,7 +118,7 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
 def pack(clips: Sequence[Turn], options: PackOptions = PackOptions()) -> list[list[Turn]]:
     """Group clips into windows: each window holds clips of one speaker in time order, their durations
     plus the gaps between them at most ``options.window``; a clip goes into the first window of its
-    speaker with room left (fewer, fuller windows: each one costs a whole encoder pass); windows ordered
+    speaker with room left (fewer, fuller windows: each one costs an encoder pass); windows ordered
     by their first clip."""
     packs: list[list[Turn]] = []
     for clip in sorted(clips, key=lambda c: c.start):
@@ -192,7 +192,7 @@ def recognise_turns(
         if language is None:  # no voice holds a language: each window's
             asr = replace(asr, window_language=True)
     else:  # one voice per window: without timestamp tokens where a window holds one clip (``_decode``)
-        asr = replace(asr, timestamps=False)
+        asr = replace(asr, timestamps=False, trim=True)
     # Speaker windows (one voice each) are decoded in their speaker's own language when none is forced:
     # measured on real multi-language conversations, forcing one language on every speaker garbles the others.
     # A new speaker's windows are one engine call without a language: the engine finds it on the first

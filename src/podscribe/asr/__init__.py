@@ -62,6 +62,11 @@ class ASROptions:
     # or language. Packing turns them off for speaker windows of one clip each (BENCHMARKS.md, "One-clip
     # speaker windows without timestamp tokens").
     timestamps: bool = True
+    # Batched clip windows (faster-whisper) encoded only as far as a batch's longest clip and a margin, not
+    # Whisper's whole 30 s. Packing turns it on for speaker windows (one voice each); on the dev recordings
+    # without speakers, windows of several voices lost words with it (BENCHMARKS.md, "Speaker windows encoded
+    # to their length").
+    trim: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "language", check_language(self.language))  # "French" -> "fr"

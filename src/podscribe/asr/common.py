@@ -48,7 +48,7 @@ def build_segments(
     """Engine segments (openai-whisper layout) -> podscribe Segments, after the guardrails above."""
     glue = language not in UNSPACED_LANGUAGES
     groups = attach_punctuation(
-        [_words(seg, glue) for seg in raw if not _is_silence(seg, options)], ATTACHED_SPACE if glue else ""
+        [_words(seg, glue) for seg in raw if not is_silence(seg, options)], ATTACHED_SPACE if glue else ""
     )
     keep = iter(_loop_free(_norm(w.text) for group in groups for w in group))
     segments: list[Segment] = []
@@ -98,7 +98,9 @@ def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _is_silence(seg: Mapping[str, Any], options: ASROptions) -> bool:
+def is_silence(seg: Mapping[str, Any], options: ASROptions) -> bool:
+    """Whether Whisper itself calls a raw segment silence (its no-speech probability and mean log probability
+    past the options' thresholds): its words are dropped."""
     silent = (
         seg.get("no_speech_prob", 0.0) > options.no_speech_threshold
         and seg.get("avg_logprob", 0.0) < options.log_prob_threshold

@@ -29,7 +29,7 @@ from ..devices import cpu_threads as thread_count
 from ..errors import ModelError, OptionError
 from ..transcript import sentences
 from . import SURE_LANGUAGE, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
-from .common import build_segments, first_line
+from .common import build_segments, first_line, is_silence
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +42,11 @@ TOKENS_PER_S = 10.0  # a clip's token budget: this many per second of it...
 TOKENS_BASE = 16  # ...plus this many (timestamp and end tokens weigh more in a short clip)
 FRAMES_PER_S = 100  # Whisper's mel frames per second (faster-whisper's ``frames_per_second``)
 CPU_BATCH = 2  # clips in one batch on CPU: a window's encoder pass costs more in a bigger batch there
+WINDOW_FRAMES = 3000  # Whisper's 30-s window in mel frames, which faster-whisper pads every clip to
+# Seconds of that padding a trimmed batch keeps after its longest clip (``ASROptions.trim``). Chosen on the dev
+# recordings among 1, 3, 6 and 10 s: the fewest word errors (BENCHMARKS.md, "Speaker windows encoded to their
+# length").
+TRIM_MARGIN = 6
 
 
 def token_budget(seconds: float, prompt: int = SOT_TOKENS) -> int | None:
@@ -141,7 +146,7 @@ class FasterWhisperEngine:
             )
         except (RuntimeError, ValueError, OSError) as e:
             raise ModelError(f"faster-whisper cannot load it: {first_line(e)}", path) from e
-        self._pipeline = BatchedInferencePipeline  # one per call: it keeps per-call state
+        self._batched = BatchedInferencePipeline
         logger.info("loaded %s (%s) on %s as %s", model, path, self.device, self.compute_type)
 
     def transcribe(
@@ -252,23 +257,36 @@ class FasterWhisperEngine:
         settings = {**common, "without_timestamps": not options.timestamps}
         prompt = prompt_tokens(self.model, settings.get("initial_prompt"))
 
-        def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
+        # A trimmed clip (``options.trim``) where Whisper heard only silence is decoded again whole (``_silent``),
+        # its encoder output tapped once.
+        def decode(batch: list[tuple[float, float]], again: bool = False) -> list[dict[str, Any]]:
             budget = token_budget(max(end - start for start, end in batch), prompt)
+            trim = options.trim and not again
             # In time order: faster-whisper judges a window's first word by the speech before it in the batch.
             pieces, _ = self._batch(
-                audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages, tap
-            )
-            return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
+                audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages,
+                None if again else tap, trim,
+            )  # fmt: skip
+            segments = exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
+            silent = _silent(segments, batch, options) if trim else []
+            if not silent:
+                return segments
+            kept = [seg for seg in segments if _clip_of(seg, batch) not in silent]
+            return kept + decode(silent, again=True)
 
-        def detect(clip: tuple[float, float]) -> tuple[list[dict[str, Any]], Ranking]:
-            pipeline, found = self._detecting_pipeline()
-            _tapped(pipeline, audio, [clip], tap)
+        def detect(clip: tuple[float, float], again: bool = False) -> tuple[list[dict[str, Any]], Ranking]:
+            trim = options.trim and not again
+            pipeline, found = self._detecting_pipeline(clip[1] - clip[0] if trim else None)
+            _tapped(pipeline, audio, [clip], None if again else tap)
             pieces, _ = pipeline.transcribe(
                 audio, batch_size=1, multilingual=True,
                 **{**settings, "language": "en", "max_new_tokens": token_budget(clip[1] - clip[0], prompt),
                    "clip_timestamps": [{"start": clip[0], "end": clip[1]}]},
             )  # fmt: skip
-            return exact_word_times(pieces, [clip]), found["ranking"]  # decoding happens here
+            segments = exact_word_times(pieces, [clip])  # decoding happens here
+            if trim and _silent(segments, [clip], options):
+                return detect(clip, again=True)
+            return segments, found["ranking"]
 
         raw: list[dict[str, Any]] = []
         done = 0.0
@@ -301,7 +319,7 @@ class FasterWhisperEngine:
         raw.sort(key=lambda seg: seg["start"])
         return raw, settings["language"], ranking
 
-    def _detecting_pipeline(self) -> tuple[Any, dict[str, Any]]:
+    def _detecting_pipeline(self, longest: float | None) -> tuple[Any, dict[str, Any]]:
         """A batched pipeline whose windows are decoded in the language detected on their own encoder
         output (faster-whisper's ``multilingual``), and a dict that gets Whisper's ranking of the languages
         (a Ranking, ``_detected``) once decoded.
@@ -310,10 +328,10 @@ class FasterWhisperEngine:
         passes for 6 windows); the ranking is the one the pipeline detects with (``_Recorder``): detecting
         it again cost a decoder step on the window, 42 ms here. faster-whisper reads the words' times with
         the call's language token (a placeholder here): the wrapper sets the detected one before it does.
-        Give it one window per call.
+        Give it one window per call, ``longest`` seconds long where it is trimmed (``_pipeline``).
         """
         found: dict[str, Any] = {"ranking": (("en", 1.0),)}
-        pipeline = self._pipeline(_Detecting(self.model, _Recorder(self.model.model, found)))
+        pipeline = self._pipeline(_Detecting(self.model, _Recorder(self.model.model, found)), longest)
         generate = pipeline.generate_segment_batched
 
         def detected_first(features: Any, tokenizer: Any, options: Any) -> Any:
@@ -325,6 +343,30 @@ class FasterWhisperEngine:
         pipeline.generate_segment_batched = detected_first
         return pipeline, found
 
+    def _pipeline(self, model: Any, longest: float | None = None) -> Any:
+        """faster-whisper's batched pipeline over ``model`` (one per call: it keeps per-call state); given
+        the ``longest`` clip of its batches in seconds, it encodes their features only that far, rounded up,
+        plus TRIM_MARGIN s, instead of the whole 30-s window.
+
+        faster-whisper pads each clip's features to 30 s, and the encoder's cost grows with its input: a
+        5-s window encoded in full cost as much as a 30-s one. CTranslate2's Whisper encodes any length
+        (the first positions of its position table), and the decoder and the word times then attend to the
+        shorter output. The frames kept hold the whole clip: the word times read up to the clip's length
+        rounded up to a second (faster-whisper's ``segment_size``). A clip where Whisper then hears only
+        silence is decoded again whole (``_silent``).
+        """
+        pipeline = self._batched(model)
+        if longest is None:
+            return pipeline
+        frames = min(WINDOW_FRAMES, (math.ceil(longest) + TRIM_MARGIN) * FRAMES_PER_S)
+        generate = pipeline.generate_segment_batched
+
+        def trimmed(features: np.ndarray, tokenizer: Any, options: Any) -> Any:
+            return generate(np.ascontiguousarray(features[..., :frames]), tokenizer, options)
+
+        pipeline.generate_segment_batched = trimmed
+        return pipeline
+
     def _batch(
         self,
         audio: np.ndarray,
@@ -333,10 +375,12 @@ class FasterWhisperEngine:
         common: dict[str, Any],
         own_languages: bool = False,
         tap: EncoderTap | None = None,
+        trim: bool = False,
     ) -> tuple[Iterator[Any], Any]:
         """One batched call over ``clips``, or over VAD chunks when None; with ``own_languages``, each
         clip in the language found on its own encoder output where Whisper is sure of it, else in the
-        call's (``_SureDetector``); ``tap`` gets the clips' encoder outputs."""
+        call's (``_SureDetector``); ``tap`` gets the clips' encoder outputs; with ``trim``, the clips are
+        encoded only as far as the longest of them (``_pipeline``)."""
         if clips is not None:
             common = {**common, "clip_timestamps": [{"start": s, "end": e} for s, e in clips]}
         model = self.model
@@ -345,10 +389,32 @@ class FasterWhisperEngine:
             model, common = _Detecting(self.model, sure), {**common, "multilingual": True}
         # VAD chunks (one call, several voices) with timestamp tokens: without them greedy decoding stops
         # early (BENCHMARKS.md, "Tuning notes"); clips as ``common`` says.
-        pipeline = self._pipeline(model)
+        longest = max(end - start for start, end in clips) if clips and trim else None
+        pipeline = self._pipeline(model, longest)
         if clips is not None:
             _tapped(pipeline, audio, clips, tap)
         return pipeline.transcribe(audio, batch_size=batch_size, **{"without_timestamps": False, **common})
+
+
+def _clip_of(segment: dict[str, Any], clips: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """The clip of a batch (``clips``) that holds a decoded segment's middle, or the nearest one."""
+    middle = (segment["start"] + segment["end"]) / 2
+    return min(clips, key=lambda clip: max(clip[0] - middle, middle - clip[1], 0.0))
+
+
+def _silent(
+    segments: Sequence[dict[str, Any]], clips: Sequence[tuple[float, float]], options: ASROptions
+) -> list[tuple[float, float]]:
+    """The ``clips`` of a trimmed batch (``FasterWhisperEngine._pipeline``) where Whisper heard nothing but
+    silence: no segment of theirs that it does not call silence (``is_silence``), to be decoded again whole.
+
+    Whisper's no-speech probability was learnt on whole 30-s windows. On the dev recordings a speaker window
+    under 24 s encoded to its length got a higher one than whole on 10 of 17 windows (median 1.18 times,
+    up to +0.12), so that a 1.9-s English turn ("Comedian Mail. Mailbox?", no-speech 0.71 trimmed, 0.47 whole)
+    was dropped as silence (BENCHMARKS.md, "Speaker windows encoded to their length").
+    """
+    heard = {_clip_of(seg, clips) for seg in segments if not is_silence(seg, options)}
+    return [clip for clip in clips if clip not in heard]
 
 
 def _ranking(ranked: Iterable[tuple[str, float]]) -> Ranking:
