@@ -583,19 +583,20 @@ def test_corrupt_weights_are_a_model_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("trim", [False, True])
-def test_a_trimmed_batch_is_encoded_as_far_as_its_longest_clip(faster, speech, trim) -> None:
-    """``trim`` (speaker windows): each batch is encoded on its longest clip, rounded up to a second, plus
-    TRIM_MARGIN s of features, not on Whisper's whole 30 s; the words of the clips come back either way."""
+def test_a_trimmed_clip_is_encoded_alone_as_far_as_its_end(faster, speech, trim) -> None:
+    """``trim`` (speaker windows): on CPU each clip is a batch of its own, encoded on its length, rounded up to
+    a second, plus TRIM_MARGIN s of features, not on Whisper's whole 30 s; the words of the clips come back
+    either way."""
     from podscribe.asr.faster_whisper import TRIM_MARGIN
 
-    batches: list[tuple[float, int]] = []  # each batch's longest clip and encoder frames
+    batches: list[tuple[int, float, int]] = []  # each batch's clips, longest clip and encoder frames
 
     def tap(audio: np.ndarray, windows: list[tuple[float, float]], outputs: np.ndarray) -> None:
-        batches.append((max(end - start for start, end in windows), outputs.shape[1]))
+        batches.append((len(windows), max(end - start for start, end in windows), outputs.shape[1]))
 
     result = faster.transcribe(speech, replace(FRENCH, trim=trim), clips=[(0.3, 5.2), (5.2, 14.8)], tap=tap)
-    assert 1 <= len(batches) <= 2
-    for longest, frames in batches:  # the encoder halves the 100 feature frames a second
+    assert sum(n for n, _, _ in batches) == 2 and (len(batches) == 2 or not trim)
+    for _, longest, frames in batches:  # the encoder halves the 100 feature frames a second
         assert frames == (50 * (math.ceil(longest) + TRIM_MARGIN) if trim else 1500)
     words = [w for s in result.segments for w in s.words]
     assert len(words) >= 15 and all(w.end <= 14.8 + 1e-6 for w in words)

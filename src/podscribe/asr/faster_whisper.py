@@ -247,7 +247,9 @@ class FasterWhisperEngine:
         call per batch also bounds memory: faster-whisper copies the audio and features of a call's
         clips. ``batch_size`` clips are in flight at once, shared among the workers: small batches,
         longest first, keep both cores busy to the end (BENCHMARKS.md, "Tuning notes"); on CPU a batch holds
-        at most CPU_BATCH clips (BENCHMARKS.md, "Batches of two windows on CPU"). When no
+        at most CPU_BATCH clips (BENCHMARKS.md, "Batches of two windows on CPU"), one where they are trimmed
+        (``options.trim``: each clip then encoded to its own length, so its words do not depend on which
+        clips share its batch, and so not on the worker count either). When no
         language is forced, the longest clips are decoded first, one per worker, each in the language
         detected on its own encoder output (``_detecting_pipeline``: no encoder pass for detection
         alone); the longest one's language is forced on the rest.
@@ -307,8 +309,8 @@ class FasterWhisperEngine:
             rest = [clip for i, clip in enumerate(ordered) if i not in kept]
         own_languages = options.window_language and settings["language"] is not None
         size = max(1, options.batch_size // self.workers)
-        if self.on_cpu:
-            size = min(size, CPU_BATCH)
+        if self.on_cpu:  # a trimmed window alone: encoded to its own length, its words depend on no other window
+            size = min(size, 1 if options.trim else CPU_BATCH)
         batches = balanced_batches(rest, size, self.workers, lambda clip: clip[1] - clip[0])
         with ThreadPoolExecutor(self.workers) as pool:
             for batch, segments in zip(batches, pool.map(decode, batches)):
