@@ -257,7 +257,7 @@ class _Options(_Spy):
 @pytest.mark.parametrize(
     "turns, timestamps",
     [
-        ([Turn(0.3, 14.8, "A")], False),  # one clip in its window: read to its end without them
+        ([Turn(3.4, 14.8, "A")], False),  # one clip of one voice in its window: read to its end without them
         ([Turn(15.0, 20.0, "B"), Turn(23.0, 29.0, "B")], True),  # two clips in one window
         ([Turn(0.3, 14.8, "")], True),  # no speaker: the window may hold several voices
     ],

@@ -262,7 +262,7 @@ def test_the_longest_clips_find_their_language_at_once_and_the_longest_ones_wins
 
     detecting = engine._detecting_pipeline  # one per clip decoded in the language found on it
     detected: list[object] = []
-    engine._detecting_pipeline = lambda: detected.append(None) or detecting()  # type: ignore[method-assign]
+    engine._detecting_pipeline = lambda longest: detected.append(None) or detecting(longest)  # type: ignore[method-assign]
     found = engine.transcribe(audio, options, clips=clips)
     forced = engine.transcribe(audio, replace(options, language="fr"), clips=clips)
     assert len(detected) == 2  # both clips, one per worker (before: the longest alone, the other core idle)
