@@ -191,8 +191,8 @@ def recognise_turns(
     if not any(t.speaker for t in turns):
         if language is None:  # no voice holds a language: each window's
             asr = replace(asr, window_language=True)
-    else:  # one voice per window: without timestamp tokens where a window holds one clip (``_decode``)
-        asr = replace(asr, timestamps=False, trim=True)
+    else:  # one voice per window: encoded to its length (``ASROptions.trim``), without timestamp tokens where
+        asr = replace(asr, timestamps=False, trim=True)  # a window holds one clip (``_decode``)
     # Speaker windows (one voice each) are decoded in their speaker's own language when none is forced:
     # measured on real multi-language conversations, forcing one language on every speaker garbles the others.
     # A new speaker's windows are one engine call without a language: the engine finds it on the first
