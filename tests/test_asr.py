@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import replace
 from difflib import SequenceMatcher
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -575,11 +577,7 @@ def test_corrupt_weights_are_a_model_error(tmp_path: Path) -> None:
         assert str(caught.value).startswith(f"{path}: ") and "\n" not in str(caught.value)
 
 
-# ---- devices -------------------------------------------------------------------------------------
-
-
-
-
+# ---- trimmed speaker windows ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("trim", [False, True])
@@ -602,33 +600,39 @@ def test_a_trimmed_clip_is_encoded_alone_as_far_as_its_end(faster, speech, trim)
     assert len(words) >= 15 and all(w.end <= 14.8 + 1e-6 for w in words)
 
 
-def test_silent_clips_are_those_without_a_segment_whisper_hears() -> None:
-    """``_silent``: a clip of a trimmed batch whose segments Whisper all calls silence, or that has none."""
-    from podscribe.asr.faster_whisper import _silent
+def test_a_window_is_heard_where_whisper_decodes_text_it_does_not_call_silence() -> None:
+    """``_heard``: one window's output of ``generate_segment_batched`` holds speech when it has a text token
+    (below end-of-text) and Whisper does not call it silence."""
+    from podscribe.asr.faster_whisper import _heard
 
-    def seg(start: float, end: float, no_speech: float, logprob: float) -> dict[str, float]:
-        return {"start": start, "end": end, "no_speech_prob": no_speech, "avg_logprob": logprob}
+    tokenizer = SimpleNamespace(eot=50257)
 
-    clips = [(0.0, 5.0), (6.0, 10.0), (11.0, 14.0)]
-    segments = [seg(0.5, 4.0, 0.9, -1.5), seg(6.2, 8.0, 0.9, -1.5), seg(8.0, 9.8, 0.1, -0.3)]
-    assert _silent(segments, clips, FRENCH) == [(0.0, 5.0), (11.0, 14.0)]
-    assert _silent(segments[2:], clips[1:2], FRENCH) == []
+    def output(tokens: list[int], no_speech: float, logprob: float) -> dict[str, Any]:
+        return {"tokens": tokens, "no_speech_prob": no_speech, "avg_logprob": logprob}
+
+    assert _heard(output([50365, 2254, 50400], 0.1, -0.3), tokenizer, FRENCH)
+    assert _heard(output([2254], 0.9, -0.3), tokenizer, FRENCH)  # sure of its words: not silence
+    assert not _heard(output([2254], 0.9, -1.5), tokenizer, FRENCH)
+    assert not _heard(output([50365, 50400], 0.1, -0.3), tokenizer, FRENCH)  # timestamps only
+    assert not _heard(output([], 0.1, -0.3), tokenizer, FRENCH)
 
 
-def test_a_trimmed_clip_heard_as_silence_is_decoded_again_whole(faster, speech, monkeypatch) -> None:
-    """Where Whisper calls a trimmed clip's segments silence (here every segment: thresholds that nothing
-    passes), the clip is decoded again on the whole 30-s window, and its encoder output is tapped once."""
-    trims: list[bool] = []
-    batch = faster._batch
+def test_a_trimmed_window_heard_as_silence_is_generated_again_whole(faster, speech, monkeypatch) -> None:
+    """Where Whisper calls a trimmed window silence (here every window: thresholds that nothing passes), it is
+    generated again on the whole 30-s features, and only that encoder output goes on, to the tap."""
+    from podscribe.asr.faster_whisper import TRIM_MARGIN
 
-    def spy(audio, clips, *args):
-        trims.append(args[-1])
-        return batch(audio, clips, *args)
+    lengths: list[int] = []  # feature frames of each generation
 
-    monkeypatch.setattr(faster, "_batch", spy)
+    class Spy(faster._batched):
+        def generate_segment_batched(self, features, tokenizer, options):
+            lengths.append(features.shape[-1])
+            return super().generate_segment_batched(features, tokenizer, options)
+
+    monkeypatch.setattr(faster, "_batched", Spy)
     shapes: list[int] = []
     options = replace(FRENCH, trim=True, no_speech_threshold=-1.0, log_prob_threshold=1.0)
     result = faster.transcribe(speech, options, clips=[(0.3, 5.2)],
                                tap=lambda audio, windows, outputs: shapes.append(outputs.shape[1]))  # fmt: skip
-    assert trims == [True, False] and len(shapes) == 1 and shapes[0] < 1500
+    assert lengths == [100 * (5 + TRIM_MARGIN), 3000] and shapes == [1500]
     assert result.segments == ()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..transcript import ATTACHED_SPACE, Segment, Word, attach_punctuation
 from . import ASROptions
@@ -98,15 +98,26 @@ def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def is_silence(seg: Mapping[str, Any], options: ASROptions) -> bool:
-    """Whether Whisper itself calls a raw segment silence (its no-speech probability and mean log probability
-    past the options' thresholds): its words are dropped."""
+class SilenceThresholds(Protocol):
+    """Whisper's two silence thresholds, as ASROptions and faster-whisper's TranscriptionOptions both hold them."""
+
+    @property
+    def no_speech_threshold(self) -> float: ...
+
+    @property
+    def log_prob_threshold(self) -> float: ...
+
+
+def is_silence(seg: Mapping[str, Any], options: SilenceThresholds) -> bool:
+    """Whether Whisper itself calls a raw segment (or one window's output) silence: its no-speech probability
+    and mean log probability past the options' thresholds. Its words are dropped."""
     silent = (
         seg.get("no_speech_prob", 0.0) > options.no_speech_threshold
         and seg.get("avg_logprob", 0.0) < options.log_prob_threshold
     )
     if silent:
-        logger.debug("dropped a segment Whisper itself calls silence: %r", seg.get("text"))
+        logger.debug("Whisper calls this silence (no-speech p=%.2f, mean log p=%.2f): %r",
+                     seg.get("no_speech_prob", 0.0), seg.get("avg_logprob", 0.0), seg.get("text", "a window"))
     return silent
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -29,7 +29,7 @@ from ..devices import cpu_threads as thread_count
 from ..errors import ModelError, OptionError
 from ..transcript import sentences
 from . import SURE_LANGUAGE, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
-from .common import build_segments, first_line, is_silence
+from .common import SilenceThresholds, build_segments, first_line, is_silence
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -259,36 +259,24 @@ class FasterWhisperEngine:
         settings = {**common, "without_timestamps": not options.timestamps}
         prompt = prompt_tokens(self.model, settings.get("initial_prompt"))
 
-        # A trimmed clip (``options.trim``) where Whisper heard only silence is decoded again whole (``_silent``),
-        # its encoder output tapped once.
-        def decode(batch: list[tuple[float, float]], again: bool = False) -> list[dict[str, Any]]:
+        def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
             budget = token_budget(max(end - start for start, end in batch), prompt)
-            trim = options.trim and not again
             # In time order: faster-whisper judges a window's first word by the speech before it in the batch.
             pieces, _ = self._batch(
-                audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages,
-                None if again else tap, trim,
+                audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages, tap,
+                options.trim,
             )  # fmt: skip
-            segments = exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
-            silent = _silent(segments, batch, options) if trim else []
-            if not silent:
-                return segments
-            kept = [seg for seg in segments if _clip_of(seg, batch) not in silent]
-            return kept + decode(silent, again=True)
+            return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
 
-        def detect(clip: tuple[float, float], again: bool = False) -> tuple[list[dict[str, Any]], Ranking]:
-            trim = options.trim and not again
-            pipeline, found = self._detecting_pipeline(clip[1] - clip[0] if trim else None)
-            _tapped(pipeline, audio, [clip], None if again else tap)
+        def detect(clip: tuple[float, float]) -> tuple[list[dict[str, Any]], Ranking]:
+            pipeline, found = self._detecting_pipeline(clip[1] - clip[0] if options.trim else None)
+            _tapped(pipeline, audio, [clip], tap)
             pieces, _ = pipeline.transcribe(
                 audio, batch_size=1, multilingual=True,
                 **{**settings, "language": "en", "max_new_tokens": token_budget(clip[1] - clip[0], prompt),
                    "clip_timestamps": [{"start": clip[0], "end": clip[1]}]},
             )  # fmt: skip
-            segments = exact_word_times(pieces, [clip])  # decoding happens here
-            if trim and _silent(segments, [clip], options):
-                return detect(clip, again=True)
-            return segments, found["ranking"]
+            return exact_word_times(pieces, [clip]), found["ranking"]  # decoding happens here
 
         raw: list[dict[str, Any]] = []
         done = 0.0
@@ -354,8 +342,14 @@ class FasterWhisperEngine:
         5-s window encoded in full cost as much as a 30-s one. CTranslate2's Whisper encodes any length
         (the first positions of its position table), and the decoder and the word times then attend to the
         shorter output. The frames kept hold the whole clip: the word times read up to the clip's length
-        rounded up to a second (faster-whisper's ``segment_size``). A clip where Whisper then hears only
-        silence is decoded again whole (``_silent``).
+        rounded up to a second (faster-whisper's ``segment_size``).
+
+        Whisper's no-speech probability was learnt on whole 30-s windows. On the dev recordings a speaker window
+        under 24 s encoded to its length got a higher one than whole on 10 of 17 windows (median 1.18 times, up
+        to +0.12), so that a 1.9-s English turn ("Comedian Mail. Mailbox?", no-speech 0.71 trimmed, 0.47 whole)
+        was dropped as silence (BENCHMARKS.md, "Speaker windows encoded to their length"). So a trimmed batch
+        with a window where Whisper heard nothing (``_heard``) is generated again on the whole features, and
+        only that second encoder output goes on (to the word times and to a tap).
         """
         pipeline = self._batched(model)
         if longest is None:
@@ -364,7 +358,13 @@ class FasterWhisperEngine:
         generate = pipeline.generate_segment_batched
 
         def trimmed(features: np.ndarray, tokenizer: Any, options: Any) -> Any:
-            return generate(np.ascontiguousarray(features[..., :frames]), tokenizer, options)
+            if features.shape[-1] <= frames:
+                return generate(features, tokenizer, options)
+            encoder_output, output = generate(np.ascontiguousarray(features[..., :frames]), tokenizer, options)
+            if all(_heard(window, tokenizer, options) for window in output):
+                return encoder_output, output
+            logger.debug("a trimmed window heard as silence: generated again on the whole 30 s")
+            return generate(features, tokenizer, options)
 
         pipeline.generate_segment_batched = trimmed
         return pipeline
@@ -398,25 +398,11 @@ class FasterWhisperEngine:
         return pipeline.transcribe(audio, batch_size=batch_size, **{"without_timestamps": False, **common})
 
 
-def _clip_of(segment: dict[str, Any], clips: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """The clip of a batch (``clips``) that holds a decoded segment's middle, or the nearest one."""
-    middle = (segment["start"] + segment["end"]) / 2
-    return min(clips, key=lambda clip: max(clip[0] - middle, middle - clip[1], 0.0))
-
-
-def _silent(
-    segments: Sequence[dict[str, Any]], clips: Sequence[tuple[float, float]], options: ASROptions
-) -> list[tuple[float, float]]:
-    """The ``clips`` of a trimmed batch (``FasterWhisperEngine._pipeline``) where Whisper heard nothing but
-    silence: no segment of theirs that it does not call silence (``is_silence``), to be decoded again whole.
-
-    Whisper's no-speech probability was learnt on whole 30-s windows. On the dev recordings a speaker window
-    under 24 s encoded to its length got a higher one than whole on 10 of 17 windows (median 1.18 times,
-    up to +0.12), so that a 1.9-s English turn ("Comedian Mail. Mailbox?", no-speech 0.71 trimmed, 0.47 whole)
-    was dropped as silence (BENCHMARKS.md, "Speaker windows encoded to their length").
-    """
-    heard = {_clip_of(seg, clips) for seg in segments if not is_silence(seg, options)}
-    return [clip for clip in clips if clip not in heard]
+def _heard(output: Mapping[str, Any], tokenizer: Any, options: SilenceThresholds) -> bool:
+    """Whether Whisper heard speech in one window's output of ``generate_segment_batched`` (``tokens``,
+    ``no_speech_prob``, ``avg_logprob``): a text token, in an output it does not call silence (``is_silence``
+    with faster-whisper's ``options``, which hold the call's thresholds)."""
+    return any(token < tokenizer.eot for token in output["tokens"]) and not is_silence(output, options)
 
 
 def _ranking(ranked: Iterable[tuple[str, float]]) -> Ranking:
