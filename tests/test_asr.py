@@ -600,6 +600,31 @@ def test_a_trimmed_clip_is_encoded_alone_as_far_as_its_end(faster, speech, trim)
     assert len(words) >= 15 and all(w.end <= 14.8 + 1e-6 for w in words)
 
 
+@pytest.mark.parametrize("silent", [False, True])
+def test_trimmed_windows_share_a_batch_off_cpu_generated_again_whole_where_one_is_silence(
+    faster, speech, monkeypatch, silent
+) -> None:
+    """Off CPU (on CUDA; here the engine's flag is set) trimmed windows share a batch, encoded to the longest one's
+    length plus TRIM_MARGIN s; where Whisper hears any window as silence (here every one: thresholds that nothing
+    passes), the whole batch is generated again on the whole 30-s features."""
+    from podscribe.asr.faster_whisper import TRIM_MARGIN
+
+    shapes: list[tuple[int, int]] = []  # (windows, feature frames) of each generation
+
+    class Spy(faster._batched):
+        def generate_segment_batched(self, features, tokenizer, options):
+            shapes.append(features.shape[::2])
+            return super().generate_segment_batched(features, tokenizer, options)
+
+    monkeypatch.setattr(faster, "_batched", Spy)
+    monkeypatch.setattr(faster, "on_cpu", False)
+    thresholds = {"no_speech_threshold": -1.0, "log_prob_threshold": 1.0} if silent else {}
+    result = faster.transcribe(speech, replace(FRENCH, trim=True, **thresholds), clips=[(0.3, 5.2), (5.2, 14.8)])
+    trimmed = (2, 100 * (10 + TRIM_MARGIN))  # the longest window, 9.6 s, rounded up
+    assert shapes == ([trimmed, (2, 3000)] if silent else [trimmed])
+    assert (result.segments == ()) == silent
+
+
 def test_a_window_is_heard_where_whisper_decodes_text_it_does_not_call_silence() -> None:
     """``_heard``: one window's output of ``generate_segment_batched`` holds speech when it has a text token
     (below end-of-text) and Whisper does not call it silence."""
