@@ -352,14 +352,12 @@ class FasterWhisperEngine:
         only that second encoder output goes on (to the word times and to a tap).
         """
         pipeline = self._batched(model)
-        if longest is None:
+        frames = WINDOW_FRAMES if longest is None else (math.ceil(longest) + TRIM_MARGIN) * FRAMES_PER_S
+        if frames >= WINDOW_FRAMES:  # faster-whisper's features are WINDOW_FRAMES long: nothing to trim
             return pipeline
-        frames = min(WINDOW_FRAMES, (math.ceil(longest) + TRIM_MARGIN) * FRAMES_PER_S)
         generate = pipeline.generate_segment_batched
 
         def trimmed(features: np.ndarray, tokenizer: Any, options: Any) -> Any:
-            if features.shape[-1] <= frames:
-                return generate(features, tokenizer, options)
             encoder_output, output = generate(np.ascontiguousarray(features[..., :frames]), tokenizer, options)
             if all(_heard(window, tokenizer, options) for window in output):
                 return encoder_output, output
