@@ -580,6 +580,20 @@ def test_corrupt_weights_are_a_model_error(tmp_path: Path) -> None:
 # ---- trimmed speaker windows ---------------------------------------------------------------------
 
 
+@pytest.fixture
+def generations(faster, monkeypatch) -> list[tuple[int, int]]:
+    """(windows, feature frames) of each ``generate_segment_batched`` call of ``faster``'s batched pipelines."""
+    shapes: list[tuple[int, int]] = []
+
+    class Spy(faster._batched):
+        def generate_segment_batched(self, features, tokenizer, options):
+            shapes.append(features.shape[::2])
+            return super().generate_segment_batched(features, tokenizer, options)
+
+    monkeypatch.setattr(faster, "_batched", Spy)
+    return shapes
+
+
 @pytest.mark.parametrize("trim", [False, True])
 def test_a_trimmed_clip_is_encoded_alone_as_far_as_its_end(faster, speech, trim) -> None:
     """``trim`` (speaker windows): on CPU each clip is a batch of its own, encoded on its length, rounded up to
@@ -602,26 +616,18 @@ def test_a_trimmed_clip_is_encoded_alone_as_far_as_its_end(faster, speech, trim)
 
 @pytest.mark.parametrize("silent", [False, True])
 def test_trimmed_windows_share_a_batch_off_cpu_generated_again_whole_where_one_is_silence(
-    faster, speech, monkeypatch, silent
+    faster, speech, monkeypatch, generations, silent
 ) -> None:
     """Off CPU (on CUDA; here the engine's flag is set) trimmed windows share a batch, encoded to the longest one's
     length plus TRIM_MARGIN s; where Whisper hears any window as silence (here every one: thresholds that nothing
     passes), the whole batch is generated again on the whole 30-s features."""
     from podscribe.asr.faster_whisper import TRIM_MARGIN
 
-    shapes: list[tuple[int, int]] = []  # (windows, feature frames) of each generation
-
-    class Spy(faster._batched):
-        def generate_segment_batched(self, features, tokenizer, options):
-            shapes.append(features.shape[::2])
-            return super().generate_segment_batched(features, tokenizer, options)
-
-    monkeypatch.setattr(faster, "_batched", Spy)
     monkeypatch.setattr(faster, "on_cpu", False)
     thresholds = {"no_speech_threshold": -1.0, "log_prob_threshold": 1.0} if silent else {}
     result = faster.transcribe(speech, replace(FRENCH, trim=True, **thresholds), clips=[(0.3, 5.2), (5.2, 14.8)])
     trimmed = (2, 100 * (10 + TRIM_MARGIN))  # the longest window, 9.6 s, rounded up
-    assert shapes == ([trimmed, (2, 3000)] if silent else [trimmed])
+    assert generations == ([trimmed, (2, 3000)] if silent else [trimmed])
     assert (result.segments == ()) == silent
 
 
@@ -642,22 +648,14 @@ def test_a_window_is_heard_where_whisper_decodes_text_it_does_not_call_silence()
     assert not _heard(output([], 0.1, -0.3), tokenizer, FRENCH)
 
 
-def test_a_trimmed_window_heard_as_silence_is_generated_again_whole(faster, speech, monkeypatch) -> None:
+def test_a_trimmed_window_heard_as_silence_is_generated_again_whole(faster, speech, generations) -> None:
     """Where Whisper calls a trimmed window silence (here every window: thresholds that nothing passes), it is
     generated again on the whole 30-s features, and only that encoder output goes on, to the tap."""
     from podscribe.asr.faster_whisper import TRIM_MARGIN
 
-    lengths: list[int] = []  # feature frames of each generation
-
-    class Spy(faster._batched):
-        def generate_segment_batched(self, features, tokenizer, options):
-            lengths.append(features.shape[-1])
-            return super().generate_segment_batched(features, tokenizer, options)
-
-    monkeypatch.setattr(faster, "_batched", Spy)
     shapes: list[int] = []
     options = replace(FRENCH, trim=True, no_speech_threshold=-1.0, log_prob_threshold=1.0)
     result = faster.transcribe(speech, options, clips=[(0.3, 5.2)],
                                tap=lambda audio, windows, outputs: shapes.append(outputs.shape[1]))  # fmt: skip
-    assert lengths == [100 * (5 + TRIM_MARGIN), 3000] and shapes == [1500]
+    assert generations == [(1, 100 * (5 + TRIM_MARGIN)), (1, 3000)] and shapes == [1500]
     assert result.segments == ()
