@@ -324,6 +324,6 @@ def test_kept_encoder_outputs_are_those_of_each_windows_own_audio(voices: str) -
         features = pad_or_trim(whisper.feature_extractor(laid)[..., :-1])[..., : 2 * len(window.output)]
         own = np.asarray(whisper.encode(np.ascontiguousarray(features)))[0]
         assert window.output.shape == own.shape
-        # float16 rounding: 0.0002 on average, int8 kernels of a window sharing its batch 0.025; the same audio
+        # float16 rounding: 0.0002 on average (a trimmed window is a batch of its own on CPU); the same audio
         # 10 ms later differs by 0.37
-        assert np.abs(window.output.astype(np.float32) - own).mean() < 0.05
+        assert np.abs(window.output.astype(np.float32) - own).mean() < 0.01
