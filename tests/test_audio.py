@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from podscribe.audio import SAMPLE_RATE, AudioInfo, ffmpeg_path, ffprobe_path, load_audio, probe
+from podscribe.audio import SAMPLE_RATE, AudioInfo, ffmpeg_path, ffprobe_path, load_audio, ogg_cut, probe
 from podscribe.errors import DecodeError, InputError
 
 DURATION = 2.5  # seconds of the synthetic source
@@ -70,8 +71,10 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "video.mkv",
     ],
 )
-def test_decodes_to_16k_mono_float32(media: Path, name: str) -> None:
-    audio = load_audio(media / name)
+def test_decodes_to_16k_mono_float32(media: Path, name: str, caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio = load_audio(media / name)
+    assert not caplog.records  # a whole file: no "truncated" warning
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert abs(len(audio) / SAMPLE_RATE - DURATION) <= 0.05
     assert 0.1 < np.abs(audio).max() <= 1.5
@@ -161,11 +164,40 @@ def test_truncated_mp3_decodes_its_readable_part_with_a_warning(media: Path, tmp
     assert "truncated" in caplog.text and str(path) in caplog.text
 
 
-def test_opus_with_its_tail_cut_decodes_what_is_left(media: Path, tmp_path: Path) -> None:
+def test_opus_with_its_tail_cut_decodes_what_is_left_with_a_warning(media: Path, tmp_path: Path, caplog) -> None:
     data = (media / "audio.opus").read_bytes()
     path = tmp_path / "cut.opus"
     path.write_bytes(data[: len(data) * 6 // 10])
-    assert 0.5 < len(load_audio(path)) / SAMPLE_RATE < DURATION
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        assert 0.5 < len(load_audio(path)) / SAMPLE_RATE < DURATION
+    assert "truncated" in caplog.text and str(path) in caplog.text
+
+
+@pytest.mark.parametrize("name", ["audio.opus", "audio.ogg"])
+def test_ogg_cut_between_pages_is_told_from_a_whole_file(media: Path, tmp_path: Path, name: str, caplog) -> None:
+    """ffmpeg reads an Ogg file cut where a page starts as a valid, shorter file: no error, and ffprobe
+    declares the shorter duration. Its last page is not flagged end-of-stream."""
+    data = (media / name).read_bytes()
+    pages = [m.start() for m in re.finditer(b"OggS", data)]
+    assert len(pages) > 3 and data[pages[-1] + 5] & 4  # the whole file's last page ends the stream
+    path = tmp_path / f"cut-{name}"
+    path.write_bytes(data[: pages[-1]])  # without its last page
+    assert ogg_cut(media / name) is None and ogg_cut(media / "audio.mp3") is None
+    assert ogg_cut(path) == "its last Ogg page does not end the stream"
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio = load_audio(path)
+    assert 0.2 < len(audio) / SAMPLE_RATE < DURATION - 0.01
+    assert f"{path}: decoded" in caplog.text and "does not end the stream" in caplog.text
+
+
+def test_ogg_cut_inside_a_page_is_told(media: Path, tmp_path: Path) -> None:
+    data = (media / "audio.opus").read_bytes()
+    last = data.rfind(b"OggS")
+    path = tmp_path / "cut.opus"
+    path.write_bytes(data[: last + 30])  # the last page's header, without all of its lacing values
+    assert ogg_cut(path) == "it ends inside an Ogg page"
+    path.write_bytes(data[: len(data) - 1])  # one byte short of its payload
+    assert ogg_cut(path) == "it ends inside an Ogg page"
 
 
 def test_file_cut_before_any_audio(media: Path, tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ output ``parameters`` land after the output file and are ignored, so it decodes 
 and width, and it copies the PCM several times without a timeout.)
 
 Bad inputs raise a one-line InputError/DecodeError naming the file. A truncated or partly corrupt file
-decodes as far as it is readable, with a warning when ffmpeg reports errors or the container declares
-a longer duration than what decoded; a file with no decodable audio at all is a DecodeError. (Some
-truncations are invisible: an Ogg/Opus file cut between pages reads as a shorter, valid file.)
+decodes as far as it is readable, with a warning when ffmpeg reports errors, the container declares
+a longer duration than what decoded, or an Ogg file does not end with its stream's last page (ffmpeg
+reads an Ogg file cut anywhere as a shorter, valid one); a file with no decodable audio at all is a
+DecodeError.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ ProgressCallback = Callable[[float], None]
 done so far, growing, up to the audio's duration."""
 PROBE_TIMEOUT_S = 60.0
 MAX_PREALLOCATED_S = 6 * 3600.0  # beyond this, the sample array grows as ffmpeg delivers
+OGG_PAGE_MAX = 27 + 255 + 255 * 255  # bytes: an Ogg page's header, its 255 lacing values, their payload
 
 
 @dataclass(frozen=True)
@@ -122,15 +124,41 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
         raise DecodeError("no decodable audio (empty, truncated or corrupt)", path)
     audio.resize(n, refcheck=False)
     decoded = n / SAMPLE_RATE
-    if errors.strip() or info.duration - decoded > max(0.5, 0.02 * info.duration):
+    cause = _last_line(errors, path) if errors.strip() else ogg_cut(path)
+    if cause or info.duration - decoded > max(0.5, 0.02 * info.duration):
         logger.warning(
             "%s: decoded %.1f s of %.1f s declared; the file looks truncated or corrupt (%s)",
             path,
             decoded,
             info.duration,
-            _last_line(errors, path),
+            cause or "shorter than its container declares",
         )
     return audio
+
+
+def ogg_cut(path: str | os.PathLike[str]) -> str | None:
+    """Why an Ogg file looks cut short, or None (a complete Ogg file, or not Ogg at all).
+
+    ffmpeg reads an Ogg file cut anywhere as a shorter valid one: no error, and ffprobe's duration is
+    that of the last page left. A complete stream ends with a page flagged end-of-stream (RFC 3533);
+    a cut one ends with an unflagged page, or inside a page.
+    """
+    with open(path, "rb") as f:
+        if f.read(4) != b"OggS":
+            return None
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 2 * OGG_PAGE_MAX))
+        tail = f.read()
+    at = tail.rfind(b"OggS")
+    while at >= 0:
+        header = tail[at : at + 27]
+        if len(header) == 27 and header[4] == 0:  # stream structure version 0
+            lacing = tail[at + 27 : at + 27 + header[26]]
+            if len(lacing) < header[26] or at + 27 + len(lacing) + sum(lacing) > len(tail):
+                return "it ends inside an Ogg page"
+            return None if header[5] & 4 else "its last Ogg page does not end the stream"
+        at = tail.rfind(b"OggS", 0, at)
+    return None
 
 
 def ffmpeg_path() -> str:
