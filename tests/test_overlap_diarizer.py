@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -125,6 +127,23 @@ def test_max_speakers_caps_the_count(short_local):
 def test_registry_loads_the_overlap_diarizer():
     loaded = load_diarizer("overlap", device="cpu", settings=OverlapSettings(step=2.5))
     assert isinstance(loaded, OverlapDiarizer) and loaded.name == "overlap" and loaded.settings.step == 2.5
+
+
+def test_scipy_clustering_is_imported_beside_the_models_not_at_load() -> None:
+    """Importing scipy's clustering modules took 0.2-0.3 s of every run's start-up, on its critical path
+    (the diarizer loads while the audio decodes, before anything else can start): they load while the
+    models run, in ``diarize``."""
+    code = (
+        "import sys, numpy as np\n"
+        "from podscribe.diarization import DiarizationOptions\n"
+        "from podscribe.diarization.overlap import OverlapDiarizer\n"
+        "d = OverlapDiarizer()\n"
+        "print(sorted(m for m in ('scipy.cluster.hierarchy', 'scipy.optimize', 'scipy.linalg') if m in sys.modules))\n"
+        "d.diarize(np.zeros(16000 * 12, np.float32), DiarizationOptions())\n"
+        "print(sorted(m for m in ('scipy.cluster.hierarchy', 'scipy.optimize') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert proc.stdout.splitlines() == ["[]", "['scipy.cluster.hierarchy', 'scipy.optimize']"]
 
 
 def test_bad_step():

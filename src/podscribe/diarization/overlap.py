@@ -52,13 +52,12 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.optimize import linear_sum_assignment
 
 from ..audio import SAMPLE_RATE, ProgressCallback
 from ..devices import balanced_runs, cpu_threads
@@ -198,7 +197,10 @@ class OverlapDiarizer:
         """
         audio = check_audio(audio)
         started = time.perf_counter()
-        local = self.local_speakers(audio, progress)
+        with ThreadPoolExecutor(1) as pool:
+            imported = pool.submit(_import_clustering)  # 0.2-0.3 s of imports, beside the models' runs
+            local = self.local_speakers(audio, progress)
+            imported.result()
         turns = diarize_local(local, options, self.settings)
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
@@ -276,6 +278,13 @@ class OverlapDiarizer:
             x = (x - x.mean(axis=0))[None].astype(np.float32)
             out[i] = normalise(self.campplus.run(None, {"feats": x})[0][0])
         return out
+
+
+def _import_clustering() -> None:
+    """Import what ``diarize_local`` clusters with. scipy's modules are imported where they are used, not
+    with this module: at its import they took 0.2-0.3 s of every run's start-up, on the critical path."""
+    import scipy.cluster.hierarchy
+    import scipy.optimize  # noqa: F401 (imported for its side effect: loaded before assign() needs it)
 
 
 def segment_batch(segmentation: Any, audio: np.ndarray, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -396,6 +405,8 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     close to the range as it can, clusters of a tenth of the embeddings counting then. Beyond ``max_train`` embeddings an even sample is
     clustered and the rest take the nearest centroid.
     """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
     n = len(embeddings)
     if n > settings.max_train:
         picked = np.linspace(0, n - 1, settings.max_train).round().astype(int)
@@ -483,6 +494,8 @@ def assign(local: LocalSpeakers, centroids: np.ndarray) -> np.ndarray:
     as pyannote's ``constrained_argmax`` does per chunk); with fewer clusters than such pieces, a
     piece left over takes its most similar cluster.
     """
+    from scipy.optimize import linear_sum_assignment
+
     similarity = local.embeddings @ centroids.T  # (pieces, clusters)
     hard = np.argmax(similarity, axis=1)
     if len(centroids) < 2:
