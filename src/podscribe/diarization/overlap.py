@@ -47,6 +47,7 @@ audio is read chunk batch by chunk batch, per-frame arrays are float32 or bool, 
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import logging
 import os
@@ -283,8 +284,8 @@ class OverlapDiarizer:
 def _import_clustering() -> None:
     """Import what ``diarize_local`` clusters with. scipy's modules are imported where they are used, not
     with this module: at its import they took 0.2-0.3 s of every run's start-up, on the critical path."""
-    import scipy.cluster.hierarchy
-    import scipy.optimize  # noqa: F401 (imported for its side effect: loaded before assign() needs it)
+    for module in ("scipy.cluster.hierarchy", "scipy.optimize"):
+        importlib.import_module(module)
 
 
 def segment_batch(segmentation: Any, audio: np.ndarray, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
