@@ -7,10 +7,13 @@ import multiprocessing
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from podscribe.audio import SAMPLE_RATE, AudioInfo, ffmpeg_path, ffprobe_path, load_audio, ogg_cut, probe
 from podscribe.errors import DecodeError, InputError
@@ -188,6 +191,26 @@ def test_ogg_cut_between_pages_is_told_from_a_whole_file(media: Path, tmp_path: 
         audio = load_audio(path)
     assert 0.2 < len(audio) / SAMPLE_RATE < DURATION - 0.01
     assert f"{path}: decoded" in caplog.text and "does not end the stream" in caplog.text
+
+
+@given(st.data())
+def test_every_cut_of_an_ogg_file_is_told_and_the_whole_file_is_not(ogg_files: dict[str, bytes], data) -> None:
+    name = data.draw(st.sampled_from(sorted(ogg_files)))
+    whole = ogg_files[name]
+    cut = data.draw(st.integers(4, len(whole) - 1))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(whole[:cut])
+        assert ogg_cut(path) in ("it ends inside an Ogg page", "its last Ogg page does not end the stream")
+        path.write_bytes(whole)
+        assert ogg_cut(path) is None
+
+
+@pytest.fixture(scope="module")
+def ogg_files(media: Path) -> dict[str, bytes]:
+    """The Ogg files of ``media``, and a chained one (two streams one after the other, each ended)."""
+    files = {name: (media / name).read_bytes() for name in ("audio.opus", "audio.ogg")}
+    return {**files, "chained.opus": files["audio.opus"] * 2}
 
 
 def test_ogg_cut_inside_a_page_is_told(media: Path, tmp_path: Path) -> None:

@@ -152,7 +152,9 @@ def ogg_cut(path: str | os.PathLike[str]) -> str | None:
     at = tail.rfind(b"OggS")
     while at >= 0:
         header = tail[at : at + 27]
-        if len(header) == 27 and header[4] == 0:  # stream structure version 0
+        if header[4:5] in (b"", b"\0"):  # stream structure version 0, or the file ends before it
+            if len(header) < 27:
+                return "it ends inside an Ogg page"
             lacing = tail[at + 27 : at + 27 + header[26]]
             if len(lacing) < header[26] or at + 27 + len(lacing) + sum(lacing) > len(tail):
                 return "it ends inside an Ogg page"
