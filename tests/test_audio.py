@@ -208,9 +208,18 @@ def test_every_cut_of_an_ogg_file_is_told_and_the_whole_file_is_not(ogg_files: d
 
 @pytest.fixture(scope="module")
 def ogg_files(media: Path) -> dict[str, bytes]:
-    """The Ogg files of ``media``, and a chained one (two streams one after the other, each ended)."""
-    files = {name: (media / name).read_bytes() for name in ("audio.opus", "audio.ogg")}
-    return {**files, "chained.opus": files["audio.opus"] * 2}
+    return {name: (media / name).read_bytes() for name in ("audio.opus", "audio.ogg")}
+
+
+@pytest.mark.parametrize("cut, told", [(0, False), (2, True), (4, True), (30, True), (None, False)])
+def test_a_chained_ogg_file_is_cut_where_its_second_stream_is(
+    ogg_files: dict[str, bytes], tmp_path: Path, cut: int | None, told: bool
+) -> None:
+    """Two streams one after the other, each ended: cut where the first ends, it is a whole file."""
+    first = ogg_files["audio.opus"]
+    path = tmp_path / "chained.opus"
+    path.write_bytes((first * 2)[: None if cut is None else len(first) + cut])
+    assert (ogg_cut(path) is not None) == told
 
 
 def test_ogg_cut_inside_a_page_is_told(media: Path, tmp_path: Path) -> None:
