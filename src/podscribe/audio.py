@@ -157,8 +157,9 @@ def ogg_cut(path: str | os.PathLike[str]) -> str | None:
                 return "it ends inside an Ogg page"
             lacing = tail[at + 27 : at + 27 + header[26]]
             end = at + 27 + len(lacing) + sum(lacing)
-            if len(lacing) < header[26] or end > len(tail) or b"OggS".startswith(tail[end:] or b"-"):
-                return "it ends inside an Ogg page"  # or inside the capture pattern of a chained stream's page
+            rest = tail[end:]  # after the last page: nothing, other bytes, or a chained stream's page cut early
+            if len(lacing) < header[26] or end > len(tail) or (rest and b"OggS".startswith(rest)):
+                return "it ends inside an Ogg page"
             return None if header[5] & 4 else "its last Ogg page does not end the stream"
         at = tail.rfind(b"OggS", 0, at)
     return None
