@@ -129,21 +129,27 @@ def test_registry_loads_the_overlap_diarizer():
     assert isinstance(loaded, OverlapDiarizer) and loaded.name == "overlap" and loaded.settings.step == 2.5
 
 
-def test_scipy_clustering_is_imported_beside_the_models_not_at_load() -> None:
+@pytest.mark.parametrize("module, diarizer, clustering", [
+    ("overlap", "OverlapDiarizer", ["scipy.cluster.hierarchy", "scipy.optimize"]),
+    ("embedded", "EmbeddedDiarizer", ["scipy.cluster.vq", "scipy.linalg"]),
+])
+def test_scipy_clustering_is_imported_beside_the_models_not_at_load(module: str, diarizer: str,
+                                                                    clustering: list[str]) -> None:
     """Importing scipy's clustering modules took 0.2-0.3 s of every run's start-up, on its critical path
     (the diarizer loads while the audio decodes, before anything else can start): they load while the
     models run, in ``diarize``."""
+    every = ("scipy.cluster.hierarchy", "scipy.cluster.vq", "scipy.linalg", "scipy.optimize")
     code = (
         "import sys, numpy as np\n"
         "from podscribe.diarization import DiarizationOptions\n"
-        "from podscribe.diarization.overlap import OverlapDiarizer\n"
-        "d = OverlapDiarizer()\n"
-        "print(sorted(m for m in ('scipy.cluster.hierarchy', 'scipy.optimize', 'scipy.linalg') if m in sys.modules))\n"
+        f"from podscribe.diarization.{module} import {diarizer}\n"
+        f"d = {diarizer}()\n"
+        f"print(sorted(m for m in {every!r} if m in sys.modules))\n"
         "d.diarize(np.zeros(16000 * 12, np.float32), DiarizationOptions())\n"
-        "print(sorted(m for m in ('scipy.cluster.hierarchy', 'scipy.optimize') if m in sys.modules))\n"
+        f"print(sorted(m for m in {tuple(clustering)!r} if m in sys.modules))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert proc.stdout.splitlines() == ["[]", "['scipy.cluster.hierarchy', 'scipy.optimize']"]
+    assert proc.stdout.splitlines() == ["[]", str(clustering)]
 
 
 def test_bad_step():

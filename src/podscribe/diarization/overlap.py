@@ -47,13 +47,11 @@ audio is read chunk batch by chunk batch, per-frame arrays are float32 or bool, 
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +71,7 @@ from .embedded import (
     SEG_FRAME_STEP,
     SEGMENTATION,
     check_audio,
+    imported_beside,
     load_onnx,
     normalise,
     ordered_map,
@@ -198,10 +197,8 @@ class OverlapDiarizer:
         """
         audio = check_audio(audio)
         started = time.perf_counter()
-        with ThreadPoolExecutor(1) as pool:
-            imported = pool.submit(_import_clustering)  # 0.2-0.3 s of imports, beside the models' runs
+        with imported_beside("scipy.cluster.hierarchy", "scipy.optimize"):  # what ``diarize_local`` needs
             local = self.local_speakers(audio, progress)
-            imported.result()
         turns = diarize_local(local, options, self.settings)
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
@@ -279,13 +276,6 @@ class OverlapDiarizer:
             x = (x - x.mean(axis=0))[None].astype(np.float32)
             out[i] = normalise(self.campplus.run(None, {"feats": x})[0][0])
         return out
-
-
-def _import_clustering() -> None:
-    """Import what ``diarize_local`` clusters with. scipy's modules are imported where they are used, not
-    with this module: at its import they took 0.2-0.3 s of every run's start-up, on the critical path."""
-    for module in ("scipy.cluster.hierarchy", "scipy.optimize"):
-        importlib.import_module(module)
 
 
 def segment_batch(segmentation: Any, audio: np.ndarray, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
