@@ -150,19 +150,17 @@ def ogg_cut(path: str | os.PathLike[str]) -> str | None:
         f.seek(max(0, size - 2 * OGG_PAGE_MAX))
         tail = f.read()
     at = tail.rfind(b"OggS")
-    while at >= 0:
-        header = tail[at : at + 27]
-        if header[4:5] in (b"", b"\0"):  # stream structure version 0, or the file ends before it
-            if len(header) < 27:
-                return "it ends inside an Ogg page"
-            lacing = tail[at + 27 : at + 27 + header[26]]
-            end = at + 27 + len(lacing) + sum(lacing)
-            rest = tail[end:]  # after the last page: nothing, other bytes, or a chained stream's page cut early
-            if len(lacing) < header[26] or end > len(tail) or (rest and b"OggS".startswith(rest)):
-                return "it ends inside an Ogg page"
-            return None if header[5] & 4 else "its last Ogg page does not end the stream"
+    while at >= 0 and tail[at + 4 : at + 5] not in (b"", b"\0"):  # not stream structure version 0: inside data
         at = tail.rfind(b"OggS", 0, at)
-    return None
+    if at < 0:
+        return None
+    header = tail[at : at + 27]
+    lacing = tail[at + 27 : at + 27 + header[26]] if len(header) == 27 else b""
+    end = at + 27 + len(lacing) + sum(lacing)
+    rest = tail[end:]  # after the last page: nothing, other bytes, or a chained stream's page cut early
+    if len(header) < 27 or len(lacing) < header[26] or end > len(tail) or (rest and b"OggS".startswith(rest)):
+        return "it ends inside an Ogg page"
+    return None if header[5] & 4 else "its last Ogg page does not end the stream"
 
 
 def ffmpeg_path() -> str:
