@@ -11,8 +11,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -127,29 +125,6 @@ def test_max_speakers_caps_the_count(short_local):
 def test_registry_loads_the_overlap_diarizer():
     loaded = load_diarizer("overlap", device="cpu", settings=OverlapSettings(step=2.5))
     assert isinstance(loaded, OverlapDiarizer) and loaded.name == "overlap" and loaded.settings.step == 2.5
-
-
-@pytest.mark.parametrize("module, diarizer, clustering", [
-    ("overlap", "OverlapDiarizer", ["scipy.cluster.hierarchy", "scipy.optimize"]),
-    ("embedded", "EmbeddedDiarizer", ["scipy.cluster.vq", "scipy.linalg"]),
-])
-def test_scipy_clustering_is_imported_beside_the_models_not_at_load(module: str, diarizer: str,
-                                                                    clustering: list[str]) -> None:
-    """Importing scipy's clustering modules took 0.2-0.3 s of every run's start-up, on its critical path
-    (the diarizer loads while the audio decodes, before anything else can start): they load while the
-    models run, in ``diarize``."""
-    every = ("scipy.cluster.hierarchy", "scipy.cluster.vq", "scipy.linalg", "scipy.optimize")
-    code = (
-        "import sys, numpy as np\n"
-        "from podscribe.diarization import DiarizationOptions\n"
-        f"from podscribe.diarization.{module} import {diarizer}\n"
-        f"d = {diarizer}()\n"
-        f"print(sorted(m for m in {every!r} if m in sys.modules))\n"
-        "d.diarize(np.zeros(16000 * 12, np.float32), DiarizationOptions())\n"
-        f"print(sorted(m for m in {tuple(clustering)!r} if m in sys.modules))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert proc.stdout.splitlines() == ["[]", str(clustering)]
 
 
 def test_bad_step():

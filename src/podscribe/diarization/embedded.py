@@ -15,7 +15,6 @@ its cluster's voice (a speaker with a single short turn) made a speaker of its o
 from __future__ import annotations
 
 import functools
-import importlib
 import itertools
 import logging
 import os
@@ -23,12 +22,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import scipy.linalg
+from scipy.cluster.vq import kmeans2
 
 from ..audio import SAMPLE_RATE, ProgressCallback
 from ..devices import cpu_threads, device_index, resolve_device
@@ -113,20 +113,6 @@ def load_onnx(model: tuple[str, str], path: Path | None, device: str, threads: i
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-
-
-@contextmanager
-def imported_beside(*modules: str) -> Iterator[None]:
-    """Import ``modules`` in a thread while the block runs (the models' runs release Python's lock).
-
-    The diarizers' clustering modules are imported where they are used, not with the diarizers: scipy's took
-    0.2-0.3 s at their load, on every run's critical path (the diarizer loads while the audio decodes, and
-    the diarization waits for it). Imported beside the models' runs, they cost no wall time there.
-    """
-    with ThreadPoolExecutor(1) as pool:
-        done = pool.submit(lambda: [importlib.import_module(name) for name in modules])
-        yield
-        done.result()
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
@@ -274,9 +260,8 @@ class EmbeddedDiarizer:
         audio = check_audio(audio)
         started = time.perf_counter()
         finding, embedding = passes(progress, len(audio) / SAMPLE_RATE, 2)
-        with imported_beside("scipy.linalg", "scipy.cluster.vq"):  # what ``cluster`` needs
-            regions = self.speech_regions(audio, finding)
-            spans, embeddings = self._embed_regions(audio, regions, embedding)
+        regions = self.speech_regions(audio, finding)
+        spans, embeddings = self._embed_regions(audio, regions, embedding)
         if not spans:
             logger.info("diarization: no speech found")
             return []
@@ -390,9 +375,7 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
     affinity = 0.5 * (affinity + affinity.T)
     np.fill_diagonal(affinity, 0.0)
     laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
-    from scipy.linalg import eigh  # imported here, not with this module (``imported_beside``)
-
-    values, vectors = eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
+    values, vectors = scipy.linalg.eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
     if low == high:
         k = low
     else:
@@ -407,8 +390,6 @@ def _kmeans(points: np.ndarray, k: int, restarts: int = 10) -> np.ndarray:
     """k-means++ with several seeded restarts; the labels of the lowest inertia."""
     if k == 1:
         return np.zeros(len(points), dtype=int)
-    from scipy.cluster.vq import kmeans2
-
     best, best_inertia = None, np.inf
     rng = np.random.default_rng(0)
     for _ in range(restarts):

@@ -57,6 +57,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.optimize import linear_sum_assignment
 
 from ..audio import SAMPLE_RATE, ProgressCallback
 from ..devices import balanced_runs, cpu_threads
@@ -71,7 +73,6 @@ from .embedded import (
     SEG_FRAME_STEP,
     SEGMENTATION,
     check_audio,
-    imported_beside,
     load_onnx,
     normalise,
     ordered_map,
@@ -197,8 +198,7 @@ class OverlapDiarizer:
         """
         audio = check_audio(audio)
         started = time.perf_counter()
-        with imported_beside("scipy.cluster.hierarchy", "scipy.optimize"):  # what ``diarize_local`` needs
-            local = self.local_speakers(audio, progress)
+        local = self.local_speakers(audio, progress)
         turns = diarize_local(local, options, self.settings)
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
@@ -396,8 +396,6 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     close to the range as it can, clusters of a tenth of the embeddings counting then. Beyond ``max_train`` embeddings an even sample is
     clustered and the rest take the nearest centroid.
     """
-    from scipy.cluster.hierarchy import fcluster, linkage
-
     n = len(embeddings)
     if n > settings.max_train:
         picked = np.linspace(0, n - 1, settings.max_train).round().astype(int)
@@ -485,8 +483,6 @@ def assign(local: LocalSpeakers, centroids: np.ndarray) -> np.ndarray:
     as pyannote's ``constrained_argmax`` does per chunk); with fewer clusters than such pieces, a
     piece left over takes its most similar cluster.
     """
-    from scipy.optimize import linear_sum_assignment
-
     similarity = local.embeddings @ centroids.T  # (pieces, clusters)
     hard = np.argmax(similarity, axis=1)
     if len(centroids) < 2:
