@@ -305,6 +305,39 @@ def test_cpu_batches_hold_at_most_two_clips(faster, speech, monkeypatch) -> None
     assert sum(sizes) == len(clips) and max(sizes) == faster_whisper.CPU_BATCH == 2
 
 
+def test_cpu_windows_of_calls_at_once_share_the_workers(speech, monkeypatch) -> None:
+    """Engine calls at once (one per speaker's language: ``packing._decode``) decode at most one window a CPU
+    worker at a time, so the longest waiting one goes first (``LongestFirst``). Before, every call's windows
+    queued inside CTranslate2 in the order asked: four here at once on two workers, and on report
+    conversation7 the longest window, asked last, was decoded alone at the end while a core idled."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podscribe.asr import faster_whisper
+
+    engine = faster_whisper.FasterWhisperEngine("base", device="cpu", workers=2)
+    inside, most = 0, 0
+    lock = threading.Lock()
+    words = faster_whisper.exact_word_times
+
+    def spy(pieces, clips):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        try:
+            return words(pieces, clips)  # decoding happens here
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(faster_whisper, "exact_word_times", spy)
+    calls = [[(0.0, 4.0)], [(4.0, 10.0), (10.0, 14.0)], [(14.0, 22.0)]]
+    with ThreadPoolExecutor(len(calls)) as pool:
+        results = list(pool.map(lambda clips: engine.transcribe(speech, FRENCH, clips=clips), calls))
+    assert most == engine.workers == 2 and all(r.segments for r in results)
+
+
 def test_a_windows_words_do_not_depend_on_the_window_laid_before_it(faster, speech) -> None:
     """A window decoded alone or after another in the same call gets the same words and times. faster-whisper
     times words from a window's start truncated to 10 ms, and trims a long first word by the speech before

@@ -1,12 +1,22 @@
-"""Device choice ('auto' picks CUDA only where the backend sees it) and CPU thread counts."""
+"""Device choice ('auto' picks CUDA only where the backend sees it), CPU thread counts, sharing the cores."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from podscribe.devices import balanced_runs, check_device, cpu_threads, device_index, resolve_device
+from podscribe.devices import (
+    LongestFirst,
+    balanced_runs,
+    check_device,
+    cpu_threads,
+    device_index,
+    resolve_device,
+)
 from podscribe.errors import OptionError
 
 
@@ -106,3 +116,78 @@ def test_balanced_runs_cut_the_items_in_order_for_the_workers(n: int, size: int,
     assert balanced_runs(list(range(10)), 4, 2) == [[0, 1], [2, 3], [4, 5, 6], [7, 8, 9]]
     assert balanced_runs(range(20), 4, 2) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12, 13, 14, 15],
                                               [16, 17, 18, 19]]
+
+
+def _queued(gate: LongestFirst, n: int) -> None:
+    """Wait until ``n`` holders wait at ``gate``."""
+    deadline = time.monotonic() + 10
+    while len(gate._waiting) < n:
+        assert time.monotonic() < deadline, "holders did not reach the gate"
+        time.sleep(0.001)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.0, 30.0), min_size=1, max_size=8))
+def test_longest_first_lets_the_heaviest_waiting_holder_in_first(weights: list[float]) -> None:
+    """Holders that wait while the only slot is taken enter heaviest first, whatever their arrival order."""
+    gate = LongestFirst(1)
+    entered: list[float] = []
+
+    def hold(weight: float) -> None:
+        with gate.slot(weight):
+            entered.append(weight)  # one holder at a time: the order is the gate's
+
+    with gate.slot(0.0):
+        threads = [threading.Thread(target=hold, args=(w,)) for w in weights]
+        for thread in threads:
+            thread.start()
+        _queued(gate, len(weights))
+    for thread in threads:
+        thread.join()
+    assert entered == sorted(weights, reverse=True)
+
+
+def test_an_idle_longest_first_lets_holders_come_at_once_in_heaviest_first() -> None:
+    """Holders that come to an idle gate within its ``settle`` time enter heaviest first: without it, the
+    first ones to come took the slots, light or not."""
+    gate = LongestFirst(1, settle=0.5)
+    entered: list[float] = []
+
+    def hold(weight: float) -> None:
+        with gate.slot(weight):
+            entered.append(weight)
+
+    weights = [1.0, 5.0, 2.0, 9.0, 3.0]
+    threads = [threading.Thread(target=hold, args=(w,)) for w in weights]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert entered == sorted(weights, reverse=True)
+
+
+def test_longest_first_holds_no_more_than_its_slots_and_fills_them() -> None:
+    """Twelve holders on two slots: never more than two inside at once, and two at some point; a gate
+    without slots is an option error."""
+    gate = LongestFirst(2)
+    inside, most = 0, 0
+    lock = threading.Lock()
+
+    def hold(weight: float) -> None:
+        nonlocal inside, most
+        with gate.slot(weight):
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            time.sleep(0.005)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=hold, args=(float(i % 5),)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 2 and inside == 0 and not gate._waiting
+    with pytest.raises(OptionError, match="slots must be at least 1"):
+        LongestFirst(0)

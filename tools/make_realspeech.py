@@ -339,7 +339,6 @@ def build(out: Path, parts: list[str], names: list[str] | None, command: str) ->
     missing = missing_packages()
     if missing:
         raise SystemExit(f"missing Debian packages: apt-get install {' '.join(missing)}")
-    plans = [p for p in PLANS if p.part in parts and (not names or p.name in names)]
     langs = sorted({lang for plan in PLANS if plan.part in parts for lang in plan.langs})
     pools: dict[str, dict[str, list[Prompt]]] = {}
     for seed, lang in enumerate(sorted(VOICES)):

@@ -3,11 +3,15 @@ work is cut for the CPU workers."""
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
 import math
 import os
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 from .errors import OptionError
@@ -101,3 +105,50 @@ def balanced_runs(items: Sequence[T], size: int, workers: int) -> list[list[T]]:
     sizes = [len(items) // count + (i >= count - len(items) % count) for i in range(count)]
     cuts = list(itertools.accumulate(sizes, initial=0))
     return [list(items[a:b]) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+class LongestFirst:
+    """At most ``slots`` holders at once, the heaviest waiting one entering first (then the first come).
+
+    The ASR engine's calls run on threads of their own (one per speaker's language: ``packing._decode``),
+    and CTranslate2 serves its workers' jobs in the order they come: the longest window of a conversation,
+    asked last, was decoded alone at the end while the other core idled (report conversation7: 1.5 s).
+    Held around a window's whole decoding, the gate gives the cores the longest windows first across
+    calls (longest processing time first), one window a worker, so that no job waits inside CTranslate2.
+    Calls started together reach an idle gate up to 2 ms apart here (report conversation8's seven windows),
+    so it opens ``settle`` s after its first holder comes: without that, the first two windows to come went
+    first, short or not.
+    """
+
+    def __init__(self, slots: int, settle: float = 0.02) -> None:
+        if slots < 1:
+            raise OptionError(f"slots must be at least 1, not {slots}")
+        self._slots = self._free = slots
+        self._settle = settle
+        self._opens = 0.0  # time.monotonic() at which an idle gate lets its first holders in
+        self._waiting: list[tuple[float, int]] = []
+        self._arrivals = itertools.count()
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def slot(self, weight: float) -> Iterator[None]:
+        """Hold one slot for the ``with`` block, after every waiting holder heavier than ``weight``."""
+        ticket = (-weight, next(self._arrivals))
+        with self._changed:
+            if self._free == self._slots and not self._waiting:
+                self._opens = time.monotonic() + self._settle
+            heapq.heappush(self._waiting, ticket)
+            while True:
+                wait = self._opens - time.monotonic()  # > 0 while an idle gate settles
+                if wait <= 0 and self._free and self._waiting[0] == ticket:
+                    break
+                self._changed.wait(wait if wait > 0 else None)
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            self._changed.notify_all()  # the next in line may take a slot still free
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += 1
+                self._changed.notify_all()

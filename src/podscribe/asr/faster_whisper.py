@@ -18,13 +18,14 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from typing import Any, TypeVar
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE
-from ..devices import balanced_runs, device_index, resolve_device
+from ..devices import LongestFirst, balanced_runs, device_index, resolve_device
 from ..devices import cpu_threads as thread_count
 from ..errors import ModelError, OptionError
 from ..transcript import sentences
@@ -147,6 +148,8 @@ class FasterWhisperEngine:
         except (RuntimeError, ValueError, OSError) as e:
             raise ModelError(f"faster-whisper cannot load it: {first_line(e)}", path) from e
         self._batched = BatchedInferencePipeline
+        # On CPU, one batch per worker at once across all calls, the longest first (``LongestFirst``).
+        self._gate = LongestFirst(self.workers) if self.on_cpu else None
         logger.info("loaded %s (%s) on %s as %s", model, path, self.device, self.compute_type)
 
     def transcribe(
@@ -262,21 +265,24 @@ class FasterWhisperEngine:
         def decode(batch: list[tuple[float, float]]) -> list[dict[str, Any]]:
             budget = token_budget(max(end - start for start, end in batch), prompt)
             # In time order: faster-whisper judges a window's first word by the speech before it in the batch.
-            pieces, _ = self._batch(
-                audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages, tap,
-                options.trim,
-            )  # fmt: skip
-            return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
+            with self._slot(batch):
+                pieces, _ = self._batch(
+                    audio, sorted(batch), len(batch), {**settings, "max_new_tokens": budget}, own_languages,
+                    tap, options.trim,
+                )  # fmt: skip
+                return exact_word_times(pieces, batch)  # decoding happens here, in this worker's thread
 
         def detect(clip: tuple[float, float]) -> tuple[list[dict[str, Any]], Ranking]:
             pipeline, found = self._detecting_pipeline(clip[1] - clip[0] if options.trim else None)
             _tapped(pipeline, audio, [clip], tap)
-            pieces, _ = pipeline.transcribe(
-                audio, batch_size=1, multilingual=True,
-                **{**settings, "language": "en", "max_new_tokens": token_budget(clip[1] - clip[0], prompt),
-                   "clip_timestamps": [{"start": clip[0], "end": clip[1]}]},
-            )  # fmt: skip
-            return exact_word_times(pieces, [clip]), found["ranking"]  # decoding happens here
+            budget = token_budget(clip[1] - clip[0], prompt)
+            with self._slot([clip]):
+                pieces, _ = pipeline.transcribe(
+                    audio, batch_size=1, multilingual=True,
+                    **{**settings, "language": "en", "max_new_tokens": budget,
+                       "clip_timestamps": [{"start": clip[0], "end": clip[1]}]},
+                )  # fmt: skip
+                return exact_word_times(pieces, [clip]), found["ranking"]  # decoding happens here
 
         raw: list[dict[str, Any]] = []
         done = 0.0
@@ -308,6 +314,11 @@ class FasterWhisperEngine:
                     progress(done)
         raw.sort(key=lambda seg: seg["start"])
         return raw, settings["language"], ranking
+
+    def _slot(self, batch: Sequence[tuple[float, float]]) -> AbstractContextManager[None]:
+        """A worker's turn for ``batch`` on CPU, weighed by its seconds (``LongestFirst``); none on a GPU,
+        whose one worker's queue the calls share."""
+        return self._gate.slot(sum(end - start for start, end in batch)) if self._gate else nullcontext()
 
     def _detecting_pipeline(self, longest: float | None) -> tuple[Any, dict[str, Any]]:
         """A batched pipeline whose windows are decoded in the language detected on their own encoder
