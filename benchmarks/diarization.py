@@ -1,7 +1,7 @@
 """Diarization alone, file by file: speaker count, DER, overlap, boundaries, short turns, CPU time.
 
     PYTHONPATH=src python benchmarks/diarization.py AUDIO... [--set threshold=0.6 ...]
-        [--sweep threshold=0.5,0.6,0.7 ...] [--old] [--cache DIR] [--out FILE.json]
+        [--sweep threshold=0.5,0.6,0.7 ...] [--old] [--centroids] [--cache DIR] [--out FILE.json]
 
 Each AUDIO has its exact RTTM beside it (same stem, ``.rttm``). The ``overlap`` diarizer
 (``--diarizer overlap``, ``OverlapSettings``) is scored; its local stage (segmentation + embeddings,
@@ -9,7 +9,8 @@ the costly part) is cached per file and local settings in ``--cache``, so a swee
 and reconstruction settings re-runs only those. ``--old`` scores the ``embedded`` diarizer instead
 (the default until 2026-12-04; spectral clustering of window embeddings; the figures in
 results/diarization/report-old.json were measured with it at commit 0e4a71c, whose turns are the same:
-later changes renamed and shared code).
+later changes renamed and shared code). ``--centroids`` scores the overlap diarizer as it was before
+session 34: small clusters judged on their pieces' centroids only, without voice embeddings of their speech.
 
 Measures, all without collar unless said:
 - speakers found vs in the reference;
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--old", action="store_true",
                         help="score the embedded diarizer instead (the default until 2026-12-04)")
     parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--centroids", action="store_true",
+                        help="small clusters judged on their pieces' centroids (``far``), not on voice embeddings")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--pyannote", action="store_true", help="agreement with pyannote.audio's Inference")
     parser.add_argument("--explain", action="store_true", help="per reference speaker: pieces, clusters, cosines")
@@ -263,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"{audio_path.name}-{digest}-" + "-".join(map(str, local_key))
                 local, cpu = local_stage(diarizers[local_key], audio, key, args.cache)
                 started = time.process_time()
-                turns = diarize_local(local, DiarizationOptions(), settings)
+                voices = None if args.centroids else diarizers[local_key].voice_of(audio)
+                turns = diarize_local(local, DiarizationOptions(), settings, voices)
                 cpu += time.process_time() - started
                 if args.explain:
                     extra["explain"] = explain(local, reference, settings)

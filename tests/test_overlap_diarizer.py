@@ -305,19 +305,63 @@ def test_a_small_cluster_far_from_every_speaker_stays_a_speaker():
     assert len(set(joined)) == 2 and set(joined[40:]) == {joined[0]}
 
 
+def voice_and_near_pieces(near: int, seed: int) -> np.ndarray:
+    """Unit embeddings of 10 pieces of one voice (e[0]) and ``near`` pieces at cosine 0.69 to it (apart at
+    the 0.30 threshold), with a little noise."""
+    e = np.eye(192)
+    other = e[0] + 1.048 * e[3]  # cosine 0.69 to e[0]
+    points = np.concatenate([np.repeat(e[:1], 10, axis=0), np.repeat(other[None], near, axis=0)])
+    points += 0.02 * np.random.default_rng(seed).standard_normal(points.shape) / np.sqrt(192)
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
 def test_two_pieces_near_a_voice_are_not_a_speaker_in_a_short_file():
     """min_cluster_size does not shrink with the file: a 2-piece cluster near the only voice (cosine
     0.69, apart at threshold 0.30) joins it, and becomes a speaker only when asked for."""
-    rng = np.random.default_rng(2)
-    e = np.eye(192)
-    near = e[0] + 1.048 * e[3]  # cosine 0.69 to e[0]
-    points = np.concatenate([np.repeat(e[:1], 10, axis=0), np.repeat(near[None], 2, axis=0)])
-    points += 0.02 * rng.standard_normal(points.shape) / np.sqrt(192)
-    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    points = voice_and_near_pieces(2, seed=2)
     assert set(overlap.cluster(points, 1, 8, OverlapSettings())) == {0}
     assert len(set(overlap.cluster(points, 1, 8, OverlapSettings(far=0.7)))) == 2  # far enough then
     forced = overlap.cluster(points, 2, 2, OverlapSettings())
     assert len(set(forced[:10])) == 1 and set(forced[10:]) == {1 - forced[0]}
+
+
+def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
+    """With voice embeddings of the clusters' speech (``voices``), a 3-piece cluster whose centroid is near
+    the voice (cosine 0.69: folded on centroids) is a speaker when its speech's embedding is below
+    ``voice_far`` from the voice's, and folded when it is not; the voice embeddings are asked for the
+    members of the clusters compared."""
+    points = voice_and_near_pieces(3, seed=4)
+    e = np.eye(192)
+    asked: list[tuple[int, ...]] = []
+
+    def voices(cosine: float):
+        def voice(members: np.ndarray) -> np.ndarray:
+            asked.append(tuple(members))
+            return e[0] if members[0] < 10 else cosine * e[0] + np.sqrt(1 - cosine**2) * e[1]
+        return voice
+
+    assert set(overlap.cluster(points, 1, 8, OverlapSettings())) == {0}  # centroids: folded
+    apart = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), voices(0.5))
+    assert len(set(apart[:10])) == 1 and set(apart[10:]) == {1 - apart[0]}
+    assert sorted(asked) == [tuple(range(10)), (10, 11, 12)]
+    alike = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), voices(0.7))
+    assert set(alike) == {0}
+
+
+def test_voice_embeddings_of_one_speaker_sound_alike(diarizer, short, short_local):
+    """``voice_of``: a unit CAM++ embedding of the clean speech of a set of pieces. Each half of one
+    speaker's pieces sounds more like the other half than like the other speaker (short.fr, 2 voices)."""
+    settings = OverlapSettings()
+    train = np.flatnonzero(short_local.clean >= settings.min_active)
+    labels = overlap.cluster(overlap.neighbour_average(short_local, settings.smooth)[train], 2, 2, settings)
+    a, b = train[labels == 0], train[labels == 1]
+    first, second = np.array_split(a, 2)
+    frames = overlap.clean_frames(short_local, a)
+    assert len(frames) and np.all(np.diff(frames) > 0)
+    voice = diarizer.voice_of(short)
+    v1, v2, other = voice(short_local, first), voice(short_local, second), voice(short_local, b)
+    assert all(abs(float(np.linalg.norm(v)) - 1) < 1e-5 for v in (v1, v2, other))
+    assert v1 @ v2 > max(v1 @ other, v2 @ other)
 
 
 def test_minimum_cluster_sizes_grow_with_the_pieces_clustered():

@@ -1,4 +1,4 @@
-"""The ``podscribe`` command: transcribe, batch, diarize, subtitles, evaluate, html, plot, models.
+"""The podscribe command: transcribe, batch, align, diarize, subtitles, evaluate, html, plot, clip, models.
 
 Every failure the user can cause ends with one line on stderr (``podscribe: error: FILE: cause``),
 exit code 2 and no output file; nothing is overwritten without ``--force``.

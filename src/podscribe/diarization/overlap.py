@@ -24,7 +24,8 @@ Bredin, Interspeech 2023), rewritten for onnxruntime and numpy/scipy:
    (pyannote's ``AgglomerativeClustering``). Each piece is clustered on its embedding averaged with
    those of the adjacent pieces of its local speaker that resemble it (``smooth``): 4-6 s of a voice
    instead of 2. Clusters with too few members are folded into the nearest large one, as pyannote
-   does, unless they are far from every speaker (``far``: a voice heard for a few seconds only); on
+   does, unless they are far from every speaker (``far``: a voice heard for a few seconds only), by
+   their centroid or by one embedding of all their speech (``voice_far``: 2-s pieces are noisy); on
    long files both minimum sizes grow with the number of pieces (``size_pieces``); the count is
    then moved into the range the options allow by cutting the dendrogram elsewhere. Every
    local speaker then goes to a cluster by cosine to the centroids; pieces of two local speakers of a chunk heard at once take distinct clusters
@@ -51,7 +52,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ from .features import FRAME_LENGTH, FRAME_SHIFT, fbank, frame_count
 logger = logging.getLogger(__name__)
 
 LOCAL_SPEAKERS = 3
+MIN_VOICE_FRAMES = 15  # frames (0.25 s) of clean speech a voice embedding needs, else it takes all its speech
 FAR_MEMBERS = 2  # members a cluster far from every speaker needs to be one (``far``), up to ``size_pieces``
 # segmentation-3.0's powerset classes as local-speaker activities (models/segmentation/manifest.json)
 POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=bool)
@@ -107,7 +109,9 @@ class OverlapSettings:
     (collar 0) with the other on; ``mend_gap`` is the middle of 0.03-0.3 s, where DER was flat;
     ``min_duration_on`` the middle of 0.1-0.3 s, where DER was flat and every short turn kept
     (0.5 s dropped two; pyannote community-1 uses 0): shorter turns were slivers of a voice change,
-    whose clips cut the next voice's first words.
+    whose clips cut the next voice's first words. ``voice_far`` (session 34) was chosen on 20- and 30-s
+    excerpts of the dev recordings (0.55-0.65; 0.65 split a monologue excerpt in two) and left every
+    whole dev and report file's turns as they were; ``voice_seconds`` was set once, not tuned.
     """
 
     step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
@@ -117,6 +121,8 @@ class OverlapSettings:
     min_active: float = 0.5  # seconds of clean speech a piece needs to take part in clustering
     min_cluster_size: int = 6  # smaller clusters join the nearest large one (fewer with few embeddings) ...
     far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (FAR_MEMBERS at least)
+    voice_far: float = 0.6  # ... or their speech's voice embedding's cosine to every speaker's (with the audio)
+    voice_seconds: float = 20.0  # at most this much of a cluster's clean speech in its voice embedding
     size_pieces: int = 1000  # ... and beyond this many pieces clustered, both minimum sizes grow in proportion
     min_clean: float = 0.5  # seconds of non-overlapped speech needed to embed from those frames only
     min_embed: float = 0.25  # seconds of speech a window needs to be a piece of its own
@@ -199,7 +205,7 @@ class OverlapDiarizer:
         audio = check_audio(audio)
         started = time.perf_counter()
         local = self.local_speakers(audio, progress)
-        turns = diarize_local(local, options, self.settings)
+        turns = diarize_local(local, options, self.settings, self.voice_of(audio))
         logger.info(
             "diarization: %d speakers, %d turns, %.1f s for %.1f s of audio",
             len({t.speaker for t in turns}), len(turns), time.perf_counter() - started, len(audio) / SAMPLE_RATE,
@@ -272,10 +278,32 @@ class OverlapDiarizer:
             inside = (_FBANK_TO_SEG >= first) & (_FBANK_TO_SEG < end) & activity[_FBANK_TO_SEG, k]
             alone = inside & single
             mask = alone if alone.sum() * FRAME_SHIFT >= self.settings.min_clean * SAMPLE_RATE else inside
-            x = feats[mask]
-            x = (x - x.mean(axis=0))[None].astype(np.float32)
-            out[i] = normalise(self.campplus.run(None, {"feats": x})[0][0])
+            out[i] = self._campplus(feats[mask])
         return out
+
+    def _campplus(self, feats: np.ndarray) -> np.ndarray:
+        """CAM++'s unit embedding of fbank frames (mean-normalised, as 3D-Speaker's recipe)."""
+        x = (feats - feats.mean(axis=0))[None].astype(np.float32)
+        return normalise(self.campplus.run(None, {"feats": x})[0][0])
+
+    def voice_of(self, audio: np.ndarray) -> Callable[[LocalSpeakers, np.ndarray], np.ndarray]:
+        """``voices`` for ``diarize_local``: one CAM++ embedding of the clean speech (frames where one local
+        speaker speaks alone) of a set of pieces of ``audio``, at most ``voice_seconds`` of it, in four
+        stretches spread over it when there is more."""
+        cap = round(self.settings.voice_seconds / SEG_FRAME_STEP)
+        hop = SEG_FRAME_STEP * SAMPLE_RATE
+
+        def voice(local: LocalSpeakers, pieces: np.ndarray) -> np.ndarray:
+            frames = clean_frames(local, pieces)
+            if len(frames) < MIN_VOICE_FRAMES:  # hardly any clean speech: all of it, overlapped or not
+                frames = clean_frames(local, pieces, alone=False)
+            if len(frames) > cap:
+                starts = np.linspace(0, len(frames) - cap // 4, 4).astype(int)
+                frames = np.concatenate([frames[a : a + cap // 4] for a in starts])
+            samples = np.concatenate([np.arange(int(f * hop), int((f + 1) * hop)) for f in frames])
+            return self._campplus(fbank(audio[samples[samples < len(audio)]]))
+
+        return voice
 
 
 def segment_batch(segmentation: Any, audio: np.ndarray, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -337,10 +365,22 @@ def _clean_seconds(activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
     return np.array([alone[a:b, k].sum() * SEG_FRAME_STEP for k, a, b in pieces], dtype=np.float32)
 
 
+def clean_frames(local: LocalSpeakers, pieces: np.ndarray, alone: bool = True) -> np.ndarray:
+    """Sorted global frames where the local speaker of one of ``pieces`` (indices) speaks (alone)."""
+    first = local.first_frames()
+    out = [first[c] + a + np.flatnonzero(local.activity[c, a:b, k] & ((local.activity[c, a:b].sum(axis=1) == 1)
+                                                                      | (not alone)))
+           for c, k, a, b in local.pieces[pieces]]
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=int)
+
+
+Voices = Callable[[LocalSpeakers, np.ndarray], np.ndarray]  # (local, piece indices) -> a unit voice embedding
+
+
 def diarize_local(
-    local: LocalSpeakers, options: DiarizationOptions, settings: OverlapSettings
+    local: LocalSpeakers, options: DiarizationOptions, settings: OverlapSettings, voices: Voices | None = None
 ) -> list[Turn]:
-    """Steps 3 and 4: cluster the pieces and rebuild turns."""
+    """Steps 3 and 4: cluster the pieces and rebuild turns (``voices``: see ``cluster``)."""
     low, high = options.bounds()
     if not len(local.pieces):
         logger.info("diarization: no speech found")
@@ -348,7 +388,9 @@ def diarize_local(
     train = local.clean >= settings.min_active
     if not train.any():  # no piece long enough alone: cluster all of them
         train = np.ones(len(local.pieces), dtype=bool)
-    labels = cluster(neighbour_average(local, settings.smooth)[train], low, high, settings)
+    rows = np.flatnonzero(train)
+    voice = None if voices is None else (lambda members: voices(local, rows[members]))
+    labels = cluster(neighbour_average(local, settings.smooth)[train], low, high, settings, voice)
     centroids = np.stack([normalise(local.embeddings[train][labels == k].mean(axis=0))
                           for k in range(int(labels.max()) + 1)])
     hard = assign(local, centroids)
@@ -381,7 +423,8 @@ def neighbour_average(local: LocalSpeakers, gate: float) -> np.ndarray:
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
-def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettings) -> np.ndarray:
+def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettings,
+            voices: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Cluster labels 0..k-1 of unit embeddings: average-linkage AHC on cosine distance, cut at
     ``settings.threshold``.
 
@@ -394,12 +437,14 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     the dev part's 180-minute file, clusters of 2 and 6 outlier pieces); when the speakers are fewer
     than ``low`` or more than ``high``, the dendrogram is cut at the merge step that gives a count as
     close to the range as it can, clusters of a tenth of the embeddings counting then. Beyond ``max_train`` embeddings an even sample is
-    clustered and the rest take the nearest centroid.
+    clustered and the rest take the nearest centroid. ``voices``: the unit voice embedding of the speech of
+    the embeddings at some indices; given, a small cluster is also far when its voice is (``voice_far``).
     """
     n = len(embeddings)
     if n > settings.max_train:
         picked = np.linspace(0, n - 1, settings.max_train).round().astype(int)
-        sample = cluster(embeddings[picked], low, high, settings)
+        of_sample = None if voices is None else (lambda members: voices(picked[members]))
+        sample = cluster(embeddings[picked], low, high, settings, of_sample)
         centres = np.stack([normalise(embeddings[picked][sample == k].mean(axis=0))
                             for k in range(int(sample.max()) + 1)])
         return np.argmax(embeddings @ centres.T, axis=1)
@@ -409,9 +454,20 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
     scale = max(1.0, n / settings.size_pieces)
 
+    known: dict[bytes, np.ndarray] = {}  # voice embeddings by members: made once, dendrogram cuts share them
+
+    def voice(members: np.ndarray) -> np.ndarray:
+        """The voice embedding of the pieces ``members``, from ``voices`` once."""
+        key = members.tobytes()
+        if key not in known:
+            assert voices is not None
+            known[key] = voices(members)
+        return known[key]
+
     def speakers(labels: np.ndarray, min_size: int = round(settings.min_cluster_size * scale),
                  far_size: int = round(FAR_MEMBERS * scale)) -> np.ndarray:
-        return _speakers(embeddings, labels, min_size, settings.far, far_size)
+        heard = voice if voices is not None else None
+        return _speakers(embeddings, labels, min_size, settings.far, far_size, heard, settings.voice_far)
 
     labels = fcluster(tree, settings.threshold, criterion="distance") - 1
     kept = speakers(labels)
@@ -436,7 +492,8 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
 
 def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float,
-              far_size: int) -> np.ndarray:
+              far_size: int, voice: Callable[[np.ndarray], np.ndarray] | None = None,
+              voice_far: float = 0.0) -> np.ndarray:
     """Clusters that count as speakers: those of ``min_size`` members or more, then, largest first,
     each smaller one of ``far_size`` members or more whose centroid has a cosine below ``far`` to every
     speaker's so far. pyannote folds every small cluster into a large one, which would fold the dev
@@ -445,14 +502,30 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: fl
     BENCHMARKS.md). The largest cluster is a speaker when none has ``min_size`` members (a short file:
     ``min_size`` does not shrink with the file, so that two pieces of one voice do not make a speaker;
     measured on pyannote.audio's 30-s sample call, BENCHMARKS.md). One pass over the embeddings (it
-    runs once per dendrogram cut when the count is moved into the allowed range)."""
+    runs once per dendrogram cut when the count is moved into the allowed range).
+
+    With ``voice`` (members' indices -> a unit embedding of all their speech), a small cluster near a
+    speaker by its centroid is still one when its voice embedding's cosine to every speaker's is below
+    ``voice_far``: CAM++ on 2-s pieces is noisy, and on 20- and 30-s excerpts of the dev conversations 14
+    of 62 voices of 2-5 pieces had centroid cosines of 0.68-0.79 to the voice they would join, as outlier
+    clusters of one voice did; one embedding of each cluster's speech told most of them apart
+    (BENCHMARKS.md, "Short files: a small cluster's voice heard on all its speech")."""
     sizes = np.bincount(labels)
     kept = [int(k) for k in np.flatnonzero(sizes >= min_size)] or [int(np.argmax(sizes))]
+    small = sorted(np.flatnonzero((sizes < min_size) & (sizes >= far_size)), key=lambda k: -sizes[k])
     sums = np.zeros((len(sizes), embeddings.shape[1]))
     np.add.at(sums, labels, embeddings)
     centres = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    for k in sorted(np.flatnonzero((sizes < min_size) & (sizes >= far_size)), key=lambda k: -sizes[k]):
-        if np.max(centres[kept] @ centres[k]) < far:
+
+    def sounds_apart(k: int) -> bool:
+        """Whether cluster ``k``'s speech sounds unlike every kept speaker's (``voice``)."""
+        if voice is None:
+            return False
+        own = voice(np.flatnonzero(labels == k))
+        return max(float(voice(np.flatnonzero(labels == j)) @ own) for j in kept) < voice_far
+
+    for k in small:
+        if np.max(centres[kept] @ centres[k]) < far or sounds_apart(int(k)):
             kept.append(int(k))
     return np.array(kept, dtype=int)
 
