@@ -328,8 +328,8 @@ def test_two_pieces_near_a_voice_are_not_a_speaker_in_a_short_file():
 def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
     """With voice embeddings of the clusters' speech (``voices``), a 3-piece cluster whose centroid is near
     the voice (cosine 0.69: folded on centroids) is a speaker when its speech's embedding is below
-    ``voice_far`` from the voice's, and folded when it is not; the voice embeddings are asked for the
-    members of the clusters compared."""
+    ``voice_far`` from the voice's, and folded when it is not or when there is no voice embedding; the
+    voice embeddings are asked for the members of the clusters compared."""
     points = voice_and_near_pieces(3, seed=4)
     e = np.eye(192)
     asked: list[tuple[int, ...]] = []
@@ -346,6 +346,8 @@ def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
     assert sorted(asked) == [tuple(range(10)), (10, 11, 12)]
     alike = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), voices(0.7))
     assert set(alike) == {0}
+    unheard = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), lambda members: None)
+    assert set(unheard) == {0}  # too little speech for a voice embedding: the centroids decide
 
 
 def test_voice_embeddings_of_one_speaker_sound_alike(diarizer, short, short_local):

@@ -158,6 +158,9 @@ class LocalSpeakers:
         return np.rint(self.starts / SAMPLE_RATE / SEG_FRAME_STEP).astype(int)
 
 
+# (local, piece indices) -> the unit voice embedding of those pieces' speech, or None (too little speech)
+Voices = Callable[[LocalSpeakers, np.ndarray], "np.ndarray | None"]
+
 # segmentation frame of each fbank frame of a chunk (nearest frame middle to the fbank window's centre)
 _FBANK_TO_SEG = np.clip(
     np.rint(((np.arange(frame_count(CHUNK)) * FRAME_SHIFT + FRAME_LENGTH / 2) / SAMPLE_RATE
@@ -286,17 +289,19 @@ class OverlapDiarizer:
         x = (feats - feats.mean(axis=0))[None].astype(np.float32)
         return normalise(self.campplus.run(None, {"feats": x})[0][0])
 
-    def voice_of(self, audio: np.ndarray) -> Callable[[LocalSpeakers, np.ndarray], np.ndarray]:
+    def voice_of(self, audio: np.ndarray) -> Voices:
         """``voices`` for ``diarize_local``: one CAM++ embedding of the clean speech (frames where one local
         speaker speaks alone) of a set of pieces of ``audio``, at most ``voice_seconds`` of it, in four
-        stretches spread over it when there is more."""
+        stretches spread over it when there is more; None under MIN_VOICE_FRAMES of speech."""
         cap = round(self.settings.voice_seconds / SEG_FRAME_STEP)
         hop = SEG_FRAME_STEP * SAMPLE_RATE
 
-        def voice(local: LocalSpeakers, pieces: np.ndarray) -> np.ndarray:
+        def voice(local: LocalSpeakers, pieces: np.ndarray) -> np.ndarray | None:
             frames = clean_frames(local, pieces)
             if len(frames) < MIN_VOICE_FRAMES:  # hardly any clean speech: all of it, overlapped or not
                 frames = clean_frames(local, pieces, alone=False)
+            if len(frames) < MIN_VOICE_FRAMES:  # too little for CAM++ to hear a voice
+                return None
             if len(frames) > cap:
                 starts = np.linspace(0, len(frames) - cap // 4, 4).astype(int)
                 frames = np.concatenate([frames[a : a + cap // 4] for a in starts])
@@ -374,9 +379,6 @@ def clean_frames(local: LocalSpeakers, pieces: np.ndarray, alone: bool = True) -
     return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=int)
 
 
-Voices = Callable[[LocalSpeakers, np.ndarray], np.ndarray]  # (local, piece indices) -> a unit voice embedding
-
-
 def diarize_local(
     local: LocalSpeakers, options: DiarizationOptions, settings: OverlapSettings, voices: Voices | None = None
 ) -> list[Turn]:
@@ -424,7 +426,7 @@ def neighbour_average(local: LocalSpeakers, gate: float) -> np.ndarray:
 
 
 def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettings,
-            voices: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+            voices: Callable[[np.ndarray], np.ndarray | None] | None = None) -> np.ndarray:
     """Cluster labels 0..k-1 of unit embeddings: average-linkage AHC on cosine distance, cut at
     ``settings.threshold``.
 
@@ -454,9 +456,9 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
     scale = max(1.0, n / settings.size_pieces)
 
-    known: dict[bytes, np.ndarray] = {}  # voice embeddings by members: made once, dendrogram cuts share them
+    known: dict[bytes, np.ndarray | None] = {}  # voice embeddings by members: made once, cuts share them
 
-    def voice(members: np.ndarray) -> np.ndarray:
+    def voice(members: np.ndarray) -> np.ndarray | None:
         """The voice embedding of the pieces ``members``, from ``voices`` once."""
         key = members.tobytes()
         if key not in known:
@@ -492,7 +494,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
 
 def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float,
-              far_size: int, voice: Callable[[np.ndarray], np.ndarray] | None = None,
+              far_size: int, voice: Callable[[np.ndarray], np.ndarray | None] | None = None,
               voice_far: float = 0.0) -> np.ndarray:
     """Clusters that count as speakers: those of ``min_size`` members or more, then, largest first,
     each smaller one of ``far_size`` members or more whose centroid has a cosine below ``far`` to every
@@ -522,7 +524,10 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: fl
         if voice is None:
             return False
         own = voice(np.flatnonzero(labels == k))
-        return max(float(voice(np.flatnonzero(labels == j)) @ own) for j in kept) < voice_far
+        others = [voice(np.flatnonzero(labels == j)) for j in kept]
+        if own is None or any(v is None for v in others):  # too little speech to hear: the centroids decide
+            return False
+        return max(float(v @ own) for v in others if v is not None) < voice_far
 
     for k in small:
         if np.max(centres[kept] @ centres[k]) < far or sounds_apart(int(k)):
