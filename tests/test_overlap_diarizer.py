@@ -305,12 +305,12 @@ def test_a_small_cluster_far_from_every_speaker_stays_a_speaker():
     assert len(set(joined)) == 2 and set(joined[40:]) == {joined[0]}
 
 
-def voice_and_near_pieces(near: int, seed: int) -> np.ndarray:
-    """Unit embeddings of 10 pieces of one voice (e[0]) and ``near`` pieces at cosine 0.69 to it (apart at
-    the 0.30 threshold), with a little noise."""
+def voice_and_near_pieces(near: int, seed: int, voice: int = 10) -> np.ndarray:
+    """Unit embeddings of ``voice`` pieces of one voice (e[0]) and ``near`` pieces at cosine 0.69 to it
+    (apart at the 0.30 threshold), with a little noise."""
     e = np.eye(192)
     other = e[0] + 1.048 * e[3]  # cosine 0.69 to e[0]
-    points = np.concatenate([np.repeat(e[:1], 10, axis=0), np.repeat(other[None], near, axis=0)])
+    points = np.concatenate([np.repeat(e[:1], voice, axis=0), np.repeat(other[None], near, axis=0)])
     points += 0.02 * np.random.default_rng(seed).standard_normal(points.shape) / np.sqrt(192)
     return points / np.linalg.norm(points, axis=1, keepdims=True)
 
@@ -329,7 +329,7 @@ def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
     """With voice embeddings of the clusters' speech (``voices``), a 3-piece cluster whose centroid is near
     the voice (cosine 0.69: folded on centroids) is a speaker when its speech's embedding is below
     ``voice_far`` from the voice's, and folded when it is not or when there is no voice embedding; the
-    voice embeddings are asked for the members of the clusters compared."""
+    voice embeddings are asked for the members of the clusters compared, on short files only."""
     points = voice_and_near_pieces(3, seed=4)
     e = np.eye(192)
     asked: list[tuple[int, ...]] = []
@@ -348,6 +348,10 @@ def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
     assert set(alike) == {0}
     unheard = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), lambda members: None)
     assert set(unheard) == {0}  # too little speech for a voice embedding: the centroids decide
+    asked.clear()  # a longer file (60 pieces and more: min_cluster_size is under a tenth): no voice asked for
+    longer = overlap.cluster(voice_and_near_pieces(3, seed=4, voice=60), 1, 8, OverlapSettings(voice_far=0.6),
+                             voices(0.5))
+    assert set(longer) == {0} and not asked
 
 
 def test_voice_embeddings_of_one_speaker_sound_alike(diarizer, short, short_local):

@@ -85,6 +85,7 @@ logger = logging.getLogger(__name__)
 
 LOCAL_SPEAKERS = 3
 MIN_VOICE_FRAMES = 15  # frames (0.25 s) of clean speech a voice embedding needs, else it takes all its speech
+FEW_SHARE = 0.1  # pyannote's minimum cluster size on few embeddings: a tenth of them (``AgglomerativeClustering``)
 FAR_MEMBERS = 2  # members a cluster far from every speaker needs to be one (``far``), up to ``size_pieces``
 # segmentation-3.0's powerset classes as local-speaker activities (models/segmentation/manifest.json)
 POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=bool)
@@ -440,7 +441,8 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     than ``low`` or more than ``high``, the dendrogram is cut at the merge step that gives a count as
     close to the range as it can, clusters of a tenth of the embeddings counting then. Beyond ``max_train`` embeddings an even sample is
     clustered and the rest take the nearest centroid. ``voices``: the unit voice embedding of the speech of
-    the embeddings at some indices; given, a small cluster is also far when its voice is (``voice_far``).
+    the embeddings at some indices; given, on a short file a small cluster is also far when its voice is
+    (``voice_far``).
     """
     n = len(embeddings)
     if n > settings.max_train:
@@ -466,9 +468,13 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
             known[key] = voices(members)
         return known[key]
 
+    # Voices are heard on a short file only, where min_cluster_size is over a tenth of the pieces (pyannote
+    # shrinks its minimum there): on whole files their CAM++ calls (0.4-0.8 CPU s on the report recordings)
+    # changed no turn, and every excerpt measured had under 30 pieces, every whole file over 90.
+    heard = voice if voices is not None and settings.min_cluster_size > FEW_SHARE * n else None
+
     def speakers(labels: np.ndarray, min_size: int = round(settings.min_cluster_size * scale),
                  far_size: int = round(FAR_MEMBERS * scale)) -> np.ndarray:
-        heard = voice if voices is not None else None
         return _speakers(embeddings, labels, min_size, settings.far, far_size, heard, settings.voice_far)
 
     labels = fcluster(tree, settings.threshold, criterion="distance") - 1
@@ -476,7 +482,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     if not low <= len(kept) <= high:
         # a count the options ask for may split a voice into small clusters: those of a tenth of the
         # embeddings count too
-        size = min(settings.min_cluster_size, max(1, round(0.1 * n)))
+        size = min(settings.min_cluster_size, max(1, round(FEW_SHARE * n)))
         target = min(max(len(kept), low), high)
         best, best_gap = labels, abs(len(speakers(labels, size, FAR_MEMBERS)) - target)
         for k in range(1, n + 1):  # k raw clusters: the dendrogram cut after n - k merges
