@@ -436,8 +436,8 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .report import evaluate
     from .reference import load_rttm
+    from .report import evaluate
 
     _check_inputs([args.hypothesis, args.reference] + ([args.rttm] if args.rttm else []))
     if args.collar < 0:
