@@ -295,7 +295,7 @@ class OverlapDiarizer:
         speaker speaks alone) of a set of pieces of ``audio``, at most ``voice_seconds`` of it, in four
         stretches spread over it when there is more; None under MIN_VOICE_FRAMES of speech."""
         cap = round(self.settings.voice_seconds / SEG_FRAME_STEP)
-        hop = SEG_FRAME_STEP * SAMPLE_RATE
+        hop = round(SEG_FRAME_STEP * SAMPLE_RATE)  # 270 samples
 
         def voice(local: LocalSpeakers, pieces: np.ndarray) -> np.ndarray | None:
             frames = clean_frames(local, pieces)
@@ -306,7 +306,7 @@ class OverlapDiarizer:
             if len(frames) > cap:
                 starts = np.linspace(0, len(frames) - cap // 4, 4).astype(int)
                 frames = np.concatenate([frames[a : a + cap // 4] for a in starts])
-            samples = np.concatenate([np.arange(int(f * hop), int((f + 1) * hop)) for f in frames])
+            samples = (frames[:, None] * hop + np.arange(hop)).ravel()  # each frame's hop of samples
             return self._campplus(fbank(audio[samples[samples < len(audio)]]))
 
         return voice
@@ -374,9 +374,11 @@ def _clean_seconds(activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
 def clean_frames(local: LocalSpeakers, pieces: np.ndarray, alone: bool = True) -> np.ndarray:
     """Sorted global frames where the local speaker of one of ``pieces`` (indices) speaks (alone)."""
     first = local.first_frames()
-    out = [first[c] + a + np.flatnonzero(local.activity[c, a:b, k] & ((local.activity[c, a:b].sum(axis=1) == 1)
-                                                                      | (not alone)))
-           for c, k, a, b in local.pieces[pieces]]
+    out = []
+    for c, k, a, b in local.pieces[pieces]:
+        active = local.activity[c, a:b]
+        speaks = active[:, k] & (active.sum(axis=1) == 1) if alone else active[:, k]
+        out.append(first[c] + a + np.flatnonzero(speaks))
     return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=int)
 
 
@@ -447,8 +449,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     n = len(embeddings)
     if n > settings.max_train:
         picked = np.linspace(0, n - 1, settings.max_train).round().astype(int)
-        of_sample = None if voices is None else (lambda members: voices(picked[members]))
-        sample = cluster(embeddings[picked], low, high, settings, of_sample)
+        sample = cluster(embeddings[picked], low, high, settings)  # a long file: no voices (below)
         centres = np.stack([normalise(embeddings[picked][sample == k].mean(axis=0))
                             for k in range(int(sample.max()) + 1)])
         return np.argmax(embeddings @ centres.T, axis=1)
