@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import scipy.linalg
-from scipy.cluster.vq import kmeans2
 
 from ..audio import SAMPLE_RATE, ProgressCallback
 from ..devices import cpu_threads, device_index, resolve_device
@@ -375,6 +373,8 @@ def cluster(embeddings: np.ndarray, options: DiarizationOptions, settings: Embed
     affinity = 0.5 * (affinity + affinity.T)
     np.fill_diagonal(affinity, 0.0)
     laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
+    import scipy.linalg  # here, not at the top: the default (overlap) diarizer imports this module, not scipy
+
     values, vectors = scipy.linalg.eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
     if low == high:
         k = low
@@ -390,6 +390,8 @@ def _kmeans(points: np.ndarray, k: int, restarts: int = 10) -> np.ndarray:
     """k-means++ with several seeded restarts; the labels of the lowest inertia."""
     if k == 1:
         return np.zeros(len(points), dtype=int)
+    from scipy.cluster.vq import kmeans2
+
     best, best_inertia = None, np.inf
     rng = np.random.default_rng(0)
     for _ in range(restarts):

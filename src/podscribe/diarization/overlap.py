@@ -7,7 +7,7 @@ counts, for about 14 % more CPU (BENCHMARKS.md, "The overlap diarizer as the def
 
 No torch and no hub at run time; the algorithm is pyannote.audio's ``SpeakerDiarization`` pipeline
 (pyannote.audio 3.1/4.0, ``pipelines/speaker_diarization.py``; Plaquet & Bredin, Interspeech 2023;
-Bredin, Interspeech 2023), rewritten for onnxruntime and numpy/scipy:
+Bredin, Interspeech 2023), rewritten for onnxruntime and numpy (scipy's clustering steps in ``clustering``):
 
 1. **Local segmentation.** pyannote segmentation-3.0 (ONNX) reads 10-s chunks every ``step`` seconds
    and scores 589 frames (16.875 ms apart) over 7 powerset classes: nobody, one of 3 local speakers,
@@ -58,14 +58,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.optimize import linear_sum_assignment
 
 from ..audio import SAMPLE_RATE, ProgressCallback
 from ..devices import balanced_runs, cpu_threads
 from ..errors import InputError, OptionError
 from ..transcript import Turn, speaker_id
 from . import DiarizationOptions
+from .clustering import average_linkage, best_assignment, components, cut, cut_to
 from .embedded import (
     CAMPPLUS,
     CHUNK,
@@ -455,7 +454,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
         return np.argmax(embeddings @ centres.T, axis=1)
     if n < 2 or high < 2:
         return np.zeros(n, dtype=int)
-    tree = linkage(embeddings.astype(np.float64), method="average", metric="cosine")
+    tree = average_linkage(embeddings)
 
     scale = max(1.0, n / settings.size_pieces)
 
@@ -478,7 +477,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
                  far_size: int = round(FAR_MEMBERS * scale)) -> np.ndarray:
         return _speakers(embeddings, labels, min_size, settings.far, far_size, heard, settings.voice_far)
 
-    labels = fcluster(tree, settings.threshold, criterion="distance") - 1
+    labels = cut(tree, settings.threshold) - 1
     kept = speakers(labels)
     if not low <= len(kept) <= high:
         # a count the options ask for may split a voice into small clusters: those of a tenth of the
@@ -487,7 +486,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
         target = min(max(len(kept), low), high)
         best, best_gap = labels, abs(len(speakers(labels, size, FAR_MEMBERS)) - target)
         for k in range(1, n + 1):  # k raw clusters: the dendrogram cut after n - k merges
-            count = len(speakers(candidate := fcluster(tree, k, criterion="maxclust") - 1, size, FAR_MEMBERS))
+            count = len(speakers(candidate := cut_to(tree, k) - 1, size, FAR_MEMBERS))
             if abs(count - target) < best_gap:
                 best, best_gap = candidate, abs(count - target)
             if best_gap == 0 or count > target:
@@ -576,9 +575,9 @@ def assign(local: LocalSpeakers, centroids: np.ndarray) -> np.ndarray:
     for c in np.unique(chunk[np.r_[False, chunk[1:] == chunk[:-1]]]):  # chunks with several pieces
         rows = np.flatnonzero(chunk == c)
         together = _heard_together(local.activity[c], local.pieces[rows, 1:])
-        for group in _components(together):
+        for group in components(together):
             if len(group) > 1:
-                picked, clusters = linear_sum_assignment(similarity[rows[group]], maximize=True)
+                picked, clusters = best_assignment(similarity[rows[group]])
                 hard[rows[group][picked]] = clusters
     return hard
 
@@ -592,13 +591,6 @@ def _heard_together(activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
     both = (spans[:, None, :] & spans[None, :, :]).any(axis=2)
     return both & (pieces[:, None, 0] != pieces[None, :, 0])
 
-
-def _components(adjacent: np.ndarray) -> list[np.ndarray]:
-    """Connected components of a symmetric boolean adjacency matrix."""
-    from scipy.sparse.csgraph import connected_components
-
-    count, labels = connected_components(adjacent, directed=False)
-    return [np.flatnonzero(labels == i) for i in range(count)]
 
 
 def _aggregate(local: LocalSpeakers, values: Iterable[np.ndarray], columns: int) -> tuple[np.ndarray, np.ndarray]:
