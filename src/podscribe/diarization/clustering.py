@@ -66,8 +66,8 @@ def _cosine_distances(x: np.ndarray) -> np.ndarray:
 
 
 def _relabel(merges: np.ndarray, n: int) -> np.ndarray:
-    """Merges of slot pairs, sorted by height, as scipy's linkage rows: cluster ids (a leaf's index,
-    n + i for row i's cluster), the smaller first, and sizes."""
+    """Merges of slot pairs (and their sizes), sorted by height, as scipy's linkage rows: cluster ids (a
+    leaf's index, n + i for row i's cluster), the smaller first."""
     parent = np.arange(2 * n - 1)
 
     def root(i: int) -> int:
@@ -76,13 +76,10 @@ def _relabel(merges: np.ndarray, n: int) -> np.ndarray:
             i = int(parent[i])
         return i
 
-    sizes = np.ones(2 * n - 1)
     for i, (a, b, _, _) in enumerate(merges):
         ra, rb = root(int(a)), root(int(b))
         merges[i, 0], merges[i, 1] = min(ra, rb), max(ra, rb)
         parent[ra] = parent[rb] = n + i
-        sizes[n + i] = sizes[ra] + sizes[rb]
-        merges[i, 3] = sizes[n + i]
     return merges
 
 

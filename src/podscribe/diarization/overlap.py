@@ -592,7 +592,6 @@ def _heard_together(activity: np.ndarray, pieces: np.ndarray) -> np.ndarray:
     return both & (pieces[:, None, 0] != pieces[None, :, 0])
 
 
-
 def _aggregate(local: LocalSpeakers, values: Iterable[np.ndarray], columns: int) -> tuple[np.ndarray, np.ndarray]:
     """Sum of per-chunk frame values (chunks, 589, columns) over the chunks covering each global
     frame, and how many chunks cover it (``Inference.aggregate``, no Hamming window, no warm-up)."""
