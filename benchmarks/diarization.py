@@ -11,6 +11,7 @@ and reconstruction settings re-runs only those. ``--old`` scores the ``embedded`
 results/diarization/report-old.json were measured with it at commit 0e4a71c, whose turns are the same:
 later changes renamed and shared code). ``--centroids`` scores the overlap diarizer as it was before
 session 34: small clusters judged on their pieces' centroids only, without voice embeddings of their speech.
+``--set min_cluster_floor=6`` scores it as it was before session 36 (no smaller minimum cluster size on few pieces).
 
 Measures, all without collar unless said:
 - speakers found vs in the reference;

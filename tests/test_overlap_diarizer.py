@@ -316,13 +316,25 @@ def voice_and_near_pieces(near: int, seed: int, voice: int = 10) -> np.ndarray:
 
 
 def test_two_pieces_near_a_voice_are_not_a_speaker_in_a_short_file():
-    """min_cluster_size does not shrink with the file: a 2-piece cluster near the only voice (cosine
-    0.69, apart at threshold 0.30) joins it, and becomes a speaker only when asked for."""
+    """min_cluster_size does not shrink under ``min_cluster_floor`` on a short file: a 2-piece cluster near
+    the only voice (cosine 0.69, apart at threshold 0.30) joins it, and becomes a speaker only when asked for."""
     points = voice_and_near_pieces(2, seed=2)
     assert set(overlap.cluster(points, 1, 8, OverlapSettings())) == {0}
     assert len(set(overlap.cluster(points, 1, 8, OverlapSettings(far=0.7)))) == 2  # far enough then
     forced = overlap.cluster(points, 2, 2, OverlapSettings())
     assert len(set(forced[:10])) == 1 and set(forced[10:]) == {1 - forced[0]}
+
+
+def test_the_minimum_cluster_size_shrinks_on_few_pieces_to_its_floor():
+    """On few pieces the minimum cluster size is a tenth of them but at least ``min_cluster_floor``: 4 pieces
+    near a voice (cosine 0.69: folded on centroids) are a speaker among 14 pieces, and are folded among 64,
+    with the floor at 6 (the minimum, no shrinking), or when they are 3."""
+    few = voice_and_near_pieces(4, seed=5)
+    labels = overlap.cluster(few, 1, 8, OverlapSettings())
+    assert len(set(labels[:10])) == 1 and set(labels[10:]) == {1 - labels[0]}
+    assert set(overlap.cluster(few, 1, 8, OverlapSettings(min_cluster_floor=6))) == {0}
+    assert set(overlap.cluster(voice_and_near_pieces(4, seed=5, voice=60), 1, 8, OverlapSettings())) == {0}
+    assert set(overlap.cluster(voice_and_near_pieces(3, seed=5), 1, 8, OverlapSettings())) == {0}
 
 
 def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():

@@ -112,6 +112,9 @@ class OverlapSettings:
     whose clips cut the next voice's first words. ``voice_far`` (session 34) was chosen on 20- and 30-s
     excerpts of the dev recordings (0.55-0.65; 0.65 split a monologue excerpt in two) and left every
     whole dev and report file's turns as they were; ``voice_seconds`` was set once, not tuned.
+    ``min_cluster_floor`` (session 36) was chosen on the same dev excerpts (3, 4 or 5: right counts 62, 63,
+    62 of 79, against 59 without it); files of 55 pieces and more, every whole dev and report file but
+    pyannote.audio's 30-s sample call, are not affected.
     """
 
     step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
@@ -120,6 +123,7 @@ class OverlapSettings:
     smooth: float = 0.6  # adjacent pieces of a local speaker with at least this cosine are averaged for clustering
     min_active: float = 0.5  # seconds of clean speech a piece needs to take part in clustering
     min_cluster_size: int = 6  # smaller clusters join the nearest large one (fewer with few embeddings) ...
+    min_cluster_floor: int = 4  # ... on few pieces a tenth of them (pyannote), but not under this ...
     far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (FAR_MEMBERS at least)
     voice_far: float = 0.6  # ... or their speech's voice embedding's cosine to every speaker's (with the audio)
     voice_seconds: float = 20.0  # at most this much of a cluster's clean speech in its voice embedding
@@ -435,8 +439,9 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     After pyannote's ``AgglomerativeClustering`` with its ``method="average"``, ``metric="cosine"``
     options (its default, centroid linkage, split one voice into several clusters or merged two
     voices on the dev files at every threshold tried: BENCHMARKS.md): clusters under
-    ``min_cluster_size`` members do not count as speakers and join the speaker with the nearest
-    centroid, unless they are far from every speaker (``_speakers``); beyond ``size_pieces`` pieces
+    ``min_cluster_size`` members (on under 55 embeddings a tenth of them, as pyannote, but at least
+    ``min_cluster_floor``) do not count as speakers and join the speaker with the nearest centroid, unless
+    they are far from every speaker (``_speakers``); beyond ``size_pieces`` pieces
     both minimums grow in proportion, since a long file's voice has more outliers that may gather (on
     the dev part's 180-minute file, clusters of 2 and 6 outlier pieces); when the speakers are fewer
     than ``low`` or more than ``high``, the dendrogram is cut at the merge step that gives a count as
@@ -473,7 +478,10 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     # changed no turn, and every excerpt measured had under 30 pieces, every whole file over 90.
     heard = voice if voices is not None and settings.min_cluster_size > FEW_SHARE * n else None
 
-    def speakers(labels: np.ndarray, min_size: int = round(settings.min_cluster_size * scale),
+    # pyannote's minimum shrinks to a tenth of few embeddings; here not under min_cluster_floor
+    least = min(round(settings.min_cluster_size * scale), max(settings.min_cluster_floor, round(FEW_SHARE * n)))
+
+    def speakers(labels: np.ndarray, min_size: int = least,
                  far_size: int = round(FAR_MEMBERS * scale)) -> np.ndarray:
         return _speakers(embeddings, labels, min_size, settings.far, far_size, heard, settings.voice_far)
 
@@ -508,8 +516,8 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: fl
     files' voices heard for 2.6 and 3.4 s (3 and 5 pieces; cosine 0.61-0.63 to the nearest speaker)
     into another voice; clusters of a monologue's outlier pieces lie nearer to their voice (0.71-0.76;
     BENCHMARKS.md). The largest cluster is a speaker when none has ``min_size`` members (a short file:
-    ``min_size`` does not shrink with the file, so that two pieces of one voice do not make a speaker;
-    measured on pyannote.audio's 30-s sample call, BENCHMARKS.md). One pass over the embeddings (it
+    ``min_size`` does not shrink to pyannote's 2 or 3 there, so that two pieces of one voice do not make a
+    speaker; measured on pyannote.audio's 30-s sample call, BENCHMARKS.md). One pass over the embeddings (it
     runs once per dendrogram cut when the count is moved into the allowed range).
 
     With ``voice`` (members' indices -> a unit embedding of all their speech), a small cluster near a
