@@ -18,7 +18,7 @@ import pytest
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.der import diarization_scores
 from podscribe.diarization import DiarizationOptions
-from podscribe.diarization.overlap import OverlapDiarizer, OverlapSettings
+from podscribe.diarization.overlap import OverlapDiarizer, OverlapSettings, diarize_local
 from podscribe.normalizer import Normalizer
 from podscribe.pipeline import Pipeline, make_options
 from podscribe.reference import load_rttm
@@ -143,11 +143,13 @@ def test_a_short_clip_counts_a_voice_of_a_few_pieces(test_part: Path) -> None:
     audio = load_audio(test_part / "short_conversation.flac")[: 20 * SAMPLE_RATE]
     reference = [Turn(t.start, min(t.end, 20.0), t.speaker)
                  for t in load_rttm(test_part / "short_conversation.rttm") if t.start < 20]
-    turns = OverlapDiarizer().diarize(audio, DiarizationOptions())
+    diarizer = OverlapDiarizer()
+    local, voices = diarizer.local_speakers(audio), diarizer.voice_of(audio)  # models run once for both settings
+    turns = diarize_local(local, DiarizationOptions(), OverlapSettings(), voices)
     assert len({t.speaker for t in turns}) == 2
     assert diarization_scores(reference, turns).der < 0.25
-    no_floor = OverlapDiarizer(settings=replace(OverlapSettings(), min_cluster_floor=6))
-    assert len({t.speaker for t in no_floor.diarize(audio, DiarizationOptions())}) == 1
+    no_floor = replace(OverlapSettings(), min_cluster_floor=6)
+    assert len({t.speaker for t in diarize_local(local, DiarizationOptions(), no_floor, voices)}) == 1
 
 
 def test_without_speakers_each_window_is_read_in_its_own_language(test_part: Path) -> None:
