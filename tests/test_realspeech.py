@@ -135,7 +135,7 @@ def test_each_speaker_is_read_in_their_own_language(test_part: Path, engine: str
         assert errors.wer < 0.25, (speaker, errors)
 
 
-def test_a_short_clip_counts_a_voice_of_a_few_pieces(test_part: Path) -> None:
+def test_a_short_clip_counts_a_voice_of_a_few_pieces(test_part: Path, overlap_diarizer: OverlapDiarizer) -> None:
     """The first 20 s of short_conversation (English 8.7 s, French 7.2 s): two speakers, although the French
     voice's cluster has 4 of the 15 pieces, under ``min_cluster_size`` (on few pieces the minimum shrinks to
     ``min_cluster_floor``). Measured 2026-12-06: DER 18.4 % (collar 0); 47.2 % with one speaker, the floor
@@ -143,8 +143,7 @@ def test_a_short_clip_counts_a_voice_of_a_few_pieces(test_part: Path) -> None:
     audio = load_audio(test_part / "short_conversation.flac")[: 20 * SAMPLE_RATE]
     reference = [Turn(t.start, min(t.end, 20.0), t.speaker)
                  for t in load_rttm(test_part / "short_conversation.rttm") if t.start < 20]
-    diarizer = OverlapDiarizer()
-    local, voices = diarizer.local_speakers(audio), diarizer.voice_of(audio)  # models run once for both settings
+    local, voices = overlap_diarizer.local_speakers(audio), overlap_diarizer.voice_of(audio)  # once for both settings
     turns = diarize_local(local, DiarizationOptions(), OverlapSettings(), voices)
     assert len({t.speaker for t in turns}) == 2
     assert diarization_scores(reference, turns).der < 0.25
