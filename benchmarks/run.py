@@ -465,6 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results.json/.md go here")
     p.add_argument("--work", type=Path, help="long files and run outputs (default: podscribe-bench beside the "
                                              "podscribe cache)")
+    p.add_argument("--baseline-src", type=Path, metavar="DIR",
+                   help="also run system podscribe-baseline: the podscribe CLI from another checkout's src/ "
+                        "(before and after a change, side by side)")
     p.add_argument("--timeout-rtf", type=float, default=20.0,
                    help="kill a run after this many times the audio's duration (at least 10 min; default 20)")
     return p
@@ -482,9 +485,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     from podscribe.files import cache_dir
-    from podscribe.weights import resolve_ct2, resolve_openai
+    from podscribe.weights import cpu_int8, resolve_ct2, resolve_openai
 
+    if args.baseline_src:
+        src = args.baseline_src.resolve()
+        SYSTEMS["podscribe-baseline"] = System("podscribe-baseline", f"podscribe CLI end to end, the code of {src}",
+                                               "podscribe", env=(("PYTHONPATH", str(src)),))
     systems = _names(args.systems or ",".join(QUICK_SYSTEMS if args.quick else DEFAULT_SYSTEMS))
+    if args.baseline_src and "podscribe-baseline" not in systems:
+        systems.append("podscribe-baseline")
     repeats = args.repeats or (1 if args.quick else 3)
     long_minutes = [m for m in (args.long_minutes if args.long_minutes is not None else
                                 ([] if args.quick else [60.0])) if m > 0]
@@ -495,10 +504,12 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or cache_dir().parent / "podscribe-bench"
     settings = Settings(
         model=args.model, beam_size=args.beam_size, language=args.language, device=args.device,
-        ct2_dir=str(resolve_ct2(args.model)),  # weights assembled before any timing
+        ct2_dir=str(resolve_ct2(args.model)),  # weights assembled before any timing ...
         openai_pt=str(resolve_openai(args.model)) if needs_openai else "",
         work=work, timeout_rtf=args.timeout_rtf,
     )
+    if args.device == "cpu":
+        cpu_int8(Path(settings.ct2_dir))  # ... and their int8 copy, which podscribe loads on the CPU
     files = [] if args.realspeech and not args.fixture else [
         fixture(args.fixture or ("short.fr" if args.quick else "interview.fr"))]
     for part in args.realspeech or ():

@@ -1,8 +1,7 @@
 """Convert a CTranslate2 Whisper model (faster-whisper's format) into an openai-whisper checkpoint.
 
-One set of weights then serves both engines. model.bin is read as ctranslate2's
-specs/model_spec.py writes it (binary version 6), and the variable names its Whisper converter
-produces are mapped back to openai-whisper's module names. The weights keep their dtype
+One set of weights then serves both engines. model.bin is read by ``ct2file``, and the variable names
+ctranslate2's Whisper converter produces are mapped back to openai-whisper's module names. The weights keep their dtype
 (openai-whisper's own checkpoints are float16; load_state_dict casts into the model's dtype).
 """
 
@@ -12,9 +11,7 @@ import base64
 import gzip
 import json
 import logging
-import os
 import re
-import struct
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,69 +19,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .ct2file import BFLOAT16, read_model
 from .errors import ModelError
 from .files import atomic_target
 
 logger = logging.getLogger(__name__)
 
-CT2_BINARY_VERSION = 6
-# Same order as ctranslate2's DataType enum (include/ctranslate2/types.h).
-_CT2_DTYPES = (torch.float32, torch.int8, torch.int16, torch.int32, torch.float16, torch.bfloat16)
-_NUMPY_DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, np.uint16)  # bfloat16 via view
-
-
-class _Reader:
-    """Sequential little-endian reader over the bytes of a model.bin."""
-
-    def __init__(self, data: bytearray) -> None:
-        self.data = data
-        self.offset = 0
-
-    def unpack(self, fmt: str) -> int:
-        (value,) = struct.unpack_from("<" + fmt, self.data, self.offset)
-        self.offset += struct.calcsize(fmt)
-        return value
-
-    def string(self) -> str:
-        size = self.unpack("H")  # includes the trailing NUL
-        text = self.data[self.offset : self.offset + size - 1].decode("utf-8")
-        self.offset += size
-        return text
-
-    def tensor(self, shape: list[int], dtype_id: int, num_bytes: int) -> torch.Tensor:
-        dtype = np.dtype(_NUMPY_DTYPES[dtype_id])
-        array = np.frombuffer(self.data, dtype, num_bytes // dtype.itemsize, self.offset)
-        self.offset += num_bytes
-        return torch.from_numpy(array).view(_CT2_DTYPES[dtype_id]).reshape(shape)
-
 
 def _read_ct2_model(path: Path) -> dict[str, torch.Tensor]:
     """Parse a CTranslate2 Whisper model.bin into {variable name: tensor}, aliases resolved."""
-    with open(path, "rb") as f:
-        data = bytearray(os.fstat(f.fileno()).st_size)
-        f.readinto(data)
-    reader = _Reader(data)
-    try:
-        version = reader.unpack("I")
-        if version != CT2_BINARY_VERSION:
-            raise ModelError(
-                f"CTranslate2 binary version {version} is not supported (expected {CT2_BINARY_VERSION})", path
-            )
-        spec = reader.string()
-        if spec != "WhisperSpec":
-            raise ModelError(f"not a Whisper model (CTranslate2 spec {spec!r})", path)
-        reader.unpack("I")  # spec revision
-        variables = {}
-        for _ in range(reader.unpack("I")):
-            name = reader.string()
-            shape = [reader.unpack("I") for _ in range(reader.unpack("B"))]
-            variables[name] = reader.tensor(shape, reader.unpack("B"), reader.unpack("I"))
-        for _ in range(reader.unpack("I")):
-            alias = reader.string()
-            variables[alias] = variables[reader.string()]
-    except (struct.error, IndexError, KeyError, ValueError, RuntimeError) as e:
-        raise ModelError(f"truncated or corrupt CTranslate2 model ({e})", path) from e
-    return variables
+    model = read_model(path)
+    if model.spec != "WhisperSpec":
+        raise ModelError(f"not a Whisper model (CTranslate2 spec {model.spec!r})", path)
+    tensors = {}
+    for name, array in model.variables.items():
+        tensor = torch.from_numpy(array)
+        tensors[name] = tensor.view(torch.bfloat16) if model.dtypes[name] == BFLOAT16 else tensor
+    return tensors | {alias: tensors[name] for alias, name in model.aliases.items()}
 
 
 def _linear(v: dict[str, torch.Tensor], src: str, dst: str) -> dict[str, torch.Tensor]:

