@@ -228,7 +228,7 @@ def test_reading_speed_and_minimum_duration_give_way_only_where_nothing_legal_is
     minimum duration) is acceptable only when no legal timing shows it longer: it already ends at the
     next cue's gap, at ``max_duration`` or at ``max_hang`` after its last word (or the media's end).
     A cue under the minimum duration is, moreover, a fragment no neighbour could take: merged with the
-    cue before or after it (same speaker, on one line, speech within ``max_duration``), it would last
+    cue before or after it (same speaker, on one line, speech within ``max_duration`` on frames), it would last
     the minimum. What remains under the minimum: a fragment between two other speakers' cues (or at
     the media's end), or next to cues too full or too long to take it, squeezed by its next cue.
     """
@@ -260,7 +260,8 @@ def test_reading_speed_and_minimum_duration_give_way_only_where_nothing_legal_is
             assert not (
                 _cue_speaker(other) == _cue_speaker(cue)
                 and len(line) + 1 + len(other_line) <= rules.max_chars_per_line
-                and rules.min_duration + frame <= span <= rules.max_duration - frame
+                # on frames, the speech's start floored and its end ceiled: two frames at most
+                and rules.min_duration + frame <= span <= rules.max_duration - 2 * frame
             ), (cue, other)
 
 
