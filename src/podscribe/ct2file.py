@@ -4,10 +4,11 @@ The format is the one ctranslate2's ``specs/model_spec.py`` writes (binary versi
 name and revision, then named little-endian arrays, then aliases (one variable stored under two
 names). faster-whisper's Whisper weights ship as float16; on the CPU, CTranslate2 quantizes their
 linear and embedding weights to int8 each time it loads them (0.25-0.3 s for ``base``). A copy
-stored already quantized (``int8_copy``) loads in about 0.1 s and computes the same outputs to the
-bit: each weight row is scaled by 127 over its largest magnitude and rounded to the nearest even
-integer, as ctranslate2's own converter does, and the convolutions stay in floating point, as the
-runtime keeps them (BENCHMARKS.md, "Whisper's weights stored in int8 for the CPU").
+stored already quantized (``int8_weights``; ``weights.cpu_int8`` keeps it in the cache) loads in
+about 0.1 s and computes the same outputs to the bit: each weight row is scaled by 127 over its
+largest magnitude and rounded to the nearest even integer, as ctranslate2's own converter does, and
+the convolutions stay in floating point, as the runtime keeps them (BENCHMARKS.md, "Whisper's
+weights stored in int8 for the CPU").
 """
 
 from __future__ import annotations
@@ -37,10 +38,6 @@ class Ct2Model:
     variables: dict[str, np.ndarray]
     aliases: dict[str, str] = field(default_factory=dict)
     dtypes: dict[str, int] = field(default_factory=dict)  # type code by variable (bfloat16 kept apart)
-
-    def resolved(self) -> dict[str, np.ndarray]:
-        """Every variable by name, aliases included."""
-        return self.variables | {alias: self.variables[name] for alias, name in self.aliases.items()}
 
 
 class _Reader:
