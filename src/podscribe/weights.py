@@ -438,6 +438,18 @@ def _discard(folder: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
+def _discard_older(folder: Path, model_bin: Path) -> None:
+    """Remove the copies of ``model_bin`` as it was before, other than ``folder`` (best effort: a copy
+    another process removes at the same time is left to it)."""
+    try:
+        for other in folder.parent.iterdir():
+            stamp = _read_checkpoint_stamp(other / "model.bin")
+            if other != folder and stamp is not None and str(stamp["source"]).startswith(f"{model_bin}:"):
+                _discard(other)
+    except OSError as e:
+        logger.debug("%s: older int8 copies not removed (%s)", folder.parent, e)
+
+
 def cpu_int8(source: Path) -> Path:
     """The CTranslate2 model at ``source`` with its weights stored in int8 (``ct2file.int8_weights``), for
     compute type int8 on the CPU: it loads in about 0.1 s where CTranslate2 takes 0.25-0.3 s to quantize
@@ -475,10 +487,7 @@ def cpu_int8(source: Path) -> Path:
         logger.warning("%s: no int8 copy in the cache (%s): CTranslate2 quantizes the weights at each load",
                        source, e)
         return source
-    for other in folder.parent.iterdir():  # copies of this model.bin as it was before
-        stamp = _read_checkpoint_stamp(other / "model.bin")
-        if other != folder and stamp is not None and str(stamp["source"]).startswith(f"{model_bin}:"):
-            _discard(other)
+    _discard_older(folder, model_bin)
     logger.info("stored %s in int8 for the CPU in %s (%.1f s)", source, folder, time.perf_counter() - started)
     return folder
 
