@@ -1,8 +1,9 @@
 """Convert a CTranslate2 Whisper model (faster-whisper's format) into an openai-whisper checkpoint.
 
-One set of weights then serves both engines. model.bin is read by ``ct2file``, and the variable names
-ctranslate2's Whisper converter produces are mapped back to openai-whisper's module names. The weights keep their dtype
-(openai-whisper's own checkpoints are float16; load_state_dict casts into the model's dtype).
+One set of weights then serves both engines. model.bin is read by ``ct2file``, and the variable
+names ctranslate2's Whisper converter produces are mapped back to openai-whisper's module names. The
+weights keep their dtype (openai-whisper's own checkpoints are float16; load_state_dict casts into
+the model's dtype).
 """
 
 from __future__ import annotations

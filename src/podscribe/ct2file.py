@@ -13,6 +13,7 @@ weights stored in int8 for the CPU").
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class Ct2Model:
 class _Reader:
     """Sequential little-endian reader over the bytes of a model.bin."""
 
-    def __init__(self, data: bytes | bytearray) -> None:
+    def __init__(self, data: mmap.mmap) -> None:
         self.data = data
         self.offset = 0
 
@@ -72,8 +73,10 @@ def read_model(path: str | os.PathLike[str]) -> Ct2Model:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            data = bytearray(os.fstat(f.fileno()).st_size)
-            f.readinto(data)
+            if not os.fstat(f.fileno()).st_size:
+                raise ModelError("truncated or corrupt CTranslate2 model (empty file)", path)
+            # mapped copy-on-write: arrays are read when used (a name or a shape costs one page) and writable
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
     except OSError as e:
         raise ModelError(f"cannot read the CTranslate2 model ({e.strerror or e})", path) from e
     reader = _Reader(data)

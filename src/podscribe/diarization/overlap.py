@@ -440,8 +440,8 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     options (its default, centroid linkage, split one voice into several clusters or merged two
     voices on the dev files at every threshold tried: BENCHMARKS.md): clusters under
     ``min_cluster_size`` members (on few embeddings, under 55 with the defaults, a tenth of them as in
-    pyannote, but at least ``min_cluster_floor``) do not count as speakers and join the speaker with the nearest centroid, unless
-    they are far from every speaker (``_speakers``); beyond ``size_pieces`` pieces
+    pyannote, but at least ``min_cluster_floor``) do not count as speakers and join the speaker with the
+    nearest centroid, unless they are far from every speaker (``_speakers``); beyond ``size_pieces`` pieces
     both minimums grow in proportion, since a long file's voice has more outliers that may gather (on
     the dev part's 180-minute file, clusters of 2 and 6 outlier pieces); when the speakers are fewer
     than ``low`` or more than ``high``, the dendrogram is cut at the merge step that gives a count as
