@@ -209,6 +209,15 @@ def test_models_verify_hashes_the_copies_and_removes_a_damaged_one(tmp_path, cac
     assert not copy.exists()
 
 
+def test_a_corrupt_source_is_left_to_ctranslate2_without_a_warning(tmp_path, cache, caplog) -> None:
+    """Its load then gives the one error the user sees."""
+    source = saved(whisper_like(), tmp_path / "src")
+    (source / "model.bin").write_bytes(b"")
+    with caplog.at_level(logging.WARNING):
+        assert cpu_int8(source) == source
+    assert not caplog.records and not (cache / "ct2-int8").exists()
+
+
 def test_a_quantized_source_is_used_as_it_is(tmp_path, cache) -> None:
     source = saved(int8_weights(whisper_like()), tmp_path / "src")
     assert cpu_int8(source) == source and not (cache / "ct2-int8").exists()

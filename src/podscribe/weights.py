@@ -468,6 +468,10 @@ def cpu_int8(source: Path) -> Path:
     started = time.perf_counter()
     try:
         model = read_model(model_bin)
+    except ModelError as e:  # CTranslate2's own load then says what is wrong with it
+        logger.debug("%s: no int8 copy: %s", source, e)
+        return source
+    try:
         quantized = int8_weights(model)
         if quantized is model:
             return source
@@ -481,7 +485,7 @@ def cpu_int8(source: Path) -> Path:
                 if file.name != "model.bin":
                     shutil.copyfile(file, tmp / file.name)
             _write_checkpoint_stamp(tmp / "model.bin", origin)
-    except (OSError, ModelError) as e:
+    except OSError as e:
         if _int8_current(folder, origin):  # another process wrote it first
             return folder
         logger.warning("%s: no int8 copy in the cache (%s): CTranslate2 quantizes the weights at each load",
