@@ -176,8 +176,9 @@ def _build_long(pieces: list[tuple[str, Path]], audio: Path, manifest: Path) -> 
 
 
 def realspeech_files(part: str, folder: Path) -> list[BenchFile]:
-    """The recorded-speech files of one part (dev, report, test) of tools/make_realspeech.py's set, built into
-    ``folder`` on first use (from Debian's asterisk-core-sounds packages), scored against their own turns."""
+    """The recorded-speech files of one part (dev, report, test, dev2, report2) of tools/make_realspeech.py's
+    set, built into ``folder`` on first use (from Debian's asterisk-core-sounds packages), scored against their
+    own turns."""
     import importlib.util
 
     tool = DATA.parents[1] / "tools" / "make_realspeech.py"

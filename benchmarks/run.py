@@ -444,7 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="short.fr only, 1 repeat, podscribe + plain faster-whisper (unless --systems)")
     p.add_argument("--fixture", help="fixture to benchmark (default interview.fr; short.fr with --quick)")
-    p.add_argument("--realspeech", action="append", choices=["dev", "report", "test"], metavar="PART",
+    p.add_argument("--realspeech", action="append", metavar="PART",
+                   choices=["dev", "report", "test", "dev2", "report2"],
                    help="recorded-speech files of this part of tools/make_realspeech.py's set (built into the "
                         "work folder) instead of the fixture (unless --fixture is given too); repeatable")
     p.add_argument("--repeats", type=int, help="repeats on the fixture (default 3; 1 with --quick)")

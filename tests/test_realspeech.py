@@ -75,6 +75,20 @@ def test_test_part_is_consistent(test_part: Path) -> None:
     assert (test_part.parent / "NOTICE").read_text(encoding="utf-8").count("CC-BY") >= 2
 
 
+def test_every_plan_draws_its_voices_and_no_prompt_crosses_to_the_report_side() -> None:
+    """Each planned file has every voice it names, its brief speaker under 5 s in all, and no prompt of a
+    dev-side part (dev, dev2, test) is in a report-side one (report, report2)."""
+    drawn = make_realspeech.draw(list(make_realspeech.PARTS))
+    assert len({plan.name for plan, _ in drawn}) == len(drawn) == len(make_realspeech.PLANS)
+    for plan, prompts in drawn:
+        assert {p.lang for p in prompts} == set(plan.langs), plan.name
+        if plan.brief:
+            assert 0 < sum(p.seconds for p in prompts if p.lang == plan.brief) < 5, plan.name
+    side = {pool: {(p.lang, p.name) for plan, prompts in drawn if make_realspeech.POOLS[plan.part] == pool
+                   for p in prompts} for pool in ("dev", "report")}
+    assert side["dev"] and side["report"] and not side["dev"] & side["report"]
+
+
 @pytest.mark.parametrize("diarizer", ["overlap", "embedded", "none"])
 def test_no_clause_of_a_turn_is_lost(test_part: Path, diarizer: str) -> None:
     record = json.loads((test_part / "short_monologue.fr.json").read_text(encoding="utf-8"))

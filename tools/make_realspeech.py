@@ -14,8 +14,11 @@ Every file is written with the fixture layout of ``tools/make_fixtures.py``: ``X
 ``X.rttm`` (one line per prompt: start/end of its speech, leading and trailing silence trimmed),
 ``X.json`` (schema ``podscribe.fixture/1``: turns with speaker, start, end, text, and the prompt used) and
 ``X.txt`` (reference text, ``Name : text`` per turn in time order). Prompts are split between a ``dev``
-part (for choosing settings) and a ``report`` part (held out) so that no prompt, and no prompt with
-nearly the same text, is in both. A short ``test`` part feeds the default test suite.
+part (for choosing settings) and a ``report`` part (held out) so that no prompt is in both, and prompts
+with nearly the same text go to one part (grouped in one pass, so a few near-repeats still cross: in
+French, "Désolé, ce numéro n'est pas valide." is on the report side, its longer variants on the dev
+side). A short ``test`` part feeds the default test suite. ``dev2`` and ``report2`` are a second draw of
+conversations from the same two pools of prompts (new seeds, session 39).
 
 Licence of the recordings: CC-BY-SA 3.0 (French: June Wallack; English and Spanish: Allison Smith,
 per the Debian copyright file; Italian: segreterietelefoniche.it), Russian CC-BY 3.0 (ivrvoice.ru).
@@ -47,7 +50,9 @@ DOCS = Path("/usr/share/doc")
 PACKAGES = [f"asterisk-core-sounds-{lang}-wav" for lang in ("fr", "en", "es", "it", "ru")]
 INSTALL = "apt-get install " + " ".join(PACKAGES)
 DEFAULT_OUT = Path.home() / ".cache" / "podscribe" / "realspeech"
-PARTS = ("dev", "report", "test")
+# the prompts each part draws from: a prompt of the dev side is never in a file of the report side
+POOLS = {"dev": "dev", "report": "report", "test": "dev", "dev2": "dev", "report2": "report"}
+PARTS = tuple(POOLS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +124,30 @@ PLANS = (
     # short files for the default test suite (prompts of the dev part)
     Plan("short_monologue.fr", "test", 31, 0.6),
     Plan("short_conversation", "test", 32, 0.6, ("fr", "en")),
+    # a second draw of conversations (session 39): dev2 from the dev part's prompts, report2 from the report
+    # part's, new seeds; 2-5 speakers, 1-2.5 minutes, brief speakers of 1-4 s
+    Plan("conversation9", "dev2", 201, 1.5, ("fr", "ru"), overlap_prob=0.3),
+    Plan("conversation10", "dev2", 202, 2.0, ("fr", "it"), overlap_prob=0.4),
+    Plan("conversation11", "dev2", 203, 1.0, ("fr", "en", "ru"), brief="ru", overlap_prob=0.2),
+    Plan("conversation12", "dev2", 204, 1.5, ("fr", "it", "ru"), overlap_prob=0.3),
+    Plan("conversation13", "dev2", 205, 2.0, ("fr", "en", "it", "ru"), brief="en", overlap_prob=0.2),
+    Plan("conversation14", "dev2", 206, 1.5, ("fr", "es", "it"), overlap_prob=0.3),
+    Plan("conversation15", "dev2", 207, 2.5, ("fr", "en", "es", "it", "ru"), brief="it", overlap_prob=0.2),
+    Plan("conversation16", "dev2", 208, 1.0, ("fr", "en"), overlap_prob=0.3),
+    Plan("conversation17", "dev2", 209, 1.5, ("fr", "ru", "it"), brief="it", overlap_prob=0.4),
+    Plan("conversation18", "dev2", 210, 2.0, ("fr", "it", "es", "ru"), overlap_prob=0.2),
+    Plan("conversation19", "dev2", 211, 1.0, ("fr", "en", "it"), brief="it", overlap_prob=0.3),
+    Plan("conversation20", "dev2", 212, 1.5, ("fr", "es", "ru"), brief="es", overlap_prob=0.2),
+    Plan("conversation21", "report2", 101, 1.5, ("fr", "ru"), overlap_prob=0.3),
+    Plan("conversation22", "report2", 102, 1.5, ("fr", "it"), overlap_prob=0.4),
+    Plan("conversation23", "report2", 103, 2.0, ("fr", "en", "ru"), overlap_prob=0.2),
+    Plan("conversation24", "report2", 104, 1.5, ("fr", "it", "ru"), brief="ru", overlap_prob=0.3),
+    Plan("conversation25", "report2", 105, 2.0, ("fr", "en", "it", "ru"), overlap_prob=0.2),
+    Plan("conversation26", "report2", 106, 1.5, ("fr", "es", "it", "ru"), brief="es", overlap_prob=0.2),
+    Plan("conversation27", "report2", 107, 2.5, ("fr", "en", "es", "it", "ru"), overlap_prob=0.2),
+    Plan("conversation28", "report2", 108, 1.0, ("fr", "en", "ru"), brief="en", overlap_prob=0.3),
+    Plan("conversation29", "report2", 109, 1.0, ("fr", "ru", "it"), overlap_prob=0.4),
+    Plan("conversation30", "report2", 110, 2.0, ("fr", "it", "es"), brief="it", overlap_prob=0.2),
 )
 
 LONG_S = (15.0, 25.0)  # the long prompts a monologue must include
@@ -334,8 +363,9 @@ https://creativecommons.org/licenses/by/3.0/
 """
 
 
-def build(out: Path, parts: list[str], names: list[str] | None, command: str) -> list[Path]:
-    """Make the planned files of the given parts (or only `names`) under `out`; return their audio paths."""
+def draw(parts: list[str]) -> list[tuple[Plan, list[Prompt]]]:
+    """The prompts of every planned file of the given parts, in plan order (monologues take their prompts
+    the same way every time), each part from its pool (``POOLS``)."""
     missing = missing_packages()
     if missing:
         raise SystemExit(f"missing Debian packages: apt-get install {' '.join(missing)}")
@@ -343,19 +373,27 @@ def build(out: Path, parts: list[str], names: list[str] | None, command: str) ->
     pools: dict[str, dict[str, list[Prompt]]] = {}
     for seed, lang in enumerate(sorted(VOICES)):
         if lang in langs:
-            split = split_parts(load_prompts(lang), seed)
-            pools[lang] = {"dev": split["dev"], "report": split["report"], "test": split["dev"]}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "NOTICE").write_text(NOTICE, encoding="utf-8")
-    taken: dict[str, set[str]] = {"dev": set(), "report": set(), "test": set()}
-    paths = []
-    for plan in PLANS:  # in plan order, so that monologues take their prompts the same way every time
+            pools[lang] = split_parts(load_prompts(lang), seed)
+    taken: dict[str, set[str]] = {part: set() for part in PARTS}
+    drawn = []
+    for plan in PLANS:
         if plan.part not in parts:
             continue
         if len(plan.langs) == 1:
-            prompts = pick_monologue(pools["fr"][plan.part], plan, taken[plan.part])
+            prompts = pick_monologue(pools["fr"][POOLS[plan.part]], plan, taken[plan.part])
         else:
-            prompts = pick_conversation({lang: pools[lang][plan.part] for lang in plan.langs}, plan)
+            prompts = pick_conversation({lang: pools[lang][POOLS[plan.part]] for lang in plan.langs}, plan)
+        drawn.append((plan, prompts))
+    return drawn
+
+
+def build(out: Path, parts: list[str], names: list[str] | None, command: str) -> list[Path]:
+    """Make the planned files of the given parts (or only `names`) under `out`; return their audio paths."""
+    drawn = draw(parts)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "NOTICE").write_text(NOTICE, encoding="utf-8")
+    paths = []
+    for plan, prompts in drawn:
         if names and plan.name not in names:
             continue
         audio, turns = render(prompts, plan)
