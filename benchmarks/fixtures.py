@@ -12,12 +12,14 @@ tools/make_realspeech.py's set in turn instead: five real people, one per langua
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -175,17 +177,25 @@ def _build_long(pieces: list[tuple[str, Path]], audio: Path, manifest: Path) -> 
                                    indent=1), encoding="utf-8")
 
 
-def realspeech_files(part: str, folder: Path) -> list[BenchFile]:
-    """The recorded-speech files of one part (dev, report, test, dev2, report2) of tools/make_realspeech.py's
-    set, built into ``folder`` on first use (from Debian's asterisk-core-sounds packages), scored against their
-    own turns."""
+@functools.cache
+def realspeech_tool() -> ModuleType:
+    """tools/make_realspeech.py as a module (its ``PARTS``, ``PLANS`` and ``build``), loaded once."""
     import importlib.util
 
     tool = DATA.parents[1] / "tools" / "make_realspeech.py"
     spec = importlib.util.spec_from_file_location("make_realspeech", tool)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_realspeech"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
+    return module
+
+
+def realspeech_files(part: str, folder: Path) -> list[BenchFile]:
+    """The recorded-speech files of one part (``realspeech_tool().PARTS``) of tools/make_realspeech.py's set,
+    built into ``folder`` on first use (from Debian's asterisk-core-sounds packages), scored against their
+    own turns."""
+    module = realspeech_tool()
     plans = [p.name for p in module.PLANS if p.part == part]
     if not all((folder / part / f"{name}.json").is_file() for name in plans):
         module.build(folder, [part], None, f"python tools/make_realspeech.py {folder} --part {part}")

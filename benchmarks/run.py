@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(Path(__file__).resolve().parent)]
 
-from fixtures import BenchFile, fixture, long_file, realspeech_files  # noqa: E402
+from fixtures import BenchFile, fixture, long_file, realspeech_files, realspeech_tool  # noqa: E402
 
 from podscribe.der import diarization_scores  # noqa: E402
 from podscribe.normalizer import Normalizer  # noqa: E402
@@ -444,8 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="short.fr only, 1 repeat, podscribe + plain faster-whisper (unless --systems)")
     p.add_argument("--fixture", help="fixture to benchmark (default interview.fr; short.fr with --quick)")
-    p.add_argument("--realspeech", action="append", metavar="PART",
-                   choices=["dev", "report", "test", "dev2", "report2"],
+    p.add_argument("--realspeech", action="append", metavar="PART", choices=realspeech_tool().PARTS,
                    help="recorded-speech files of this part of tools/make_realspeech.py's set (built into the "
                         "work folder) instead of the fixture (unless --fixture is given too); repeatable")
     p.add_argument("--repeats", type=int, help="repeats on the fixture (default 3; 1 with --quick)")
@@ -455,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated systems run in the first repeat only (slow ones, e.g. openai-whisper)")
     p.add_argument("--long-minutes", type=float, nargs="*", default=None, metavar="MIN",
                    help="long concatenated files to run too (default 60; none with --quick; 0 = none)")
-    p.add_argument("--long-part", choices=("dev", "report", "test"), metavar="PART",
+    p.add_argument("--long-part", choices=realspeech_tool().PARTS, metavar="PART",
                    help="the long files join this recorded-speech part's files in turn instead of the fixtures")
     p.add_argument("--long-repeats", type=int, default=1)
     p.add_argument("--long-systems", default=",".join(LONG_SYSTEMS), help="systems run on the long files")

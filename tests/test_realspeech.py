@@ -85,7 +85,8 @@ def test_every_plan_draws_its_voices_and_no_prompt_crosses_to_the_report_side() 
         if plan.brief:
             assert 0 < sum(p.seconds for p in prompts if p.lang == plan.brief) < 5, plan.name
     side = {pool: {(p.lang, p.name) for plan, prompts in drawn if make_realspeech.POOLS[plan.part] == pool
-                   for p in prompts} for pool in ("dev", "report")}
+                   for p in prompts}
+            for pool in ("dev", "report")}
     assert side["dev"] and side["report"] and not side["dev"] & side["report"]
 
 
