@@ -79,7 +79,8 @@ def profile_podscribe(audio: str, extra: list[str], keep: Path | None) -> None:
         {c.speaker for c in clips}))
     # The first pass reports progress; the pass over stretches without words does not (packing.recognise_turns).
     timed(packing, "_decode",
-          lambda *a, **k: "  first pass" if a[-1] is not None else "  decoded again",
+          lambda *a, **k: "  first pass" if (a[6] if len(a) > 6 else k.get("progress")) is not None
+          else "  decoded again",
           lambda engine, audio, packs, *rest: sum(len(p) for _, p in packs) if packs and isinstance(
               packs[0], tuple) else len(packs))  # (language, packs) calls, or packs (before 2026-12-02)
     timed(writers, "write_outputs", "write JSON + SRT")
