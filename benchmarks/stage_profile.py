@@ -59,8 +59,7 @@ def timed(owner: Any, attribute: str, name: str | Callable[..., str],
 
 def profile_podscribe(audio: str, extra: list[str], keep: Path | None) -> None:
     """podscribe's CLI end to end (JSON + SRT, into ``keep`` if given), its stages timed."""
-    import podscribe.pipeline as pipeline
-    from podscribe import packing, writers
+    from podscribe import packing, pipeline, writers
     from podscribe.cli import main
     from podscribe.diarization import embedded
     from podscribe.inputs import open_source
