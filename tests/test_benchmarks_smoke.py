@@ -103,3 +103,21 @@ def test_diarization_benchmark_scores_and_explains_the_overlap_diarizer(tmp_path
         assert speaker["pieces"] >= 10 and sorted(speaker["clusters"]) == [0, speaker["pieces"]]
     assert explained["centroid_cosine"][0][1] < 0.7  # measured 0.528
     assert any(a <= 0.30 <= b for a, b in explained["right_count_thresholds"])
+
+
+def test_stage_profile_tells_the_first_pass_from_the_stretches_decoded_again(tmp_path):
+    """benchmarks/stage_profile.py on short.fr (real models, its own process: it wraps podscribe's functions):
+    the packed windows' pass and the pass over stretches left without words (short.fr had one) are two
+    stages inside the ASR's time; the first pass was once counted as "decoded again"."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = tmp_path / "stages.json"
+    command = [sys.executable, "benchmarks/stage_profile.py", "--system", "podscribe", "--out", str(out),
+               str(fixtures.DATA / "short.fr.opus")]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stages = json.loads(out.read_text(encoding="utf-8"))["stages"]
+    first, asr = stages["  first pass"], stages["ASR (total)"]
+    again = stages.get("  decoded again", {"s": 0.0, "calls": 0})
+    assert first["calls"] == 1 and first["windows"] >= 2  # one window per voice at least
+    assert again["calls"] <= 1
+    assert first["s"] + again["s"] <= asr["s"] + 0.01
