@@ -4,6 +4,7 @@ missed-speech check, and the whole stage on real audio."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -327,3 +328,39 @@ def test_kept_encoder_outputs_are_those_of_each_windows_own_audio(voices: str) -
         # float16 rounding: 0.0002 on average (a trimmed window is a batch of its own on CPU); the same audio
         # 10 ms later differs by 0.37
         assert np.abs(window.output.astype(np.float32) - own).mean() < 0.01
+
+
+class _Stopping(_Spy):
+    """Wraps an engine so that it reads ``keep`` s of each clip only, as Whisper does where it stops early
+    (a repetition loop cut at the token budget, a pause taken for the end)."""
+
+    def __init__(self, engine, keep: float) -> None:
+        super().__init__(engine)
+        self.keep = keep
+
+    def transcribe(self, audio, options, progress=None, clips=None, tap=None):
+        result = super().transcribe(audio, options, progress, clips, tap)
+        ends = [(start, min(end, start + self.keep)) for start, end in clips or [(0.0, len(audio) / SAMPLE_RATE)]]
+        kept = []
+        for seg in result.segments:
+            words = [w for w in seg.words if any(a <= (w.start + w.end) / 2 <= b for a, b in ends)]
+            if words:
+                kept.append(Segment.from_words(words))
+        return replace(result, segments=tuple(kept))
+
+
+@pytest.mark.parametrize("rounds", [1, PackOptions().again_rounds])
+def test_what_a_stretch_decoded_again_leaves_without_words_is_decoded_again(rounds: int) -> None:
+    """Romain's 13.4-s turn of short.fr, with an engine that reads 5 s of each clip it is given: the first pass
+    and each stretch decoded again give 5 s more of the turn, so one round leaves its last seconds without
+    words (the code before session 40), two rounds reach its end."""
+    from podscribe.asr import ASROptions, load_engine
+
+    audio = load_audio(DATA / "short.fr.opus")
+    turn = Turn(15.282, 28.729, "Romain")
+    engine = _Stopping(load_engine("faster-whisper", "base", device="cpu"), keep=5.0)
+    options = ASROptions(language="fr", beam_size=1, temperature=(0.0,))
+    result = recognise_turns(engine, audio, [turn], options, replace(PackOptions(), again_rounds=rounds))
+    last = max((w.start + w.end) / 2 for s in result.segments for w in s.words)
+    assert len(engine.calls) == 1 + rounds  # the first pass, then one call per round
+    assert (last > turn.end - 2.0) == (rounds == 2), last

@@ -50,7 +50,8 @@ class PackOptions:
     pad: float = 0.2  # audio kept either side of a turn
     block: float = 600.0  # seconds of timeline packed and decoded at once
     min_missed: float = 1.5  # a stretch of a clip without words this long is decoded again...
-    min_missed_speech: float = 1.0  # ...if its speaker's turns cover this much of it
+    min_missed_speech: float = 1.0  # ...if its speaker's turns cover this much of it...
+    again_rounds: int = 2  # ...and what a stretch decoded again leaves without words, up to this many rounds
 
 
 def speech_turns(audio: np.ndarray) -> list[Turn]:
@@ -179,7 +180,8 @@ def recognise_turns(
     ``encoded`` gets the packed windows' encoder outputs where the engine gives them.
 
     Whisper may stop reading a window early (it takes a pause for the end), and batched decoding does
-    not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone.
+    not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone, and
+    so is what that leaves without words, up to ``options.again_rounds`` times.
     """
     clips = turn_clips(turns, audio, options)
     blocks: list[list[Turn]] = []
@@ -234,14 +236,20 @@ def recognise_turns(
         if windows and language:
             stretches = foreign_stretches(engine, windows, language, sure_windows, fine)
             found = _read_in_their_languages(engine, audio, found, stretches, asr, options, span)
-        # A clip that had its window to itself would give the same words again.
-        alone = {p[0] for p in packs if len(p) == 1}
-        words = [w for seg in found for w in seg.words]
-        again = [s for s in missed(block, words, turns, options) if s not in alone]
-        if again:
+        # A clip that had its window to itself would give the same words again, and so would a stretch
+        # decoded again already. A stretch decoded again can stop early too (a repetition loop cut at the
+        # token budget: report2's conversation30 lost 13 s after one, with a 0.1-s pad): what it leaves
+        # without words is decoded again in turn.
+        tried = {p[0] for p in packs if len(p) == 1}
+        for _ in range(options.again_rounds):
+            words = [w for seg in found for w in seg.words]
+            again = [s for s in missed(block, words, turns, options) if s not in tried]
+            if not again:
+                break
             calls = list(_by_language([[c] for c in again], languages, language).items())
             found = _split_at(found, again) + _decode_again(engine, audio, calls, asr, options, span)
             redone += len(again)
+            tried.update(again)
         segments.extend(found)
     if languages:  # the file's language: the one spoken longest
         spoken: dict[str, float] = {}
