@@ -18,6 +18,7 @@ chooses the podscribe measured (another checkout's src/ profiles that code: befo
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -77,8 +78,9 @@ def profile_podscribe(audio: str, extra: list[str], keep: Path | None) -> None:
     timed(packing, "speaker_languages", "  language detection", lambda engine, audio, clips: len(
         {c.speaker for c in clips}))
     # The first pass reports progress; the pass over stretches without words does not (packing.recognise_turns).
+    decode = inspect.signature(packing._decode)
     timed(packing, "_decode",
-          lambda *a, **k: "  first pass" if (a[6] if len(a) > 6 else k.get("progress")) is not None
+          lambda *a, **k: "  first pass" if decode.bind(*a, **k).arguments.get("progress") is not None
           else "  decoded again",
           lambda engine, audio, packs, *rest: sum(len(p) for _, p in packs) if packs and isinstance(
               packs[0], tuple) else len(packs))  # (language, packs) calls, or packs (before 2026-12-02)
