@@ -4,6 +4,7 @@ missed-speech check, and the whole stage on real audio."""
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from podscribe.asr import SURE_LANGUAGE
 from podscribe.audio import SAMPLE_RATE, load_audio
+from podscribe.normalizer import Normalizer
 from podscribe.packing import (
     MIN_SLICE,
     SLICE,
@@ -29,6 +31,7 @@ from podscribe.packing import (
     turn_clips,
 )
 from podscribe.reference import load_rttm
+from podscribe.scores import align
 from podscribe.transcript import Segment, Turn, Word
 
 from conftest import DATA
@@ -87,18 +90,30 @@ def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: l
                     assert sum(d.duration for d in before) + gap * len(before) + c.duration > options.window - 1e-6
 
 
+def _clips(*turns: Turn) -> list[tuple[float, float, str]]:
+    return [(round(c.start, 6), round(c.end, 6), c.speaker) for c in turn_clips(list(turns), AUDIO)]
+
+
 def test_a_voice_starting_over_the_last_one_keeps_its_first_words() -> None:
     """Where B's turn starts before A's ends (the overlap diarizer's turns), A's clip ends ``pad`` after
-    B's start, not after its own end, so B's first words are in B's clip; a turn inside another's and
-    turns that only touch (the embedded diarizer's) leave the clips as they were."""
+    B's start, not after its own end, so B's first words are in B's clip; a turn inside another's
+    leaves the clips as they were."""
     pad = PackOptions().pad
+    assert _clips(Turn(1.0, 5.0, "A"), Turn(4.0, 8.0, "B")) == [(1.0 - pad, 4.0 + pad, "A"), (4.0 + pad, 8.0 + pad, "B")]
+    assert _clips(Turn(1.0, 5.0, "A"), Turn(2.0, 3.0, "B")) == [(1.0 - pad, 5.0 + pad, "A")]  # inside: no clip
 
-    def clips(*turns: Turn) -> list[tuple[float, float, str]]:
-        return [(round(c.start, 6), round(c.end, 6), c.speaker) for c in turn_clips(list(turns), AUDIO)]
 
-    assert clips(Turn(1.0, 5.0, "A"), Turn(4.0, 8.0, "B")) == [(1.0 - pad, 4.0 + pad, "A"), (4.0 + pad, 8.0 + pad, "B")]
-    assert clips(Turn(1.0, 5.0, "A"), Turn(2.0, 3.0, "B")) == [(1.0 - pad, 5.0 + pad, "A")]  # inside: no clip
-    assert clips(Turn(1.0, 5.0, "A"), Turn(5.0, 8.0, "B")) == [(1.0 - pad, 5.0 + pad, "A"), (5.0 + pad, 8.0 + pad, "B")]
+def test_clips_of_turns_that_touch_meet_halfway_so_the_new_voice_keeps_its_start() -> None:
+    """A's pad no longer takes the first 0.2 s of B's turn when B starts less than two pads after A ends:
+    the clips meet halfway between the turns (at the turn edge when they touch); further apart, each
+    clip keeps its pads, and a speaker's own turns are unchanged."""
+    pad = PackOptions().pad
+    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.0, 8.0, "B")) == [(1.0 - pad, 5.0, "A"), (5.0, 8.0 + pad, "B")]
+    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.1, 8.0, "B")) == [(1.0 - pad, 5.05, "A"), (5.05, 8.0 + pad, "B")]
+    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.3, 8.0, "B")) == [(1.0 - pad, 5.15, "A"), (5.15, 8.0 + pad, "B")]
+    apart = 5.0 + 2 * pad
+    assert _clips(Turn(1.0, 5.0, "A"), Turn(apart, 8.0, "B")) == [(1.0 - pad, 5.0 + pad, "A"), (apart - pad, 8.0 + pad, "B")]
+    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.0, 8.0, "A")) == [(1.0 - pad, 8.0 + pad, "A")]  # one speaker: one clip
 
 
 def test_short_turns_of_one_speaker_share_a_window() -> None:
@@ -220,19 +235,24 @@ def test_slices_cut_the_speech_inside_a_clip_at_about_slice_seconds(lengths, fir
     assert all(end - start >= MIN_SLICE - 1e-9 for start, end in got)
 
 
-def test_a_speaker_whisper_is_unsure_of_is_not_read_in_that_language() -> None:
+def test_a_speaker_whisper_is_unsure_of_is_read_in_the_language_it_was_sure_of() -> None:
     """overlap.fr's reference turns, no language given: Jérémy's few seconds of synthetic French come out as
-    Japanese at p=0.20 (decoded as such, katakana); read again in French, the language Whisper was sure of for
-    the other voices."""
+    Latin at p=0.48 (Japanese at p=0.20 before 2026-12-06); read again in French, the language Whisper was sure
+    of for the other voices. His words then hit 10 of the 33 of his reference text (greedy decoding), against 1
+    read in Latin."""
     from podscribe.asr import ASROptions, load_engine
 
     audio = load_audio(DATA / "overlap.fr.opus")
     engine = load_engine("faster-whisper", "base", device="cpu")
     result = recognise_turns(engine, audio, load_rttm(DATA / "overlap.fr.rttm"),
                              ASROptions(beam_size=1, temperature=(0.0,)))  # fmt: skip
-    words = [w.text for s in result.segments for w in s.words]
-    assert result.language == "fr" and len(words) > 150
-    assert not [w for w in words if any(ord(c) > 0x2FFF for c in w)]
+    assert result.language == "fr" and sum(len(s.words) for s in result.segments) > 150
+    fixture = json.loads((DATA / "overlap.fr.json").read_text(encoding="utf-8"))
+    normalise = Normalizer("fr")
+    his = normalise(" ".join(t["text"] for t in fixture["turns"] if t["speaker"] == "Jérémy Désir"))
+    heard = normalise(" ".join(w.text for s in result.segments for w in s.words if w.speaker == "Jérémy_Désir"))
+    errors, _ = align(his, heard)
+    assert errors.ref_words - errors.substitutions - errors.deletions >= 5
 
 
 class _Spy:
