@@ -237,9 +237,9 @@ def test_slices_cut_the_speech_inside_a_clip_at_about_slice_seconds(lengths, fir
 
 def test_a_speaker_whisper_is_unsure_of_is_read_in_the_language_it_was_sure_of() -> None:
     """overlap.fr's reference turns, no language given: Jérémy's few seconds of synthetic French come out as
-    Latin at p=0.48 (Japanese at p=0.20 before 2026-12-06); read again in French, the language Whisper was sure
-    of for the other voices. His words then hit 10 of the 33 of his reference text (greedy decoding), against 1
-    read in Latin."""
+    Latin at p=0.48 (Japanese at p=0.20 when this test was written); read again in French, the language
+    Whisper was sure of for the other voices. His words then hit 10 of the 33 of his reference text (greedy
+    decoding), against 1 read in Latin."""
     from podscribe.asr import ASROptions, load_engine
 
     audio = load_audio(DATA / "overlap.fr.opus")
