@@ -100,14 +100,13 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     longest = options.window
     talker_end = 0.0  # where the turn of the last clip ends
     for first, last, speaker in merged:  # clips never overlap, even where speakers do
+        until = None  # where the last clip ends instead of ``pad`` after its turn
         if clips and float(first) < talker_end < float(last):  # a new voice starts over the last one
             until = float(first) + options.pad
-            if clips[-1].start < until < clips[-1].end:
-                clips[-1] = replace(clips[-1], end=until)
         elif clips and clips[-1].speaker != speaker and talker_end <= float(first) < talker_end + 2 * options.pad:
             until = (talker_end + float(first)) / 2  # turns that touch: the clips meet halfway between them
-            if clips[-1].start < until < clips[-1].end:
-                clips[-1] = replace(clips[-1], end=until)
+        if until is not None and clips[-1].start < until < clips[-1].end:
+            clips[-1] = replace(clips[-1], end=until)
         start = max(0.0, float(first) - options.pad, clips[-1].end if clips else 0.0)
         end = min(duration, float(last) + options.pad)
         while end - start > longest:
