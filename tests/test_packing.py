@@ -103,17 +103,30 @@ def test_a_voice_starting_over_the_last_one_keeps_its_first_words() -> None:
     assert _clips(Turn(1.0, 5.0, "A"), Turn(2.0, 3.0, "B")) == [(1.0 - pad, 5.0 + pad, "A")]  # inside: no clip
 
 
-def test_clips_of_turns_that_touch_meet_halfway_so_the_new_voice_keeps_its_start() -> None:
+def test_clips_of_turns_that_touch_meet_at_the_pause_between_the_voices() -> None:
     """A's pad no longer takes the first 0.2 s of B's turn when B starts less than two pads after A ends:
-    the clips meet halfway between the turns (at the turn edge when they touch); further apart, each
-    clip keeps its pads, and a speaker's own turns are unchanged."""
+    the clips meet at the quietest 20 ms of the audio both pads would take (the pause between the
+    voices, wherever the diarizer put the edge); further apart, each clip keeps its pads, and a speaker's
+    own turns are unchanged."""
     pad = PackOptions().pad
-    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.0, 8.0, "B")) == [(1.0 - pad, 5.0, "A"), (5.0, 8.0 + pad, "B")]
-    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.1, 8.0, "B")) == [(1.0 - pad, 5.05, "A"), (5.05, 8.0 + pad, "B")]
-    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.3, 8.0, "B")) == [(1.0 - pad, 5.15, "A"), (5.15, 8.0 + pad, "B")]
+
+    def meet(quiet: float, a: Turn, b: Turn) -> float:
+        audio = AUDIO.copy()
+        audio[int((quiet - 0.02) * SAMPLE_RATE) : int((quiet + 0.02) * SAMPLE_RATE)] = 0.0  # 40 ms of silence
+        first, second = turn_clips([a, b], audio)
+        assert (first.start, second.end) == (a.start - pad, b.end + pad) and first.end == second.start
+        return first.end
+
+    a = Turn(1.0, 5.0, "A")
+    # the pause 0.12 s after the turn edge, 0.08 s before it, and inside a 0.3-s gap
+    assert abs(meet(5.12, a, Turn(5.0, 8.0, "B")) - 5.12) <= 0.01
+    assert abs(meet(4.92, a, Turn(5.0, 8.0, "B")) - 4.92) <= 0.01
+    assert abs(meet(5.18, a, Turn(5.3, 8.0, "B")) - 5.18) <= 0.01
+    # a pause outside the audio both pads would take is not looked for
+    assert 5.1 <= meet(4.5, a, Turn(5.3, 8.0, "B")) <= 5.2
     apart = 5.0 + 2 * pad
-    assert _clips(Turn(1.0, 5.0, "A"), Turn(apart, 8.0, "B")) == [(1.0 - pad, 5.0 + pad, "A"), (apart - pad, 8.0 + pad, "B")]
-    assert _clips(Turn(1.0, 5.0, "A"), Turn(5.0, 8.0, "A")) == [(1.0 - pad, 8.0 + pad, "A")]  # one speaker: one clip
+    assert _clips(a, Turn(apart, 8.0, "B")) == [(1.0 - pad, 5.0 + pad, "A"), (apart - pad, 8.0 + pad, "B")]
+    assert _clips(a, Turn(5.0, 8.0, "A")) == [(1.0 - pad, 8.0 + pad, "A")]  # one speaker: one clip
 
 
 def test_short_turns_of_one_speaker_share_a_window() -> None:
