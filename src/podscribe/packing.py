@@ -88,11 +88,11 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     retirer le"). Chosen on the dev conversations' cpWER among ending ``pad`` before, at and after
     the new turn's start (BENCHMARKS.md). Where another voice's turn starts less than two pads after
     the last one ends (turns that touch, or nearly: 60 of the overlap diarizer's 128 voice changes on the
-    dev conversations), the two clips meet instead of the last clip's pad taking the new voice's first
-    0.2 s (session 41), and they meet at the quietest 20 ms of the audio that both pads would take: the
-    pause between the voices, wherever the diarizer put the edge (session 42; before, halfway between the
-    turns; fewer errors on dev and held-out recordings and fixtures, mostly fewer insertions of the other
-    voice's edge words; BENCHMARKS.md).
+    dev conversations), the two clips meet, so the last clip's pad no longer takes the new voice's first
+    0.2 s (session 41). They meet at the quietest 20 ms of the audio both pads would take, the pause
+    between the voices wherever the diarizer put the edge (session 42; halfway between the turns before:
+    more errors on dev and held-out recordings and fixtures, mostly the other voice's edge words read
+    twice; BENCHMARKS.md).
     """
     duration = len(audio) / SAMPLE_RATE
     merged: list[list[float | str]] = []
