@@ -18,7 +18,8 @@ part (for choosing settings) and a ``report`` part (held out) so that no prompt 
 with nearly the same text go to one part (grouped in one pass, so a few near-repeats still cross: in
 French, "Désolé, ce numéro n'est pas valide." is on the report side, its longer variants on the dev
 side). A short ``test`` part feeds the default test suite. ``dev2`` and ``report2`` are a second draw of
-conversations from the same two pools of prompts (new seeds, session 39).
+conversations from the same two pools of prompts (new seeds, session 39); ``report3`` a third from the report
+pool (session 43).
 
 Licence of the recordings: CC-BY-SA 3.0 (French: June Wallack; English and Spanish: Allison Smith,
 per the Debian copyright file; Italian: segreterietelefoniche.it), Russian CC-BY 3.0 (ivrvoice.ru).
@@ -51,7 +52,7 @@ PACKAGES = [f"asterisk-core-sounds-{lang}-wav" for lang in ("fr", "en", "es", "i
 INSTALL = "apt-get install " + " ".join(PACKAGES)
 DEFAULT_OUT = Path.home() / ".cache" / "podscribe" / "realspeech"
 # the prompts each part draws from: a prompt of the dev side is never in a file of the report side
-POOLS = {"dev": "dev", "report": "report", "test": "dev", "dev2": "dev", "report2": "report"}
+POOLS = {"dev": "dev", "report": "report", "test": "dev", "dev2": "dev", "report2": "report", "report3": "report"}
 PARTS = tuple(POOLS)
 
 
@@ -148,6 +149,17 @@ PLANS = (
     Plan("conversation28", "report2", 108, 1.0, ("fr", "en", "ru"), brief="en", overlap_prob=0.3),
     Plan("conversation29", "report2", 109, 1.0, ("fr", "ru", "it"), overlap_prob=0.4),
     Plan("conversation30", "report2", 110, 2.0, ("fr", "it", "es"), brief="it", overlap_prob=0.2),
+    # a third draw (session 43), held out: report3 from the report part's prompts, new seeds, measured once
+    Plan("conversation31", "report3", 301, 1.5, ("fr", "en"), overlap_prob=0.3),
+    Plan("conversation32", "report3", 302, 2.0, ("fr", "es", "ru"), brief="ru", overlap_prob=0.3),
+    Plan("conversation33", "report3", 303, 1.0, ("fr", "ru", "it"), brief="it", overlap_prob=0.2),
+    Plan("conversation34", "report3", 304, 2.5, ("fr", "en", "it", "ru"), brief="en", overlap_prob=0.3),
+    Plan("conversation35", "report3", 305, 1.5, ("fr", "es", "it", "ru"), overlap_prob=0.4),
+    Plan("conversation36", "report3", 306, 2.0, ("fr", "en", "es", "it", "ru"), brief="es", overlap_prob=0.2),
+    Plan("conversation37", "report3", 307, 1.0, ("fr", "ru", "en"), overlap_prob=0.4),
+    Plan("conversation38", "report3", 308, 2.0, ("fr", "it", "ru"), brief="it", overlap_prob=0.2),
+    Plan("conversation39", "report3", 309, 1.5, ("fr", "en", "es", "ru"), brief="ru", overlap_prob=0.3),
+    Plan("conversation40", "report3", 310, 2.5, ("fr", "es", "it"), overlap_prob=0.3),
 )
 
 LONG_S = (15.0, 25.0)  # the long prompts a monologue must include
