@@ -338,6 +338,37 @@ def test_cpu_windows_of_calls_at_once_share_the_workers(speech, monkeypatch) -> 
     assert most == engine.workers == 2 and all(r.segments for r in results)
 
 
+def test_a_calls_other_clips_start_once_its_longest_clips_language_is_known(speech, monkeypatch) -> None:
+    """Without a language, a call decodes its longest clips first, one per worker, each in the language found
+    on it, and the longest one's language is the call's. Where a batch holds one clip (speaker windows, each
+    encoded to its length), the other clips start once that one is read, beside the other heads. Before, they waited for every head: on report3's conversation40 a speaker's second head
+    waited for other speakers' windows, and that speaker's last window then ran alone while a core idled."""
+    import threading
+    from contextlib import contextmanager
+
+    from podscribe.asr import faster_whisper
+
+    engine = faster_whisper.FasterWhisperEngine("base", device="cpu", workers=2)
+    clips = [(0.0, 10.0), (10.0, 16.0), (19.0, 23.0)]  # heads: the 10-s and 6-s clips; then the 4-s one
+    rest_started = threading.Event()
+    slot = engine._gate.slot
+
+    @contextmanager
+    def second_head_after_the_rest(weight: float):
+        if weight == 6.0:
+            assert rest_started.wait(30), "the other clips waited for every head"
+        elif weight == 4.0:
+            rest_started.set()
+        with slot(weight):
+            yield
+
+    monkeypatch.setattr(engine._gate, "slot", second_head_after_the_rest)
+    trimmed = replace(FRENCH, language=None, batch_size=4, trim=True)  # a clip a batch, as speaker windows
+    result = engine.transcribe(speech, trimmed, clips=clips)
+    starts = [w.start for seg in result.segments for w in seg.words]
+    assert result.language == "fr" and all(any(a <= t < b for t in starts) for a, b in clips)
+
+
 def test_a_windows_words_do_not_depend_on_the_window_laid_before_it(faster, speech) -> None:
     """A window decoded alone or after another in the same call gets the same words and times. faster-whisper
     times words from a window's start truncated to 10 ms, and trims a long first word by the speech before

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -257,7 +257,7 @@ class FasterWhisperEngine:
         clips share its batch, and so not on the worker count either). When no
         language is forced, the longest clips are decoded first, one per worker, each in the language
         detected on its own encoder output (``_detecting_pipeline``: no encoder pass for detection
-        alone); the longest one's language is forced on the rest.
+        alone); the longest one's language is forced on the rest, which starts as soon as that one is read.
         """
         ordered = sorted(clips, key=lambda c: c[1] - c[0], reverse=True)
         rest = ordered  # what the batches below decode
@@ -289,28 +289,43 @@ class FasterWhisperEngine:
         raw: list[dict[str, Any]] = []
         done = 0.0
         ranking: Ranking = ()
-        if settings["language"] is None and ordered:
-            # The longest clips, one per worker, each decoded in the language found on it: the longest
-            # one's is the call's, and another's words are kept where it is the same (else it is decoded
-            # again below). One clip alone left the other workers idle while it was decoded.
-            heads = ordered[: self.workers]
-            with ThreadPoolExecutor(len(heads)) as pool:
-                first = list(pool.map(detect, heads))
-            ranking = first[0][1]
-            settings["language"] = ranking[0][0]
-            kept = [i for i, (_, ranked) in enumerate(first) if ranked[0][0] == settings["language"]]
-            for i in kept:
-                raw.extend(first[i][0])
-                done += heads[i][1] - heads[i][0]
-            rest = [clip for i, clip in enumerate(ordered) if i not in kept]
-        own_languages = options.window_language and settings["language"] is not None
         size = max(1, options.batch_size // self.workers)
         if self.on_cpu:  # a trimmed window alone: encoded to its own length, its words depend on no other window
             size = min(size, 1 if options.trim else CPU_BATCH)
-        batches = balanced_batches(rest, size, self.workers, lambda clip: clip[1] - clip[0])
         with ThreadPoolExecutor(self.workers) as pool:
-            for batch, segments in zip(batches, pool.map(decode, batches)):
-                raw.extend(segments)
+            others: list[tuple[tuple[float, float], Future[tuple[list[dict[str, Any]], Ranking]]]] = []
+
+            def kept(clip: tuple[float, float], head: Future[tuple[list[dict[str, Any]], Ranking]]) -> bool:
+                """Whether a head was read in the call's language: then its words are kept."""
+                nonlocal done
+                words, ranked = head.result()
+                if ranked[0][0] != settings["language"]:
+                    return False
+                raw.extend(words)
+                done += clip[1] - clip[0]
+                return True
+
+            if settings["language"] is None and ordered:
+                # The longest clips, one per worker, each decoded in the language found on it: the longest
+                # one's is the call's, and another's words are kept where it is the same (else it is decoded
+                # again below). One clip alone left the other workers idle while it was decoded. Where each
+                # batch holds one clip, the rest starts once the longest one is read, beside the other heads
+                # (its words depend on no other clip); else a head read again shares the rest's batches.
+                heads = [(clip, pool.submit(detect, clip)) for clip in ordered[: self.workers]]
+                words, ranking = heads[0][1].result()
+                settings["language"] = ranking[0][0]
+                raw.extend(words)
+                done += heads[0][0][1] - heads[0][0][0]
+                others, rest = heads[1:], ordered[len(heads):]
+                if size > 1:
+                    rest = [clip for clip, head in others if not kept(clip, head)] + rest
+                    others = []
+            own_languages = options.window_language and settings["language"] is not None
+            batches = balanced_batches(rest, size, self.workers, lambda clip: clip[1] - clip[0])
+            decoding = [(batch, pool.submit(decode, batch)) for batch in batches]
+            decoding += [([clip], pool.submit(decode, [clip])) for clip, head in others if not kept(clip, head)]
+            for batch, future in decoding:
+                raw.extend(future.result())
                 done += sum(end - start for start, end in batch)
                 if progress is not None:
                     progress(done)
