@@ -341,8 +341,9 @@ def test_cpu_windows_of_calls_at_once_share_the_workers(speech, monkeypatch) -> 
 def test_a_calls_other_clips_start_once_its_longest_clips_language_is_known(speech, monkeypatch) -> None:
     """Without a language, a call decodes its longest clips first, one per worker, each in the language found
     on it, and the longest one's language is the call's. Where a batch holds one clip (speaker windows, each
-    encoded to its length), the other clips start once that one is read, beside the other heads. Before, they waited for every head: on report3's conversation40 a speaker's second head
-    waited for other speakers' windows, and that speaker's last window then ran alone while a core idled."""
+    encoded to its length), the other clips start once that one is read, beside the other heads. Before,
+    they waited for every head: on report3's conversation40 a speaker's second head waited for other
+    speakers' windows, and that speaker's last window then ran alone while a core idled."""
     import threading
     from contextlib import contextmanager
 

@@ -74,6 +74,10 @@ def prompt_tokens(model: Any, initial_prompt: str | None) -> int:
     return SOT_TOKENS + 1 + min(MAX_LENGTH // 2 - 1, given)
 
 
+# a language head being decoded: its segments (as dicts) and Whisper's ranking of languages on it
+_Read = Future[tuple[list[dict[str, Any]], Ranking]]
+
+
 def balanced_batches(
     ordered: Sequence[T], size: int, workers: int, weight: Callable[[T], float]
 ) -> list[list[T]]:
@@ -293,9 +297,9 @@ class FasterWhisperEngine:
         if self.on_cpu:  # a trimmed window alone: encoded to its own length, its words depend on no other window
             size = min(size, 1 if options.trim else CPU_BATCH)
         with ThreadPoolExecutor(self.workers) as pool:
-            others: list[tuple[tuple[float, float], Future[tuple[list[dict[str, Any]], Ranking]]]] = []
+            others: list[tuple[tuple[float, float], _Read]] = []
 
-            def kept(clip: tuple[float, float], head: Future[tuple[list[dict[str, Any]], Ranking]]) -> bool:
+            def kept(clip: tuple[float, float], head: _Read) -> bool:
                 """Whether a head was read in the call's language: then its words are kept."""
                 nonlocal done
                 words, ranked = head.result()
