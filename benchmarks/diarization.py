@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                 local, cpu = local_stage(diarizers[local_key], audio, key, args.cache)
                 started = time.process_time()
                 voices = None if args.centroids else diarizers[local_key].voice_of(audio)
-                turns = diarize_local(local, DiarizationOptions(), settings, voices)
+                turns = diarize_local(local, DiarizationOptions(), settings, voices, diarizers[local_key].hearing(audio))
                 cpu += time.process_time() - started
                 if args.explain:
                     extra["explain"] = explain(local, reference, settings)

@@ -14,6 +14,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_diarization import check_fixture
 from test_diarization import check_turns as check_any_turns
 
@@ -262,6 +264,80 @@ def test_a_voice_change_inside_a_piece_is_mended_at_the_runs_edges():
     piece, labels = np.full((CHUNK_FRAMES, 3), -1), np.full((CHUNK_FRAMES, 3), -1)
     piece[0:118, 0], labels[0:118, 0], piece[118:236, 0], labels[118:236, 0] = 0, 0, 1, 1
     assert (overlap.mend_edges(activity, labels, piece, gap) == labels).all()  # not swapped
+
+
+CENTRES = np.eye(3)  # three speakers' unit centroids, each along its own axis
+
+
+def hearing_of(voices: dict[tuple[float, float], int], heard: list[tuple[float, float]]):
+    """A stand-in for CAM++ on the audio: the centroid of the speaker who speaks in a stretch (``voices``:
+    stretches by their start and end), recording what it was asked to hear."""
+
+    def hear(start: float, end: float) -> np.ndarray:
+        heard.append((start, end))
+        return CENTRES[voices[(start, end)]]
+
+    return hear
+
+
+def test_a_short_stretch_heard_alone_takes_the_speaker_it_sounds_like():
+    """relabel_stretches: a 0.8-s run given speaker 0 whose own embedding is speaker 1's moves to 1, and once
+    pauses are filled joins 1's turn; a run that sounds like its speaker stays; runs longer than
+    relabel_max or shorter than min_active are not heard."""
+    settings = OverlapSettings()
+    runs = [(0.0, 5.0, 0), (5.5, 6.3, 0), (6.5, 9.0, 1), (9.6, 10.4, 1), (11.0, 11.3, 2), (12.0, 20.0, 2)]
+    heard: list[tuple[float, float]] = []
+    out = overlap.relabel_stretches(runs, CENTRES, hearing_of({(5.5, 6.3): 1, (9.6, 10.4): 1}, heard), settings)
+    assert heard == [(5.5, 6.3), (9.6, 10.4)]  # 5 s, 2.5 s, 0.3 s and 8 s: not heard
+    assert out == [(0.0, 5.0, 0), (5.5, 6.3, 1), (6.5, 9.0, 1), (9.6, 10.4, 1), (11.0, 11.3, 2), (12.0, 20.0, 2)]
+    assert overlap.fill_pauses(out, settings.min_duration_off, settings.min_duration_on) == [
+        (0.0, 5.0, 0), (5.5, 9.0, 1), (9.6, 10.4, 1), (11.0, 11.3, 2), (12.0, 20.0, 2)]
+    same = hearing_of({(5.5, 6.3): 0, (9.6, 10.4): 1}, [])
+    assert overlap.relabel_stretches(runs, CENTRES, same, settings) == runs
+
+
+def test_a_run_that_a_short_pause_joins_to_the_voice_before_is_heard_alone():
+    """A 0.8-s run 0.3 s after a 4-s run of the same speaker: filling the pause makes one 5.1-s turn, too long
+    to be heard, but the run is heard on its own, moves to the speaker it sounds like, and the 4-s run keeps
+    its speaker without the pause."""
+    settings = OverlapSettings()
+    runs = [(0.0, 4.0, 0), (4.3, 5.1, 0), (5.4, 9.0, 1)]
+    assert overlap.fill_pauses(runs, settings.min_duration_off, settings.min_duration_on)[0] == (0.0, 5.1, 0)
+    out = overlap.relabel_stretches(runs, CENTRES, hearing_of({(4.3, 5.1): 1}, []), settings)
+    assert overlap.fill_pauses(out, settings.min_duration_off, settings.min_duration_on) == [
+        (0.0, 4.0, 0), (4.3, 9.0, 1)]
+
+
+def test_only_the_stretch_after_an_overlap_is_heard_and_moved():
+    """Speaker 0 runs on for 0.8 s after speaker 1 starts over its end (5.0-5.5 s): that stretch, heard alone,
+    is speaker 1's and moves, joining 1's runs before and after it; the overlap keeps both speakers."""
+    runs = [(0.0, 6.3, 0), (5.0, 5.5, 1), (6.3, 9.0, 1)]
+    heard: list[tuple[float, float]] = []
+    settings = OverlapSettings()
+    out = overlap.relabel_stretches(runs, CENTRES, hearing_of({(5.5, 6.3): 1}, heard), settings)
+    assert heard == [(5.5, 6.3)]  # 0.0-5.0 is too long, 5.0-5.5 overlapped, 6.3-9.0 too long
+    assert overlap.fill_pauses(out, settings.min_duration_off, settings.min_duration_on) == [
+        (0.0, 5.5, 0), (5.0, 9.0, 1)]
+
+
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 40), st.integers(0, 2)), max_size=12),
+       st.integers(0, 2**32 - 1))
+def test_relabelling_keeps_the_speech_and_the_overlaps(raw, seed):
+    """Whatever moves, every instant keeps as many speakers as before, and each run's stretches stay in time
+    order."""
+    binary = np.zeros((400, 3), dtype=bool)
+    for start, length, k in raw:
+        binary[start : start + length, k] = True
+    runs = overlap.speaker_runs(binary, 400 * SEG_FRAME_STEP)
+    rng = np.random.default_rng(seed)
+    out = overlap.relabel_stretches(runs, CENTRES, lambda a, b: CENTRES[rng.integers(3)], OverlapSettings())
+    grid = np.arange(0.0, 400 * SEG_FRAME_STEP, 0.005) + 0.0025
+
+    def speakers(turns):
+        return sum(((grid >= a) & (grid < b)).astype(int) for a, b, _ in turns) if turns else np.zeros_like(grid)
+
+    assert out == sorted(out) or out == runs
+    assert (speakers(out) == speakers(runs)).all()
 
 
 def test_cluster_count_follows_the_threshold_and_the_options():
