@@ -714,8 +714,8 @@ def reconstruct(local: LocalSpeakers, hard: np.ndarray, count: np.ndarray, clust
     return (rank < count[:, None]) & (activations > 0)
 
 
-def relabel_stretches(runs: list[Span], centroids: np.ndarray, hear: Hearing, settings: OverlapSettings) -> list[Span]:
-    """``runs`` (``speaker_runs``) where each stretch of ``min_active`` to ``relabel_max`` s of a run in which
+def relabel_stretches(spoken: list[Span], centroids: np.ndarray, hear: Hearing, settings: OverlapSettings) -> list[Span]:
+    """``spoken`` (``speaker_runs``) where each stretch of ``min_active`` to ``relabel_max`` s of a run in which
     no other speaker is heard takes the speaker whose centroid is nearest to the stretch's own CAM++
     embedding.
 
@@ -725,27 +725,21 @@ def relabel_stretches(runs: list[Span], centroids: np.ndarray, hear: Hearing, se
     nearer their own voice's centroid, and none of 237 that were right was nearer another's (BENCHMARKS.md,
     "A short stretch of one voice heard whole"). Longer stretches have pieces of their own.
     """
-    starts, ends, speakers = (np.array([run[i] for run in runs]) for i in range(3))
-    moved: list[Span] = []
-    for a, b, k in runs:
+    starts, ends, speakers = (np.array([run[i] for run in spoken]) for i in range(3))
+    out: list[Span] = []
+    for a, b, k in spoken:
         alone = [(a, b)]
         for i in np.flatnonzero((starts < b) & (ends > a) & (speakers != k)):
             alone = _minus(alone, float(starts[i]), float(ends[i]))
+        rest = [(a, b)]  # the run less the stretches that move (each lies in this run only)
         for c, d in alone:
             if settings.min_active <= d - c <= settings.relabel_max:
                 j = int(np.argmax(centroids @ hear(c, d)))
                 if j != k:
-                    moved.append((c, d, j))
-    if not moved:
-        return runs
-    kept: list[Span] = []
-    for a, b, k in runs:
-        rest = [(a, b)]
-        for c, d, _ in moved:
-            if c < b and d > a:
-                rest = _minus(rest, c, d)
-        kept += [(c, d, k) for c, d in rest]
-    return sorted(kept + moved)
+                    out.append((c, d, j))
+                    rest = _minus(rest, c, d)
+        out += [(c, d, k) for c, d in rest]
+    return sorted(out)
 
 
 def _minus(stretches: list[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
@@ -793,13 +787,13 @@ def speaker_runs(binary: np.ndarray, duration: float) -> list[Span]:
             for k in range(binary.shape[1]) for on, off in runs(binary[:, k])]
 
 
-def fill_pauses(runs: list[Span], min_duration_off: float, min_duration_on: float) -> list[Span]:
-    """Sorted spans of ``runs``: each speaker's pauses under ``min_duration_off`` filled, then spans under
+def fill_pauses(spoken: list[Span], min_duration_off: float, min_duration_on: float) -> list[Span]:
+    """Sorted spans of ``spoken`` (runs of speech): each speaker's pauses under ``min_duration_off`` filled, then spans under
     ``min_duration_on`` dropped, times to the millisecond."""
     out: list[Span] = []
-    for k in sorted({k for _, _, k in runs}):
+    for k in sorted({k for _, _, k in spoken}):
         spans: list[list[float]] = []
-        for start, end, _ in sorted(run for run in runs if run[2] == k):
+        for start, end, _ in sorted(run for run in spoken if run[2] == k):
             if spans and start - spans[-1][1] < min_duration_off:
                 spans[-1][1] = max(end, spans[-1][1])
             elif end > start:
