@@ -8,6 +8,7 @@ decoded once each (Whisper ended the chunk at a pause before it, and nothing rea
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import replace
@@ -189,6 +190,32 @@ def test_a_short_turn_between_two_voices_is_heard_alone(tmp_path: Path, overlap_
     assert french_speaker(turns) and not french_speaker(before)
     scores, old = (diarization_scores(reference, found, collar=0.0) for found in (turns, before))
     assert scores.confusion < old.confusion - 0.5
+
+
+def test_a_voice_starting_over_the_last_one_is_read_from_its_first_word(tmp_path: Path) -> None:
+    """dev2's conversation12 (a dev file), decoded on its reference turns: four turns start over the voice
+    before them, and each one's first word is read in its own voice's clip ("Composez", "Tutti", "Prego",
+    "После"). When the new clip began ``pad`` after its turn's start (sessions 17-44), Whisper read none of
+    the four ("Auser le nouveau", "I gli operatori", "Premere uno", "Просигнала"; measured 2026-12-06)."""
+    from podscribe.asr import ASROptions, load_engine
+    from podscribe.packing import recognise_turns
+
+    (path,) = make_realspeech.build(tmp_path, ["dev2"], ["conversation12"], "tests/test_realspeech.py")
+    audio, record = load_audio(path), json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    turns = sorted(record["turns"], key=lambda t: t["start"])
+    result = recognise_turns(load_engine("faster-whisper", "base", device="cpu"), audio, load_rttm(path.with_suffix(".rttm")),
+                             ASROptions())
+    words = [w for s in result.segments for w in s.words]
+
+    def bare(text: str) -> str:
+        return re.sub(r"[^\w]", "", text.lower())
+
+    over = [b for a, b in itertools.pairwise(turns) if a["end"] > b["start"]]
+    assert len(over) == 4
+    for turn in over:
+        first = [bare(w.text) for w in words if w.speaker == turn["speaker"].replace(" ", "_")
+                 and turn["start"] - 0.3 <= w.start < turn["start"] + 1.2][:2]
+        assert bare(turn["text"].split()[0]) in first, (turn["start"], turn["text"], first)
 
 
 def test_without_speakers_each_window_is_read_in_its_own_language(test_part: Path) -> None:

@@ -78,7 +78,8 @@ def vad_regions(audio: np.ndarray, **vad: Any) -> list[tuple[float, float]]:
 
 
 def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = PackOptions()) -> list[Turn]:
-    """Clips for the recogniser: one speaker each, never overlapping, each at most ``options.window`` s.
+    """Clips for the recogniser: one speaker each, each at most ``options.window`` s, overlapping only where
+    a voice starts over the last one.
 
     Consecutive turns of one speaker closer than ``clip_join_gap`` join; a longer region is cut at its
     quietest 50 ms between 60 % and 100 % of the window, so no word is cut in two. Where a turn starts
@@ -86,13 +87,16 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     start, not after its own turn's end: the new voice's clip began after the whole overlap, and its
     first words were lost (the overlap diarizer on the dev conversations: "Pour enregistrer", "pour
     retirer le"). Chosen on the dev conversations' cpWER among ending ``pad`` before, at and after
-    the new turn's start (BENCHMARKS.md). Where another voice's turn starts less than two pads after
-    the last one ends (turns that touch, or nearly: 60 of the overlap diarizer's 128 voice changes on the
-    dev conversations), the two clips meet, so the last clip's pad no longer takes the new voice's first
-    0.2 s (session 41). They meet at the quietest 20 ms of the audio both pads would take, the pause
-    between the voices wherever the diarizer put the edge (session 42; halfway between the turns before:
-    more errors on dev and held-out recordings and fixtures, mostly the other voice's edge words read
-    twice; BENCHMARKS.md).
+    the new turn's start (BENCHMARKS.md). The new clip starts at its turn's start, so the two clips share
+    that ``pad`` (session 45): when it began where the last clip ended, Whisper read the new voice's first
+    word cut ("Tous nos préposés" as "A proposer", "Désolé, il n'y a pas" as "À d'aller, il n'y a pas"),
+    and such first words were a third of the deletions on the dev recordings (BENCHMARKS.md). Where
+    another voice's turn starts less than two pads after the last one ends (turns that touch, or nearly: 60
+    of the overlap diarizer's 128 voice changes on the dev conversations), the two clips meet, so the last
+    clip's pad no longer takes the new voice's first 0.2 s (session 41). They meet at the quietest 20 ms of
+    the audio both pads would take, the pause between the voices wherever the diarizer put the edge
+    (session 42; halfway between the turns before: more errors on dev and held-out recordings and
+    fixtures, mostly the other voice's edge words read twice; BENCHMARKS.md).
     """
     duration = len(audio) / SAMPLE_RATE
     merged: list[list[float | str]] = []
@@ -104,16 +108,21 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
     clips: list[Turn] = []
     longest = options.window
     talker_end = 0.0  # where the turn of the last clip ends
-    for first, last, speaker in merged:  # clips never overlap, even where speakers do
+    ends: dict[str, float] = {}  # where each speaker's last clip ends: a speaker's own clips never overlap
+    for first, last, speaker in merged:
         until = None  # where the last clip ends instead of ``pad`` after its turn
-        if clips and float(first) < talker_end < float(last):  # a new voice starts over the last one
+        over = False  # a new voice starts over the last one: its clip starts at its turn
+        if clips and float(first) < talker_end < float(last):
+            over = clips[-1].speaker != speaker
             until = float(first) + options.pad
         elif clips and clips[-1].speaker != speaker and talker_end <= float(first) < talker_end + 2 * options.pad:
             # turns that touch: the clips meet at the quietest point of the audio both pads would take
             until = _quietest(audio, float(first) - options.pad, talker_end + options.pad, MEET_FRAME)
         if until is not None and clips[-1].start < until < clips[-1].end:
             clips[-1] = replace(clips[-1], end=until)
-        start = max(0.0, float(first) - options.pad, clips[-1].end if clips else 0.0)
+            ends[clips[-1].speaker] = until
+        start = max(float(first), ends.get(str(speaker), 0.0)) if over else max(
+            0.0, float(first) - options.pad, clips[-1].end if clips else 0.0)
         end = min(duration, float(last) + options.pad)
         while end - start > longest:
             cut = _quietest(audio, start + 0.6 * longest, start + longest, CUT_FRAME)
@@ -122,7 +131,8 @@ def turn_clips(turns: Sequence[Turn], audio: np.ndarray, options: PackOptions = 
         if end > start:
             clips.append(Turn(start, end, str(speaker)))
             talker_end = float(last)
-    return clips
+            ends[str(speaker)] = end
+    return sorted(clips, key=lambda c: c.start)  # a voice starting over a long turn's first clips
 
 
 def _quietest(audio: np.ndarray, lo: float, hi: float, frame: float) -> float:
