@@ -178,6 +178,11 @@ def test_pieces_heard_together_take_distinct_clusters():
     assert overlap.assign(_local(activity, local.pieces.tolist(), both_like_a), voice).tolist() == [0, 0]
 
 
+def _turns(binary: np.ndarray, min_duration_off: float, duration: float) -> list[Turn]:
+    """Turns of per-frame speaker activity, as ``diarize_local`` builds them when nothing is relabelled."""
+    return overlap.name_spans(overlap.fill_pauses(overlap.speaker_runs(binary, duration), min_duration_off, 0.0))
+
+
 def test_reconstruction_keeps_the_counted_speakers_per_frame():
     # two chunks 5 s apart; speaker A throughout, B over frames 100-200 of the second chunk
     activity = np.zeros((2, CHUNK_FRAMES, 3), dtype=bool)
@@ -191,7 +196,7 @@ def test_reconstruction_keeps_the_counted_speakers_per_frame():
     assert count[shift + 100 : shift + 200].tolist() == [2] * 100 and count[:shift].max() == 1
     binary = overlap.reconstruct(local, np.array([0, 1, 0, 1]), count, 2)
     assert binary[shift + 100 : shift + 200].all() and not binary[: shift + 100, 1].any()
-    turns = overlap.binary_to_turns(binary, 0.0, local.samples / SR)
+    turns = _turns(binary, 0.0, local.samples / SR)
     b = [t for t in turns if t.speaker == "SPEAKER_01"]
     assert len(b) == 1 and b[0].start == pytest.approx((shift + 100) * SEG_FRAME_STEP + SEG_FRAME_DURATION / 2, abs=1e-3)
     assert b[0].duration == pytest.approx(100 * SEG_FRAME_STEP, abs=1e-3)
@@ -228,11 +233,11 @@ def test_a_speakers_short_pauses_are_filled_and_long_ones_kept():
     short, long = round(0.3 / step), round(0.6 / step)
     binary[0:100, 0] = binary[100 + short : 200, 0] = binary[200 + long : 300, 0] = True
     binary[400:500, 1] = True
-    turns = overlap.binary_to_turns(binary, OverlapSettings().min_duration_off, 600 * step)
+    turns = _turns(binary, OverlapSettings().min_duration_off, 600 * step)
     a = [t for t in turns if t.speaker == "SPEAKER_00"]
     assert len(a) == 2 and a[0].end == pytest.approx(200 * step + SEG_FRAME_DURATION / 2, abs=1e-3)
     assert [t.duration for t in turns if t.speaker == "SPEAKER_01"] == [pytest.approx(100 * step, abs=1e-3)]
-    assert len(overlap.binary_to_turns(binary, 0.0, 600 * step)) == 4  # nothing filled
+    assert len(_turns(binary, 0.0, 600 * step)) == 4  # nothing filled
 
 
 def test_a_voice_change_inside_a_piece_is_mended_at_the_runs_edges():

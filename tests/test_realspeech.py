@@ -44,6 +44,14 @@ def test_part(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "test"
 
 
+@pytest.fixture(scope="module")
+def conversation12(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dev2's conversation12 (a dev file), built once for the tests that read it."""
+    (path,) = make_realspeech.build(tmp_path_factory.mktemp("dev2"), ["dev2"], ["conversation12"],
+                                    "tests/test_realspeech.py")
+    return path
+
+
 def lost_clauses(record: dict, hypothesis: str, normalizer: Normalizer) -> list[str]:
     """Clauses (turn text split at punctuation, 3+ words) of which at least LOST of the words are deleted."""
     clauses = [normalizer.words(c) for t in record["turns"] for c in CLAUSE.split(t["text"])]
@@ -167,13 +175,13 @@ def test_a_short_clip_counts_a_voice_of_a_few_pieces(test_part: Path, overlap_di
     assert len({t.speaker for t in diarize_local(local, DiarizationOptions(), no_floor, voices)}) == 1
 
 
-def test_a_short_turn_between_two_voices_is_heard_alone(tmp_path: Path, overlap_diarizer: OverlapDiarizer) -> None:
+def test_a_short_turn_between_two_voices_is_heard_alone(conversation12: Path, overlap_diarizer: OverlapDiarizer) -> None:
     """dev2's conversation12 (a dev file: ``relabel_max`` was chosen there): the French voice's 0.8-s turn at
     39.6 s, 0.25 s before the Russian voice, shares its pieces with the Russian voice, and the frames' vote
     gave it the Russian speaker, whose turn then ran on across the pause. Heard alone
     (``relabel_stretches``), it is the French speaker's. Measured 2026-12-06: confusion 0.80 -> 0.00 s
     (collar 0)."""
-    (path,) = make_realspeech.build(tmp_path, ["dev2"], ["conversation12"], "tests/test_realspeech.py")
+    path = conversation12
     audio, reference = load_audio(path), load_rttm(path.with_suffix(".rttm"))
     french = next(t for t in reference if t.speaker == "French_Voice" and abs(t.start - 39.58) < 0.1)
     local, voices = overlap_diarizer.local_speakers(audio), overlap_diarizer.voice_of(audio)
@@ -192,7 +200,7 @@ def test_a_short_turn_between_two_voices_is_heard_alone(tmp_path: Path, overlap_
     assert scores.confusion < old.confusion - 0.5
 
 
-def test_a_voice_starting_over_the_last_one_is_read_from_its_first_word(tmp_path: Path) -> None:
+def test_a_voice_starting_over_the_last_one_is_read_from_its_first_word(conversation12: Path) -> None:
     """dev2's conversation12 (a dev file), decoded on its reference turns: four turns start over the voice
     before them, and each one's first word is read in its own voice's clip ("Composez", "Tutti", "Prego",
     "После"). When the new clip began ``pad`` after its turn's start (sessions 17-44), Whisper read none of
@@ -200,7 +208,7 @@ def test_a_voice_starting_over_the_last_one_is_read_from_its_first_word(tmp_path
     from podscribe.asr import ASROptions, load_engine
     from podscribe.packing import recognise_turns
 
-    (path,) = make_realspeech.build(tmp_path, ["dev2"], ["conversation12"], "tests/test_realspeech.py")
+    path = conversation12
     audio, record = load_audio(path), json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     turns = sorted(record["turns"], key=lambda t: t["start"])
     result = recognise_turns(load_engine("faster-whisper", "base", device="cpu"), audio, load_rttm(path.with_suffix(".rttm")),

@@ -756,27 +756,11 @@ def _minus(stretches: list[tuple[float, float]], start: float, end: float) -> li
     return out
 
 
-def binary_to_turns(
-    binary: np.ndarray, min_duration_off: float, duration: float, min_duration_on: float = 0.0
-) -> list[Turn]:
-    """Turns from per-frame speaker activity (``binary_to_spans``), labelled (``name_spans``)."""
-    return name_spans(binary_to_spans(binary, min_duration_off, duration, min_duration_on))
-
-
 def name_spans(spans: list[Span]) -> list[Turn]:
     """Sorted spans as turns, labelled SPEAKER_00 … by first appearance."""
     order = list(dict.fromkeys(k for _, _, k in spans))
     names = {k: speaker_id(i) for i, k in enumerate(order)}
     return [Turn(a, b, names[k]) for a, b, k in spans if b > a]
-
-
-def binary_to_spans(
-    binary: np.ndarray, min_duration_off: float, duration: float, min_duration_on: float = 0.0
-) -> list[Span]:
-    """Sorted (start s, end s, speaker column) spans of per-frame speaker activity (``speaker_runs``), a
-    speaker's pauses under ``min_duration_off`` filled and spans under ``min_duration_on`` dropped
-    (``fill_pauses``)."""
-    return fill_pauses(speaker_runs(binary, duration), min_duration_off, min_duration_on)
 
 
 def speaker_runs(binary: np.ndarray, duration: float) -> list[Span]:
