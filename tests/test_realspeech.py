@@ -86,7 +86,7 @@ def test_test_part_is_consistent(test_part: Path) -> None:
 
 def test_every_plan_draws_its_voices_and_no_prompt_crosses_to_the_report_side() -> None:
     """Each planned file has every voice it names, its brief speaker under 5 s in all, and no prompt of a
-    dev-side part (dev, dev2, test) is in a report-side one (report, report2, report3)."""
+    dev-side part (dev, dev2, test) is in a report-side one (report, report2, report3, report4)."""
     drawn = make_realspeech.draw(list(make_realspeech.PARTS))
     assert len({plan.name for plan, _ in drawn}) == len(drawn) == len(make_realspeech.PLANS)
     for plan, prompts in drawn:

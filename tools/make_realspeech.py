@@ -19,7 +19,7 @@ with nearly the same text go to one part (grouped in one pass, so a few near-rep
 French, "Désolé, ce numéro n'est pas valide." is on the report side, its longer variants on the dev
 side). A short ``test`` part feeds the default test suite. ``dev2`` and ``report2`` are a second draw of
 conversations from the same two pools of prompts (new seeds, session 39); ``report3`` a third from the report
-pool (session 43).
+pool (session 43), ``report4`` a fourth (session 46).
 
 Licence of the recordings: CC-BY-SA 3.0 (French: June Wallack; English and Spanish: Allison Smith,
 per the Debian copyright file; Italian: segreterietelefoniche.it), Russian CC-BY 3.0 (ivrvoice.ru).
@@ -52,7 +52,8 @@ PACKAGES = [f"asterisk-core-sounds-{lang}-wav" for lang in ("fr", "en", "es", "i
 INSTALL = "apt-get install " + " ".join(PACKAGES)
 DEFAULT_OUT = Path.home() / ".cache" / "podscribe" / "realspeech"
 # the prompts each part draws from: a prompt of the dev side is never in a file of the report side
-POOLS = {"dev": "dev", "report": "report", "test": "dev", "dev2": "dev", "report2": "report", "report3": "report"}
+POOLS = {"dev": "dev", "report": "report", "test": "dev", "dev2": "dev", "report2": "report", "report3": "report",
+         "report4": "report"}
 PARTS = tuple(POOLS)
 
 
@@ -160,6 +161,17 @@ PLANS = (
     Plan("conversation38", "report3", 308, 2.0, ("fr", "it", "ru"), brief="it", overlap_prob=0.2),
     Plan("conversation39", "report3", 309, 1.5, ("fr", "en", "es", "ru"), brief="ru", overlap_prob=0.3),
     Plan("conversation40", "report3", 310, 2.5, ("fr", "es", "it"), overlap_prob=0.3),
+    # a fourth draw (session 46), held out: report4 from the report part's prompts, new seeds
+    Plan("conversation41", "report4", 401, 1.5, ("fr", "it"), overlap_prob=0.3),
+    Plan("conversation42", "report4", 402, 1.5, ("fr", "en", "ru"), brief="en", overlap_prob=0.3),
+    Plan("conversation43", "report4", 403, 2.0, ("fr", "es", "it"), brief="it", overlap_prob=0.2),
+    Plan("conversation44", "report4", 404, 2.0, ("fr", "en", "it", "ru"), brief="ru", overlap_prob=0.3),
+    Plan("conversation45", "report4", 405, 1.0, ("fr", "ru"), overlap_prob=0.4),
+    Plan("conversation46", "report4", 406, 2.5, ("fr", "en", "es", "it", "ru"), brief="it", overlap_prob=0.2),
+    Plan("conversation47", "report4", 407, 1.5, ("fr", "es", "ru"), brief="es", overlap_prob=0.3),
+    Plan("conversation48", "report4", 408, 1.0, ("fr", "it", "ru"), brief="ru", overlap_prob=0.2),
+    Plan("conversation49", "report4", 409, 2.0, ("fr", "en", "es", "ru"), overlap_prob=0.3),
+    Plan("conversation50", "report4", 410, 1.5, ("fr", "en", "it"), brief="it", overlap_prob=0.4),
 )
 
 LONG_S = (15.0, 25.0)  # the long prompts a monologue must include
