@@ -32,6 +32,24 @@ def _fixture_reference(name: str) -> Reference:
     return Reference(tuple(Utterance(t["speaker"], t["text"], t["start"], t["end"]) for t in turns))
 
 
+def _attribution_cost(transcript, reference: Reference, cpwer: float) -> float:
+    """cpWER as written less cpWER with every word given the reference speaker talking at its middle: what
+    the speaker attribution costs. cpWER less WER mixes that with how a text read at 70 % WER aligns per
+    speaker and as one stream: noisy.fr, its words all given their right speakers, is 2.8 points over its
+    WER (BENCHMARKS.md, session 46)."""
+    first = evaluate(transcript, reference)
+    own = dict(first.speaker_mapping)  # hypothesis label -> reference name
+
+    def speaker_at(word) -> str:
+        middle = (word.start + word.end) / 2
+        talking = [u.speaker for u in reference.utterances if u.start <= middle <= u.end]
+        mine = own.get(word.speaker, word.speaker)
+        return mine if mine in talking or not talking else talking[0]
+
+    words = tuple(Utterance(speaker_at(w), w.text, w.start, w.end) for w in transcript.words)
+    return cpwer - evaluate(Reference(words), reference).cpwer
+
+
 @functools.cache
 def _run(audio: str, **asr) -> object:
     options = PipelineOptions(asr=ASROptions(language="fr", **asr), cache=False)
@@ -88,11 +106,12 @@ def test_noisy_video_srt_meets_release_rules():
 def test_heldout_diarization(audio, rttm, speakers, der_bound):
     t = _run(audio)
     name = audio.rsplit(".", 1)[0]
-    report = evaluate(t, _fixture_reference(name), reference_turns=load_rttm(DATA / rttm))
+    reference = _fixture_reference(name)
+    report = evaluate(t, reference, reference_turns=load_rttm(DATA / rttm))
     print(audio, report.format_table())
     assert report.speakers_hyp == speakers
     assert report.der <= der_bound
-    assert report.cpwer - report.wer <= 0.02
+    assert _attribution_cost(t, reference, report.cpwer) <= 0.02
 
 
 @pytest.mark.slow
