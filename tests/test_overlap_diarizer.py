@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -382,7 +383,7 @@ def test_a_small_cluster_far_from_every_speaker_stays_a_speaker():
     points /= np.linalg.norm(points, axis=1, keepdims=True)
     kept = overlap.cluster(points, 1, 8, OverlapSettings(far=0.68))  # 0.6 < far: a speaker of its own
     assert len(set(kept)) == 3 and len(set(kept[40:])) == 1 and kept[40] not in kept[:40]
-    joined = overlap.cluster(points, 1, 8, OverlapSettings(far=0.5))  # near enough: folded into the first voice
+    joined = overlap.cluster(points, 1, 8, OverlapSettings(far=0.5, far_more=0.5))  # near enough: folded into the first voice
     assert len(set(joined)) == 2 and set(joined[40:]) == {joined[0]}
 
 
@@ -408,14 +409,27 @@ def test_two_pieces_near_a_voice_are_not_a_speaker_in_a_short_file():
 
 def test_the_minimum_cluster_size_shrinks_on_few_pieces_to_its_floor():
     """On few pieces the minimum cluster size is a tenth of them but at least ``min_cluster_floor``: 4 pieces
-    near a voice (cosine 0.69: folded on centroids) are a speaker among 14 pieces, and are folded among 64,
-    with the floor at 6 (the minimum, no shrinking), or when they are 3."""
+    near a voice (cosine 0.69: folded on centroids when ``far_more`` is ``far``) are a speaker among 14
+    pieces, and are folded among 64, with the floor at 6 (the minimum, no shrinking), or when they are 3."""
+    centroids = OverlapSettings(far_more=0.68)
     few = voice_and_near_pieces(4, seed=5)
-    labels = overlap.cluster(few, 1, 8, OverlapSettings())
+    labels = overlap.cluster(few, 1, 8, centroids)
     assert len(set(labels[:10])) == 1 and set(labels[10:]) == {1 - labels[0]}
-    assert set(overlap.cluster(few, 1, 8, OverlapSettings(min_cluster_floor=6))) == {0}
-    assert set(overlap.cluster(voice_and_near_pieces(4, seed=5, voice=60), 1, 8, OverlapSettings())) == {0}
-    assert set(overlap.cluster(voice_and_near_pieces(3, seed=5), 1, 8, OverlapSettings())) == {0}
+    assert set(overlap.cluster(few, 1, 8, replace(centroids, min_cluster_floor=6))) == {0}
+    assert set(overlap.cluster(voice_and_near_pieces(4, seed=5, voice=60), 1, 8, centroids)) == {0}
+    assert set(overlap.cluster(voice_and_near_pieces(3, seed=5), 1, 8, centroids)) == {0}
+
+
+def test_a_small_cluster_of_more_pieces_is_far_at_a_higher_cosine():
+    """A centroid of more than FAR_MEMBERS pieces is surer: 3 or 4 pieces at cosine 0.69 to the only voice
+    (apart at threshold 0.30) are a speaker under ``far_more`` (0.72), folded when it is ``far`` (0.68);
+    2 such pieces are judged on ``far`` and folded."""
+    for near in (3, 4):
+        points = voice_and_near_pieces(near, seed=6, voice=60)
+        labels = overlap.cluster(points, 1, 8, OverlapSettings())
+        assert len(set(labels[:60])) == 1 and set(labels[60:]) == {1 - labels[0]}
+        assert set(overlap.cluster(points, 1, 8, OverlapSettings(far_more=0.68))) == {0}
+    assert set(overlap.cluster(voice_and_near_pieces(2, seed=6, voice=60), 1, 8, OverlapSettings())) == {0}
 
 
 def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
@@ -426,6 +440,7 @@ def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
     points = voice_and_near_pieces(3, seed=4)
     e = np.eye(192)
     asked: list[tuple[int, ...]] = []
+    centroids = OverlapSettings(far_more=0.68)  # 0.69 under far_more: far by its centroid already
 
     def voices(cosine: float):
         def voice(members: np.ndarray) -> np.ndarray:
@@ -433,16 +448,16 @@ def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
             return e[0] if members[0] < 10 else cosine * e[0] + np.sqrt(1 - cosine**2) * e[1]
         return voice
 
-    assert set(overlap.cluster(points, 1, 8, OverlapSettings())) == {0}  # centroids: folded
-    apart = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), voices(0.5))
+    assert set(overlap.cluster(points, 1, 8, centroids)) == {0}  # centroids: folded
+    apart = overlap.cluster(points, 1, 8, replace(centroids, voice_far=0.6), voices(0.5))
     assert len(set(apart[:10])) == 1 and set(apart[10:]) == {1 - apart[0]}
     assert sorted(asked) == [tuple(range(10)), (10, 11, 12)]
-    alike = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), voices(0.7))
+    alike = overlap.cluster(points, 1, 8, replace(centroids, voice_far=0.6), voices(0.7))
     assert set(alike) == {0}
-    unheard = overlap.cluster(points, 1, 8, OverlapSettings(voice_far=0.6), lambda members: None)
+    unheard = overlap.cluster(points, 1, 8, replace(centroids, voice_far=0.6), lambda members: None)
     assert set(unheard) == {0}  # too little speech for a voice embedding: the centroids decide
     asked.clear()  # a longer file (60 pieces and more: min_cluster_size is under a tenth): no voice asked for
-    longer = overlap.cluster(voice_and_near_pieces(3, seed=4, voice=60), 1, 8, OverlapSettings(voice_far=0.6),
+    longer = overlap.cluster(voice_and_near_pieces(3, seed=4, voice=60), 1, 8, replace(centroids, voice_far=0.6),
                              voices(0.5))
     assert set(longer) == {0} and not asked
 
@@ -465,7 +480,8 @@ def test_voice_embeddings_of_one_speaker_sound_alike(diarizer, short, short_loca
 
 def test_minimum_cluster_sizes_grow_with_the_pieces_clustered():
     """Beyond ``size_pieces`` pieces both minimums grow in proportion: 8 pieces near a voice (cosine 0.69)
-    and 2 far from every voice (0.6) are speakers among 90 pieces, folded when the scale doubles."""
+    and 2 far from every voice (0.6) are speakers among 90 pieces, folded when the scale doubles (``far_more``
+    at ``far``: the 8 pieces are judged on the minimum size alone)."""
     rng = np.random.default_rng(3)
     e = np.eye(192)
     near, far = e[0] + 1.048 * e[3], 0.6 * e[0] + 0.8 * e[2]
@@ -473,11 +489,11 @@ def test_minimum_cluster_sizes_grow_with_the_pieces_clustered():
                              np.repeat(far[None], 2, axis=0)])
     points += 0.02 * rng.standard_normal(points.shape) / np.sqrt(192)
     points /= np.linalg.norm(points, axis=1, keepdims=True)
-    labels = overlap.cluster(points, 1, 8, OverlapSettings())  # 90 pieces: minimums 6 and 2
+    labels = overlap.cluster(points, 1, 8, OverlapSettings(far_more=0.68))  # 90 pieces: minimums 6 and 2
     assert len(set(labels)) == 4 and len(set(labels[80:88])) == 1 and len(set(labels[88:])) == 1
-    doubled = overlap.cluster(points, 1, 8, OverlapSettings(size_pieces=45))  # minimums 12 and 4
+    doubled = overlap.cluster(points, 1, 8, OverlapSettings(size_pieces=45, far_more=0.68))  # minimums 12 and 4
     assert len(set(doubled)) == 2 and set(doubled[80:]) == {doubled[0]}
-    assert len(set(overlap.cluster(points, 4, 4, OverlapSettings(size_pieces=45)))) == 4  # when asked for
+    assert len(set(overlap.cluster(points, 4, 4, OverlapSettings(size_pieces=45, far_more=0.68)))) == 4  # when asked for
 
 
 # --- pyannote.audio cross-check of speech and overlap regions ---------------------------------

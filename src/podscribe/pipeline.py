@@ -47,7 +47,7 @@ ProgressCallback = Callable[[str, float, float], None]  # (stage, done seconds, 
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
                  "float16", "bfloat16", "float32")  # fmt: skip
 
-CACHE_VERSION = 28  # bump when a stage's output changes for the same settings
+CACHE_VERSION = 29  # bump when a stage's output changes for the same settings
 _LOADS = {"asr": 0, "diarization": 0}  # models loaded by this process's Pipelines (see model_loads)
 
 

@@ -116,7 +116,10 @@ class OverlapSettings:
     62 of 79, against 59 without it); files of 55 pieces and more, every whole dev and report file but
     pyannote.audio's 30-s sample call, are not affected. ``relabel_max`` (session 44) is the piece length
     (``window``), inside the range that gave the dev files' lowest mean DER (1.5-3 s, the same turns
-    throughout).
+    throughout). ``far_more`` (session 48) is the middle of the range (0.70-0.73) that gave the dev files
+    20 right counts of 23 against 18, and their lowest mean DER; held out, it changed no whole file's turns
+    and counted right 10 more of 659 excerpts of 20 and 30 s (BENCHMARKS.md, "A small cluster of more pieces
+    is far at a higher cosine").
     """
 
     step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
@@ -127,6 +130,7 @@ class OverlapSettings:
     min_cluster_size: int = 6  # smaller clusters join the nearest large one (fewer with few embeddings) ...
     min_cluster_floor: int = 4  # ... on few pieces a tenth of them (pyannote), but not under this ...
     far: float = 0.68  # ... unless their centroid's cosine to every speaker's is below this (FAR_MEMBERS at least)
+    far_more: float = 0.72  # ... or, for one of more than FAR_MEMBERS pieces (a surer centroid), below this
     voice_far: float = 0.6  # ... or their speech's voice embedding's cosine to every speaker's (with the audio)
     voice_seconds: float = 20.0  # at most this much of a cluster's clean speech in its voice embedding
     size_pieces: int = 1000  # ... and beyond this many pieces clustered, both minimum sizes grow in proportion
@@ -508,7 +512,8 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
     def speakers(labels: np.ndarray, min_size: int = least,
                  far_size: int = round(FAR_MEMBERS * scale)) -> np.ndarray:
-        return _speakers(embeddings, labels, min_size, settings.far, far_size, heard, settings.voice_far)
+        return _speakers(embeddings, labels, min_size, (settings.far, settings.far_more), far_size, heard,
+                         settings.voice_far)
 
     labels = cut(tree, settings.threshold) - 1
     kept = speakers(labels)
@@ -532,15 +537,19 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     return np.unique(labels, return_inverse=True)[1]
 
 
-def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float,
+def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: tuple[float, float],
               far_size: int, voice: Callable[[np.ndarray], np.ndarray | None] | None = None,
               voice_far: float = 0.0) -> np.ndarray:
     """Clusters that count as speakers: those of ``min_size`` members or more, then, largest first,
-    each smaller one of ``far_size`` members or more whose centroid has a cosine below ``far`` to every
-    speaker's so far. pyannote folds every small cluster into a large one, which would fold the dev
-    files' voices heard for 2.6 and 3.4 s (3 and 5 pieces; cosine 0.61-0.63 to the nearest speaker)
-    into another voice; clusters of a monologue's outlier pieces lie nearer to their voice (0.71-0.76;
-    BENCHMARKS.md). The largest cluster is a speaker when none has ``min_size`` members (a short file:
+    each smaller one of ``far_size`` members or more whose centroid has a cosine to every speaker's so far
+    below ``far[0]``, or below ``far[1]`` when it has more than ``far_size`` members. pyannote folds every
+    small cluster into a large one, which would fold the dev files' voices heard for 2.6 and 3.4 s (3 and
+    5 pieces; cosine 0.61-0.63 to the nearest speaker) into another voice; clusters of a monologue's
+    outlier pieces lie nearer to their voice (0.71-0.76; BENCHMARKS.md). A centroid of more pieces is
+    surer: on the dev files the outlier clusters of 3 pieces or more lay at 0.80-0.85 from their voice,
+    those of 2 at 0.69-0.84, and the brief voices' clusters at 0.54-0.69 at every size (BENCHMARKS.md, "A
+    small cluster of more pieces is far at a higher cosine"). The largest cluster is a speaker when none
+    has ``min_size`` members (a short file:
     ``min_size`` does not shrink to pyannote's 2 or 3 there, so that two pieces of one voice do not make a
     speaker; measured on pyannote.audio's 30-s sample call, BENCHMARKS.md). One pass over the embeddings (it
     runs once per dendrogram cut when the count is moved into the allowed range).
@@ -569,7 +578,7 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: fl
         return max(float(v @ own) for v in others if v is not None) < voice_far
 
     for k in small:
-        if np.max(centres[kept] @ centres[k]) < far or sounds_apart(int(k)):
+        if np.max(centres[kept] @ centres[k]) < far[int(sizes[k] > far_size)] or sounds_apart(int(k)):
             kept.append(int(k))
     return np.array(kept, dtype=int)
 
