@@ -25,7 +25,8 @@ Bredin, Interspeech 2023), rewritten for onnxruntime and numpy (scipy's clusteri
    those of the adjacent pieces of its local speaker that resemble it (``smooth``): 4-6 s of a voice
    instead of 2. Clusters with too few members are folded into the nearest large one, as pyannote
    does, unless they are far from every speaker (``far``: a voice heard for a few seconds only), by
-   their centroid or by one embedding of all their speech (``voice_far``: 2-s pieces are noisy); on
+   their centroid (under ``far``, or ``far_more`` for a cluster of more than two pieces, whose centroid
+   is surer) or by one embedding of all their speech (``voice_far``: 2-s pieces are noisy); on
    long files both minimum sizes grow with the number of pieces (``size_pieces``); the count is
    then moved into the range the options allow by cutting the dendrogram elsewhere. Every
    local speaker then goes to a cluster by cosine to the centroids; pieces of two local speakers of a chunk heard at once take distinct clusters
