@@ -383,7 +383,8 @@ def test_a_small_cluster_far_from_every_speaker_stays_a_speaker():
     points /= np.linalg.norm(points, axis=1, keepdims=True)
     kept = overlap.cluster(points, 1, 8, OverlapSettings(far=0.68))  # 0.6 < far: a speaker of its own
     assert len(set(kept)) == 3 and len(set(kept[40:])) == 1 and kept[40] not in kept[:40]
-    joined = overlap.cluster(points, 1, 8, OverlapSettings(far=0.5, far_more=0.5))  # near enough: folded into the first voice
+    # near enough: folded into the first voice
+    joined = overlap.cluster(points, 1, 8, OverlapSettings(far=0.5, far_more=0.5))
     assert len(set(joined)) == 2 and set(joined[40:]) == {joined[0]}
 
 
@@ -457,8 +458,8 @@ def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
     unheard = overlap.cluster(points, 1, 8, replace(centroids, voice_far=0.6), lambda members: None)
     assert set(unheard) == {0}  # too little speech for a voice embedding: the centroids decide
     asked.clear()  # a longer file (60 pieces and more: min_cluster_size is under a tenth): no voice asked for
-    longer = overlap.cluster(voice_and_near_pieces(3, seed=4, voice=60), 1, 8, replace(centroids, voice_far=0.6),
-                             voices(0.5))
+    longer = overlap.cluster(voice_and_near_pieces(3, seed=4, voice=60), 1, 8,
+                             replace(centroids, voice_far=0.6), voices(0.5))
     assert set(longer) == {0} and not asked
 
 
@@ -493,7 +494,8 @@ def test_minimum_cluster_sizes_grow_with_the_pieces_clustered():
     assert len(set(labels)) == 4 and len(set(labels[80:88])) == 1 and len(set(labels[88:])) == 1
     doubled = overlap.cluster(points, 1, 8, OverlapSettings(size_pieces=45, far_more=0.68))  # minimums 12 and 4
     assert len(set(doubled)) == 2 and set(doubled[80:]) == {doubled[0]}
-    assert len(set(overlap.cluster(points, 4, 4, OverlapSettings(size_pieces=45, far_more=0.68)))) == 4  # when asked for
+    asked = overlap.cluster(points, 4, 4, OverlapSettings(size_pieces=45, far_more=0.68))
+    assert len(set(asked)) == 4  # when asked for
 
 
 # --- pyannote.audio cross-check of speech and overlap regions ---------------------------------

@@ -513,7 +513,7 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
 
     def speakers(labels: np.ndarray, min_size: int = least,
                  far_size: int = round(FAR_MEMBERS * scale)) -> np.ndarray:
-        return _speakers(embeddings, labels, min_size, (settings.far, settings.far_more), far_size, heard,
+        return _speakers(embeddings, labels, min_size, settings.far, settings.far_more, far_size, heard,
                          settings.voice_far)
 
     labels = cut(tree, settings.threshold) - 1
@@ -538,12 +538,12 @@ def cluster(embeddings: np.ndarray, low: int, high: int, settings: OverlapSettin
     return np.unique(labels, return_inverse=True)[1]
 
 
-def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: tuple[float, float],
+def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: float, far_more: float,
               far_size: int, voice: Callable[[np.ndarray], np.ndarray | None] | None = None,
               voice_far: float = 0.0) -> np.ndarray:
     """Clusters that count as speakers: those of ``min_size`` members or more, then, largest first,
     each smaller one of ``far_size`` members or more whose centroid has a cosine to every speaker's so far
-    below ``far[0]``, or below ``far[1]`` when it has more than ``far_size`` members. pyannote folds every
+    below ``far``, or below ``far_more`` when it has more than ``far_size`` members. pyannote folds every
     small cluster into a large one, which would fold the dev files' voices heard for 2.6 and 3.4 s (3 and
     5 pieces; cosine 0.61-0.63 to the nearest speaker) into another voice; clusters of a monologue's
     outlier pieces lie nearer to their voice (0.71-0.76; BENCHMARKS.md). A centroid of more pieces is
@@ -579,7 +579,8 @@ def _speakers(embeddings: np.ndarray, labels: np.ndarray, min_size: int, far: tu
         return max(float(v @ own) for v in others if v is not None) < voice_far
 
     for k in small:
-        if np.max(centres[kept] @ centres[k]) < far[int(sizes[k] > far_size)] or sounds_apart(int(k)):
+        bound = far_more if sizes[k] > far_size else far
+        if np.max(centres[kept] @ centres[k]) < bound or sounds_apart(int(k)):
             kept.append(int(k))
     return np.array(kept, dtype=int)
 
