@@ -11,9 +11,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import wave
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from podscribe.audio import SAMPLE_RATE, load_audio
@@ -97,6 +99,37 @@ def test_every_plan_draws_its_voices_and_no_prompt_crosses_to_the_report_side() 
                    for p in prompts}
             for pool in ("dev", "report")}
     assert side["dev"] and side["report"] and not side["dev"] & side["report"]
+
+
+def test_the_voices2_part_needs_the_extra_voices_and_says_how_to_fetch_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the unpacked extra packages, building voices2 stops and names ``--fetch-extra``; the default
+    parts' plans use the five core voices only, so they never need them."""
+    monkeypatch.setattr(make_realspeech, "EXTRA", tmp_path)
+    assert make_realspeech.missing_extra() == list(make_realspeech.EXTRA_PACKAGES)
+    with pytest.raises(SystemExit, match="--fetch-extra"):
+        make_realspeech.draw(["voices2"])
+    assert {lang for plan in make_realspeech.PLANS for lang in plan.langs} <= set(make_realspeech.VOICES)
+    assert {plan.part for plan in make_realspeech.EXTRA_PLANS} == set(make_realspeech.EXTRA_PARTS)
+
+
+def test_an_extra_voice_takes_its_folders_own_speech_files_only(tmp_path: Path) -> None:
+    """A prompt of an extra voice is a file of its folder (not of a subfolder such as digits), not a tone by
+    its name, decodable, and at least 0.5 s of sound after trimming; it has no text."""
+    folder = tmp_path / make_realspeech.EXTRA_VOICES["fr2"][1]
+    (folder / "digits").mkdir(parents=True)
+    t = np.arange(8000) / 8000
+    for name, seconds in (("vm-intro.wav", 1.0), ("beep.wav", 1.0), ("digits/1.wav", 1.0), ("vm-no.wav", 0.3)):
+        with wave.open(str(folder / name), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes((0.5 * np.sin(2 * np.pi * 300 * t[: int(8000 * seconds)]) * 32767).astype("<i2").tobytes())
+    (folder / "broken.gsm").write_bytes(b"not gsm")
+    (prompt,) = make_realspeech.load_extra_prompts("fr2", tmp_path)
+    assert (prompt.lang, prompt.name, prompt.text) == ("fr2", "vm-intro", "")
+    assert abs(prompt.seconds - 1.0) < 0.01
 
 
 @pytest.mark.parametrize("diarizer", ["overlap", "embedded", "none"])

@@ -21,8 +21,16 @@ side). A short ``test`` part feeds the default test suite. ``dev2`` and ``report
 conversations from the same two pools of prompts (new seeds, session 39); ``report3`` a third from the report
 pool (session 43), ``report4`` a fourth (session 46).
 
+``voices2`` (session 49) is held out by voice, not only by prompt: its conversations add three people that no
+setting was ever chosen on, from three more Debian packages (``EXTRA_PACKAGES``: a second French voice, a
+Colombian Spanish one and a second Italian one, 8 kHz prompts without a text list), so two voices of one
+language meet in a file. Those packages conflict with the core ones (installed, Armelle's prompts take over the
+``fr`` folder), so ``--fetch-extra`` downloads them and unpacks them into ``EXTRA`` without installing them. With
+no text for those voices, the part is for diarization only: RTTM and JSON, no ``.txt`` reference.
+
 Licence of the recordings: CC-BY-SA 3.0 (French: June Wallack; English and Spanish: Allison Smith,
-per the Debian copyright file; Italian: segreterietelefoniche.it), Russian CC-BY 3.0 (ivrvoice.ru).
+per the Debian copyright file; Italian: segreterietelefoniche.it), Russian CC-BY 3.0 (ivrvoice.ru); the
+``voices2`` voices: see ``EXTRA_NOTICE``.
 The output folder gets a NOTICE with these credits; keep it with the files.
 
 Standalone on purpose (stdlib + numpy, ffmpeg), like make_fixtures.py, whose helpers it reuses.
@@ -37,6 +45,7 @@ import gzip
 import json
 import re
 import shlex
+import subprocess
 import sys
 import wave
 from pathlib import Path
@@ -55,6 +64,11 @@ DEFAULT_OUT = Path.home() / ".cache" / "podscribe" / "realspeech"
 POOLS = {"dev": "dev", "report": "report", "test": "dev", "dev2": "dev", "report2": "report", "report3": "report",
          "report4": "report"}
 PARTS = tuple(POOLS)
+# parts that need the extra voices (``--fetch-extra``), outside the default build
+EXTRA_POOLS = {"voices2": "report"}
+EXTRA_PARTS = tuple(EXTRA_POOLS)
+EXTRA_PACKAGES = ("asterisk-prompt-fr-armelle", "asterisk-prompt-es-co", "asterisk-prompt-it-menardi-wav")
+EXTRA = DEFAULT_OUT.parent / "asterisk-extra"  # the EXTRA_PACKAGES unpacked (dpkg -x), not installed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +92,19 @@ VOICES = {
     "ru": Voice("ru", "Russian Voice", "ivrvoice.ru (ru_RU_f_IvrvoiceRU, provided by Maxim Topal)",
                 "CC-BY-3.0"),
 }
+
+# Three more people (session 49), each in a folder of EXTRA; their prompts have no text list.
+EXTRA_VOICES = {
+    "fr2": (Voice("fr", "Second French Voice", "Armelle Desjardins (asterisk-prompt-fr-armelle)",
+                  "BSD-style, Michel Gutierrez 2006"), "usr/share/asterisk/sounds/fr"),
+    "es2": (Voice("es", "Colombian Spanish Voice", "July E. Jiménez, Avatar Ltda. (asterisk-prompt-es-co)", "GPL-2"),
+            "usr/share/asterisk/sounds/es"),
+    "it2": (Voice("it", "Second Italian Voice", "Paola Dal Zot and Marco Menardi (asterisk-prompt-it-menardi-wav)",
+                  "CC-BY-SA-3.0"), "usr/share/asterisk/sounds/it_IT_f_Menardi"),
+}
+ALL_VOICES = {**VOICES, **{key: voice for key, (voice, _) in EXTRA_VOICES.items()}}
+# file names of the extra folders that are tones or silence, not speech
+NOT_SPEECH = re.compile(r"beep|tone|silence|dial|ring|busy|click|congest|music")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -173,6 +200,20 @@ PLANS = (
     Plan("conversation49", "report4", 409, 2.0, ("fr", "en", "es", "ru"), overlap_prob=0.3),
     Plan("conversation50", "report4", 410, 1.5, ("fr", "en", "it"), brief="it", overlap_prob=0.4),
 )
+# held out by voice (session 49): the French voice meets the three extra people, two voices of one language in
+# most files, 2-6 speakers, brief speakers among the new voices too; planned before any was heard
+EXTRA_PLANS = (
+    Plan("conversation51", "voices2", 501, 1.5, ("fr", "fr2"), overlap_prob=0.3),
+    Plan("conversation52", "voices2", 502, 1.5, ("fr", "fr2", "en"), brief="fr2", overlap_prob=0.3),
+    Plan("conversation53", "voices2", 503, 2.0, ("fr", "it", "it2"), overlap_prob=0.2),
+    Plan("conversation54", "voices2", 504, 1.5, ("fr", "it2", "es2"), brief="es2", overlap_prob=0.3),
+    Plan("conversation55", "voices2", 505, 2.0, ("fr", "fr2", "it2", "ru"), overlap_prob=0.3),
+    Plan("conversation56", "voices2", 506, 1.5, ("fr", "es", "es2"), overlap_prob=0.4),
+    Plan("conversation57", "voices2", 507, 2.0, ("fr", "fr2", "es2", "it"), brief="it", overlap_prob=0.2),
+    Plan("conversation58", "voices2", 508, 2.5, ("fr", "fr2", "it2", "es2", "en"), brief="en", overlap_prob=0.2),
+    Plan("conversation59", "voices2", 509, 1.0, ("fr", "it2"), overlap_prob=0.4),
+    Plan("conversation60", "voices2", 510, 2.5, ("fr", "fr2", "en", "it2", "es2", "ru"), brief="ru", overlap_prob=0.2),
+)
 
 LONG_S = (15.0, 25.0)  # the long prompts a monologue must include
 MONOLOGUE_PROMPT_S = (1.5, 25.0)
@@ -187,6 +228,23 @@ def missing_packages() -> list[str]:
     """The asterisk sound packages whose prompts or text are not installed here."""
     return [f"asterisk-core-sounds-{lang}-wav" for lang in VOICES
             if not (SOUNDS / lang).is_dir() or not text_path(lang).is_file()]
+
+
+def missing_extra(folder: Path | None = None) -> list[str]:
+    """The extra voices' packages not unpacked under ``folder`` (default ``EXTRA``)."""
+    folder = folder or EXTRA
+    return [package for package, (_, sub) in zip(EXTRA_PACKAGES, EXTRA_VOICES.values())
+            if not any(path.suffix in (".wav", ".gsm") for path in (folder / sub).glob("*"))]
+
+
+def fetch_extra(folder: Path | None = None) -> None:
+    """Download the extra voices' packages and unpack them under ``folder`` (default ``EXTRA``; ``apt-get
+    download``, ``dpkg -x``): installed, they would take the core French and Spanish prompts' folders."""
+    folder = folder or EXTRA
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["apt-get", "download", *EXTRA_PACKAGES], cwd=folder, check=True)
+    for deb in sorted(folder.glob("*.deb")):
+        subprocess.run(["dpkg", "-x", str(deb), str(folder)], check=True)
 
 
 def text_path(lang: str) -> Path:
@@ -230,6 +288,28 @@ def load_prompts(lang: str) -> list[Prompt]:
             continue
         audio = resample(samples.astype(np.float64) / 32768.0, rate)
         prompts.append(Prompt(lang, name, text, mf.trim(audio)))
+    return prompts
+
+
+def load_extra_prompts(key: str, folder: Path | None = None) -> list[Prompt]:
+    """Every prompt of an extra voice (its folder's own files, not subfolders such as digits; no tones or
+    silences; none that ffmpeg cannot read), 16 kHz, trimmed to its speech, at least 0.5 s; no text. Sorted
+    by name."""
+    prompts = []
+    for path in sorted((folder or EXTRA).joinpath(EXTRA_VOICES[key][1]).glob("*")):
+        if path.suffix not in (".wav", ".gsm") or NOT_SPEECH.search(path.stem):
+            continue
+        try:
+            pcm = mf._run([mf.ffmpeg_path(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "8000",
+                           "-"])
+        except RuntimeError:  # a damaged file (asterisk-prompt-es-co's vm-first.gsm)
+            continue
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if not len(samples) or not samples.any():
+            continue
+        prompt = Prompt(key, path.stem, "", mf.trim(resample(samples.astype(np.float64) / 32768.0, 8000)))
+        if prompt.seconds >= 0.5:
+            prompts.append(prompt)
     return prompts
 
 
@@ -325,7 +405,7 @@ def pick_conversation(pools: dict[str, list[Prompt]], plan: Plan) -> list[Prompt
 def render(prompts: list[Prompt], plan: Plan) -> tuple[np.ndarray, list[mf.Turn]]:
     """Lay the prompts out (make_fixtures' layout: seeded pauses, overlaps at some speaker changes)."""
     monologue = len(plan.langs) == 1
-    speakers = [VOICES[p.lang].name for p in prompts]
+    speakers = [ALL_VOICES[p.lang].name for p in prompts]
     onsets = mf.layout([len(p.audio) for p in prompts], speakers, np.random.default_rng([plan.seed, 0]),
                        MONOLOGUE_PAUSE_S if monologue else CONVERSATION_PAUSE_S, plan.overlap_prob, OVERLAP_S)
     mixture = np.zeros(max(o + len(p.audio) for o, p in zip(onsets, prompts)) + mf.SAMPLE_RATE // 2)
@@ -347,7 +427,9 @@ def write(out: Path, plan: Plan, prompts: list[Prompt], audio: np.ndarray, turns
     audio_path = folder / f"{plan.name}.flac"
     mf.encode(audio, audio_path, "flac", "")
     mf.write_rttm(turns, plan.name, folder / f"{plan.name}.rttm")
-    (folder / f"{plan.name}.txt").write_text("".join(f"{t.speaker} : {t.text}\n" for t in turns), encoding="utf-8")
+    if all(p.text for p in prompts):  # an extra voice's prompts have no text: no reference to write
+        (folder / f"{plan.name}.txt").write_text("".join(f"{t.speaker} : {t.text}\n" for t in turns),
+                                                 encoding="utf-8")
     langs = list(dict.fromkeys(p.lang for p in prompts))
     record = {
         "schema": mf.SCHEMA,
@@ -358,13 +440,13 @@ def write(out: Path, plan: Plan, prompts: list[Prompt], audio: np.ndarray, turns
         "tools": {"numpy": np.__version__, "ffmpeg": mf._run([mf.ffmpeg_path(), "-version"]).decode().splitlines()[0]},
         "voice_set": "asterisk",
         "part": plan.part,
-        "speakers": [{"name": VOICES[lang].name, "id": mf.speaker_id(VOICES[lang].name), "annotation": "",
-                      "off_mic": False, "voice": dataclasses.asdict(VOICES[lang])} for lang in langs],
+        "speakers": [{"name": ALL_VOICES[lang].name, "id": mf.speaker_id(ALL_VOICES[lang].name), "annotation": "",
+                      "off_mic": False, "voice": dataclasses.asdict(ALL_VOICES[lang])} for lang in langs],
         "turns": [{**dataclasses.asdict(t), "prompt": f"{p.lang}/{p.name}"} for t, p in zip(turns, prompts)],
     }
     (folder / f"{plan.name}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n",
                                              encoding="utf-8")
-    seconds = {VOICES[lang].name: sum(t.end - t.start for t in turns if t.speaker == VOICES[lang].name)
+    seconds = {ALL_VOICES[lang].name: sum(t.end - t.start for t in turns if t.speaker == ALL_VOICES[lang].name)
                for lang in langs}
     print(f"{audio_path}: {record['duration']:.1f} s, {len(turns)} turns, "
           + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
@@ -386,6 +468,16 @@ distributed under the same licences: https://creativecommons.org/licenses/by-sa/
 https://creativecommons.org/licenses/by/3.0/
 """
 
+EXTRA_NOTICE = """
+The voices2 part also holds prompts of three more Debian packages:
+Second French Voice: Armelle Desjardins, copyright (C) 2006 Michel Gutierrez (asterisk-prompt-fr-armelle);
+  redistribution and use, with or without modification, permitted provided that the copyright notice and
+  its disclaimer are retained (see that package's copyright file).
+Colombian Spanish Voice: Avatar Ltda. / July E. Jiménez (asterisk-prompt-es-co); GPL version 2.
+Second Italian Voice: copyright (C) 2006-2011 Marco Menardi and Paola Dal Zot, http://www.voip.ammdomus.it
+  (asterisk-prompt-it-menardi-wav); CC-BY-SA 3.0 Italy.
+"""
+
 
 def draw(parts: list[str]) -> list[tuple[Plan, list[Prompt]]]:
     """The prompts of every planned file of the given parts, in plan order (monologues take their prompts
@@ -393,20 +485,27 @@ def draw(parts: list[str]) -> list[tuple[Plan, list[Prompt]]]:
     missing = missing_packages()
     if missing:
         raise SystemExit(f"missing Debian packages: apt-get install {' '.join(missing)}")
-    langs = sorted({lang for plan in PLANS if plan.part in parts for lang in plan.langs})
+    plans = [plan for plan in PLANS + EXTRA_PLANS if plan.part in parts]
+    langs = sorted({lang for plan in plans for lang in plan.langs})
+    if set(langs) & set(EXTRA_VOICES) and missing_extra():
+        raise SystemExit(f"missing voices {', '.join(missing_extra())}: python tools/make_realspeech.py --fetch-extra")
     pools: dict[str, dict[str, list[Prompt]]] = {}
     for seed, lang in enumerate(sorted(VOICES)):
         if lang in langs:
             pools[lang] = split_parts(load_prompts(lang), seed)
-    taken: dict[str, set[str]] = {part: set() for part in PARTS}
+    for seed, lang in enumerate(sorted(EXTRA_VOICES), start=len(VOICES)):
+        if lang in langs:
+            pools[lang] = split_parts(load_extra_prompts(lang), seed)
+    pool_of = {**POOLS, **EXTRA_POOLS}
+    taken: dict[str, set[str]] = {part: set() for part in pool_of}
     drawn = []
-    for plan in PLANS:
+    for plan in plans:
         if plan.part not in parts:
             continue
         if len(plan.langs) == 1:
-            prompts = pick_monologue(pools["fr"][POOLS[plan.part]], plan, taken[plan.part])
+            prompts = pick_monologue(pools["fr"][pool_of[plan.part]], plan, taken[plan.part])
         else:
-            prompts = pick_conversation({lang: pools[lang][POOLS[plan.part]] for lang in plan.langs}, plan)
+            prompts = pick_conversation({lang: pools[lang][pool_of[plan.part]] for lang in plan.langs}, plan)
         drawn.append((plan, prompts))
     return drawn
 
@@ -415,7 +514,8 @@ def build(out: Path, parts: list[str], names: list[str] | None, command: str) ->
     """Make the planned files of the given parts (or only `names`) under `out`; return their audio paths."""
     drawn = draw(parts)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "NOTICE").write_text(NOTICE, encoding="utf-8")
+    extra = any(plan.part in EXTRA_PARTS for plan, _ in drawn) or (out / EXTRA_PARTS[0]).is_dir()
+    (out / "NOTICE").write_text(NOTICE + (EXTRA_NOTICE if extra else ""), encoding="utf-8")
     paths = []
     for plan, prompts in drawn:
         if names and plan.name not in names:
@@ -429,7 +529,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("out_dir", nargs="?", default=str(DEFAULT_OUT), help="output folder (one subfolder per part)")
-    p.add_argument("--part", action="append", choices=PARTS, help="parts to build (repeatable; default all)")
+    p.add_argument("--part", action="append", choices=PARTS + EXTRA_PARTS,
+                   help=f"parts to build (repeatable; default all but {', '.join(EXTRA_PARTS)})")
+    p.add_argument("--fetch-extra", action="store_true",
+                   help=f"first download and unpack {', '.join(EXTRA_PACKAGES)} into {EXTRA} (not installed)")
     p.add_argument("--only", action="append", metavar="NAME", help="build only this file (repeatable)")
     return p
 
@@ -437,6 +540,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     command = "python tools/make_realspeech.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    if args.fetch_extra:
+        fetch_extra()
     build(Path(args.out_dir), args.part or list(PARTS), args.only, command)
 
 
