@@ -117,7 +117,7 @@ def test_the_voices2_part_needs_the_extra_voices_and_says_how_to_fetch_them(
 def test_an_extra_voice_takes_its_folders_own_speech_files_only(tmp_path: Path) -> None:
     """A prompt of an extra voice is a file of its folder (not of a subfolder such as digits), not a tone by
     its name, decodable, and at least 0.5 s of sound after trimming; it has no text."""
-    folder = tmp_path / make_realspeech.EXTRA_VOICES["fr2"][1]
+    folder = tmp_path / make_realspeech.EXTRA_VOICES["fr2"][2]
     (folder / "digits").mkdir(parents=True)
     t = np.arange(8000) / 8000
     for name, seconds in (("vm-intro.wav", 1.0), ("beep.wav", 1.0), ("digits/1.wav", 1.0), ("vm-no.wav", 0.3)):

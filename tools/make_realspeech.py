@@ -67,7 +67,6 @@ PARTS = tuple(POOLS)
 # parts that need the extra voices (``--fetch-extra``), outside the default build
 EXTRA_POOLS = {"voices2": "report"}
 EXTRA_PARTS = tuple(EXTRA_POOLS)
-EXTRA_PACKAGES = ("asterisk-prompt-fr-armelle", "asterisk-prompt-es-co", "asterisk-prompt-it-menardi-wav")
 EXTRA = DEFAULT_OUT.parent / "asterisk-extra"  # the EXTRA_PACKAGES unpacked (dpkg -x), not installed
 
 
@@ -93,16 +92,18 @@ VOICES = {
                 "CC-BY-3.0"),
 }
 
-# Three more people (session 49), each in a folder of EXTRA; their prompts have no text list.
+# Three more people (session 49): voice, Debian package, the package's prompt folder (under EXTRA once
+# unpacked). Their prompts have no text list.
 EXTRA_VOICES = {
     "fr2": (Voice("fr", "Second French Voice", "Armelle Desjardins (asterisk-prompt-fr-armelle)",
-                  "BSD-style, Michel Gutierrez 2006"), "usr/share/asterisk/sounds/fr"),
+                  "BSD-style, Michel Gutierrez 2006"), "asterisk-prompt-fr-armelle", "usr/share/asterisk/sounds/fr"),
     "es2": (Voice("es", "Colombian Spanish Voice", "July E. Jiménez, Avatar Ltda. (asterisk-prompt-es-co)", "GPL-2"),
-            "usr/share/asterisk/sounds/es"),
+            "asterisk-prompt-es-co", "usr/share/asterisk/sounds/es"),
     "it2": (Voice("it", "Second Italian Voice", "Paola Dal Zot and Marco Menardi (asterisk-prompt-it-menardi-wav)",
-                  "CC-BY-SA-3.0"), "usr/share/asterisk/sounds/it_IT_f_Menardi"),
+                  "CC-BY-SA-3.0"), "asterisk-prompt-it-menardi-wav", "usr/share/asterisk/sounds/it_IT_f_Menardi"),
 }
-ALL_VOICES = {**VOICES, **{key: voice for key, (voice, _) in EXTRA_VOICES.items()}}
+EXTRA_PACKAGES = tuple(package for _, package, _ in EXTRA_VOICES.values())
+ALL_VOICES = {**VOICES, **{key: voice for key, (voice, _, _) in EXTRA_VOICES.items()}}
 # file names of the extra folders that are tones or silence, not speech
 NOT_SPEECH = re.compile(r"beep|tone|silence|dial|ring|busy|click|congest|music")
 
@@ -135,8 +136,8 @@ class Plan:
 
 
 # The files made by default. Monologues: several minutes of the French voice. Conversations: the French
-# voice plus 1-4 others; `brief` marks a speaker heard under 5 s in all. Only five voices exist (and
-# English and Spanish may be one person), so no conversation has six speakers.
+# voice plus 1-4 others; `brief` marks a speaker heard under 5 s in all. The core packages hold five voices (and
+# English and Spanish may be one person), so none of these has six speakers; EXTRA_PLANS' voices2 does.
 PLANS = (
     Plan("monologue1.fr", "dev", 11, 3.5),
     Plan("monologue2.fr", "dev", 12, 3.5),
@@ -233,7 +234,7 @@ def missing_packages() -> list[str]:
 def missing_extra(folder: Path | None = None) -> list[str]:
     """The extra voices' packages not unpacked under ``folder`` (default ``EXTRA``)."""
     folder = folder or EXTRA
-    return [package for package, (_, sub) in zip(EXTRA_PACKAGES, EXTRA_VOICES.values())
+    return [package for _, package, sub in EXTRA_VOICES.values()
             if not any(path.suffix in (".wav", ".gsm") for path in (folder / sub).glob("*"))]
 
 
@@ -296,7 +297,7 @@ def load_extra_prompts(key: str, folder: Path | None = None) -> list[Prompt]:
     silences; none that ffmpeg cannot read), 16 kHz, trimmed to its speech, at least 0.5 s; no text. Sorted
     by name."""
     prompts = []
-    for path in sorted((folder or EXTRA).joinpath(EXTRA_VOICES[key][1]).glob("*")):
+    for path in sorted((folder or EXTRA).joinpath(EXTRA_VOICES[key][2]).glob("*")):
         if path.suffix not in (".wav", ".gsm") or NOT_SPEECH.search(path.stem):
             continue
         try:
@@ -488,7 +489,8 @@ def draw(parts: list[str]) -> list[tuple[Plan, list[Prompt]]]:
     plans = [plan for plan in PLANS + EXTRA_PLANS if plan.part in parts]
     langs = sorted({lang for plan in plans for lang in plan.langs})
     if set(langs) & set(EXTRA_VOICES) and missing_extra():
-        raise SystemExit(f"missing voices {', '.join(missing_extra())}: python tools/make_realspeech.py --fetch-extra")
+        raise SystemExit(f"missing voice packages {', '.join(missing_extra())}: "
+                         "python tools/make_realspeech.py --fetch-extra")
     pools: dict[str, dict[str, list[Prompt]]] = {}
     for seed, lang in enumerate(sorted(VOICES)):
         if lang in langs:
@@ -500,8 +502,6 @@ def draw(parts: list[str]) -> list[tuple[Plan, list[Prompt]]]:
     taken: dict[str, set[str]] = {part: set() for part in pool_of}
     drawn = []
     for plan in plans:
-        if plan.part not in parts:
-            continue
         if len(plan.langs) == 1:
             prompts = pick_monologue(pools["fr"][pool_of[plan.part]], plan, taken[plan.part])
         else:
