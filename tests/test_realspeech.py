@@ -119,13 +119,14 @@ def test_an_extra_voice_takes_its_folders_own_speech_files_only(tmp_path: Path) 
     its name, decodable, and at least 0.5 s of sound after trimming; it has no text."""
     folder = tmp_path / make_realspeech.EXTRA_VOICES["fr2"][2]
     (folder / "digits").mkdir(parents=True)
-    t = np.arange(8000) / 8000
-    for name, seconds in (("vm-intro.wav", 1.0), ("beep.wav", 1.0), ("digits/1.wav", 1.0), ("vm-no.wav", 0.3)):
+    tone = (0.5 * np.sin(2 * np.pi * 300 * np.arange(8000) / 8000) * 32767).astype("<i2")  # 1 s at 8 kHz
+    files = (("vm-intro.wav", 1.0), ("beep.wav", 1.0), ("digits/1.wav", 1.0), ("vm-no.wav", 0.3))
+    for name, seconds in files:
         with wave.open(str(folder / name), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(8000)
-            out.writeframes((0.5 * np.sin(2 * np.pi * 300 * t[: int(8000 * seconds)]) * 32767).astype("<i2").tobytes())
+            out.writeframes(tone[: int(8000 * seconds)].tobytes())
     (folder / "broken.gsm").write_bytes(b"not gsm")
     (prompt,) = make_realspeech.load_extra_prompts("fr2", tmp_path)
     assert (prompt.lang, prompt.name, prompt.text) == ("fr2", "vm-intro", "")

@@ -24,9 +24,9 @@ pool (session 43), ``report4`` a fourth (session 46).
 ``voices2`` (session 49) is held out by voice, not only by prompt: its conversations add three people that no
 setting was ever chosen on, from three more Debian packages (``EXTRA_PACKAGES``: a second French voice, a
 Colombian Spanish one and a second Italian one, 8 kHz prompts without a text list), so two voices of one
-language meet in a file. Those packages conflict with the core ones (installed, Armelle's prompts take over the
-``fr`` folder), so ``--fetch-extra`` downloads them and unpacks them into ``EXTRA`` without installing them. With
-no text for those voices, the part is for diarization only: RTTM and JSON, no ``.txt`` reference.
+language meet in a file. Those packages conflict with the core ones (installed, Armelle's prompts take over
+the ``fr`` folder), so ``--fetch-extra`` downloads them and unpacks them into ``EXTRA`` without installing
+them. With no text for those voices, the part is for diarization only: RTTM and JSON, no ``.txt`` reference.
 
 Licence of the recordings: CC-BY-SA 3.0 (French: June Wallack; English and Spanish: Allison Smith,
 per the Debian copyright file; Italian: segreterietelefoniche.it), Russian CC-BY 3.0 (ivrvoice.ru); the
@@ -96,11 +96,14 @@ VOICES = {
 # unpacked). Their prompts have no text list.
 EXTRA_VOICES = {
     "fr2": (Voice("fr", "Second French Voice", "Armelle Desjardins (asterisk-prompt-fr-armelle)",
-                  "BSD-style, Michel Gutierrez 2006"), "asterisk-prompt-fr-armelle", "usr/share/asterisk/sounds/fr"),
-    "es2": (Voice("es", "Colombian Spanish Voice", "July E. Jiménez, Avatar Ltda. (asterisk-prompt-es-co)", "GPL-2"),
+                  "BSD-style, Michel Gutierrez 2006"),
+            "asterisk-prompt-fr-armelle", "usr/share/asterisk/sounds/fr"),
+    "es2": (Voice("es", "Colombian Spanish Voice", "July E. Jiménez, Avatar Ltda. (asterisk-prompt-es-co)",
+                  "GPL-2"),
             "asterisk-prompt-es-co", "usr/share/asterisk/sounds/es"),
-    "it2": (Voice("it", "Second Italian Voice", "Paola Dal Zot and Marco Menardi (asterisk-prompt-it-menardi-wav)",
-                  "CC-BY-SA-3.0"), "asterisk-prompt-it-menardi-wav", "usr/share/asterisk/sounds/it_IT_f_Menardi"),
+    "it2": (Voice("it", "Second Italian Voice",
+                  "Paola Dal Zot and Marco Menardi (asterisk-prompt-it-menardi-wav)", "CC-BY-SA-3.0"),
+            "asterisk-prompt-it-menardi-wav", "usr/share/asterisk/sounds/it_IT_f_Menardi"),
 }
 EXTRA_PACKAGES = tuple(package for _, package, _ in EXTRA_VOICES.values())
 ALL_VOICES = {**VOICES, **{key: voice for key, (voice, _, _) in EXTRA_VOICES.items()}}
@@ -136,8 +139,8 @@ class Plan:
 
 
 # The files made by default. Monologues: several minutes of the French voice. Conversations: the French
-# voice plus 1-4 others; `brief` marks a speaker heard under 5 s in all. The core packages hold five voices (and
-# English and Spanish may be one person), so none of these has six speakers; EXTRA_PLANS' voices2 does.
+# voice plus 1-4 others; `brief` marks a speaker heard under 5 s in all. The core packages hold five voices
+# (and English and Spanish may be one person), so none of these has six speakers; EXTRA_PLANS' voices2 does.
 PLANS = (
     Plan("monologue1.fr", "dev", 11, 3.5),
     Plan("monologue2.fr", "dev", 12, 3.5),
@@ -211,9 +214,11 @@ EXTRA_PLANS = (
     Plan("conversation55", "voices2", 505, 2.0, ("fr", "fr2", "it2", "ru"), overlap_prob=0.3),
     Plan("conversation56", "voices2", 506, 1.5, ("fr", "es", "es2"), overlap_prob=0.4),
     Plan("conversation57", "voices2", 507, 2.0, ("fr", "fr2", "es2", "it"), brief="it", overlap_prob=0.2),
-    Plan("conversation58", "voices2", 508, 2.5, ("fr", "fr2", "it2", "es2", "en"), brief="en", overlap_prob=0.2),
+    Plan("conversation58", "voices2", 508, 2.5, ("fr", "fr2", "it2", "es2", "en"), brief="en",
+         overlap_prob=0.2),
     Plan("conversation59", "voices2", 509, 1.0, ("fr", "it2"), overlap_prob=0.4),
-    Plan("conversation60", "voices2", 510, 2.5, ("fr", "fr2", "en", "it2", "es2", "ru"), brief="ru", overlap_prob=0.2),
+    Plan("conversation60", "voices2", 510, 2.5, ("fr", "fr2", "en", "it2", "es2", "ru"), brief="ru",
+         overlap_prob=0.2),
 )
 
 LONG_S = (15.0, 25.0)  # the long prompts a monologue must include
@@ -285,10 +290,9 @@ def load_prompts(lang: str) -> list[Prompt]:
         with wave.open(str(path)) as reader:
             rate = reader.getframerate()
             samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16)
-        if not len(samples) or not samples.any():
-            continue
-        audio = resample(samples.astype(np.float64) / 32768.0, rate)
-        prompts.append(Prompt(lang, name, text, mf.trim(audio)))
+        audio = speech(samples, rate)
+        if audio is not None:
+            prompts.append(Prompt(lang, name, text, audio))
     return prompts
 
 
@@ -301,17 +305,21 @@ def load_extra_prompts(key: str, folder: Path | None = None) -> list[Prompt]:
         if path.suffix not in (".wav", ".gsm") or NOT_SPEECH.search(path.stem):
             continue
         try:
-            pcm = mf._run([mf.ffmpeg_path(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "8000",
-                           "-"])
+            pcm = mf._run([mf.ffmpeg_path(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1",
+                           "-ar", "8000", "-"])
         except RuntimeError:  # a damaged file (asterisk-prompt-es-co's vm-first.gsm)
             continue
-        samples = np.frombuffer(pcm, dtype="<i2")
-        if not len(samples) or not samples.any():
-            continue
-        prompt = Prompt(key, path.stem, "", mf.trim(resample(samples.astype(np.float64) / 32768.0, 8000)))
-        if prompt.seconds >= 0.5:
-            prompts.append(prompt)
+        audio = speech(np.frombuffer(pcm, dtype="<i2"), 8000)
+        if audio is not None and len(audio) >= mf.SAMPLE_RATE // 2:
+            prompts.append(Prompt(key, path.stem, "", audio))
     return prompts
+
+
+def speech(samples: np.ndarray, rate: int) -> np.ndarray | None:
+    """16-bit samples of a prompt at ``rate`` -> 16 kHz float32 trimmed to its sound; None if silent."""
+    if not len(samples) or not samples.any():
+        return None
+    return mf.trim(resample(samples.astype(np.float64) / 32768.0, rate))
 
 
 def resample(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -441,14 +449,15 @@ def write(out: Path, plan: Plan, prompts: list[Prompt], audio: np.ndarray, turns
         "tools": {"numpy": np.__version__, "ffmpeg": mf._run([mf.ffmpeg_path(), "-version"]).decode().splitlines()[0]},
         "voice_set": "asterisk",
         "part": plan.part,
-        "speakers": [{"name": ALL_VOICES[lang].name, "id": mf.speaker_id(ALL_VOICES[lang].name), "annotation": "",
-                      "off_mic": False, "voice": dataclasses.asdict(ALL_VOICES[lang])} for lang in langs],
+        "speakers": [{"name": ALL_VOICES[lang].name, "id": mf.speaker_id(ALL_VOICES[lang].name),
+                      "annotation": "", "off_mic": False, "voice": dataclasses.asdict(ALL_VOICES[lang])}
+                     for lang in langs],
         "turns": [{**dataclasses.asdict(t), "prompt": f"{p.lang}/{p.name}"} for t, p in zip(turns, prompts)],
     }
     (folder / f"{plan.name}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n",
                                              encoding="utf-8")
-    seconds = {ALL_VOICES[lang].name: sum(t.end - t.start for t in turns if t.speaker == ALL_VOICES[lang].name)
-               for lang in langs}
+    names = [ALL_VOICES[lang].name for lang in langs]
+    seconds = {name: sum(t.end - t.start for t in turns if t.speaker == name) for name in names}
     print(f"{audio_path}: {record['duration']:.1f} s, {len(turns)} turns, "
           + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
     return audio_path
@@ -488,8 +497,9 @@ def draw(parts: list[str]) -> list[tuple[Plan, list[Prompt]]]:
         raise SystemExit(f"missing Debian packages: apt-get install {' '.join(missing)}")
     plans = [plan for plan in PLANS + EXTRA_PLANS if plan.part in parts]
     langs = sorted({lang for plan in plans for lang in plan.langs})
-    if set(langs) & set(EXTRA_VOICES) and missing_extra():
-        raise SystemExit(f"missing voice packages {', '.join(missing_extra())}: "
+    absent = missing_extra() if set(langs) & set(EXTRA_VOICES) else []
+    if absent:
+        raise SystemExit(f"missing voice packages {', '.join(absent)}: "
                          "python tools/make_realspeech.py --fetch-extra")
     pools: dict[str, dict[str, list[Prompt]]] = {}
     for seed, lang in enumerate(sorted(VOICES)):
@@ -514,7 +524,7 @@ def build(out: Path, parts: list[str], names: list[str] | None, command: str) ->
     """Make the planned files of the given parts (or only `names`) under `out`; return their audio paths."""
     drawn = draw(parts)
     out.mkdir(parents=True, exist_ok=True)
-    extra = any(plan.part in EXTRA_PARTS for plan, _ in drawn) or (out / EXTRA_PARTS[0]).is_dir()
+    extra = any(plan.part in EXTRA_PARTS for plan, _ in drawn) or any((out / p).is_dir() for p in EXTRA_PARTS)
     (out / "NOTICE").write_text(NOTICE + (EXTRA_NOTICE if extra else ""), encoding="utf-8")
     paths = []
     for plan, prompts in drawn:
