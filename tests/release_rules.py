@@ -8,6 +8,8 @@ Reading speed: verbatim cues of fast speech cannot all stay under 20 characters 
 synthetic fixtures speak about 21 characters per second of speech). ``ok`` therefore asks that every
 cue above 20 cps could not legally have been shown longer: its out-time is at the next cue (less the
 gap), at 1.5 s after its last word, or at 7 s. ``meets_cps_target`` is the stricter "< 2 % of cues".
+A cue under 0.8 s is held to the same test at both ends: ``ok`` accepts it only where it could legally
+neither end later nor start earlier (after the previous cue's gap, at most 1.5 s before its first word).
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ class ReleaseReport:
     bad_gap: list[int] = field(default_factory=list)
     fast: list[int] = field(default_factory=list)  # above 20 characters per second
     fast_extendable: list[int] = field(default_factory=list)  # ... that could have been shown longer
+    short_extendable: list[int] = field(default_factory=list)  # under 0.8 s, though it could have been longer
     mixed_speakers: list[int] = field(default_factory=list)  # two speakers, not as a dash dialogue
     words_match: bool = False
 
     def format(self) -> str:
         return (
             f"{self.cues} cues; >42 chars {len(self.long_lines)}, >2 lines {len(self.too_many_lines)}, "
-            f"<0.8 s {len(self.too_short)}, >7 s {len(self.too_long)}, gap<2 frames {len(self.bad_gap)}, "
+            f"<0.8 s {len(self.too_short)} ({len(self.short_extendable)} extendable), >7 s {len(self.too_long)}, gap<2 frames {len(self.bad_gap)}, "
             f">20 cps {len(self.fast)} ({100 * len(self.fast) / max(self.cues, 1):.1f} %, "
             f"{len(self.fast_extendable)} of them extendable), "
             f"mixed speakers {len(self.mixed_speakers)}, words match {self.words_match}"
@@ -46,7 +49,7 @@ class ReleaseReport:
 
     @property
     def ok(self) -> bool:
-        hard = (self.long_lines, self.too_many_lines, self.too_short, self.too_long, self.bad_gap,
+        hard = (self.long_lines, self.too_many_lines, self.short_extendable, self.too_long, self.bad_gap,
                 self.mixed_speakers, self.fast_extendable)
         return self.words_match and not any(hard)
 
@@ -57,6 +60,22 @@ class ReleaseReport:
 
 def _strip_dash(line: str) -> str:
     return line.removeprefix("- ")
+
+
+def _latest_end(cues: list[srt.Subtitle], i: int, last_word: float, fps: float) -> float:
+    """The latest legal out-time of cue i: 1.5 s after its last word, 7 s after its in-time, the next cue's gap."""
+    caps = [last_word + 1.5, cues[i].start.total_seconds() + 7.0]
+    if i + 1 < len(cues):
+        caps.append(cues[i + 1].start.total_seconds() - 2 / fps)
+    return min(caps)
+
+
+def _earliest_start(cues: list[srt.Subtitle], i: int, first_word: float, fps: float) -> float:
+    """The earliest legal in-time of cue i: 1.5 s before its first word, after the previous cue's gap, at 0."""
+    floors = [first_word - 1.5, 0.0]
+    if i > 0:
+        floors.append(cues[i - 1].end.total_seconds() + 2 / fps)
+    return max(floors)
 
 
 def check_release(srt_text: str, transcript: Transcript, fps: float = 25.0) -> ReleaseReport:
@@ -93,13 +112,14 @@ def check_release(srt_text: str, transcript: Transcript, fps: float = 25.0) -> R
         shown.append("".join(chars))
         span = set(owner[position : position + len(shown[-1])])
         speakers = {words[k].speaker for k in span}
-        if i in report.fast and span:
-            last_word = max(words[k].end for k in span)
-            caps = [last_word + 1.5, (cue.start.total_seconds() + 7.0)]
-            if i + 1 < len(cues):
-                caps.append(cues[i + 1].start.total_seconds() - 2 / fps)
-            if cue.end.total_seconds() < min(caps) - 1 / fps - 1e-6:
+        if span:
+            latest_end = _latest_end(cues, i, max(words[k].end for k in span), fps)
+            if i in report.fast and cue.end.total_seconds() < latest_end - 1 / fps - 1e-6:
                 report.fast_extendable.append(i)
+            earliest_start = _earliest_start(cues, i, min(words[k].start for k in span), fps)
+            if i in report.too_short and (cue.end.total_seconds() < latest_end - 1 / fps - 1e-6
+                                          or cue.start.total_seconds() > earliest_start + 1 / fps + 1e-6):
+                report.short_extendable.append(i)
         if len(speakers) > 1:
             line_speakers = []
             for c in chars:
