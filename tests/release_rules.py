@@ -41,7 +41,8 @@ class ReleaseReport:
     def format(self) -> str:
         return (
             f"{self.cues} cues; >42 chars {len(self.long_lines)}, >2 lines {len(self.too_many_lines)}, "
-            f"<0.8 s {len(self.too_short)} ({len(self.short_extendable)} extendable), >7 s {len(self.too_long)}, gap<2 frames {len(self.bad_gap)}, "
+            f"<0.8 s {len(self.too_short)} ({len(self.short_extendable)} extendable), >7 s {len(self.too_long)}, "
+            f"gap<2 frames {len(self.bad_gap)}, "
             f">20 cps {len(self.fast)} ({100 * len(self.fast) / max(self.cues, 1):.1f} %, "
             f"{len(self.fast_extendable)} of them extendable), "
             f"mixed speakers {len(self.mixed_speakers)}, words match {self.words_match}"
