@@ -41,8 +41,8 @@ class ReleaseReport:
     def format(self) -> str:
         return (
             f"{self.cues} cues; >42 chars {len(self.long_lines)}, >2 lines {len(self.too_many_lines)}, "
-            f"<0.8 s {len(self.too_short)} ({len(self.short_extendable)} extendable), >7 s {len(self.too_long)}, "
-            f"gap<2 frames {len(self.bad_gap)}, "
+            f"<0.8 s {len(self.too_short)} ({len(self.short_extendable)} extendable), "
+            f">7 s {len(self.too_long)}, gap<2 frames {len(self.bad_gap)}, "
             f">20 cps {len(self.fast)} ({100 * len(self.fast) / max(self.cues, 1):.1f} %, "
             f"{len(self.fast_extendable)} of them extendable), "
             f"mixed speakers {len(self.mixed_speakers)}, words match {self.words_match}"
@@ -64,7 +64,8 @@ def _strip_dash(line: str) -> str:
 
 
 def _latest_end(cues: list[srt.Subtitle], i: int, last_word: float, fps: float) -> float:
-    """The latest legal out-time of cue i: 1.5 s after its last word, 7 s after its in-time, the next cue's gap."""
+    """The latest legal out-time of cue i: 1.5 s after its last word, 7 s after its in-time, the next
+    cue's in-time less the gap."""
     caps = [last_word + 1.5, cues[i].start.total_seconds() + 7.0]
     if i + 1 < len(cues):
         caps.append(cues[i + 1].start.total_seconds() - 2 / fps)
@@ -72,7 +73,8 @@ def _latest_end(cues: list[srt.Subtitle], i: int, last_word: float, fps: float) 
 
 
 def _earliest_start(cues: list[srt.Subtitle], i: int, first_word: float, fps: float) -> float:
-    """The earliest legal in-time of cue i: 1.5 s before its first word, after the previous cue's gap, at 0."""
+    """The earliest legal in-time of cue i: 1.5 s before its first word, the previous cue's out-time
+    plus the gap, or 0."""
     floors = [first_word - 1.5, 0.0]
     if i > 0:
         floors.append(cues[i - 1].end.total_seconds() + 2 / fps)

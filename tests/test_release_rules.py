@@ -6,11 +6,14 @@ from release_rules import check_release
 
 from podscribe.transcript import Segment, Transcript, Word
 
-WORDS = (Word("Oui", 1.0, 1.2, speaker="A"), Word("Bonjour", 1.4, 2.0, speaker="B"), Word("à", 2.3, 2.4, speaker="A"))
+WORDS = (Word("Oui", 1.0, 1.2, speaker="A"), Word("Bonjour", 1.4, 2.0, speaker="B"),
+         Word("à", 2.3, 2.4, speaker="A"))
 
 
 def _srt(*cues: tuple[str, str, str]) -> str:
-    return "\n".join(f"{i}\n00:00:{start} --> 00:00:{end}\n{text}\n" for i, (start, end, text) in enumerate(cues, 1))
+    """An SRT of (start, end, text) cues, times as "SS,mmm" within the first minute."""
+    return "\n".join(f"{i}\n00:00:{start} --> 00:00:{end}\n{text}\n"
+                     for i, (start, end, text) in enumerate(cues, 1))
 
 
 def _transcript() -> Transcript:
