@@ -17,6 +17,7 @@ def _srt(*cues: tuple[str, str, str]) -> str:
 
 
 def _transcript() -> Transcript:
+    """WORDS, a segment each, on a 10-s file."""
     return Transcript(tuple(Segment.from_words([w], speaker=w.speaker) for w in WORDS), duration=10.0)
 
 
