@@ -34,6 +34,6 @@ def test_a_short_cue_that_could_have_started_earlier_breaks_the_rules() -> None:
 
 
 def test_a_short_cue_held_by_both_neighbours_is_accepted() -> None:
-    report = check_release(_srt(("00,000", "01,000", "Oui"), ("01,080", "01,400", "Bonjour"),
-                                ("01,480", "02,400", "à")), _transcript())
+    report = check_release(_srt(("00,000", "01,400", "Oui"), ("01,480", "01,900", "Bonjour"),
+                                ("01,980", "02,900", "à")), _transcript())
     assert report.too_short == [1] and report.short_extendable == [] and report.ok, report.format()
