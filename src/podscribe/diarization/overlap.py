@@ -120,7 +120,9 @@ class OverlapSettings:
     throughout). ``far_more`` (session 48) is the middle of the range (0.70-0.73) that gave the dev files
     20 right counts of 23 against 18, and their lowest mean DER; held out, it changed no whole file's turns
     and counted right 10 more of 659 excerpts of 20 and 30 s (BENCHMARKS.md, "A small cluster of more pieces
-    is far at a higher cosine").
+    is far at a higher cosine"). Each rule switched off alone (session 51) lost right counts or DER on the
+    held-out parts, voices never heard included (BENCHMARKS.md, "Each rule of the overlap diarizer switched off
+    alone").
     """
 
     step: float = 5.0  # seconds between 10-s segmentation chunks (a multiple of 10 ms)
