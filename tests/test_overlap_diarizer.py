@@ -21,7 +21,10 @@ from test_diarization import check_fixture
 from test_diarization import check_turns as check_any_turns
 
 from podscribe.diarization import DiarizationOptions, load_diarizer, overlap
+from podscribe.diarization.features import FRAME_SHIFT, fbank
 from podscribe.diarization.overlap import (
+    _FBANK_TO_SEG,
+    CHUNK,
     CHUNK_FRAMES,
     SEG_FRAME_DURATION,
     SEG_FRAME_STEP,
@@ -241,6 +244,16 @@ def test_a_speakers_short_pauses_are_filled_and_long_ones_kept():
     assert len(_turns(binary, 0.0, 600 * step)) == 4  # nothing filled
 
 
+def test_a_sliver_of_a_speaker_is_dropped_after_the_pauses_are_filled():
+    """min_duration_on, with the defaults: another speaker's 0.1-s run inside a voice's turn is dropped, a
+    0.3-s one kept; runs of one speaker 0.1 s apart join before the length is judged."""
+    s = OverlapSettings()
+    spoken = [(0.0, 2.0, 0), (1.0, 1.1, 1), (3.0, 3.3, 1), (5.0, 5.15, 1), (5.25, 5.4, 1)]
+    assert overlap.fill_pauses(spoken, s.min_duration_off, s.min_duration_on) == [
+        (0.0, 2.0, 0), (3.0, 3.3, 1), (5.0, 5.4, 1)]
+    assert len(overlap.fill_pauses(spoken, s.min_duration_off, 0.0)) == 4  # nothing dropped
+
+
 def test_a_voice_change_inside_a_piece_is_mended_at_the_runs_edges():
     """mend_edges: one local speaker holds voice A, then after a 20-frame pause voice B; pieces are cut at
     frames 118 and 236. The stretch of a run that is the lesser part of a piece clustered from the other
@@ -270,6 +283,25 @@ def test_a_voice_change_inside_a_piece_is_mended_at_the_runs_edges():
     piece, labels = np.full((CHUNK_FRAMES, 3), -1), np.full((CHUNK_FRAMES, 3), -1)
     piece[0:118, 0], labels[0:118, 0], piece[118:236, 0], labels[118:236, 0] = 0, 0, 1, 1
     assert (overlap.mend_edges(activity, labels, piece, gap) == labels).all()  # not swapped
+
+
+def test_a_new_voices_first_words_in_the_last_voices_piece_are_mended_with_the_defaults():
+    """diarize_local with the default settings: voice A, a 0.34-s pause, then voice B, all one local speaker;
+    B's first 16 frames lie in a piece of 82 frames of A (clustered as A). Mended, B's turn starts where B
+    starts; with ``mend`` off, at the next piece boundary."""
+    activity = np.zeros((1, CHUNK_FRAMES, 3), dtype=bool)
+    activity[0, 0:200, 0] = activity[0, 220:400, 0] = True
+    voice = np.eye(192)[:2]
+    local = _local(activity, [[0, 0, 0, 118], [0, 0, 118, 236], [0, 0, 236, CHUNK_FRAMES]], voice[[0, 0, 1]])
+    options = DiarizationOptions(num_speakers=2)
+
+    def b_start(settings: OverlapSettings) -> float:
+        turns = overlap.diarize_local(local, options, settings)
+        return min(t.start for t in turns if t.speaker != turns[0].speaker)
+
+    middle = SEG_FRAME_DURATION / 2
+    assert b_start(OverlapSettings()) == pytest.approx(220 * SEG_FRAME_STEP + middle, abs=1e-3)
+    assert b_start(OverlapSettings(mend=False)) == pytest.approx(236 * SEG_FRAME_STEP + middle, abs=1e-3)
 
 
 CENTRES = np.eye(3)  # three speakers' unit centroids, each along its own axis
@@ -463,6 +495,25 @@ def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker():
     assert set(longer) == {0} and not asked
 
 
+def test_a_piece_is_embedded_on_the_frames_its_speaker_speaks_alone(diarizer, short):
+    """``min_clean``: a piece's CAM++ embedding reads only the fbank frames where its local speaker is the
+    only one active, when they last ``min_clean`` s or more; with less, all of its speaker's frames,
+    overlapped ones too. Real speech (short.fr's first chunk), activities set by hand."""
+    feats = fbank(short[:CHUNK])[: len(_FBANK_TO_SEG)]
+    activity = np.zeros((CHUNK_FRAMES, 3), dtype=bool)
+    activity[:400, 0] = True
+    activity[100:250, 1] = True  # 150 frames (2.5 s) of overlap; 250 frames heard alone
+    piece = np.array([[0, 0, CHUNK_FRAMES]], dtype=np.int32)
+    speaks, other = activity[_FBANK_TO_SEG, 0], activity[_FBANK_TO_SEG, 1]
+    alone, everything = diarizer._campplus(feats[speaks & ~other]), diarizer._campplus(feats[speaks])
+    assert float(alone @ everything) < 0.999  # the two differ, so the test tells them apart
+    assert np.allclose(diarizer._embed_pieces(feats, activity, piece)[0], alone, atol=1e-5)
+    activity[:380, 1] = True  # 20 frames (0.34 s) alone: under min_clean
+    other = activity[_FBANK_TO_SEG, 1]
+    assert (speaks & ~other).sum() * FRAME_SHIFT < OverlapSettings().min_clean * SR
+    assert np.allclose(diarizer._embed_pieces(feats, activity, piece)[0], everything, atol=1e-5)
+
+
 def test_voice_embeddings_of_one_speaker_sound_alike(diarizer, short, short_local):
     """``voice_of``: a unit CAM++ embedding of the clean speech of a set of pieces. Each half of one
     speaker's pieces sounds more like the other half than like the other speaker (short.fr, 2 voices)."""
@@ -477,6 +528,49 @@ def test_voice_embeddings_of_one_speaker_sound_alike(diarizer, short, short_loca
     v1, v2, other = voice(short_local, first), voice(short_local, second), voice(short_local, b)
     assert all(abs(float(np.linalg.norm(v)) - 1) < 1e-5 for v in (v1, v2, other))
     assert v1 @ v2 > max(v1 @ other, v2 @ other)
+
+
+def noisy_voices_and_outliers(voices: int, pieces: int, outliers: int, seed: int) -> np.ndarray:
+    """Unit embeddings as CAM++ gives them on 2-s pieces: ``pieces`` of each of ``voices`` voices (e[v],
+    cosine 0.87 to it, pairwise about 0.76), then ``outliers`` pieces of the first voice's outlying stretch
+    (cosine 0.93 to a direction at 0.80 to e[0]). Their centroid lies at 0.77-0.79 to the voice's, over
+    ``far_more``; piece to piece, the two groups lie at about 0.65, apart at the 0.30 threshold."""
+    rng = np.random.default_rng(seed)
+    e = np.eye(192)
+    away = 0.8 * e[0] + 0.6 * e[100]
+    centres = np.concatenate([np.repeat(e[:voices], pieces, axis=0), np.repeat(away[None], outliers, axis=0)])
+    alike = np.r_[np.full(voices * pieces, 0.87), np.full(outliers, 0.93)][:, None]
+    noise = rng.standard_normal(centres.shape)
+    noise -= (noise * centres).sum(axis=1, keepdims=True) * centres  # orthogonal to each centre
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    return alike * centres + np.sqrt(1 - alike**2) * noise
+
+
+def test_a_small_cluster_whose_speech_sounds_apart_is_a_speaker_with_the_defaults():
+    """With the default settings, 3 outlier-like pieces whose centroid lies near the voice (0.77: folded
+    by centroids, even under ``far_more``) are a speaker when their speech's voice embedding is at 0.5 to the
+    voice's (under ``voice_far``), and folded at 0.7."""
+    points = noisy_voices_and_outliers(1, 10, 3, seed=5)
+    e = np.eye(192)
+
+    def voices(cosine: float):
+        return lambda members: e[0] if members[0] < 10 else cosine * e[0] + np.sqrt(1 - cosine**2) * e[1]
+
+    assert set(overlap.cluster(points, 1, 8, OverlapSettings())) == {0}
+    apart = overlap.cluster(points, 1, 8, OverlapSettings(), voices(0.5))
+    assert set(apart[:10]) == {apart[0]} and set(apart[10:]) == {1 - apart[0]}
+    assert set(overlap.cluster(points, 1, 8, OverlapSettings(), voices(0.7))) == {0}
+
+
+def test_a_long_files_outlier_pieces_are_not_a_speaker_with_the_defaults():
+    """On 1,508 pieces (over ``size_pieces``) the minimum cluster size grows to 9: with the default settings,
+    8 outlier pieces of one voice (centroid near it, apart piece to piece) join it; the minimum of a short
+    file (6) would count them as a third speaker."""
+    points = noisy_voices_and_outliers(2, 750, 8, seed=7)
+    labels = overlap.cluster(points, 1, 8, OverlapSettings())
+    assert len(set(labels)) == 2 and set(labels[1500:]) == {labels[0]}
+    unscaled = overlap.cluster(points, 1, 8, OverlapSettings(size_pieces=10**9))
+    assert len(set(unscaled)) == 3 and len(set(unscaled[1500:])) == 1
 
 
 def test_minimum_cluster_sizes_grow_with_the_pieces_clustered():
