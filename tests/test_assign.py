@@ -62,9 +62,10 @@ def test_word_takes_speaker_with_most_overlap():
 
 
 def test_gap_takes_nearest_turn_within_word_reach_only():
+    """With the default reach (1 s): a word 0.3 s before a turn takes it, one 3.5 s after any turn none."""
     seg = Segment.from_words(_words([("a", 0.0, 0.5), ("b", 3.0, 3.2), ("c", 9.0, 9.5)]))
     turns = [Turn(0.0, 0.5, "A"), Turn(3.5, 5.0, "B")]
-    out = assign_speakers([seg], turns, AssignOptions(word_reach=1.0, snap_words=0))
+    out = assign_speakers([seg], turns, AssignOptions(snap_words=0))
     assert [(w.text, w.speaker) for s in out for w in s.words] == [("a", "A"), ("b", "B"), ("c", None)]
 
 
@@ -73,6 +74,15 @@ def test_overlap_flagged_on_segment():
     turns = [Turn(0.0, 2.0, "A"), Turn(0.9, 2.0, "B")]
     out = assign_speakers([seg], turns, AssignOptions(snap_words=0))
     assert out[0].speaker == "A" and out[0].overlap == ("B",)
+
+
+def test_a_word_another_speaker_covers_over_half_of_is_flagged_with_the_defaults():
+    """overlap_min (0.5): another speaker's turn over 60 % of a word flags it as overlapped, over 40 % not."""
+    seg = Segment.from_words(_words([("oui", 0.0, 1.0), ("bien", 1.0, 2.0)]))
+    most = assign_speakers([seg], [Turn(0.0, 2.0, "A"), Turn(1.4, 2.0, "B")], AssignOptions(snap_words=0))
+    less = assign_speakers([seg], [Turn(0.0, 2.0, "A"), Turn(1.6, 2.0, "B")], AssignOptions(snap_words=0))
+    assert [(s.speaker, s.overlap) for s in most] == [("A", ("B",))]
+    assert [(s.speaker, s.overlap) for s in less] == [("A", ())]
 
 
 def test_a_word_read_in_a_speakers_clip_stays_theirs_where_turns_overlap():

@@ -89,6 +89,15 @@ def test_clips_are_single_speaker_short_and_cover_every_turn_overlapping_only_wh
         assert covered >= t.duration - 1e-6
 
 
+def test_a_speakers_turns_under_two_seconds_apart_make_one_clip_with_the_defaults():
+    """clip_join_gap, with the default settings: one speaker's turns 1.5 s apart are read as one clip, so that
+    Whisper hears the phrase go on across the pause; 2.5 s apart, as two."""
+    near = turn_clips([Turn(1.0, 4.0, "A"), Turn(5.5, 8.0, "A")], AUDIO, PackOptions())
+    far = turn_clips([Turn(1.0, 4.0, "A"), Turn(6.5, 9.0, "A")], AUDIO, PackOptions())
+    assert len(near) == 1 and (near[0].start, near[0].end) == pytest.approx((0.8, 8.2))
+    assert len(far) == 2 and far[0].end < far[1].start
+
+
 @given(turn_lists(), st.floats(0.0, 2.0))
 def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: list[Turn], gap: float) -> None:
     options = PackOptions(gap=gap)
@@ -406,18 +415,19 @@ class _Stopping(_Spy):
         return replace(result, segments=tuple(kept))
 
 
-@pytest.mark.parametrize("rounds", [1, PackOptions().again_rounds])
-def test_what_a_stretch_decoded_again_leaves_without_words_is_decoded_again(rounds: int) -> None:
+@pytest.mark.parametrize("rounds", [1, None])
+def test_what_a_stretch_decoded_again_leaves_without_words_is_decoded_again(rounds: int | None) -> None:
     """Romain's 13.4-s turn of short.fr, with an engine that reads 5 s of each clip it is given: the first pass
     and each stretch decoded again give 5 s more of the turn, so one round leaves its last seconds without
-    words (the code before session 40), two rounds reach its end."""
+    words (the code before session 40); the default rounds reach its end (``None``: the defaults)."""
     from podscribe.asr import ASROptions, load_engine
 
     audio = load_audio(DATA / "short.fr.opus")
     turn = Turn(15.282, 28.729, "Romain")
     engine = _Stopping(load_engine("faster-whisper", "base", device="cpu"), keep=5.0)
     options = ASROptions(language="fr", beam_size=1, temperature=(0.0,))
-    result = recognise_turns(engine, audio, [turn], options, replace(PackOptions(), again_rounds=rounds))
+    packing = PackOptions() if rounds is None else replace(PackOptions(), again_rounds=rounds)
+    result = recognise_turns(engine, audio, [turn], options, packing)
     last = max((w.start + w.end) / 2 for s in result.segments for w in s.words)
-    assert len(engine.calls) == 1 + rounds  # the first pass, then one call per round
-    assert (last > turn.end - 2.0) == (rounds == 2), last
+    assert len(engine.calls) == 1 + packing.again_rounds  # the first pass, then one call per round
+    assert (last > turn.end - 2.0) == (rounds is None), last
