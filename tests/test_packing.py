@@ -10,7 +10,7 @@ from operator import attrgetter
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from podscribe.asr import SURE_LANGUAGE
@@ -99,6 +99,8 @@ def test_a_speakers_turns_under_two_seconds_apart_make_one_clip_with_the_default
 
 
 @given(turn_lists(), st.floats(0.0, 2.0))
+@example(  # found by hypothesis: a clip of A and one of B both start at 20.625 s
+    [Turn(0.0, 31.0, "A"), Turn(21.0, 33.0, "A"), *[Turn(0.0, 1.0, "A")] * 4, Turn(0.0, 32.0, "B")], 0.0)
 def test_packs_hold_each_clip_once_one_speaker_in_order_within_a_window(turns: list[Turn], gap: float) -> None:
     options = PackOptions(gap=gap)
     clips = turn_clips(turns, AUDIO, options)
