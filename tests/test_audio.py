@@ -15,7 +15,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podscribe.audio import SAMPLE_RATE, AudioInfo, ffmpeg_path, ffprobe_path, load_audio, ogg_cut, probe
+from podscribe.audio import (
+    SAMPLE_RATE,
+    AudioInfo,
+    ffmpeg_path,
+    ffprobe_path,
+    load_audio,
+    ogg_cut,
+    probe,
+    wav_cut,
+)
 from podscribe.errors import DecodeError, InputError
 
 DURATION = 2.5  # seconds of the synthetic source
@@ -230,6 +239,55 @@ def test_ogg_cut_inside_a_page_is_told(media: Path, tmp_path: Path) -> None:
     assert ogg_cut(path) == "it ends inside an Ogg page"
     path.write_bytes(data[: len(data) - 1])  # one byte short of its payload
     assert ogg_cut(path) == "it ends inside an Ogg page"
+
+
+def test_wav_cut_is_told_from_a_whole_file(media: Path, tmp_path: Path, caplog) -> None:
+    """ffprobe times a WAV file by the bytes it holds, so a cut one reads as a valid shorter file; the header
+    still declares the length written. A streamed header's placeholder size (0xFFFFFFFF) is no cut."""
+    data = (media / "source.wav").read_bytes()
+    size_at = data.index(b"data") + 4
+    half = size_at + 4 + (len(data) // 2 - size_at) // 4 * 4  # whole 16-bit stereo frames: no decode error
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[:half])
+    assert wav_cut(media / "source.wav") is None and wav_cut(media / "audio.mp3") is None
+    assert wav_cut(path) == f"its header declares {DURATION:.1f} s of audio"
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio = load_audio(path)
+    assert 0.4 * DURATION < len(audio) / SAMPLE_RATE < 0.6 * DURATION
+    assert f"{path}: decoded" in caplog.text and "its header declares 2.5 s of audio" in caplog.text
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(data[:size_at] + b"\xff" * 4 + data[size_at + 4 : half])
+    assert wav_cut(streamed) is None
+
+
+@given(st.data())
+def test_every_cut_of_a_wav_file_inside_its_samples_is_told(wav_file: bytes, data) -> None:
+    start = wav_file.index(b"data") + 8
+    cut = data.draw(st.integers(start, len(wav_file) - 1))
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "cut.wav"
+        path.write_bytes(wav_file[:cut])
+        assert wav_cut(path) == f"its header declares {DURATION:.1f} s of audio"
+
+
+@pytest.fixture(scope="module")
+def wav_file(media: Path) -> bytes:
+    return (media / "source.wav").read_bytes()
+
+
+def test_samples_that_are_not_numbers_are_read_as_silence(tmp_path: Path, caplog) -> None:
+    """Float PCM can hold NaN and infinity. Read as they are, a NaN in the diarizer's distances kept its
+    clustering looping forever; they are silence, with a warning naming the file."""
+    x = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
+    x[100:110], x[5000], x[6000] = np.nan, np.inf, -np.inf
+    raw, path = tmp_path / "x.f32", tmp_path / "float.wav"
+    raw.write_bytes(x.tobytes())
+    ffmpeg("-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", raw, "-c:a", "pcm_f32le", path)
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio = load_audio(path)
+    bad = ~np.isfinite(x)
+    assert np.isfinite(audio).all() and (audio[bad] == 0).all() and np.array_equal(audio[~bad], x[~bad])
+    assert f"{path}: 12 samples are not numbers (NaN or infinite); read as silence" in caplog.text
 
 
 def test_file_cut_before_any_audio(media: Path, tmp_path: Path) -> None:

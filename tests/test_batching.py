@@ -234,8 +234,16 @@ def test_collect_episodes_and_manifest_errors(archive, tmp_path):
     with pytest.raises(InputError, match="row 1: no 'path'"):
         read_manifest(tmp_path / "nopath.csv")
     (tmp_path / "count.csv").write_text(f"path,speakers\n{archive / 'a.opus'},two\n")
-    with pytest.raises(InputError, match="speakers must be a whole number"):
+    with pytest.raises(InputError, match=r"count\.csv: row 1: speakers must be a whole number"):
         collect_episodes(tmp_path / "count.csv")
+    rows = [{"path": os.fspath(archive / "a.opus")}, {"path": "b.opus", "language": "xx"}]
+    (tmp_path / "lang.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputError, match=r"lang\.jsonl: row 2: unknown language 'xx'"):
+        read_manifest(tmp_path / "lang.jsonl")  # before any episode starts, not in a worker
+    for empty in ("", "path,language\n"):
+        (tmp_path / "empty.csv").write_text(empty)
+        with pytest.raises(InputError, match=r"empty\.csv: the manifest lists no episode"):
+            collect_episodes(tmp_path / "empty.csv")
     rows = read_manifest(_write(tmp_path / "rel.csv", "path,language\nsub/x.opus,fr\n"))
     assert rows == [{"path": os.fspath(tmp_path / "sub" / "x.opus"), "language": "fr"}]
 

@@ -170,6 +170,14 @@ def test_bad_options_one_line_exit_2(args: list[str], fragment: str, tmp_path: P
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
+def test_diarize_writes_no_rttm_for_silence(bad_files, tmp_path: Path) -> None:
+    """As transcribe: speech or an error, never an empty RTTM."""
+    silence, _ = bad_files["silence"]
+    proc = podscribe("diarize", silence, "-o", tmp_path / "d", "--quiet")
+    assert_one_line_error(proc, "silence.wav: no speech found")
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
 def test_other_commands_bad_input(tmp_path: Path) -> None:
     notjson = tmp_path / "t.json"
     notjson.write_text("{oops")
@@ -346,6 +354,13 @@ def test_a_bad_value_names_the_flag_on_the_command_line_and_the_field_in_the_lib
     (["diarize", "a.wav", "-o", "{out}", "--min-speakers", "3", "--max-speakers", "2"],
      "need 1 <= --min-speakers <= --max-speakers, got 3 and 2"),
     (["transcribe", "a.wav", "-o", "{out}", "--no-vad"], "--no-vad needs --diarizer none"),
+    (["batch", "a.wav", "-o", "-"], "batch writes files into a folder: -o - (standard output) is for"),
+    (["batch", "a.wav", "-o", "{out}", "--workers", "0"], "error: --workers must be at least 1, not 0"),
+    (["batch", "a.wav", "-o", "{out}", "--retries", "-1"], "error: --retries must be zero or more, not -1"),
+    (["evaluate", "a.wav", "--reference", "a.txt", "--collar", "nan"],
+     "error: --collar must be a finite number of seconds, zero or more, got nan"),
+    (["evaluate", "a.wav", "--reference", "a.txt", "--collar", "inf"], "--collar must be a finite number"),
+    (["evaluate", "a.wav", "--reference", "a.txt", "--collar", "-1"], "--collar must be a finite number"),
 ])  # fmt: skip
 def test_every_command_checks_its_option_flags_through_the_fields(argv, message, tmp_path: Path, capsys) -> None:
     """The same checks and wording in batch, align and diarize, before any input is read."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -41,6 +42,17 @@ def test_repeated_points_give_scipys_flat_clusters(x, seed, threshold):
     ours = clustering.cut(clustering.average_linkage(x), threshold)
     theirs = fcluster(linkage(x, method="average", metric="cosine"), threshold, "distance")
     assert len(set(zip(ours, theirs))) == len(set(ours)) == len(set(theirs))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 0.0])
+def test_points_without_finite_distances_are_refused_as_scipy_refuses_them(bad):
+    """A NaN distance (from a NaN or infinite coordinate, a zero vector) kept the neighbour chain looping."""
+    x = np.eye(4) + 0.1
+    x[2] = bad
+    with pytest.raises(ValueError, match="finite"):
+        linkage(x, "average", "cosine")
+    with pytest.raises(ValueError, match="finite"):
+        clustering.average_linkage(x)
 
 
 @given(st.integers(1, 7), st.integers(1, 7), st.integers(0, 2**32 - 1))

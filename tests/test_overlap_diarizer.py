@@ -32,7 +32,7 @@ from podscribe.diarization.overlap import (
     OverlapDiarizer,
     OverlapSettings,
 )
-from podscribe.errors import OptionError
+from podscribe.errors import InputError, OptionError
 from podscribe.transcript import Turn
 
 from conftest import MODELS, SR
@@ -126,6 +126,20 @@ def test_num_speakers_is_obeyed(short_local, count):
 def test_max_speakers_caps_the_count(short_local):
     turns = short_turns(short_local, DiarizationOptions(max_speakers=1))
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
+
+
+def test_a_loose_max_speakers_gives_the_default_turns(short_local):
+    """A bound beyond the int8 frame counts (128 and more) once raised OverflowError in the reconstruction."""
+    assert short_turns(short_local, DiarizationOptions(max_speakers=1000)) == short_turns(
+        short_local, DiarizationOptions())
+
+
+def test_audio_that_is_not_numbers_is_refused(diarizer, short):
+    """A NaN reaching the clustering's distances kept it looping: the diarizer refuses such audio at once."""
+    bad = short.copy()
+    bad[1000] = np.nan
+    with pytest.raises(InputError, match="NaN or infinite"):
+        diarizer.diarize(bad, DiarizationOptions())
 
 
 def test_registry_loads_the_overlap_diarizer():

@@ -16,6 +16,7 @@ from podscribe.reference import (
     load_hypothesis,
     load_reference,
     load_rttm,
+    parse_reference,
     parse_speaker_label,
 )
 from podscribe.transcript import Segment, Transcript, Turn, Word
@@ -260,8 +261,15 @@ def test_empty_reference_is_an_error(tmp_path):
     with pytest.raises(ReferenceFormatError, match="empty file"):
         load_reference(path)
     assert load_hypothesis(path).utterances == ()  # a hypothesis may be empty (silent audio)
-    with pytest.raises(ReferenceFormatError, match="no text"):
+    with pytest.raises(ReferenceFormatError, match="no words"):
         load_reference(write(tmp_path, "only_gap.stm", "rec 1 inter_segment_gap 0 1\n"))
+    names_only = write(tmp_path, "names.txt", "Julien Dumont :\n: \n\n")  # a WER against it divided by 0
+    with pytest.raises(ReferenceFormatError) as e:
+        load_reference(names_only)
+    assert str(e.value) == f"{names_only}: no words in the reference"
+    with pytest.raises(ReferenceFormatError, match="<text>: no words"):
+        parse_reference("Anne : ... !\n")
+    assert parse_reference("Anne : 42\n").text == "42"
 
 
 def test_non_utf8_names_the_line(tmp_path):

@@ -9,9 +9,10 @@ and width, and it copies the PCM several times without a timeout.)
 
 Bad inputs raise a one-line InputError/DecodeError naming the file. A truncated or partly corrupt file
 decodes as far as it is readable, with a warning when ffmpeg reports errors, the container declares
-a longer duration than what decoded, or an Ogg file does not end with its stream's last page (ffmpeg
-reads an Ogg file cut anywhere as a shorter, valid one); a file with no decodable audio at all is a
-DecodeError.
+a longer duration than what decoded, an Ogg file does not end with its stream's last page (ffmpeg
+reads an Ogg file cut anywhere as a shorter, valid one), or a WAV file holds less than its header
+declares; a file with no decodable audio at all is a DecodeError. Samples that are not numbers (NaN
+or infinity, which float PCM can hold) are read as silence, with a warning.
 """
 
 from __future__ import annotations
@@ -123,17 +124,48 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     if n == 0:
         raise DecodeError("no decodable audio (empty, truncated or corrupt)", path)
     audio.resize(n, refcheck=False)
-    decoded = n / SAMPLE_RATE
-    cause = _last_line(errors, path) if errors.strip() else ogg_cut(path)
-    if cause or info.duration - decoded > max(0.5, 0.02 * info.duration):
+    not_numbers = ~np.isfinite(audio)  # float PCM can hold NaN or infinity: no model reads them
+    if not_numbers.any():
+        audio[not_numbers] = 0.0
         logger.warning(
-            "%s: decoded %.1f s of %.1f s declared; the file looks truncated or corrupt (%s)",
+            "%s: %d samples are not numbers (NaN or infinite); read as silence", path, not_numbers.sum()
+        )
+    decoded = n / SAMPLE_RATE
+    cause = _last_line(errors, path) if errors.strip() else ogg_cut(path) or wav_cut(path)
+    if cause or info.duration - decoded > max(0.5, 0.02 * info.duration):
+        declared = f" of {info.duration:.1f} s declared" if info.duration - decoded >= 0.05 else ""
+        logger.warning(
+            "%s: decoded %.1f s%s; the file looks truncated or corrupt (%s)",
             path,
             decoded,
-            info.duration,
+            declared,
             cause or "shorter than its container declares",
         )
     return audio
+
+
+def wav_cut(path: str | os.PathLike[str]) -> str | None:
+    """Why a RIFF WAV file looks cut short, or None (complete, a streamed header's placeholder size, or not
+    RIFF WAV). ffprobe times a WAV file by the bytes it holds, so a cut one reads as shorter and valid; its
+    data chunk's header still declares the length written."""
+    with open(path, "rb") as f:
+        if f.read(4) != b"RIFF" or f.read(8)[4:] != b"WAVE":
+            return None
+        size = f.seek(0, os.SEEK_END)
+        at, rate = 12, 0
+        while at + 8 <= size:  # chunks: 4-byte id, little-endian 32-bit size, data padded to even bytes
+            f.seek(at)
+            head = f.read(8)
+            declared = int.from_bytes(head[4:], "little")
+            if head[:4] == b"fmt ":
+                rate = int.from_bytes(f.read(12)[8:], "little")  # the format's bytes per second
+            if head[:4] == b"data":
+                held = size - at - 8
+                if 0 < declared < 0xFFFFFFFF and held < declared and rate:
+                    return f"its header declares {declared / rate:.1f} s of audio"
+                return None
+            at += 8 + declared + declared % 2
+    return None
 
 
 def ogg_cut(path: str | os.PathLike[str]) -> str | None:

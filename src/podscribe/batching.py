@@ -36,6 +36,7 @@ from .devices import cpu_threads
 from .errors import InputError, OptionError, PodscribeError
 from .files import remove_in_flight, stale_temporaries
 from .inputs import expand_inputs
+from .languages import check_language
 from .pipeline import Pipeline, PipelineOptions, check_input, model_loads, require_speech
 from .writers import OutputOptions, check_targets, parse_formats, write_outputs
 
@@ -156,7 +157,15 @@ def read_manifest(path: str | os.PathLike[str]) -> list[dict[str, str]]:
         for key in ("path", "reference"):
             if key in row:
                 row[key] = os.fspath(manifest.parent / row[key])
+        if not row.get("speakers", "1").isdigit():
+            raise InputError(f"row {n}: speakers must be a whole number, not {row['speakers']!r}", manifest)
+        try:
+            check_language(row.get("language"))
+        except OptionError as e:
+            raise InputError(f"row {n}: {e.cause}", manifest) from e
         out.append(row)
+    if not out:
+        raise InputError("the manifest lists no episode", manifest)
     return out
 
 
@@ -184,8 +193,6 @@ def collect_episodes(inputs: Inputs) -> list[Episode]:
     for source, stem in expand_inputs(plain, recursive=True):
         row = settings.get(source, {})
         speakers = row.get("speakers")
-        if speakers is not None and not speakers.isdigit():
-            raise InputError(f"speakers must be a whole number, not {speakers!r}", source)
         episodes.append(Episode(
             path=os.path.abspath(source), stem=stem, language=row.get("language"),
             speakers=int(speakers) if speakers else None, reference=row.get("reference"),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ._version import __version__
-from .errors import OptionError, PodscribeError
+from .errors import InputError, OptionError, PodscribeError
 
 if TYPE_CHECKING:
     from .pipeline import PipelineOptions
@@ -362,10 +362,18 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from .batching import batch
 
-    report = batch(
-        args.inputs, args.output_dir, _pipeline_options(args), formats=args.formats, workers=args.workers, ray=args.ray,
-        retries=args.retries, force=args.force, progress=not args.quiet, gpus_per_worker=args.gpus_per_worker,
-    )  # fmt: skip
+    if args.output_dir == "-":
+        raise OptionError("batch writes files into a folder: -o - (standard output) is for transcribe")
+    try:
+        report = batch(
+            args.inputs, args.output_dir, _pipeline_options(args), formats=args.formats, workers=args.workers,
+            ray=args.ray, retries=args.retries, force=args.force, progress=not args.quiet,
+            gpus_per_worker=args.gpus_per_worker,
+        )  # fmt: skip
+    except OptionError as e:  # batch()'s own arguments, named as their flags
+        as_flag = r"^(workers|retries|gpus_per_worker)\b"
+        worded = re.sub(as_flag, lambda m: f"--{m[1].replace('_', '-')}", e.cause)
+        raise OptionError(worded, e.path, e.option) from e
     print(f"podscribe: {report.summary()}; log: {report.outdir / 'batch.jsonl'}", file=sys.stderr)
     return report.exit_code
 
@@ -401,7 +409,7 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_diarize(args: argparse.Namespace) -> int:
     from .audio import load_audio
-    from .pipeline import Pipeline
+    from .pipeline import NO_SPEECH, Pipeline
     from .writers import check_targets, rttm_lines, write_atomic
 
     _check_inputs(args.inputs)
@@ -413,6 +421,8 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     pipeline = Pipeline(_pipeline_options(args, progress=not args.quiet))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
+        if not turns:  # as transcribe: no empty RTTM for silence, music or noise
+            raise InputError(NO_SPEECH, path)
         pipeline.warn_speaker_count(turns, path)
         write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force)
     return 0
@@ -437,11 +447,13 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .reference import load_rttm
-    from .report import evaluate
+    from .report import check_collar, evaluate
 
+    try:
+        check_collar(args.collar)
+    except OptionError as e:
+        raise OptionError(f"--{e.cause}", option="collar") from e
     _check_inputs([args.hypothesis, args.reference] + ([args.rttm] if args.rttm else []))
-    if args.collar < 0:
-        raise OptionError("--collar must be zero or more")
     report = evaluate(
         args.hypothesis, args.reference,
         reference_turns=load_rttm(args.rttm) if args.rttm else None, collar=args.collar,

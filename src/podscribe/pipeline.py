@@ -598,11 +598,14 @@ def make_options(base: PipelineOptions | None = None, **options: Any) -> Pipelin
     return replace(base, **options, asr=replace(base_asr, **asr), diarization=replace(base_diar, **diar))
 
 
+NO_SPEECH = "no speech found (silence, music or noise only); nothing written"
+
+
 def require_speech(transcript: Transcript, source: str) -> Transcript:
     """The transcript, or InputError when it holds no word (silence, music or noise only): nothing is
     written for such an input."""
     if not transcript.words:
-        raise InputError("no speech found (silence, music or noise only); nothing written", source)
+        raise InputError(NO_SPEECH, source)
     return transcript
 
 

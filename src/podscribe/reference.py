@@ -142,18 +142,20 @@ class Reference:
 
 def load_reference(path: str | os.PathLike[str]) -> Reference:
     """Read a reference transcript (``Name : text``, plain text, STM, SRT, WebVTT or podscribe JSON)."""
-    reference = _load(path)
-    if not reference.text.strip():
-        raise ReferenceFormatError("no text in the reference", path)
-    return reference
+    return _with_words(_load(path), path)
 
 
 def parse_reference(text: str, name: str = "<text>") -> Reference:
     """A reference given as a string (any text format ``load_reference`` reads; ``name`` in messages)."""
     lines = list(enumerate(text.splitlines(), start=1))
-    reference = _sniff(lines)(name, lines)
-    if not reference.text.strip():
-        raise ReferenceFormatError("no text in the reference", name)
+    return _with_words(_sniff(lines)(name, lines), name)
+
+
+def _with_words(reference: Reference, name: str | os.PathLike[str]) -> Reference:
+    """``reference``, or ReferenceFormatError when it holds no word (no letter or digit: a WER against
+    it would divide by zero)."""
+    if not any(c.isalnum() for c in reference.text):
+        raise ReferenceFormatError("no words in the reference", name)
     return reference
 
 

@@ -7,6 +7,7 @@ from pyannote.metrics with overlapping speech scored (``der``, where ``collar`` 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -125,6 +126,15 @@ def _percent(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.2f} %"
 
 
+def check_collar(collar: float) -> None:
+    """OptionError unless ``collar`` is a finite number of seconds, zero or more (NaN or infinity would
+    score every error away or print as NaN, which JSON cannot hold)."""
+    if not (collar >= 0 and math.isfinite(collar)):
+        raise OptionError(
+            f"collar must be a finite number of seconds, zero or more, got {collar}", option="collar"
+        )
+
+
 def evaluate(
     hypothesis: Transcript | Reference | Source,
     reference: Reference | Source | None,
@@ -150,8 +160,7 @@ def evaluate(
         normalizer: how text is normalised before WER; default the hypothesis language's.
         regions: how many worst regions the report lists.
     """
-    if collar < 0:
-        raise OptionError(f"collar must be zero or more, got {collar}")
+    check_collar(collar)
     if isinstance(hypothesis, (str, os.PathLike)):
         hypothesis = (
             Transcript.load(hypothesis)

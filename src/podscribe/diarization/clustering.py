@@ -16,8 +16,12 @@ import numpy as np
 
 
 def average_linkage(points: np.ndarray) -> np.ndarray:
-    """scipy's (n - 1, 4) linkage matrix of average-linkage agglomeration on cosine distance."""
+    """scipy's (n - 1, 4) linkage matrix of average-linkage agglomeration on cosine distance; ValueError,
+    as scipy's, for points that give no finite distance (NaN, infinite or zero vectors), on which the
+    nearest-neighbour chain would never end."""
     x = np.asarray(points, dtype=np.float64)
+    if not (np.isfinite(x).all() and np.abs(x).sum(axis=1).all()):
+        raise ValueError("average linkage needs finite, non-zero points")
     n = len(x)
     dist = _cosine_distances(x)
     size = np.ones(n)

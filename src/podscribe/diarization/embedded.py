@@ -330,11 +330,15 @@ class EmbeddedDiarizer:
 
 
 def check_audio(audio: np.ndarray) -> np.ndarray:
-    """``audio`` as contiguous mono float32 (shared by the embedded diarizers); InputError when not mono."""
+    """``audio`` as contiguous mono float32 (shared by the embedded diarizers); InputError when not mono or
+    not finite (a NaN would reach the clustering's distances)."""
     audio = np.asarray(audio)
     if audio.ndim != 1:
         raise InputError(f"audio must be mono (one dimension), got shape {audio.shape}")
-    return np.ascontiguousarray(audio, dtype=np.float32)
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if not np.isfinite(audio).all():
+        raise InputError("audio holds NaN or infinite values")
+    return audio
 
 
 def normalise(v: np.ndarray) -> np.ndarray:

@@ -428,10 +428,10 @@ def diarize_local(
     centroids = np.stack([normalise(local.embeddings[train][labels == k].mean(axis=0))
                           for k in range(int(labels.max()) + 1)])
     hard = assign(local, centroids)
-    count = speaker_count(local)
+    count = np.minimum(speaker_count(local), min(high, LOCAL_SPEAKERS))  # int8: a bound of 128 would not fit
     gap = round(settings.mend_gap / SEG_FRAME_STEP) if settings.mend else None
     weight = margins(local.embeddings, centroids, hard) if settings.weigh else None
-    binary = reconstruct(local, hard, np.minimum(count, high), len(centroids), gap, weight)
+    binary = reconstruct(local, hard, count, len(centroids), gap, weight)
     spoken = speaker_runs(binary, local.samples / SAMPLE_RATE)
     spans = fill_pauses(spoken, settings.min_duration_off, settings.min_duration_on)
     if hear is not None and len(centroids) > 1:
