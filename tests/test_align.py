@@ -300,6 +300,13 @@ def test_a_text_in_another_language_is_refused(aligner: Aligner) -> None:
         aligner.run(SHORT, english)
 
 
+def test_silent_audio_is_named_as_the_fault_not_the_text(aligner: Aligner) -> None:
+    silence = (np.zeros(5 * 16000, dtype=np.float32), 16000)
+    with pytest.raises(InputError) as e:
+        aligner.run(silence, named_lines(TURNS))
+    assert "no speech found" in str(e.value) and "text" not in str(e.value)
+
+
 def test_cli_writes_the_formats_and_refuses_another_recordings_text(
     tmp_path: Path, aligned: Transcript
 ) -> None:
@@ -325,6 +332,8 @@ def test_cli_writes_the_formats_and_refuses_another_recordings_text(
     written = Transcript.load(out / "short.fr.json")
     assert [w.text for w in written.words] == [w.text for w in aligned.words]
     assert (out / "short.fr.txt").read_text(encoding="utf-8").startswith("Mathilde Wateau : Salut Romain.")
+    again = subprocess.run([*cmd, "-f", "txt"], capture_output=True, text=True, check=False)
+    assert again.returncode == 2 and "short.fr.txt: already exists (use --force to overwrite)" in again.stderr
 
     other = tmp_path / "brief.txt"
     brief = json.loads((DATA / "brief.fr.json").read_text(encoding="utf-8"))["turns"]

@@ -300,10 +300,25 @@ def test_clip_command_and_its_errors(saved, tmp_path):
         (["--find", "zzz introuvable"], "phrase not found"),
         (["--speaker", "Nobody"], "no speaker 'Nobody'"),
         (["--start", "5", "--end", "2"], "need 0 <= start < end"),
+        (["--start", "2"], "--start and --end go together"),
+        (["--start", "1", "--end", "2", "--bitrate", "banana"], "x.mp3: bitrate 'banana': bits per second"),
     ]:
         bad = subprocess.run([*run, *args, "-o", str(tmp_path / "x.mp3")], capture_output=True, text=True)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
-        assert not (tmp_path / "x.mp3").exists()
+        assert len(bad.stderr.splitlines()) == 1
+        assert not list(tmp_path.glob("x.*")) and not list(tmp_path.glob(".x*"))  # no clip, no temporary
+    for name in ("x.xyz", "x.srt"):  # no such format; a subtitle format (also the clip's own SRT's name)
+        bad = subprocess.run([*run, "--start", "1", "--end", "2", "-o", str(tmp_path / name)],
+                             capture_output=True, text=True)  # fmt: skip
+        assert bad.returncode == 2 and f"{tmp_path / name}: ffmpeg writes no audio format" in bad.stderr
+        assert not list(tmp_path.glob("x.*")) and not list(tmp_path.glob(".x*"))
+    unsaved = tmp_path / "moved.json"
+    data = {**json.loads(saved.read_text(encoding="utf-8")), "audio": None}
+    unsaved.write_text(json.dumps(data), encoding="utf-8")
+    bad = subprocess.run([sys.executable, "-m", "podscribe", "clip", str(unsaved), "--start", "1", "--end",
+                          "2", "-o", str(tmp_path / "x.mp3")], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2
+    assert f"{unsaved}: the transcript names no audio file: give it with --audio" in bad.stderr
 
 
 # ---- options validated before any work -------------------------------------------------------------

@@ -159,6 +159,7 @@ def test_bad_input_one_line_exit_2_no_output(bad_files, case: str, tmp_path: Pat
         (["--voice", "Mathilde"], "--voice"),
         (["--voice", "=m.wav"], "--voice expects NAME=FILE"),
         (["--no-vad"], "--no-vad needs --diarizer none"),
+        (["--speaker-names", " , "], "--speaker-names ' , ' holds no name"),
     ],
 )
 def test_bad_options_one_line_exit_2(args: list[str], fragment: str, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -176,6 +177,20 @@ def test_diarize_writes_no_rttm_for_silence(bad_files, tmp_path: Path) -> None:
     proc = podscribe("diarize", silence, "-o", tmp_path / "d", "--quiet")
     assert_one_line_error(proc, "silence.wav: no speech found")
     assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
+def test_a_warning_is_not_written_onto_the_end_of_a_progress_bar() -> None:
+    """The command's log lines clear the bars drawn on stderr first (once: ``decode: 0.0s [00:00,
+    ?s/s]podscribe: file: decoded 3.7 s of 15.0 s declared ...``)."""
+    script = ("import argparse, logging, sys, tqdm; from podscribe import cli; "
+              "cli._setup_logging(argparse.Namespace(verbose=False)); "
+              "bar = tqdm.tqdm(total=3, desc='decode', file=sys.stderr); bar.update(1); "
+              "logging.getLogger('podscribe.audio').warning('cut.mp3: the file looks truncated'); "
+              "bar.close()")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          check=True, env={**os.environ, "PYTHONPATH": str(SRC)})  # fmt: skip
+    before, warning, _ = proc.stderr.partition("podscribe: cut.mp3: the file looks truncated")
+    assert warning and "decode" in before and before.endswith(("\r", "\n"))  # a line of its own
 
 
 def test_other_commands_bad_input(tmp_path: Path) -> None:

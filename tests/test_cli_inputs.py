@@ -47,9 +47,11 @@ def test_folder_and_glob_expansion(episodes: Path):
     (episodes / "empty").mkdir()
     with pytest.raises(InputError, match="no audio or video files"):
         expand_inputs([str(episodes / "empty")], False)
-    with pytest.raises(OptionError, match="share a file name stem"):
+    with pytest.raises(OptionError) as e:
         expand_inputs([str(episodes / "ep1.opus"), str(episodes / "season2" / "ep3.opus"),
-                        str(episodes / "ep1.opus")], False)  # fmt: skip
+                        str(episodes / "ep1.wav")], False)  # fmt: skip
+    assert str(e.value) == (f"{episodes / 'ep1.opus'} and {episodes / 'ep1.wav'} share a file name stem: "
+                            "outputs would collide")  # fmt: skip
     assert ".opus" in MEDIA_SUFFIXES and ".txt" not in MEDIA_SUFFIXES
 
 

@@ -47,7 +47,7 @@ from .errors import InputError, OptionError
 from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
 from .packing import Encoded, Pieces, vad_regions
-from .pipeline import Pipeline, PipelineOptions, StageProgress, make_options
+from .pipeline import NO_SPEECH, Pipeline, PipelineOptions, StageProgress, make_options
 from .reference import Reference, load_reference, parse_reference
 from .transcript import (
     Segment,
@@ -138,7 +138,8 @@ def align(
         (a line's segment spans its aligned words).
 
     Raises:
-        InputError: the text does not match the speech (another language or another recording).
+        InputError: the text does not match the speech (another language or another recording), or the
+            audio holds no speech.
     """
     given = {"language": language, "model": model, "device": device}
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
@@ -268,6 +269,8 @@ class Aligner:
         o = self.pipeline.options
         language = result.language or o.asr.language or "fr"
         heard = [w for s in result.segments for w in s.words]
+        if not heard:  # the audio is at fault, not the text
+            raise InputError(NO_SPEECH, source.name)
 
         texts = [w for _, words in lines for w in words]
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]

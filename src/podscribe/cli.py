@@ -326,10 +326,12 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         if not jobs:
             print(f"podscribe: all {len(done)} input(s) already done", file=sys.stderr)
             return 0
+    names = [n.strip() for n in (args.speaker_names or "").split(",") if n.strip()]
+    if args.speaker_names is not None and not names:
+        raise OptionError(f"--speaker-names {args.speaker_names!r} holds no name: give names with commas")
     check_targets([p for _, stem in jobs for p in targets(stem)], args.force, OVERWRITE)
     pipeline = Pipeline(_pipeline_options(
-        args, speaker_names=[n.strip() for n in (args.speaker_names or "").split(",") if n.strip()],
-        voices=_parse_voices(args.voice), progress=not args.quiet,
+        args, speaker_names=names, voices=_parse_voices(args.voice), progress=not args.quiet,
     ))  # fmt: skip
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
@@ -396,7 +398,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     rules = _rules(args)
     _check_inputs([args.audio, args.text])
     outdir, stem = Path(args.output_dir), Path(args.audio).stem
-    check_targets([outdir / f"{stem}.{f}" for f in formats], args.force)
+    check_targets([outdir / f"{stem}.{f}" for f in formats], args.force, OVERWRITE)
     pipeline = Pipeline(aligner_options(_pipeline_options(args, progress=not args.quiet)))
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     transcript = Aligner(pipeline).run(args.audio, args.text)
@@ -487,10 +489,12 @@ def cmd_clip(args: argparse.Namespace) -> int:
     from .transcript import Transcript
     from .writers import check_targets
 
-    if args.end is not None and args.start is None:
-        raise OptionError("--end needs --start")
+    if (args.start is None) != (args.end is None):
+        raise OptionError("--start and --end go together")
     check_targets([Path(args.output), Path(args.output).with_suffix(".srt")], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
+    if not (args.audio or transcript.audio):
+        raise OptionError("the transcript names no audio file: give it with --audio", args.transcript)
     made = clip(
         transcript, args.output, audio=args.audio, find=args.find, start=args.start, end=args.end,
         speaker=args.speaker, fade_ms=args.fade, bitrate=args.bitrate, force=args.force,
@@ -538,10 +542,23 @@ COMMANDS = {
 }
 
 
+class _BesideBars(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log records on lines of their own while progress bars are drawn on the same stream (tqdm clears the
+    bars, writes the line, draws them again); a plain handler wrote them onto the end of a bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 - logging's own policy: report, never raise
+            self.handleError(record)
+
+
 def _setup_logging(args: argparse.Namespace) -> None:
     # --quiet silences progress, not warnings (a file read only in part must still say so).
     level = logging.INFO if args.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="podscribe: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level, format="podscribe: %(message)s", handlers=[_BesideBars(sys.stderr)])
     for noisy in ("faster_whisper", "ctranslate2", "numba", "matplotlib", "pyannote", "speechbrain"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

@@ -9,6 +9,7 @@ at: fades, joining, and export to any format ffmpeg writes (bitrate, ID3 title f
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import warnings
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 JOIN_PAUSE_S = 0.4  # silence between two joined turns of a speaker
 TITLE_WORDS = 12  # words of the clip that make its ID3 title
+CONTAINERS = {"m4a": "ipod", "aac": "adts"}  # ffmpeg's muxer for a file name's extension, where they differ
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,11 @@ def clip(
     source = audio or transcript.audio
     if not source:
         raise OptionError("the transcript names no audio file: give the source audio")
+    out = Path(out)
+    fmt = out.suffix.lstrip(".").lower() or "mp3"
+    _check_format(fmt, bitrate, out)
     info = probe(source)
     spans = _spans(transcript, info.duration, find, start, end, speaker, pad)
-    out = Path(out)
     subtitle = out.with_suffix(".srt")
     for target in (out, subtitle):
         if target.exists() and not force:
@@ -84,9 +88,8 @@ def clip(
     excerpt = transcript.excerpt(spans, gap=JOIN_PAUSE_S)
     words = excerpt.words
     title = " ".join(w.text for w in words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
-    fmt = out.suffix.lstrip(".").lower() or "mp3"
     with atomic_target(out) as tmp:
-        _export(joined, tmp, fmt, bitrate, title)
+        _export(joined, tmp, fmt, bitrate, title, out)
     with atomic_target(subtitle) as tmp:
         tmp.write_text(compose_srt(make_cues(excerpt, SubtitleRules())), encoding="utf-8")
     return Clip(audio=out, srt=subtitle, spans=tuple(spans), title=title)
@@ -156,16 +159,31 @@ def _silence(seconds: float, like: AudioSegment) -> AudioSegment:
     return silent.set_channels(like.channels).set_sample_width(like.sample_width)
 
 
-def _export(segment: AudioSegment, path: Path, fmt: str, bitrate: str | None, title: str) -> None:
-    """pydub export through the bundled ffmpeg; ffmpeg's failure is an OptionError naming the format."""
+def _check_format(fmt: str, bitrate: str | None, out: Path) -> None:
+    """OptionError, before any audio is cut, unless ffmpeg writes audio in ``fmt`` (an audio muxer: not
+    a subtitle one such as srt, which would also be the clip's own SRT) and ``bitrate`` reads as one."""
+    if bitrate is not None and not re.fullmatch(r"\d+(\.\d+)?[kKM]?", bitrate):
+        raise OptionError(f"bitrate {bitrate!r}: bits per second, such as 128k", out)
+    proc = subprocess.run(
+        [ffmpeg_path(), "-hide_banner", "-h", f"muxer={CONTAINERS.get(fmt, fmt)}"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace", timeout=60, check=False,
+    )  # fmt: skip
+    if "Default audio codec" not in proc.stdout:
+        raise OptionError(f"ffmpeg writes no audio format {fmt!r}: name the clip .mp3, .m4a, .wav …", out)
+
+
+def _export(segment: AudioSegment, path: Path, fmt: str, bitrate: str | None, title: str, out: Path) -> None:
+    """pydub export through the bundled ffmpeg to ``path`` (``out``'s temporary file); ffmpeg's failure
+    is an OptionError naming ``out`` and the format."""
     _pydub().converter = ffmpeg_path()
     codec = {"m4a": "aac", "aac": "aac", "opus": "libopus"}.get(fmt)
-    container = {"m4a": "ipod", "aac": "adts"}.get(fmt, fmt)
     try:
-        handle = segment.export(path, format=container, codec=codec, bitrate=bitrate, tags={"title": title})
+        handle = segment.export(
+            path, format=CONTAINERS.get(fmt, fmt), codec=codec, bitrate=bitrate, tags={"title": title}
+        )
         handle.close()
     except Exception as e:  # pydub raises CouldntEncodeError with ffmpeg's whole log
-        raise OptionError(f"cannot write a {fmt!r} clip: {str(e).strip().splitlines()[0]}", path) from e
+        raise OptionError(f"cannot write a {fmt!r} clip: {str(e).strip().splitlines()[0]}", out) from e
 
 
 def _pydub() -> type[AudioSegment]:

@@ -200,9 +200,11 @@ def expand_inputs(inputs: Sequence[str], recursive: bool) -> list[tuple[str, str
             jobs += [(m, Path(m).stem) for m in matches if Path(m).is_file()]
         else:
             jobs.append((arg, path.stem))
-    stems = [stem for _, stem in jobs]
-    if len(set(stems)) != len(stems):
-        raise OptionError("two inputs share a file name stem; their outputs would collide")
+    seen: dict[str, str] = {}
+    for source, stem in jobs:
+        if stem in seen:
+            raise OptionError(f"{seen[stem]} and {source} share a file name stem: outputs would collide")
+        seen[stem] = source
     return jobs
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import types
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,8 +51,8 @@ def _torchaudio_without_extension() -> None:
             _IS_TORCHAUDIO_EXT_AVAILABLE=False, _IS_ALIGN_AVAILABLE=False, fail_if_no_align=lambda function: function
         )
         sys.modules["torchaudio._extension"] = stub
-        logger.warning("torchaudio's compiled extension does not load (CUDA build beside CPU torch): "
-                       "using its pure-Python parts only")
+        logger.info("torchaudio's compiled extension does not load (CUDA build beside CPU torch): "
+                    "using its pure-Python parts only")  # all that in-memory audio needs: nothing to act on
 
 
 def _import_pipeline(token: str | None):
@@ -61,7 +62,9 @@ def _import_pipeline(token: str | None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         _torchaudio_without_extension()
-        from pyannote.audio import Pipeline
+        with warnings.catch_warnings():  # its file decoder's: podscribe hands pyannote decoded audio
+            warnings.filterwarnings("ignore", message=r"\s*torchcodec is not installed correctly")
+            from pyannote.audio import Pipeline
     except ImportError as error:
         if (error.name or "").split(".")[0] in ("pyannote", "torch", "torchaudio"):
             raise ModelError("pyannote.audio is not installed: pip install 'podscribe[pyannote]'") from error
