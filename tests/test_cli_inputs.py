@@ -74,6 +74,12 @@ def test_a_bad_file_is_reported_and_the_others_go_on_then_resume(episodes: Path,
     assert {p: (out / p).read_bytes() for p in made} == first
     (episodes / "ep2.mp3").unlink()
     assert podscribe("transcribe", episodes, "-r", "-o", out, "-f", "json,srt", "--skip-existing").returncode == 0
+    (out / "ep1.srt").unlink()  # a run stopped between its outputs, or a format added: only what is missing
+    more = podscribe("transcribe", episodes, "-r", "-o", out, "-f", "json,srt,txt", "--language", "fr", "-q",
+                     "--skip-existing")  # fmt: skip
+    assert more.returncode == 0, more.stderr.decode()
+    assert {p: (out / p).read_bytes() for p in made if p != "ep1.srt"} == {p: first[p] for p in made if p != "ep1.srt"}
+    assert (out / "ep1.srt").read_bytes() == first["ep1.srt"] and (out / "season2" / "ep3.txt").is_file()
 
 
 def test_all_inputs_failing_exits_2(tmp_path: Path):

@@ -254,6 +254,18 @@ def test_html_page_made_from_another_folder(clean, tmp_path, monkeypatch):
     assert f'src="{src}"' in (elsewhere / "page.html").read_text()
 
 
+def test_html_refuses_a_page_not_named_html_and_audio_that_is_not_audio(clean, tmp_path, capsys):
+    """Session 52: ``-o x.txt`` wrote a page there, and ``--embed-audio`` embedded a text file as the audio."""
+    transcript = str(clean["out"] / "short.fr.json")
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio\n" * 20)
+    assert main(["html", transcript, "-o", str(tmp_path / "x.txt")]) == 2
+    assert "x.txt: output must end in .html or .htm" in capsys.readouterr().err
+    assert main(["html", transcript, "-o", str(tmp_path / "p.html"), "--audio", str(notes), "--embed-audio"]) == 2
+    assert f"{notes}: not an audio or video file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.wav"]
+
+
 # ---- 4. errors found before any work --------------------------------------------------------------
 
 

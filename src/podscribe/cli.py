@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR",
                    help="where OUTDIR/<stem>.<ext> go; - writes one format to standard output")
     t.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders of folder inputs")
-    t.add_argument("--skip-existing", action="store_true", help="skip inputs whose outputs all exist (resume)")
+    t.add_argument("--skip-existing", action="store_true", help="write only the outputs not there yet; "
+                   "skip inputs that have them all (resume)")
     t.add_argument("-f", "--formats", default="json,txt", help="json,txt,srt,vtt,rttm,html or all (default json,txt)")
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
     _add_pipeline_fields(t.add_argument_group("speech recognition"), ASR_FIELDS)
@@ -314,18 +315,19 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if [source for source, _ in jobs].count("-") > 1:
         raise OptionError("standard input (-) can be read once")
     outdir = Path(args.output_dir)
-
-    def targets(stem: str) -> list[Path]:
-        return [] if to_stdout else [outdir / f"{stem}.{f}" for f in formats]
-
-    if args.skip_existing:
-        done = [(source, stem) for source, stem in jobs if all(p.exists() for p in targets(stem))]
+    wanted = {stem: list(formats) for _, stem in jobs}  # the formats each input still needs written
+    if args.skip_existing and not to_stdout:
+        wanted = {stem: [f for f in fs if not (outdir / f"{stem}.{f}").exists()] for stem, fs in wanted.items()}
+        done = [(source, stem) for source, stem in jobs if not wanted[stem]]
         for source, _ in done:
             logger.info("%s: outputs exist, skipped", source)
         jobs = [job for job in jobs if job not in done]
         if not jobs:
             print(f"podscribe: all {len(done)} input(s) already done", file=sys.stderr)
             return 0
+
+    def targets(stem: str) -> list[Path]:
+        return [] if to_stdout else [outdir / f"{stem}.{f}" for f in wanted[stem]]
     names = [n.strip() for n in (args.speaker_names or "").split(",") if n.strip()]
     if args.speaker_names is not None and not names:
         raise OptionError(f"--speaker-names {args.speaker_names!r} holds no name: give names with commas")
@@ -345,7 +347,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
                 sys.stdout.write(RENDERERS[formats[0]](transcript, options))
                 sys.stdout.flush()
                 continue
-            written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+            written = write_outputs(transcript, outdir, stem, wanted[stem], force=args.force, options=options)
         except PodscribeError as e:
             if len(jobs) == 1:
                 raise
@@ -465,10 +467,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_html(args: argparse.Namespace) -> int:
+    from .audio import probe
     from .transcript import Transcript
     from .writers import OutputOptions, check_targets, render_html, write_atomic
 
     out = Path(args.output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise OptionError(f"{out}: output must end in .html or .htm")
     check_targets([out], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
     audio = args.audio or transcript.audio
@@ -477,7 +482,7 @@ def cmd_html(args: argparse.Namespace) -> int:
         beside = Path(args.transcript).parent / audio
         audio = os.fspath(beside) if beside.exists() else audio
     if audio:
-        _check_inputs([audio])
+        probe(audio)  # a player for a file that is not audio would play nothing: DecodeError, naming it
     options = OutputOptions(audio=audio, embed_audio=args.embed_audio, page_dir=os.fspath(out.parent))
     text = render_html(transcript, options)
     write_atomic({out: text}, force=args.force)
