@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podscribe.align import (
+from podscribe.alignment import (
     Aligner,
     WordFit,
     aligner_options,

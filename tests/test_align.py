@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from release_rules import check_release
 
-from podscribe.align import (
+from podscribe.alignment import (
     PAD,
     UNLIKELY_LOGPROB,
     Aligner,
@@ -27,6 +27,7 @@ from podscribe.align import (
     line_segment,
     match_words,
     on_timeline,
+    read_text,
     reused_windows,
     snap_to_speech,
     spread_overlaps,
@@ -34,10 +35,11 @@ from podscribe.align import (
     windows,
     word_pairs,
 )
-from podscribe.errors import InputError
+from podscribe.errors import InputError, ReferenceFormatError
 from podscribe.normalizer import Normalizer
 from podscribe.packing import Encoded
 from podscribe.pipeline import Pipeline, make_options
+from podscribe.reference import Reference
 from podscribe.subtitles import RULES, check_cues, make_cues
 from podscribe.transcript import Segment, Transcript, Word, attach_punctuation, is_punctuation
 
@@ -212,13 +214,13 @@ def test_on_a_long_file_only_the_first_hours_windows_are_kept(
 ) -> None:
     """Memory stays bounded: windows starting after KEPT_SECONDS are not kept, their words are aligned in
     windows encoded anew (short.fr twice over, the bound at 20 s: the second window is not kept)."""
-    import podscribe.align
+    import podscribe.alignment
     from podscribe.audio import load_audio
 
-    monkeypatch.setattr(podscribe.align, "KEPT_SECONDS", 20.0)
+    monkeypatch.setattr(podscribe.alignment, "KEPT_SECONDS", 20.0)
     samples = load_audio(SHORT)
     uncached = Aligner(aligner.pipeline.with_options(cache=False))
-    with caplog.at_level("INFO", logger="podscribe.align"):
+    with caplog.at_level("INFO", logger="podscribe.alignment"):
         aligned = uncached.run(np.concatenate([samples, samples]), named_lines(TURNS) * 2)
     kept = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alignment:")]
     assert len(kept) == 1 and " of 1 recognition windows" in kept[0], kept
@@ -298,6 +300,21 @@ def test_a_text_in_another_language_is_refused(aligner: Aligner) -> None:
                "You are an urban planner and you worked on the new traffic plan.")  # fmt: skip
     with pytest.raises(InputError, match="does not match the speech"):
         aligner.run(SHORT, english)
+
+
+def test_a_text_given_as_a_string_or_a_reference(tmp_path: Path) -> None:
+    """A string with a space or a line break is the text; one word is a path (mistyped, when no file has
+    that name); an empty string or a Reference without words is a text without words, not a missing file."""
+    assert read_text("Anne : Bonjour Paul.\n")[0].text == "Bonjour Paul."
+    assert read_text("Bonjour Paul")[1] == "<text>"
+    path = tmp_path / "t.txt"
+    path.write_text("Anne : Bonjour.\n", encoding="utf-8")
+    assert read_text(str(path)) == (read_text("Anne : Bonjour.\n")[0], str(path))
+    with pytest.raises(InputError, match="tx.txt: no such file"):
+        read_text(str(tmp_path / "tx.txt"))
+    for empty in ("", "   ", "... !\n", Reference(())):
+        with pytest.raises(ReferenceFormatError, match="<text>: no words"):
+            read_text(empty)
 
 
 def test_silent_audio_is_named_as_the_fault_not_the_text(aligner: Aligner) -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import podscribe
 from podscribe.audio import SAMPLE_RATE, ffprobe_path, load_audio, probe
-from podscribe.errors import InputError, OptionError
+from podscribe.errors import InputError, OptionError, OutputError
 from podscribe.inputs import open_source
 from podscribe.transcript import Segment, Transcript, Turn, Word, is_punctuation, load_transcript
 
@@ -29,6 +29,22 @@ SHORT = DATA / "short.fr.opus"
 @pytest.fixture(scope="module")
 def samples() -> np.ndarray:
     return load_audio(SHORT)
+
+
+# ---- the package's names ------------------------------------------------------------------------
+def test_each_entry_point_stays_itself_after_every_module_is_imported():
+    """``podscribe.align`` was the function once, then the module ``podscribe/align.py`` (importing a
+    submodule sets the package's attribute of its name): a second ``podscribe.align(...)`` raised
+    "'module' object is not callable". No entry point shares a module's name now."""
+    import importlib
+    import types
+
+    first = {name: getattr(podscribe, name) for name in podscribe._LAZY}
+    for module in podscribe._SUBMODULES:
+        importlib.import_module(f"podscribe.{module}")
+    for name, value in first.items():
+        assert getattr(podscribe, name) is value and not isinstance(value, types.ModuleType), name
+    assert callable(podscribe.align) and podscribe.align is podscribe.alignment.align
 
 
 # ---- inputs ---------------------------------------------------------------------------------------
@@ -72,6 +88,8 @@ def test_pydub_segments_of_any_rate_width_and_channels(samples):
     assert abs(len(out) - len(samples)) <= 2
     n = min(len(out), len(samples))
     assert np.corrcoef(out[:n], samples[:n])[0, 1] > 0.99
+    with pytest.raises(InputError, match="<AudioSegment>: empty audio input"):  # was "holds NaN ..."
+        open_source(AudioSegment.silent(0).set_channels(2))
 
 
 @pytest.mark.parametrize(
@@ -83,13 +101,37 @@ def test_pydub_segments_of_any_rate_width_and_channels(samples):
         (np.zeros((2, 2, 2), np.float32), "1 or 2 dimensions"),
         (np.array([0.0, np.nan], np.float32), "NaN"),
         (np.array(["a"]), "numbers expected"),
-        ((np.zeros(100, np.float32), 0), "sample rate must be a positive integer"),
+        ((np.zeros(100, np.float32), 0), "sample rate must be a whole number of Hz, 1000 to 1000000, not 0"),
+        ((np.zeros(100, np.float32), 10**12), "1000 to 1000000"),  # resampling it ran out of memory
+        ((np.zeros(100, np.float32), 16000.0), "1000 to 1000000"),
         (io.StringIO("text"), "text mode"),
+        ("s19\x00.wav", "not a file name"),
     ],
 )
 def test_bad_inputs_are_input_errors(bad, message):
     with pytest.raises(InputError, match=message):
         open_source(bad)
+
+
+def test_file_objects_in_text_mode_or_closed_are_input_errors(tmp_path):
+    path = tmp_path / "a.wav"
+    path.write_bytes(SHORT.read_bytes())
+    with open(path) as text, pytest.raises(InputError, match=rf"{path}: file object opened in text mode"):
+        open_source(text)
+    closed = open(path, "rb")  # noqa: SIM115 - closed on purpose
+    closed.close()
+    with pytest.raises(InputError, match=rf"{path}: cannot read the file object"):
+        open_source(closed)
+
+
+def test_a_transcript_saved_where_no_file_can_be_is_an_output_error(tmp_path):
+    t = Transcript((Segment.from_words([Word("Bonjour", 0.0, 0.5)]),), duration=1.0)
+    for target in (tmp_path, "", tmp_path / "missing" / "sub" / "t.json"):
+        if target == tmp_path / "missing" / "sub" / "t.json":
+            (tmp_path / "missing").write_text("a file where a folder should be")
+        with pytest.raises(OutputError):
+            t.save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["missing"]
 
 
 def test_transcribe_an_array_a_segment_and_bytes(samples):
@@ -307,6 +349,11 @@ def test_clip_command_and_its_errors(saved, tmp_path):
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
         assert len(bad.stderr.splitlines()) == 1
         assert not list(tmp_path.glob("x.*")) and not list(tmp_path.glob(".x*"))  # no clip, no temporary
+    for bad_call in ({"pad": -10}, {"fade_ms": -5}):  # "the clip lies outside the audio", or a negative fade
+        with pytest.raises(OptionError, match="pad and fade_ms are zero or more"):
+            podscribe.load_transcript(saved).clip(tmp_path / "x.mp3", start=1, end=2, **bad_call)
+    with pytest.raises(OutputError, match="is a folder"):
+        podscribe.load_transcript(saved).clip(tmp_path, start=1, end=2, force=True)  # an IsADirectoryError
     for name in ("x.xyz", "x.srt"):  # no such format; a subtitle format (also the clip's own SRT's name)
         bad = subprocess.run([*run, "--start", "1", "--end", "2", "-o", str(tmp_path / name)],
                              capture_output=True, text=True)  # fmt: skip

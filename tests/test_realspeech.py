@@ -148,7 +148,7 @@ def test_an_unspoken_one_word_sentence_is_flagged_where_it_has_room(test_part: P
     alone, 0 of 8 before ``unspoken_sentences``), and no spoken word is flagged."""
     import numpy as np
 
-    from podscribe.align import Aligner
+    from podscribe.alignment import Aligner
     from podscribe.inputs import open_source
     from podscribe.reference import parse_reference
 

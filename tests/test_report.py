@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from podscribe.errors import OptionError
+from podscribe.errors import OptionError, ReferenceFormatError
 from podscribe.normalizer import Normalizer
 from podscribe.reference import Reference, Utterance, load_reference, load_rttm
 from podscribe.report import evaluate
@@ -78,5 +78,21 @@ def test_report_json_and_table(tmp_path):
 
 
 def test_bad_collar():
-    with pytest.raises(OptionError):
-        evaluate(plain_reference("a"), plain_reference("a"), collar=-0.1)
+    for collar in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(OptionError, match="collar must be a finite number of seconds"):
+            evaluate(plain_reference("a"), plain_reference("a"), collar=collar)
+
+
+def test_a_reference_in_memory_is_checked_as_a_file_is():
+    """A Reference without a word gave a WER of 6700 % (a file's was refused); a Transcript may be the
+    reference (another system's); other types are OptionErrors, not an AttributeError from inside."""
+    transcript = speakers_transcript([("S1", "merci beaucoup"), ("S0", "bonjour à tous")])
+    for empty in (Reference(()), reference_of(("Anne", "")), reference_of(("Anne", "!!! ?"))):
+        with pytest.raises(ReferenceFormatError, match="<reference>: no words in the reference"):
+            evaluate(transcript, empty)
+    assert evaluate(transcript, transcript).wer == 0.0
+    for bad, side in ((5, "reference"), (["a"], "reference")):
+        with pytest.raises(OptionError, match=f"{side} must be a Transcript, a Reference or a path, not"):
+            evaluate(transcript, bad)
+    with pytest.raises(OptionError, match="hypothesis must be a Transcript, a Reference or a path, not None"):
+        evaluate(None, transcript)

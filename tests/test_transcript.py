@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from podscribe.errors import InputError
+from podscribe.errors import InputError, OptionError
 from podscribe.transcript import (
     ATTACHED_SPACE,
     OPENING_MARKS,
@@ -69,6 +69,36 @@ def test_load_errors_name_the_file(tmp_path):
     bad.write_text('{"schema": "other"}')
     with pytest.raises(InputError, match="bad.json: not a podscribe transcript"):
         Transcript.load(bad)
+
+
+def test_an_excerpt_is_of_stretches_of_the_audio():
+    """Spans that are no stretch of the audio once gave excerpts of 7 s (from -5 s), 1e9 s or NaN s."""
+    words = [Word("Bonjour", 0.5, 1.0, speaker="A"), Word("Paul.", 1.1, 1.6, speaker="B")]
+    t = Transcript((Segment.from_words(words[:1], speaker="A"), Segment.from_words(words[1:], speaker="B")),
+                   duration=5.0)  # fmt: skip
+    both = t.excerpt([(1.05, 2.0), (0.4, 1.05)], gap=0.5)
+    assert [(w.text, w.start, w.end) for w in both.words] == [("Paul.", 0.05, 0.55), ("Bonjour", 1.55, 2.05)]
+    assert both.duration == 2.1
+    assert t.excerpt([(4.0, 5.9)]).duration == 1.9  # a clip's audio, probed, may run a little over
+    for spans in ([(-5, 2)], [(0, 1e9)], [(float("nan"), 2)], [(3, 1)]):
+        with pytest.raises(OptionError, match="is no stretch of the audio"):
+            t.excerpt(spans)
+    for gap in (-1.0, float("nan")):
+        with pytest.raises(OptionError, match="gap must be zero or more"):
+            t.excerpt([(0, 1)], gap=gap)
+
+
+def test_optional_keys_left_out_read_as_empty():
+    """``turns``, ``speakers`` and a segment's ``words`` may be left out (a hand-written or older file): once
+    refused as "a JSON list was expected, not tuple"."""
+    words = [Word("Bonjour", 0.5, 1.0, speaker="A"), Word("Paul.", 1.1, 1.6, speaker="A")]
+    t = Transcript((Segment.from_words(words),), duration=5.0, turns=(Turn(0.5, 1.6, "A"),))
+    full = json.loads(t.to_json())
+    for key in ("turns", "speakers"):
+        del full[key]
+    assert Transcript.from_dict(full).words == words and Transcript.from_dict(full).turns == ()
+    del full["segments"][0]["words"]
+    assert Transcript.from_dict(full).segments[0].words == ()
 
 
 def test_speaker_turns_come_from_segments_when_the_transcript_has_none():

@@ -48,6 +48,20 @@ def test_write_outputs_atomic_and_never_overwrites(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
+def test_write_outputs_stays_in_its_folder_and_checks_its_formats(tmp_path):
+    """``"../escape"`` wrote outside the folder, ``""`` a hidden ``.json``; ``["docx"]`` and ``"json"`` (one
+    string: formats "j", "s" ...) were KeyErrors."""
+    out = tmp_path / "out"
+    t = sample_transcript()
+    for stem in ("../escape", "", str(tmp_path / "abs")):
+        with pytest.raises(OptionError, match="a file name inside the output folder"):
+            write_outputs(t, out, stem, ["json"])
+    with pytest.raises(OptionError, match="unknown output format docx"):
+        write_outputs(t, out, "ep", ["json", "docx"])
+    assert not tmp_path.joinpath("escape.json").exists() and not out.exists()
+    assert [p.name for p in write_outputs(t, out, "season2/ep", "json,txt")] == ["ep.json", "ep.txt"]
+
+
 def test_parse_formats():
     assert parse_formats("json, TXT,json") == ["json", "txt"]
     assert "html" in parse_formats("all")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time these load on
     from .pipeline import PipelineOptions as PipelineOptions
     from .pipeline import diarize as diarize
     from .pipeline import transcribe as transcribe
-    from .align import align as align
+    from .alignment import align as align
     from .reference import load_hypothesis as load_hypothesis
     from .reference import load_reference as load_reference
     from .reference import load_rttm as load_rttm
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the real types for type checkers; at run time these load on
 # Heavier entry points are imported on first use so that `import podscribe` stays fast.
 _LAZY = {
     "transcribe": "pipeline",
-    "align": "align",
+    "align": "alignment",
     "diarize": "pipeline",
     "Pipeline": "pipeline",
     "PipelineOptions": "pipeline",
@@ -62,7 +62,8 @@ _LAZY = {
     "write_outputs": "writers",
 }
 
-_SUBMODULES = {"align", "audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline", "reference",
+_SUBMODULES = {"alignment", "audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline",
+               "reference",
                "report", "scores", "speaker_mapping", "subtitles", "transcript", "weights", "writers", "html", "plot",
                "asr", "diarization", "inputs", "clips", "batching"}
 

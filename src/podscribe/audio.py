@@ -242,9 +242,11 @@ def _check_file(path: str | os.PathLike[str]) -> str:
     try:
         st = os.stat(path)
     except FileNotFoundError as e:
-        raise InputError("no such file", path) from e
+        raise InputError("no such file", path or "''") from e
     except OSError as e:
         raise InputError(f"cannot access: {e.strerror}", path) from e
+    except ValueError as e:  # a NUL in the path
+        raise InputError(f"not a file name: {e}", repr(path)) from e
     if stat.S_ISDIR(st.st_mode):
         raise InputError("is a directory, not an audio file", path)
     if not stat.S_ISREG(st.st_mode):

@@ -392,7 +392,7 @@ def _report_rules(args: argparse.Namespace, transcript, rules) -> None:
 
 
 def cmd_align(args: argparse.Namespace) -> int:
-    from .align import Aligner, aligner_options
+    from .alignment import Aligner, aligner_options
     from .pipeline import Pipeline
     from .writers import OutputOptions, check_targets, parse_formats, write_outputs
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .audio import ffmpeg_path, probe
-from .errors import DecodeError, InputError, OptionError
+from .errors import DecodeError, InputError, OptionError, OutputError
 from .files import atomic_target
 from .subtitles import SubtitleRules, compose_srt, make_cues
 from .views import ClipSource
@@ -54,7 +54,8 @@ def clip(
     bitrate: str | None = "192k",
     force: bool = False,
 ) -> Clip:
-    """Export a soundbite of ``transcript`` to ``out`` (format from its suffix) and ``out``.srt.
+    """Export a soundbite of ``transcript`` to ``out`` (format from its suffix) and its SRT beside it
+    (``out`` with the suffix ``.srt``: ``bite.mp3`` -> ``bite.srt``).
 
     Args:
         transcript: the transcript whose audio is cut.
@@ -73,6 +74,10 @@ def clip(
     if not source:
         raise OptionError("the transcript names no audio file: give the source audio")
     out = Path(out)
+    if not (pad >= 0 and fade_ms >= 0):
+        raise OptionError(f"pad and fade_ms are zero or more, not {pad} and {fade_ms}")
+    if out.is_dir():
+        raise OutputError("is a folder: give the clip's file name", out)
     fmt = out.suffix.lstrip(".").lower() or "mp3"
     _check_format(fmt, bitrate, out)
     info = probe(source)

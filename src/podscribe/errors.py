@@ -11,7 +11,9 @@ class PodscribeError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = os.fspath(path) if path is not None else None
+        # a path, or what stood for one (an int given by mistake): never a TypeError while reporting another
+        self.path = (os.fspath(path) if isinstance(path, (str, os.PathLike))
+                     else None if path is None else repr(path))  # fmt: skip
         self.cause = message
         super().__init__(f"{self.path}: {message}" if self.path else message)
 

@@ -108,11 +108,13 @@ def _from_temporary_file(data: bytes, name: str, read: Callable[[Path], T]) -> T
 
 def _samples_source(samples: np.ndarray, rate: int, name: str) -> AudioSource:
     """Samples in memory: (n,), (n, channels) or (channels, n) of any numeric dtype, at ``rate`` Hz."""
+    if samples.size == 0:  # before the down-mix, whose mean of nothing is NaN
+        raise InputError("empty audio input", name)
     mono = _mono(samples, name)
     if not np.all(np.isfinite(mono)):
         raise InputError("audio array holds NaN or infinite values", name)
     audio = np.ascontiguousarray(_resample(mono, rate), dtype=np.float32)
-    if audio.size == 0:
+    if audio.size == 0:  # fewer samples than one at 16 kHz
         raise InputError("empty audio input", name)
     source = AudioSource(name=name, path=None, digest=hashlib.sha256(audio.tobytes()).hexdigest(), load=lambda: audio)
     source.load()  # already in memory: nothing left to decode
@@ -152,16 +154,26 @@ def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
     return resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
 
 
+MIN_RATE, MAX_RATE = 1_000, 1_000_000  # Hz: no recording lies beyond (10**12 Hz ran out of memory resampling)
+
+
 def _rate(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise InputError(f"sample rate must be a positive integer, not {value!r}")
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not (whole and MIN_RATE <= value <= MAX_RATE):
+        raise InputError(f"sample rate must be a whole number of Hz, {MIN_RATE} to {MAX_RATE}, not {value!r}")
     return int(value)
 
 
 def _read_all(stream: Any) -> bytes:
-    data = stream.read()
+    name = getattr(stream, "name", None)
+    try:
+        data = stream.read()
+    except UnicodeDecodeError as e:  # a file opened with open(path) reads text
+        raise InputError("file object opened in text mode: open it with 'rb'", name) from e
+    except ValueError as e:  # read of a closed file
+        raise InputError(f"cannot read the file object: {e}", name) from e
     if isinstance(data, str):
-        raise InputError("file object opened in text mode: open it with 'rb'", getattr(stream, "name", None))
+        raise InputError("file object opened in text mode: open it with 'rb'", name)
     if not isinstance(data, (bytes, bytearray)):
         raise InputError(f"file object read() gave {type(data).__name__}, not bytes")
     return bytes(data)

@@ -521,7 +521,8 @@ def transcribe(
         num_speakers: exact speaker count (wins over the range).
         min_speakers: fewest speakers the diarizer may find.
         max_speakers: most speakers the diarizer may find.
-        speaker_names: display names for the speakers in order of first appearance.
+        speaker_names: display names for the speakers in order of first appearance (a list, or one string
+            of names separated by commas).
         reference: a reference transcript (``Name : text``) whose names label the speakers.
         voices: display name -> voice sample file, to name speakers by their voice.
         options: a full ``PipelineOptions`` to start from.
@@ -591,7 +592,11 @@ def make_options(base: PipelineOptions | None = None, **options: Any) -> Pipelin
     if unknown:
         raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
     if "speaker_names" in options:
-        options["speaker_names"] = tuple(options["speaker_names"] or ())
+        names = options["speaker_names"] or ()
+        names = names.split(",") if isinstance(names, str) else names  # "Ann, Bob" as the command's flag
+        if not all(isinstance(n, str) for n in names):
+            raise OptionError(f"speaker_names must be names (strings), not {names!r}", option="speaker_names")
+        options["speaker_names"] = tuple(n.strip() for n in names)
     base = base if base is not None else PipelineOptions()
     base_asr = options.pop("asr", base.asr)
     base_diar = options.pop("diarization", base.diarization)

@@ -142,16 +142,16 @@ class Reference:
 
 def load_reference(path: str | os.PathLike[str]) -> Reference:
     """Read a reference transcript (``Name : text``, plain text, STM, SRT, WebVTT or podscribe JSON)."""
-    return _with_words(_load(path), path)
+    return require_words(_load(path), path)
 
 
 def parse_reference(text: str, name: str = "<text>") -> Reference:
     """A reference given as a string (any text format ``load_reference`` reads; ``name`` in messages)."""
     lines = list(enumerate(text.splitlines(), start=1))
-    return _with_words(_sniff(lines)(name, lines), name)
+    return require_words(_sniff(lines)(name, lines), name)
 
 
-def _with_words(reference: Reference, name: str | os.PathLike[str]) -> Reference:
+def require_words(reference: Reference, name: str | os.PathLike[str]) -> Reference:
     """``reference``, or ReferenceFormatError when it holds no word (no letter or digit: a WER against
     it would divide by zero)."""
     if not any(c.isalnum() for c in reference.text):

@@ -20,9 +20,10 @@ import os
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
+from .errors import InputError, OptionError, OutputError
 from .files import atomic_target
 from .views import OPENING_MARKS
 
@@ -184,7 +185,15 @@ class Transcript:
 
     def excerpt(self, spans: Iterable[tuple[float, float]], gap: float = 0.0) -> Transcript:
         """The words inside ``spans`` (seconds, in order), re-timed as they sound when those stretches
-        are played one after another from 0 with ``gap`` s between them (a soundbite's transcript)."""
+        are played one after another from 0 with ``gap`` s between them (a soundbite's transcript).
+        OptionError for a span that is no stretch of the audio (NaN, negative, reversed, or ending over
+        a second after it: a clip's audio, probed, may be a little longer) and for a negative gap."""
+        spans = list(spans)
+        for start, end in spans:
+            if not 0 <= start <= end <= self.duration + 1.0:
+                raise OptionError(f"span ({start}, {end}) is no stretch of the audio (0-{self.duration:g} s)")
+        if not gap >= 0:
+            raise OptionError(f"gap must be zero or more seconds, not {gap}")
         words: list[Word] = []
         offset = 0.0
         for start, end in spans:
@@ -235,9 +244,15 @@ class Transcript:
         return pd.DataFrame(rows, columns=["start", "end", "text", "probability", "speaker", "name"])
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write this transcript's JSON to ``path`` (atomically); ``load_transcript(path)`` reads it back."""
-        with atomic_target(path) as tmp:
-            tmp.write_text(self.to_json(), encoding="utf-8")
+        """Write this transcript's JSON to ``path`` (atomically; an existing file is replaced);
+        ``load_transcript(path)`` reads it back. OutputError when it cannot be written there."""
+        if not Path(path).name or Path(path).is_dir():
+            raise OutputError("a folder, not a file: give the JSON file's path", path or "''")
+        try:
+            with atomic_target(path) as tmp:
+                tmp.write_text(self.to_json(), encoding="utf-8")
+        except OSError as e:
+            raise OutputError(f"cannot write: {e.strerror or e}", path) from e
 
     # ---- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -282,17 +297,17 @@ class Transcript:
                         speaker=w.get("speaker"),
                         aligned=_flag(w.get("aligned", True)),
                     )
-                    for w in _list(s.get("words", ()))
+                    for w in _list(s.get("words", []))
                 ),
             )
             for s in _list(data["segments"])
         )
         names = {
             sp["id"]: _text(sp["name"])
-            for sp in _list(data.get("speakers", ()))
+            for sp in _list(data.get("speakers", []))
             if sp.get("name") not in (None, sp["id"])
         }
-        turns = tuple(turn_from_dict(t) for t in _list(data.get("turns", ())))
+        turns = tuple(turn_from_dict(t) for t in _list(data.get("turns", [])))
         return cls(
             segments=segments,
             duration=_time(data["duration"]),

@@ -171,8 +171,11 @@ def write_outputs(
     force: bool = False,
     options: OutputOptions = OutputOptions(),
 ) -> list[Path]:
-    """Render ``transcript`` in each format to ``outdir/stem.<ext>``, atomically."""
-    targets = {Path(outdir) / f"{stem}.{fmt}": fmt for fmt in formats}
+    """Render ``transcript`` in each ``formats`` (``parse_formats``) to ``outdir/stem.<ext>``, atomically.
+    ``stem`` may hold sub-folders (``season2/ep3``), not leave ``outdir``."""
+    if not stem or Path(stem).is_absolute() or ".." in Path(stem).parts:
+        raise OptionError(f"stem {stem!r}: a file name inside the output folder is needed")
+    targets = {Path(outdir) / f"{stem}.{fmt}": fmt for fmt in parse_formats(formats)}
     check_targets(targets, force)
     options = replace(options, page_dir=os.fspath(outdir))
     return write_atomic({p: RENDERERS[fmt](transcript, options) for p, fmt in targets.items()}, force)

@@ -48,7 +48,7 @@ from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
 from .packing import Encoded, Pieces, vad_regions
 from .pipeline import NO_SPEECH, Pipeline, PipelineOptions, StageProgress, make_options
-from .reference import Reference, load_reference, parse_reference
+from .reference import Reference, load_reference, parse_reference, require_words
 from .transcript import (
     Segment,
     Transcript,
@@ -121,8 +121,8 @@ def align(
         audio: a path, a binary file object, bytes, a numpy array (16 kHz mono float32),
             ``(array, sample_rate)`` or a pydub ``AudioSegment``.
         text_or_path: the text: a file in any format ``load_reference`` reads (``Name : text`` lines,
-            plain text, STM ...), the text itself as a string (it has a line break or is no file's
-            name), or a ``Reference``.
+            plain text, STM ...), the text itself as a string (one that names no file and has a line
+            break or a space: a single word is taken for a mistyped path), or a ``Reference``.
         language: language code or name of the speech and text; None detects it from the audio.
         model: Whisper model name or local CTranslate2 folder (faster-whisper engine).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
@@ -160,9 +160,10 @@ def aligner_options(options: PipelineOptions) -> PipelineOptions:
 def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Reference, str]:
     """The text as a Reference, and a name for messages (its path, or ``<text>``)."""
     if isinstance(text_or_path, Reference):
-        return text_or_path, "<text>"
+        return require_words(text_or_path, "<text>"), "<text>"
     if isinstance(text_or_path, str) and ("\n" in text_or_path or not Path(text_or_path).is_file()):
-        if len(text_or_path) < 256 and "\n" not in text_or_path and " " not in text_or_path.strip():
+        word = len(text_or_path) < 256 and "\n" not in text_or_path and " " not in text_or_path.strip()
+        if word and text_or_path.strip():
             raise InputError("no such file", text_or_path)  # a path mistyped, not a one-word text
         return parse_reference(text_or_path), "<text>"
     return load_reference(text_or_path), os.fspath(text_or_path)
