@@ -396,6 +396,27 @@ def test_engine_options_are_checked_on_creation(options, message):
         podscribe.PipelineOptions(**options)
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"cache": "no"}, "cache must be bool, not 'no'"),  # was true: the cache stayed on
+    ({"vad": "yes"}, "vad must be bool"),
+    ({"model": 5}, "model must be str, not 5"),  # was a TypeError from pathlib, later
+    ({"temperature": -1}, "temperature must be one or more numbers of at least 0"),  # a TypeError inside
+    ({"temperature": "hot"}, r"temperature must be tuple\[float, ...\]"),
+    ({"initial_prompt": 5}, r"initial_prompt must be str \| None"),
+    ({"no_speech_threshold": float("nan")}, "no_speech_threshold must be float"),
+    ({"asr": "x"}, "asr must be ASROptions, not 'x'"),  # was a TypeError from dataclasses.replace
+    ({"diarization": {}}, "diarization must be DiarizationOptions"),
+])  # fmt: skip
+def test_option_types_are_checked_by_make_options(options, message):
+    with pytest.raises(OptionError, match=message):
+        podscribe.pipeline.make_options(**options)
+
+
+def test_paths_and_a_single_temperature_are_taken_as_they_mean():
+    made = podscribe.pipeline.make_options(model=Path("base"), reference=Path("ref.txt"), temperature=0.3)
+    assert (made.model, made.reference, made.asr.temperature) == ("base", "ref.txt", (0.3,))
+
+
 def test_threads_and_compute_type_reach_the_engine():
     pipe = podscribe.Pipeline(podscribe.PipelineOptions(cpu_threads=1, compute_type="float32", diarizer=None))
     engine = pipe.engine

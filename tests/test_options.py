@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from podscribe.errors import OptionError
-from podscribe.options import check_choice, check_count, option
+from podscribe.options import check_choice, check_count, check_types, option
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,3 +39,36 @@ def test_check_choice_names_the_field_and_the_choices() -> None:
     with pytest.raises(OptionError, match=r"^kind must be one of a, b, None, not 'c'$") as caught:
         check_choice(_Example(kind="c"), "kind", ("a", "b", None))
     assert caught.value.option == "kind"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Typed:
+    on: bool = True
+    size: int = 1
+    level: float = 0.5
+    name: str = "a"
+    maybe: float | None = None
+    several: tuple[float, ...] = (0.0,)
+    inner: _Example = _Example()
+    anything: object = None  # not a plain type: left to the class's own check
+
+
+@pytest.mark.parametrize("field, value", [
+    ("on", True), ("size", 3), ("level", 2), ("level", -1.5), ("maybe", None), ("maybe", 0.1),
+    ("several", ()), ("several", (0.2, 1)), ("inner", _Example(count=2)), ("anything", "x"), ("name", ""),
+])  # fmt: skip
+def test_check_types_accepts_values_of_the_declared_types(field, value) -> None:
+    check_types(_Typed(**{field: value}))
+
+
+@pytest.mark.parametrize("field, value, shown", [
+    ("on", "no", "bool"), ("on", 1, "bool"), ("size", True, "int"), ("size", 2.5, "int"),
+    ("level", "0.5", "float"), ("level", float("nan"), "float"), ("level", float("inf"), "float"),
+    ("maybe", "x", "float | None"),
+    ("several", [0.0], "tuple[float, ...]"), ("several", (0.0, "x"), "tuple[float, ...]"), ("name", 5, "str"),
+    ("inner", {}, "_Example"),
+])  # fmt: skip
+def test_check_types_names_the_field_and_its_type(field, value, shown) -> None:
+    with pytest.raises(OptionError) as e:
+        check_types(_Typed(**{field: value}))
+    assert str(e.value) == f"{field} must be {shown}, not {value!r}" and e.value.option == field

@@ -8,6 +8,10 @@ command line rewrites field names to its flags.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import types
+import typing
 from dataclasses import field
 from typing import Any
 
@@ -17,6 +21,43 @@ from .errors import OptionError
 def option(default: Any, flag: str, help: str, **more: Any) -> Any:
     """A dataclass field with ``default``, offered on the command line as ``flag`` with ``help``."""
     return field(default=default, metadata={"flag": flag, "help": help, **more})
+
+
+def check_types(options: object) -> None:
+    """OptionError for a field whose value is not of its declared type, where that type is plain: bool, int,
+    float (finite; an int will do), str, one of these or None, a tuple of them (``tuple[float, ...]``), or an
+    options dataclass. ``cache="no"`` was true and ``temperature=-1`` failed inside faster-whisper; other
+    types (mappings, callables) are each class's own check."""
+    hints = typing.get_type_hints(type(options))
+    for f in dataclasses.fields(options):  # type: ignore[arg-type]
+        value, hint = getattr(options, f.name), hints[f.name]
+        if not _is(value, hint):
+            shown = hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+            raise OptionError(f"{f.name} must be {shown}, not {value!r}", option=f.name)
+
+
+def _is(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits ``hint`` (True for a kind of hint this check leaves alone)."""
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    if dataclasses.is_dataclass(hint):
+        return isinstance(value, hint)  # type: ignore[arg-type]
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType) and all(a is type(None) or _plain(a) for a in args):
+        return any(value is None if a is type(None) else _is(value, a) for a in args)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis and _plain(args[0]):
+        return isinstance(value, tuple) and all(_is(v, args[0]) for v in value)
+    return True
+
+
+def _plain(hint: Any) -> bool:
+    return hint in (bool, int, float, str) or dataclasses.is_dataclass(hint)
 
 
 def check_count(options: object, name: str, minimum: int = 1) -> None:

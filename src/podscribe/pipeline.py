@@ -34,7 +34,7 @@ from .diarization import DIARIZERS, SECONDS_PER_SPEAKER, DiarizationOptions, Dia
 from .errors import InputError, OptionError
 from .files import atomic_target, cache_dir
 from .inputs import AudioInput, AudioSource, open_source
-from .options import check_choice, check_count, option
+from .options import check_choice, check_count, check_types, option
 from .packing import Encoded, recognise_turns, speech_turns
 from .transcript import Segment, Transcript, Turn, turn_from_dict
 from .weights import weights_id
@@ -101,6 +101,10 @@ class PipelineOptions:
     progress: bool | ProgressCallback = False
 
     def __post_init__(self) -> None:
+        for name in ("model", "pyannote", "reference"):  # paths may come as pathlib.Path
+            if isinstance(getattr(self, name), os.PathLike):
+                object.__setattr__(self, name, os.fspath(getattr(self, name)))
+        check_types(self)
         check_choice(self, "engine", tuple(ENGINES))
         check_device(self.device)
         check_choice(self, "diarizer", (*DIARIZERS, "none", None))
@@ -597,6 +601,9 @@ def make_options(base: PipelineOptions | None = None, **options: Any) -> Pipelin
         if not all(isinstance(n, str) for n in names):
             raise OptionError(f"speaker_names must be names (strings), not {names!r}", option="speaker_names")
         options["speaker_names"] = tuple(n.strip() for n in names)
+    for name, kind in (("asr", ASROptions), ("diarization", DiarizationOptions)):
+        if name in options and not isinstance(options[name], kind):
+            raise OptionError(f"{name} must be {kind.__name__}, not {options[name]!r}", option=name)
     base = base if base is not None else PipelineOptions()
     base_asr = options.pop("asr", base.asr)
     base_diar = options.pop("diarization", base.diarization)

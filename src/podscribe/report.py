@@ -17,7 +17,7 @@ from typing import Any
 from .der import DiarizationScores, diarization_scores
 from .errors import InputError, OptionError
 from .normalizer import Normalizer
-from .reference import Reference, load_hypothesis, load_reference, load_rttm, require_words
+from .reference import Reference, load_hypothesis, load_reference, load_rttm
 from .scores import Region, SpeakerScore, WordErrors, align, cp_scores, normalised_by_speaker, worst_regions
 from .speaker_mapping import names_of_pairs
 from .transcript import Transcript, Turn
@@ -154,7 +154,8 @@ def evaluate(
     Args:
         hypothesis: a Transcript, a Reference, or a path (podscribe JSON, SRT, VTT, TXT).
         reference: a Reference, a Transcript or a path ('Name : text' lines, plain text, STM); None scores
-            turns only. OptionError for another type; ReferenceFormatError when it holds no word.
+            turns only. OptionError for another type. A file without words is a ReferenceFormatError; a
+            Reference built without words scores as jiwer 4 does (WER = the insertions).
         reference_turns: speaker turns (or an RTTM path) for DER and JER; default the reference's own.
         hypothesis_turns: the hypothesis's turns (or an RTTM path); default the transcript's.
         collar: DER forgiveness in seconds each side of a reference boundary (0: none).
@@ -176,8 +177,6 @@ def evaluate(
         if not isinstance(side, (Transcript, Reference)) and (side is not None or name == "hypothesis"):
             kind = type(side).__name__
             raise OptionError(f"{name} must be a Transcript, a Reference or a path, not {kind}")
-    if reference is not None:  # one built in memory too: the same check as a file's
-        require_words(reference, "<reference>")
     if isinstance(hypothesis, Transcript):
 
         normalizer = normalizer or Normalizer.for_language(hypothesis.language)

@@ -14,7 +14,8 @@ import numpy as np
 from .._plugins import load_plugin
 from ..audio import ProgressCallback as ProgressCallback  # engines report seconds of audio decoded
 from ..languages import check_language
-from ..options import check_count, option
+from ..errors import OptionError
+from ..options import check_count, check_types, option
 from ..transcript import Segment
 
 Clips = Sequence[tuple[float, float]]
@@ -69,9 +70,16 @@ class ASROptions:
     trim: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.temperature, (int, float)):  # one temperature, as faster-whisper takes it
+            object.__setattr__(self, "temperature", (self.temperature,))
         object.__setattr__(self, "language", check_language(self.language))  # "French" -> "fr"
         for name in ("beam_size", "batch_size"):
             check_count(self, name)
+        check_types(self)
+        if not (self.temperature and min(self.temperature) >= 0):
+            raise OptionError("temperature must be one or more numbers of at least 0, "
+                              f"not {self.temperature!r}",
+                              option="temperature")  # fmt: skip
 
 
 Ranking = tuple[tuple[str, float], ...]
