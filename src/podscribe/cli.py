@@ -314,6 +314,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         raise OptionError("-o - writes one format of one input to standard output")
     if [source for source, _ in jobs].count("-") > 1:
         raise OptionError("standard input (-) can be read once")
+    names = [n.strip() for n in (args.speaker_names or "").split(",") if n.strip()]
+    if args.speaker_names is not None and not names:
+        raise OptionError(f"--speaker-names {args.speaker_names!r} holds no name: give names with commas")
     outdir = Path(args.output_dir)
     wanted = {stem: list(formats) for _, stem in jobs}  # the formats each input still needs written
     if args.skip_existing and not to_stdout:
@@ -325,13 +328,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         if not jobs:
             print(f"podscribe: all {len(done)} input(s) already done", file=sys.stderr)
             return 0
-
-    def targets(stem: str) -> list[Path]:
-        return [] if to_stdout else [outdir / f"{stem}.{f}" for f in wanted[stem]]
-    names = [n.strip() for n in (args.speaker_names or "").split(",") if n.strip()]
-    if args.speaker_names is not None and not names:
-        raise OptionError(f"--speaker-names {args.speaker_names!r} holds no name: give names with commas")
-    check_targets([p for _, stem in jobs for p in targets(stem)], args.force, OVERWRITE)
+    if not to_stdout:
+        check_targets([outdir / f"{stem}.{f}" for _, stem in jobs for f in wanted[stem]], args.force, OVERWRITE)
     pipeline = Pipeline(_pipeline_options(
         args, speaker_names=names, voices=_parse_voices(args.voice), progress=not args.quiet,
     ))  # fmt: skip

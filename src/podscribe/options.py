@@ -9,6 +9,7 @@ command line rewrites field names to its flags.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -28,12 +29,18 @@ def check_types(options: object) -> None:
     float (finite; an int will do), str, one of these or None, a tuple of them (``tuple[float, ...]``), or an
     options dataclass. ``cache="no"`` was true and ``temperature=-1`` failed inside faster-whisper; other
     types (mappings, callables) are each class's own check."""
-    hints = typing.get_type_hints(type(options))
+    hints = _hints(type(options))  # type: ignore[arg-type]  # a class is hashable
     for f in dataclasses.fields(options):  # type: ignore[arg-type]
         value, hint = getattr(options, f.name), hints[f.name]
         if not _is(value, hint):
             shown = hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
             raise OptionError(f"{f.name} must be {shown}, not {value!r}", option=f.name)
+
+
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    """A class's field types, resolved once (the annotations are strings: ``from __future__``)."""
+    return typing.get_type_hints(kind)
 
 
 def _is(value: Any, hint: Any) -> bool:

@@ -598,9 +598,7 @@ def make_options(base: PipelineOptions | None = None, **options: Any) -> Pipelin
     if "speaker_names" in options:
         names = options["speaker_names"] or ()
         names = names.split(",") if isinstance(names, str) else names  # "Ann, Bob" as the command's flag
-        if not all(isinstance(n, str) for n in names):
-            raise OptionError(f"speaker_names must be names (strings), not {names!r}", option="speaker_names")
-        options["speaker_names"] = tuple(n.strip() for n in names)
+        options["speaker_names"] = tuple(n.strip() if isinstance(n, str) else n for n in names)  # check_types
     for name, kind in (("asr", ASROptions), ("diarization", DiarizationOptions)):
         if name in options and not isinstance(options[name], kind):
             raise OptionError(f"{name} must be {kind.__name__}, not {options[name]!r}", option=name)

@@ -10,7 +10,7 @@ import numpy as np
 from .._plugins import load_plugin
 from ..audio import ProgressCallback
 from ..errors import OptionError
-from ..options import check_count, check_types, option
+from ..options import check_count, option
 from ..transcript import Turn
 
 # A voice needs about this much speech to be told apart (measured floor: one who says under about 4 s
@@ -33,7 +33,6 @@ class DiarizationOptions:
     def __post_init__(self) -> None:
         for name in ("num_speakers", "min_speakers", "max_speakers"):
             check_count(self, name)
-        check_types(self)
         if self.min_speakers > self.max_speakers:
             raise OptionError(
                 f"need 1 <= min_speakers <= max_speakers, got {self.min_speakers} and {self.max_speakers}",
