@@ -63,8 +63,8 @@ _LAZY = {
 }
 
 _SUBMODULES = {"alignment", "audio", "assign", "der", "files", "naming", "normalizer", "palette", "pipeline",
-               "reference", "report", "scores", "speaker_mapping", "subtitles", "transcript", "weights", "writers",
-               "html", "plot", "asr", "diarization", "inputs", "clips", "batching"}
+               "reference", "report", "scores", "speaker_mapping", "subtitles", "transcript", "weights",
+               "writers", "html", "plot", "asr", "diarization", "inputs", "clips", "batching"}
 
 __all__ = ["PodscribeError", "Segment", "Transcript", "Turn", "Word", "__version__", "load_transcript", *_LAZY]
 

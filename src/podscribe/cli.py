@@ -329,7 +329,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             print(f"podscribe: all {len(done)} input(s) already done", file=sys.stderr)
             return 0
     if not to_stdout:
-        check_targets([outdir / f"{stem}.{f}" for _, stem in jobs for f in wanted[stem]], args.force, OVERWRITE)
+        targets = [outdir / f"{stem}.{f}" for _, stem in jobs for f in wanted[stem]]
+        check_targets(targets, args.force, OVERWRITE)
     pipeline = Pipeline(_pipeline_options(
         args, speaker_names=names, voices=_parse_voices(args.voice), progress=not args.quiet,
     ))  # fmt: skip
