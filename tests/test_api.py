@@ -62,6 +62,20 @@ def test_path_bytes_and_file_objects_decode_alike_and_share_the_cache_key(sample
         np.testing.assert_array_equal(source.load(), samples)
 
 
+def test_a_damaged_input_in_memory_is_named_in_its_warning_not_its_temporary_file(tmp_path, caplog):
+    """Bytes are decoded from a private temporary file; the truncation warning names the input."""
+    wav = tmp_path / "whole.wav"
+    subprocess.run([podscribe.audio.ffmpeg_path(), "-nostdin", "-v", "error", "-i", SHORT, wav], check=True)
+    data = wav.read_bytes()
+    source = open_source(io.BytesIO(data[: len(data) // 2 // 4 * 4]))
+    with caplog.at_level("WARNING", logger="podscribe"):
+        source.load()
+    assert caplog.text.count("looks truncated") == 1 and "<file object>: decoded" in caplog.text
+    assert source.damage is not None and source.damage.startswith("decoded") and "podscribe-" not in caplog.text
+    whole = open_source(data)
+    assert whole.load().size and whole.damage is None
+
+
 def test_arrays_are_downmixed_and_resampled(samples):
     np.testing.assert_array_equal(open_source(samples).load(), samples)
     stereo = np.stack([samples, samples], axis=1)

@@ -88,14 +88,23 @@ def test_subtitles_recut_from_json_and_evaluate(transcribed: Path, tmp_path: Pat
         assert key in report
 
 
-def test_second_run_uses_the_cache(tmp_path: Path) -> None:
+def test_second_run_uses_the_cache_and_repeats_a_damage_warning(tmp_path: Path) -> None:
+    """A rerun served from the result cache decodes nothing, yet warns again that the file is cut short."""
+    whole, cut = tmp_path / "whole.wav", tmp_path / "short.fr.wav"
+    subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-i", DATA / "short.fr.opus", "-ac", "1", whole],
+                   check=True)
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) * 3 // 4 // 2 * 2])
     env = {"PODSCRIBE_CACHE": str(tmp_path / "cache")}
-    first = podscribe("transcribe", DATA / "short.fr.opus", "-o", tmp_path, "-f", "json", "--quiet", env=env)
+    first = podscribe("transcribe", cut, "-o", tmp_path, "-f", "json", "--quiet", env=env)
     assert first.returncode == 0, first.stderr
-    second = podscribe("transcribe", DATA / "short.fr.opus", "-o", tmp_path, "-f", "vtt", "-v", env=env)
+    second = podscribe("transcribe", cut, "-o", tmp_path, "-f", "vtt", "-v", env=env)
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "short.fr.vtt").exists()
     assert "cached" in second.stderr
+    for run in (first, second):
+        assert f"{cut}: decoded" in run.stderr and "the file looks truncated or corrupt" in run.stderr
+    assert "decoded" not in podscribe("transcribe", whole, "-o", tmp_path, "-f", "json", "-q", env=env).stderr
 
 
 # ---- bad input ----------------------------------------------------------------------------------

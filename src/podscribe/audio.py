@@ -110,7 +110,17 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
 
 
 def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode the first audio stream of ``path`` to 16 kHz mono float32 samples (down-mixed, resampled)."""
+    """Decode the first audio stream of ``path`` to 16 kHz mono float32 samples (down-mixed, resampled);
+    a file that looks truncated or corrupt is decoded as far as it goes, with a warning."""
+    audio, damage = decode_audio(path)
+    if damage:
+        logger.warning("%s: %s", os.fspath(path), damage)
+    return audio
+
+
+def decode_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, str | None]:
+    """``load_audio``'s samples, and what looks truncated or corrupt in the file (None when nothing does),
+    for a caller that names the input itself or repeats the warning (a result served from the cache)."""
     info = probe(path)
     path = info.path
     command = [
@@ -124,24 +134,18 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     if n == 0:
         raise DecodeError("no decodable audio (empty, truncated or corrupt)", path)
     audio.resize(n, refcheck=False)
+    damage = []
     not_numbers = ~np.isfinite(audio)  # float PCM can hold NaN or infinity: no model reads them
     if not_numbers.any():
         audio[not_numbers] = 0.0
-        logger.warning(
-            "%s: %d samples are not numbers (NaN or infinite); read as silence", path, not_numbers.sum()
-        )
+        damage.append(f"{not_numbers.sum()} samples are not numbers (NaN or infinite); read as silence")
     decoded = n / SAMPLE_RATE
     cause = _last_line(errors, path) if errors.strip() else ogg_cut(path) or wav_cut(path)
     if cause or info.duration - decoded > max(0.5, 0.02 * info.duration):
         declared = f" of {info.duration:.1f} s declared" if info.duration - decoded >= 0.05 else ""
-        logger.warning(
-            "%s: decoded %.1f s%s; the file looks truncated or corrupt (%s)",
-            path,
-            decoded,
-            declared,
-            cause or "shorter than its container declares",
-        )
-    return audio
+        cause = cause or "shorter than its container declares"
+        damage.append(f"decoded {decoded:.1f} s{declared}; the file looks truncated or corrupt ({cause})")
+    return audio, "; ".join(damage) or None
 
 
 def wav_cut(path: str | os.PathLike[str]) -> str | None:

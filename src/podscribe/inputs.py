@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, Union
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, load_audio, probe
+from .audio import SAMPLE_RATE, decode_audio, probe
 from .errors import DecodeError, InputError, OptionError
 from .files import sha256_file
 
@@ -34,18 +35,22 @@ AudioInput = Union[
     str, "os.PathLike[str]", bytes, bytearray, BinaryIO, np.ndarray, "tuple[np.ndarray, int]", "AudioSegment"
 ]
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 ACCEPTED = "a path, a binary file object, bytes, a numpy array (16 kHz mono), (array, rate) or a pydub AudioSegment"
 
 
 class AudioSource:
     """One audio input made uniform: ``load()`` gives its 16 kHz mono float32 samples, decoded once."""
 
-    def __init__(self, name: str, path: str | None, digest: str, load: Callable[[], np.ndarray]) -> None:
+    def __init__(
+        self, name: str, path: str | None, digest: str, load: Callable[[], tuple[np.ndarray, str | None]]
+    ) -> None:
         self.name = name  # for messages: the path, or a description of the in-memory input
         self.path = path  # the file, when the input is one (kept in the transcript)
         self.digest = digest  # sha256 of the content: the result cache's key
-        self._load = load
+        self._load = load  # -> (samples, what looks damaged in the input or None)
         self._samples: np.ndarray | None = None
+        self.damage: str | None = None  # known once loaded; warned about then
 
     @property
     def loaded(self) -> bool:
@@ -53,7 +58,9 @@ class AudioSource:
 
     def load(self) -> np.ndarray:
         if self._samples is None:
-            self._samples = self._load()
+            self._samples, self.damage = self._load()
+            if self.damage:
+                logger.warning("%s: %s", self.name, self.damage)
         return self._samples
 
 
@@ -80,7 +87,7 @@ def _file_source(path: str | os.PathLike[str]) -> AudioSource:
         name=info.path,
         path=os.path.abspath(info.path),  # absolute: `podscribe html T.json` finds it from any folder
         digest=sha256_file(info.path),
-        load=lambda: load_audio(info.path),
+        load=lambda: decode_audio(info.path),
     )
 
 
@@ -92,7 +99,7 @@ def _bytes_source(data: bytes, name: str) -> AudioSource:
         raise InputError("empty audio input", name)
     _from_temporary_file(data, name, probe)
     return AudioSource(name=name, path=None, digest=hashlib.sha256(data).hexdigest(),
-                       load=lambda: _from_temporary_file(data, name, load_audio))  # fmt: skip
+                       load=lambda: _from_temporary_file(data, name, decode_audio))  # fmt: skip
 
 
 def _from_temporary_file(data: bytes, name: str, read: Callable[[Path], T]) -> T:
@@ -116,7 +123,8 @@ def _samples_source(samples: np.ndarray, rate: int, name: str) -> AudioSource:
     audio = np.ascontiguousarray(_resample(mono, rate), dtype=np.float32)
     if audio.size == 0:  # fewer samples than one at 16 kHz
         raise InputError("empty audio input", name)
-    source = AudioSource(name=name, path=None, digest=hashlib.sha256(audio.tobytes()).hexdigest(), load=lambda: audio)
+    digest = hashlib.sha256(audio.tobytes()).hexdigest()
+    source = AudioSource(name=name, path=None, digest=digest, load=lambda: (audio, None))
     source.load()  # already in memory: nothing left to decode
     return source
 

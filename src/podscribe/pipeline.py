@@ -185,6 +185,13 @@ def _turns_from_cache(data: Any) -> list[Turn]:
     return [turn_from_dict(t) for t in data["turns"]]
 
 
+def _damage_from_cache(data: Any) -> str:
+    """The warning of a damaged-input cache entry; TypeError when malformed."""
+    if not isinstance(data, dict) or not isinstance(data.get("damage"), str):
+        raise TypeError("not an object with a damage text")
+    return data["damage"]
+
+
 class _ResultCache:
     """JSON files under ``<cache>/results``, named by audio hash, stage and settings."""
 
@@ -427,6 +434,7 @@ class Pipeline:
         if raw is not None:
             segments, turns = relabel(assign_speakers(segments, raw, o.assign), raw)
 
+        self.recall_damage(source, audio_hash)
         transcript = Transcript(
             segments=segments,
             duration=duration,
@@ -436,6 +444,17 @@ class Pipeline:
             turns=turns,
         )
         return self._name(transcript, samples if o.voices else None)
+
+    def recall_damage(self, source: AudioSource, audio_hash: str | None) -> None:
+        """Keep a damaged input's warning (truncated, NaN samples) in the result cache, and repeat it when
+        every stage was served from there: nothing was decoded, so nothing warned."""
+        if not audio_hash:
+            return
+        if source.loaded:
+            if source.damage:
+                self._cache.put(audio_hash, "decode", "damage", {"damage": source.damage})
+        elif damage := self._cache.get(audio_hash, "decode", "damage", _damage_from_cache):
+            logger.warning("%s: %s", source.name, damage)
 
     def decoder(self, source: AudioSource) -> Callable[[], np.ndarray]:
         """``source``'s samples on demand (a stage served from the cache needs none), reporting the
@@ -579,7 +598,10 @@ def diarize(
         raise OptionError("diarize needs a diarizer (overlap, embedded or pyannote)")
     source = open_source(audio)
     pipeline = Pipeline(opts)
-    return pipeline.diarize_audio(pipeline.decoder(source), source.digest if opts.cache else None)
+    digest = source.digest if opts.cache else None
+    turns = pipeline.diarize_audio(pipeline.decoder(source), digest)
+    pipeline.recall_damage(source, digest)
+    return turns
 
 
 _ASR_FIELDS = set(ASROptions.__dataclass_fields__)

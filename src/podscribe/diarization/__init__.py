@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -37,6 +37,20 @@ class DiarizationOptions:
             raise OptionError(
                 f"need 1 <= min_speakers <= max_speakers, got {self.min_speakers} and {self.max_speakers}",
                 option="min_speakers",
+            )
+        self._check_exact_within_range()
+
+    def _check_exact_within_range(self) -> None:
+        """OptionError when an exact count contradicts a range bound that was set (not the default maximum)."""
+        if self.num_speakers is None:
+            return
+        default_max = next(f.default for f in fields(self) if f.name == "max_speakers")
+        if self.num_speakers < self.min_speakers or (
+                self.max_speakers != default_max and self.num_speakers > self.max_speakers):
+            raise OptionError(
+                f"num_speakers {self.num_speakers} is outside min_speakers..max_speakers "
+                f"({self.min_speakers}..{self.max_speakers}): give one or the other",
+                option="num_speakers",
             )
 
     def bounds(self) -> tuple[int, int]:
