@@ -173,6 +173,26 @@ def test_an_unspoken_one_word_sentence_is_flagged_where_it_has_room(test_part: P
     assert tried == flagged == 8
 
 
+def test_a_text_of_one_or_two_words_is_aligned_when_its_letters_are_heard() -> None:
+    """A word is an anchor only in a run of two matched words, so a one-word text never had one and was
+    always refused ("0 of 1 words found"). A text that short is judged by its letters as a whole: French
+    prompts misread by one letter ("Ajoutez." for "ajouté") are aligned, other words are refused."""
+    from podscribe.alignment import Aligner
+    from podscribe.errors import InputError
+
+    aligner = Aligner(Pipeline(make_options(language="fr", diarizer="none", cache=False)))
+    folder = make_realspeech.SOUNDS / "fr"
+    prompts = {"added": "ajouté", "activated": "activé", "hello": "Allo", "vm-goodbye": "Au revoir."}
+    for prompt, text in prompts.items():
+        audio = folder / f"{prompt}.wav"
+        aligned = aligner.run(audio, text + "\n")
+        assert [w.text for w in aligned.words] == text.split() and all(w.aligned for w in aligned.words)
+        assert 0 <= aligned.words[0].start < aligned.words[-1].end <= aligned.duration + 0.01
+        for wrong in ("bonjour\n", "Bonne nuit.\n"):
+            with pytest.raises(InputError, match="does not match the speech"):
+                aligner.run(audio, wrong)
+
+
 @pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
 def test_each_speaker_is_read_in_their_own_language(test_part: Path, engine: str) -> None:
     """short_conversation: a French and an English voice; no language given. Each one's turns come back in

@@ -277,9 +277,10 @@ class Aligner:
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
         line_starts = {k for k in range(len(texts)) if k == 0 or line_of[k] != line_of[k - 1]}
         changes = _changes(lines)
-        matching = match_words(texts, heard, Normalizer.for_language(language))
+        normalizer = Normalizer.for_language(language)
+        matching = match_words(texts, heard, normalizer)
         anchors = matching.anchors
-        if len(anchors) < MIN_ANCHORED * len(texts):
+        if not _is_heard(texts, heard, anchors, normalizer):
             raise InputError(
                 f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
                 f"(language {language}); is it this recording's text, in its language?",
@@ -673,6 +674,23 @@ def _trim_misheard(
         )
         gap = gap[: len(gap) - cut]
     return gap
+
+
+def _is_heard(
+    texts: Sequence[str], heard: Sequence[Word], anchors: Collection[int], normalizer: Normalizer
+) -> bool:
+    """Whether the text is this speech's: MIN_ANCHORED of its words are anchors. Under MIN_RUN / MIN_ANCHORED
+    words, that share asks for a run of MIN_RUN exact words (one word can never pass): such a text passes
+    when its letters, as a whole, are more like the recognition's than not (PAIR_SIMILARITY, as a pair's)."""
+    if len(anchors) >= MIN_ANCHORED * len(texts):
+        return True
+    if len(texts) >= MIN_RUN / MIN_ANCHORED:
+        return False
+    from rapidfuzz.distance import Indel
+
+    text = _unaccented("".join(_letters(normalizer(w)) for w in texts))
+    said = _unaccented("".join(_letters(normalizer(w.text)) for w in heard))
+    return bool(Indel.normalized_similarity(text, said) > PAIR_SIMILARITY)
 
 
 def word_pairs(text: Sequence[str], heard: Sequence[str]) -> list[tuple[int | None, int | None]]:
