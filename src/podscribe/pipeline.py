@@ -434,7 +434,6 @@ class Pipeline:
         if raw is not None:
             segments, turns = relabel(assign_speakers(segments, raw, o.assign), raw)
 
-        self.recall_damage(source, audio_hash)
         transcript = Transcript(
             segments=segments,
             duration=duration,
@@ -443,7 +442,9 @@ class Pipeline:
             audio=source.path,
             turns=turns,
         )
-        return self._name(transcript, samples if o.voices else None)
+        named = self._name(transcript, samples if o.voices else None)  # may decode: voices are heard in it
+        self.recall_damage(source, audio_hash)
+        return named
 
     def recall_damage(self, source: AudioSource, audio_hash: str | None) -> None:
         """Keep a damaged input's warning (truncated, NaN samples) in the result cache, and repeat it when
