@@ -290,6 +290,40 @@ def test_samples_that_are_not_numbers_are_read_as_silence(tmp_path: Path, caplog
     assert f"{path}: 12 samples are not numbers (NaN or infinite); read as silence" in caplog.text
 
 
+def test_audio_starting_late_in_a_video_is_read_on_the_videos_timeline(media: Path, tmp_path: Path) -> None:
+    """ffmpeg's raw samples drop timestamps: a video whose audio starts 2 s in was read from its first
+    sample, so every time written (subtitles, RTTM) was 2 s early, and clips, cut by container time, missed
+    their words. Now the samples start at the video's zero, and a clip cut at a time holds the audio that the
+    transcript has there."""
+    from podscribe.clips import _cut
+
+    late = tmp_path / "late.mkv"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc=size=64x48:rate=10:duration={DURATION + 2}", "-itsoffset", "2",
+           "-i", media / "source.wav", "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-c:a", "flac", late)
+    audio, alone = load_audio(late), load_audio(media / "source.wav")
+    onset = np.flatnonzero(np.abs(audio) > 0.01)[0] / SAMPLE_RATE
+    assert abs(onset - 2.0) < 0.01 and abs(len(audio) / SAMPLE_RATE - (DURATION + 2)) < 0.05
+    middle = slice(round(2.2 * SAMPLE_RATE), round(4.2 * SAMPLE_RATE))
+    shifted = slice(middle.start - 2 * SAMPLE_RATE, middle.stop - 2 * SAMPLE_RATE)
+    np.testing.assert_allclose(audio[middle], alone[shifted], atol=1e-3)
+    edge = np.array(_cut(str(late), 1.5, 2.5, SAMPLE_RATE, 1, 0).get_array_of_samples())  # from 0.5 s before
+    assert len(edge) == SAMPLE_RATE and abs(np.flatnonzero(np.abs(edge) > 300)[0] / SAMPLE_RATE - 0.5) < 0.01
+    whole = media / "audio.flac"  # audio from its first sample: read as before, sample for sample
+    command = [ffmpeg_path(), "-v", "error", "-i", whole, "-ac", "1", "-ar", "16000", "-f", "f32le", "-"]
+    raw = subprocess.run(command, capture_output=True, check=True).stdout
+    np.testing.assert_array_equal(load_audio(whole), np.frombuffer(raw, np.float32))
+
+
+def test_a_whole_low_bitrate_opus_file_is_not_called_truncated(media: Path, tmp_path: Path, caplog) -> None:
+    """At 6 kbit/s, libopus's last packets share a timestamp; ffmpeg's raw output muxer complained of it
+    ("non monotonically increasing dts to muxer"), and that read as a decoding error of a whole file."""
+    path = tmp_path / "6k.opus"
+    ffmpeg("-i", media / "source.wav", "-c:a", "libopus", "-b:a", "6k", path)
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio = load_audio(path)
+    assert abs(len(audio) / SAMPLE_RATE - DURATION) < 0.05 and not caplog.records
+
+
 def test_file_cut_before_any_audio(media: Path, tmp_path: Path) -> None:
     path = tmp_path / "head.opus"
     path.write_bytes((media / "audio.opus").read_bytes()[:200])

@@ -13,6 +13,10 @@ a longer duration than what decoded, an Ogg file does not end with its stream's 
 reads an Ogg file cut anywhere as a shorter, valid one), or a WAV file holds less than its header
 declares; a file with no decodable audio at all is a DecodeError. Samples that are not numbers (NaN
 or infinity, which float PCM can hold) are read as silence, with a warning.
+
+Samples are laid on the file's timeline (``ON_TIMELINE``): audio that starts after the video (a
+video's audio track delayed by 5 s) is preceded by silence, and a gap in its timestamps is filled, so
+that every time podscribe writes is the player's time, as subtitles need.
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ ProgressCallback = Callable[[float], None]
 done so far, growing, up to the audio's duration."""
 PROBE_TIMEOUT_S = 60.0
 MAX_PREALLOCATED_S = 6 * 3600.0  # beyond this, the sample array grows as ffmpeg delivers
+# ffmpeg's raw output drops timestamps, so audio starting 5 s into a video came out 5 s early (subtitles and
+# clips out of step): the resampler pads and fills to the timestamps (hard compensation only, over 0.1 s gaps)
+ON_TIMELINE = ("-af", "aresample=async=1:first_pts=0")
 OGG_PAGE_MAX = 27 + 255 + 255 * 255  # bytes: an Ogg page's header, its 255 lacing values, their payload
 
 
@@ -125,7 +132,7 @@ def decode_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, str | None]:
     path = info.path
     command = [
         ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-i", _arg(path),
-        "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE),
+        "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), *ON_TIMELINE,
         "-acodec", "pcm_f32le", "-f", "f32le", "-",
     ]  # fmt: skip
     # Slack for containers that under-declare duration; the array grows if it is still too small.

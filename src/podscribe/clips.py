@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .audio import ffmpeg_path, probe
+from .audio import ON_TIMELINE, ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError, OutputError
 from .files import atomic_target
 from .subtitles import SubtitleRules, compose_srt, make_cues
@@ -145,7 +145,8 @@ def _cut(path: str, start: float, end: float, rate: int, channels: int, fade_ms:
     AudioSegment = _pydub()
     command = [
         ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}",
-        "-i", path, "-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate), "-f", "s16le", "-",
+        "-i", path, "-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate), *ON_TIMELINE,
+        "-f", "s16le", "-",
     ]  # fmt: skip
     try:
         proc = subprocess.run(command, capture_output=True, timeout=120, check=False)
