@@ -104,6 +104,17 @@ def test_probe_describes_the_source(media: Path) -> None:
     assert probe(media / "video.mkv").codec == "opus"
 
 
+def test_probe_times_a_matroska_files_first_track_not_its_longest(media: Path, tmp_path: Path) -> None:
+    """Matroska keeps a stream's duration in a tag; the file's, the longest track's, made a shorter first
+    track look truncated. The other tracks are counted."""
+    path = tmp_path / "two.mka"
+    ffmpeg("-i", media / "source.wav", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono:d=6", "-map", "0:a",
+           "-map", "1:a", "-c:a", "flac", path)
+    info = probe(path)
+    assert info.duration == pytest.approx(DURATION, abs=0.01) and info.tracks == 2
+    assert probe(media / "video.mkv").tracks == 1
+
+
 def test_result_owns_exactly_its_samples(media: Path) -> None:
     audio = load_audio(media / "audio.opus")
     assert audio.flags.owndata and audio.base is None

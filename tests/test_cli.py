@@ -127,6 +127,9 @@ def _bad_files(d: Path) -> dict[str, tuple[Path, str]]:
     (folder / "notes.txt").write_text("a folder without audio or video\n")
     silence = d / "silence.wav"
     subprocess.run([*ff, "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "8", silence], check=True)
+    second = d / "speech_in_track_2.mkv"  # a silent first audio track, the speech in the second
+    subprocess.run([*ff, "-i", silence, "-i", DATA / "short.fr.opus", "-map", "0:a", "-map", "1:a",
+                    "-c:a", "flac", second], check=True)  # fmt: skip
     return {
         "missing": (d / "nothing.mp3", "no such file"),
         "directory": (folder, "no audio or video files in this folder"),
@@ -136,6 +139,8 @@ def _bad_files(d: Path) -> dict[str, tuple[Path, str]]:
         "truncated": (truncated, "truncated.m4a"),
         "video without audio": (video, "no audio stream"),
         "silence": (silence, "no speech found"),
+        "speech in track 2": (second, "no speech found (silence, music or noise only) in the first of its 2 "
+                                      "audio tracks, the only one read; nothing written"),
     }
 
 
@@ -145,7 +150,7 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path,
 
 
 @pytest.mark.parametrize("case", ["missing", "directory", "empty", "text", "random", "truncated",
-                                  "video without audio", "silence"])
+                                  "video without audio", "silence", "speech in track 2"])
 def test_bad_input_one_line_exit_2_no_output(bad_files, case: str, tmp_path: Path) -> None:
     path, fragment = bad_files[case]
     out = tmp_path / "out"

@@ -47,7 +47,7 @@ from .errors import InputError, OptionError
 from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
 from .packing import Encoded, Pieces, vad_regions
-from .pipeline import NO_SPEECH, Pipeline, PipelineOptions, StageProgress, make_options
+from .pipeline import Pipeline, PipelineOptions, StageProgress, make_options, no_speech
 from .reference import Reference, load_reference, parse_reference, require_words
 from .transcript import (
     Segment,
@@ -271,7 +271,7 @@ class Aligner:
         language = result.language or o.asr.language or "fr"
         heard = [w for s in result.segments for w in s.words]
         if not heard:  # the audio is at fault, not the text
-            raise InputError(NO_SPEECH, source.name)
+            raise no_speech(source.name)
 
         texts = [w for _, words in lines for w in words]
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]

@@ -66,6 +66,7 @@ class AudioInfo:
     channels: int
     sample_rate: int
     has_video: bool
+    tracks: int = 1  # audio streams in the file; podscribe reads the first
 
 
 def probe(path: str | os.PathLike[str]) -> AudioInfo:
@@ -105,15 +106,24 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
             f"no audio stream (ffmpeg reads it as {fmt.get('format_long_name', 'unknown')}: {kinds})", path
         )
     stream = audio[0]
-    duration = stream.get("duration") or info.get("format", {}).get("duration") or 0.0
+    duration = stream.get("duration") or _tagged_duration(stream) or info.get("format", {}).get("duration")
     return AudioInfo(
         path=path,
-        duration=float(duration),
+        duration=float(duration or 0.0),
         codec=stream.get("codec_name", "unknown"),
         channels=int(stream.get("channels", 0)),
         sample_rate=int(stream.get("sample_rate", 0)),
         has_video=has_video,
+        tracks=len(audio),
     )
+
+
+def _tagged_duration(stream: dict) -> float | None:
+    """A Matroska stream's own duration, which it keeps in a tag ("00:00:08.000000000"); None without one
+    (the file's duration, the longest track's, then stands in: a shorter first track looked truncated)."""
+    tags = {k.upper(): v for k, v in stream.get("tags", {}).items()}
+    match = re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", str(tags.get("DURATION", "")))
+    return int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3]) if match else None
 
 
 def load_audio(path: str | os.PathLike[str]) -> np.ndarray:

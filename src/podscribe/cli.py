@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ._version import __version__
-from .errors import InputError, OptionError, PodscribeError
+from .errors import OptionError, PodscribeError
 
 if TYPE_CHECKING:
     from .pipeline import PipelineOptions
@@ -412,7 +412,7 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_diarize(args: argparse.Namespace) -> int:
     from .audio import load_audio
-    from .pipeline import NO_SPEECH, Pipeline
+    from .pipeline import Pipeline, no_speech
     from .writers import check_targets, rttm_lines, write_atomic
 
     _check_inputs(args.inputs)
@@ -425,7 +425,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path))
         if not turns:  # as transcribe: no empty RTTM for silence, music or noise
-            raise InputError(NO_SPEECH, path)
+            raise no_speech(path)
         pipeline.warn_speaker_count(turns, path)
         write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force)
     return 0

@@ -10,6 +10,7 @@ subtitle rules does not run any model again (nor decode the audio).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -26,12 +27,12 @@ from threadpoolctl import ThreadpoolController
 from .asr import BACKENDS as ENGINE_BACKENDS
 from .asr import ENGINES, ASREngine, ASROptions, ASRResult, load_engine
 from .assign import AssignOptions, assign_speakers, relabel
-from .audio import SAMPLE_RATE, load_audio
+from .audio import SAMPLE_RATE, load_audio, probe
 from .devices import DEVICE_FORMS, check_device, cpu_threads, resolve_device
 from .diarization import BACKENDS as DIARIZER_BACKENDS
 from .diarization import DEFAULT as DEFAULT_DIARIZER
 from .diarization import DIARIZERS, SECONDS_PER_SPEAKER, DiarizationOptions, Diarizer, load_diarizer
-from .errors import InputError, OptionError
+from .errors import InputError, OptionError, PodscribeError
 from .files import atomic_target, cache_dir
 from .inputs import AudioInput, AudioSource, open_source
 from .options import check_choice, check_count, check_types, option
@@ -638,8 +639,21 @@ def require_speech(transcript: Transcript, source: str) -> Transcript:
     """The transcript, or InputError when it holds no word (silence, music or noise only): nothing is
     written for such an input."""
     if not transcript.words:
-        raise InputError(NO_SPEECH, source)
+        raise no_speech(source)
     return transcript
+
+
+def no_speech(source: str | os.PathLike[str]) -> InputError:
+    """The error of an input without speech; of a file with several audio tracks, one that says only the
+    first was read (a video's first track may be silent, its speech in the second)."""
+    tracks = 1
+    if os.path.isfile(source):
+        with contextlib.suppress(PodscribeError):
+            tracks = probe(source).tracks
+    if tracks < 2:
+        return InputError(NO_SPEECH, source)
+    read = f" in the first of its {tracks} audio tracks, the only one read"
+    return InputError(NO_SPEECH.replace("; nothing", f"{read}; nothing"), source)
 
 
 def check_input(path: str | os.PathLike[str]) -> None:
