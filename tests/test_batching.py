@@ -194,6 +194,11 @@ def test_a_worker_loads_its_models_once_for_all_episodes_and_settings(archive, t
                                           reference=os.fspath(reference)), 1)  # fmt: skip
     bad = batching._run_in_pool(Episode(os.fspath(archive / "b.mp3"), "b"), 1)
     missing = batching._run_in_pool(Episode(os.fspath(tmp_path / "gone.opus"), "gone"), 2)
+    mine = tmp_path / "a2.txt"  # a file of the user's, put in the folder while the batch runs
+    mine.write_text("mine\n")
+    taken = batching._run_in_pool(Episode(os.fspath(archive / "a.opus"), "a2"), 1)
+    assert taken.status == "failed" and "already exists (use --force to overwrite)" in taken.error
+    assert not taken.retryable and mine.read_text() == "mine\n"  # a retry would overwrite it
     assert (one.status, other.status, bad.status, missing.status) == ("done", "done", "failed", "failed")
     assert one.wer is None and other.wer == 0.0  # c is a's copy: a's text is its reference too
     assert "no such file" in missing.error and missing.attempt == 2

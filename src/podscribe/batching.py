@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Union
 
 from .devices import cpu_threads
-from .errors import InputError, OptionError, PodscribeError
-from .files import remove_in_flight, stale_temporaries
+from .errors import InputError, OptionError, OutputError, PodscribeError
+from .files import FORCE_FLAG, remove_in_flight, stale_temporaries
 from .inputs import expand_inputs
 from .languages import check_language
 from .pipeline import Pipeline, PipelineOptions, check_input, model_loads, require_speech
@@ -252,9 +252,11 @@ class Worker:
             for target in (Path(self.outdir) / f"{episode.stem}.{fmt}" for fmt in self.formats):
                 for stale in stale_temporaries(target):  # from a worker killed while writing this episode
                     stale.unlink(missing_ok=True)
-            # A retry overwrites what this run's lost try may have written before its record came back.
+            # A retry overwrites what this run's lost try may have written before its record came back; a
+            # file in the way on a first try fails without a retry (OutputError): it is never overwritten.
             written = write_outputs(transcript, self.outdir, episode.stem, self.formats,
-                                    force=self.overwrite or attempt > 1, options=self.output_options)  # fmt: skip
+                                    force=self.overwrite or attempt > 1, options=self.output_options,
+                                    overwrite=FORCE_FLAG)  # fmt: skip
             stages["write"] = round(time.perf_counter() - t, 3)
             done = {"status": "done", "duration": transcript.duration, "stages": stages,
                     "outputs": tuple(map(os.fspath, written))}  # fmt: skip
@@ -265,7 +267,7 @@ class Worker:
         except Exception as e:  # noqa: BLE001 - recorded; a bad episode never stops the batch
             message = str(e) if isinstance(e, PodscribeError) else f"{type(e).__name__}: {e}"
             done = {"status": "failed", "error": message, "stages": self.clock.take(),
-                    "retryable": not isinstance(e, InputError)}  # fmt: skip
+                    "retryable": not isinstance(e, (InputError, OutputError))}  # fmt: skip
         return EpisodeRecord(
             path=episode.path, stem=episode.stem, attempt=attempt, wall_s=round(time.perf_counter() - start, 3),
             worker=f"{socket.gethostname()}:{os.getpid()}", model_loads=model_loads(),
@@ -509,7 +511,7 @@ def batch(
     todo = [ep for ep in episodes if ep not in skipped]
     # Outputs without a done record in a batch's own folder come from a try that was cut off: redone.
     overwrite = force or log.existed
-    check_targets([p for ep in todo for p in targets(ep)], overwrite, "use --force to overwrite")
+    check_targets([p for ep in todo for p in targets(ep)], overwrite, FORCE_FLAG)
     report = BatchReport(out, [])
     try:
         for ep in skipped:

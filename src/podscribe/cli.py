@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ._version import __version__
 from .errors import OptionError, PodscribeError
+from .files import FORCE_FLAG as OVERWRITE
 
 if TYPE_CHECKING:
     from .pipeline import PipelineOptions
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("podscribe")
 
-OVERWRITE = "use --force to overwrite"  # how an existing output file is overwritten, in this command's terms
 T = TypeVar("T")
 # The pipeline, ASR and diarization option fields each command offers (flags and help from the fields).
 ASR_FIELDS = ("model", "engine", "device", "cpu_threads", "compute_type", "num_workers", "language", "beam_size",
@@ -346,7 +346,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
                 sys.stdout.write(RENDERERS[formats[0]](transcript, options))
                 sys.stdout.flush()
                 continue
-            written = write_outputs(transcript, outdir, stem, wanted[stem], force=args.force, options=options)
+            written = write_outputs(transcript, outdir, stem, wanted[stem], force=args.force, options=options,
+                                    overwrite=OVERWRITE)
         except PodscribeError as e:
             if len(jobs) == 1:
                 raise
@@ -404,7 +405,8 @@ def cmd_align(args: argparse.Namespace) -> int:
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     transcript = Aligner(pipeline).run(args.audio, args.text)
     options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
-    written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options)
+    written = write_outputs(transcript, outdir, stem, formats, force=args.force, options=options,
+                            overwrite=OVERWRITE)
     _report_rules(args, transcript, rules)
     logger.info("%s: %d words -> %s", args.audio, len(transcript.words), ", ".join(map(str, written)))
     return 0
@@ -427,7 +429,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
         if not turns:  # as transcribe: no empty RTTM for silence, music or noise
             raise no_speech(path)
         pipeline.warn_speaker_count(turns, path)
-        write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force)
+        write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force, overwrite=OVERWRITE)
     return 0
 
 
@@ -443,7 +445,7 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
     check_targets([out], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
     text = renderers[out.suffix.lower()](transcript, OutputOptions(subtitle_rules=rules))
-    write_atomic({out: text}, force=args.force)
+    write_atomic({out: text}, force=args.force, overwrite=OVERWRITE)
     _report_rules(args, transcript, rules)
     return 0
 
@@ -484,7 +486,7 @@ def cmd_html(args: argparse.Namespace) -> int:
         probe(audio)  # a player for a file that is not audio would play nothing: DecodeError, naming it
     options = OutputOptions(audio=audio, embed_audio=args.embed_audio, page_dir=os.fspath(out.parent))
     text = render_html(transcript, options)
-    write_atomic({out: text}, force=args.force)
+    write_atomic({out: text}, force=args.force, overwrite=OVERWRITE)
     return 0
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 _BLOCK = 1 << 20
+FORCE_FLAG = "use --force to overwrite"  # how the commands say an existing output file is overwritten
 
 
 def cache_dir() -> Path:

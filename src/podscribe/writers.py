@@ -144,13 +144,16 @@ def _check_folder(folder: Path) -> None:
         raise OutputError(f"cannot write here: {e.strerror or e}", existing) from e
 
 
-def write_atomic(contents: dict[Path, str], force: bool = False) -> list[Path]:
-    """Write every file or none: temp files first, then renames; existing files kept without ``force``.
+def write_atomic(
+    contents: dict[Path, str], force: bool = False, overwrite: str = "force=True overwrites it"
+) -> list[Path]:
+    """Write every file or none: temp files first, then renames; existing files kept without ``force``
+    (``overwrite``: how the error says to overwrite them, in the caller's terms: ``check_targets``).
 
     New files get the umask's permissions (like any program's, 0644 under umask 022); a file
     overwritten with ``force`` keeps its mode. Temporary files are removed on failure and on Ctrl-C.
     """
-    check_targets(contents, force)
+    check_targets(contents, force, overwrite)
     path: Path | None = None
     try:
         with contextlib.ExitStack() as renames:  # every temp file is written before the first rename
@@ -170,12 +173,14 @@ def write_outputs(
     *,
     force: bool = False,
     options: OutputOptions = OutputOptions(),
+    overwrite: str = "force=True overwrites it",
 ) -> list[Path]:
     """Render ``transcript`` in each ``formats`` (``parse_formats``) to ``outdir/stem.<ext>``, atomically.
-    ``stem`` may hold sub-folders (``season2/ep3``), not leave ``outdir``."""
+    ``stem`` may hold sub-folders (``season2/ep3``), not leave ``outdir``; ``overwrite``: ``write_atomic``."""
     if not stem or Path(stem).is_absolute() or ".." in Path(stem).parts:
         raise OptionError(f"stem {stem!r}: a file name inside the output folder is needed")
     targets = {Path(outdir) / f"{stem}.{fmt}": fmt for fmt in parse_formats(formats)}
-    check_targets(targets, force)
+    check_targets(targets, force, overwrite)
     options = replace(options, page_dir=os.fspath(outdir))
-    return write_atomic({p: RENDERERS[fmt](transcript, options) for p, fmt in targets.items()}, force)
+    rendered = {p: RENDERERS[fmt](transcript, options) for p, fmt in targets.items()}
+    return write_atomic(rendered, force, overwrite)
