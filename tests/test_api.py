@@ -71,7 +71,8 @@ def test_a_damaged_input_in_memory_is_named_in_its_warning_not_its_temporary_fil
     with caplog.at_level("WARNING", logger="podscribe"):
         source.load()
     assert caplog.text.count("looks truncated") == 1 and "<file object>: decoded" in caplog.text
-    assert source.damage is not None and source.damage.startswith("decoded") and "podscribe-" not in caplog.text
+    assert source.damage is not None and source.damage.startswith("decoded")
+    assert "podscribe-" not in caplog.text
     whole = open_source(data)
     assert whole.load().size and whole.damage is None
 

@@ -88,13 +88,20 @@ def test_subtitles_recut_from_json_and_evaluate(transcribed: Path, tmp_path: Pat
         assert key in report
 
 
-def test_second_run_uses_the_cache_and_repeats_a_damage_warning(tmp_path: Path) -> None:
-    """A rerun served from the result cache decodes nothing, yet warns again that the file is cut short."""
-    whole, cut = tmp_path / "whole.wav", tmp_path / "short.fr.wav"
-    subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-i", DATA / "short.fr.opus", "-ac", "1", whole],
-                   check=True)
+def cut_short(folder: Path, name: str) -> tuple[Path, Path]:
+    """short.fr as a whole mono WAV, and a copy ``name`` cut to its first three quarters (its header still
+    declares the whole: a truncation warning)."""
+    whole, cut = folder / "whole.wav", folder / name
+    source = DATA / "short.fr.opus"
+    subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-i", source, "-ac", "1", whole], check=True)
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) * 3 // 4 // 2 * 2])
+    return whole, cut
+
+
+def test_second_run_uses_the_cache_and_repeats_a_damage_warning(tmp_path: Path) -> None:
+    """A rerun served from the result cache decodes nothing, yet warns again that the file is cut short."""
+    whole, cut = cut_short(tmp_path, "short.fr.wav")
     env = {"PODSCRIBE_CACHE": str(tmp_path / "cache")}
     first = podscribe("transcribe", cut, "-o", tmp_path, "-f", "json", "--quiet", env=env)
     assert first.returncode == 0, first.stderr
@@ -105,6 +112,46 @@ def test_second_run_uses_the_cache_and_repeats_a_damage_warning(tmp_path: Path) 
     for run in (first, second):
         assert f"{cut}: decoded" in run.stderr and "the file looks truncated or corrupt" in run.stderr
     assert "decoded" not in podscribe("transcribe", whole, "-o", tmp_path, "-f", "json", "-q", env=env).stderr
+
+
+# ---- standard streams ----------------------------------------------------------------------------
+def shell(line: str, env: dict | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``line`` in bash, where ``$P`` is this Python's podscribe."""
+    environ = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+               "P": f"{sys.executable} -m podscribe", **(env or {})}  # fmt: skip
+    return subprocess.run(["bash", "-c", line], capture_output=True, timeout=900, env=environ)
+
+
+def test_a_closed_pipe_a_full_disk_and_no_standard_input(tmp_path: Path) -> None:
+    """Were "internal error: BrokenPipeError / OSError / AttributeError": a reader gone (``| true``) ends
+    quietly as a pipe's writer does (141), a full disk or a closed stdin is one line, exit 2."""
+    gone = shell('$P models | true; echo "rc=${PIPESTATUS[0]}"')
+    assert gone.stdout == b"rc=141\n" and gone.stderr == b""
+    full = shell("$P models > /dev/full")
+    text = subprocess.CompletedProcess(full.args, full.returncode, "", full.stderr.decode())
+    assert_one_line_error(text, "-: cannot write standard output: No space left on device")
+    closed = shell(f"$P transcribe - -o {tmp_path} <&-")
+    text = subprocess.CompletedProcess(closed.args, closed.returncode, "", closed.stderr.decode())
+    assert_one_line_error(text, "-: standard input is closed")
+
+
+def test_standard_output_in_an_ascii_locale_with_stderr_closed(tmp_path: Path) -> None:
+    """In the C locale (no UTF-8 coercion), with PYTHONIOENCODING=ascii: the SRT's no-break spaces and a
+    file name outside ASCII were UnicodeEncodeErrors; with stderr closed, a warning was printed into the
+    SRT on stdout. Output is UTF-8 whatever the locale, and a file name comes back as its own bytes."""
+    _, cut = cut_short(tmp_path, "épisode été.wav")  # a warning, for the closed stderr
+    ascii_env = {"LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0",
+                 "PYTHONIOENCODING": "ascii"}  # fmt: skip
+    srt_run = shell(f"$P transcribe '{cut}' -o - -f srt --language fr -q 2>&-", ascii_env)
+    assert srt_run.returncode == 0
+    cues = list(srt.parse(srt_run.stdout.decode("utf-8")))
+    assert len(cues) > 3 and "\xa0" in "".join(c.content for c in cues)
+    assert b"podscribe:" not in srt_run.stdout
+    files = shell(f"$P transcribe '{cut}' -o '{tmp_path}' -f json,html --language fr -q", ascii_env)
+    assert files.returncode == 0, files.stderr
+    saved = json.loads((tmp_path / "épisode été.json").read_text(encoding="utf-8"))
+    assert saved["audio"].endswith("épisode été.wav") and (tmp_path / "épisode été.html").is_file()
+    assert b"decoded" in files.stderr and b"Traceback" not in files.stderr
 
 
 # ---- bad input ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -196,9 +197,12 @@ def test_models_verify_hashes_the_copies_and_removes_a_damaged_one(tmp_path, cac
     from podscribe.weights import verify_cache
 
     copy = cpu_int8(saved(whisper_like(), tmp_path / "src"))
-    (cache / "ct2-int8" / ".left-by-a-kill.part").mkdir()
+    killed, in_flight = (cache / "ct2-int8" / f".{name}.part" for name in ("left-by-a-kill", "being-written"))
+    killed.mkdir()
+    in_flight.mkdir()  # another process's write: it was removed under that process, which then wrote again
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
     assert verify_cache() == [(str(copy), "ok (sha256 checked)")]
-    assert os.listdir(cache / "ct2-int8") == [copy.name]
+    assert sorted(os.listdir(cache / "ct2-int8")) == [in_flight.name, copy.name]
     model_bin = copy / "model.bin"
     stat = model_bin.stat()
     data = bytearray(model_bin.read_bytes())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -51,3 +54,22 @@ def test_cache_dir_follows_environment(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "xdg" / "podscribe"
     monkeypatch.setenv("PODSCRIBE_CACHE", str(tmp_path / "mine"))
     assert cache_dir() == tmp_path / "mine"
+
+
+def test_an_interrupted_command_removes_its_private_folders_and_temporaries(tmp_path):
+    """``remove_in_flight`` (Ctrl-C, SIGTERM) deletes an atomic write's temporary and a private folder in use
+    (a copy of standard input was left in the temporary folder); it runs as the process exits, so here in a
+    child (it keeps the registry locked)."""
+    script = (
+        "import os, sys\n"
+        "from podscribe.files import atomic_target, private_folder, remove_in_flight\n"
+        "with private_folder() as folder, atomic_target(sys.argv[1]) as tmp:\n"
+        "    (folder / 'input').write_bytes(b'x'); tmp.write_text('half')\n"
+        "    removed = remove_in_flight()\n"
+        "    print(sorted(map(str, removed)), folder.exists(), tmp.exists(), flush=True)\n"
+        "    os._exit(0)  # as the command does: the registry stays locked\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-c", script, str(tmp_path / "out.json")]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, check=True, timeout=60).stdout
+    assert out.endswith("False False\n") and out.count("podscribe-") == 1 and ".out.json." in out

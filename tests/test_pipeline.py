@@ -10,8 +10,10 @@ from podscribe.errors import InputError, OptionError
 from podscribe.pipeline import Pipeline, PipelineOptions, check_input, make_options
 
 
-@pytest.mark.parametrize("counts", [{"num_speakers": 0}, {"min_speakers": 0}, {"min_speakers": 3, "max_speakers": 2},
-                                    {"num_speakers": 2, "min_speakers": 3}, {"num_speakers": 4, "max_speakers": 3}])
+@pytest.mark.parametrize("counts", [
+    {"num_speakers": 0}, {"min_speakers": 0}, {"min_speakers": 3, "max_speakers": 2},
+    {"num_speakers": 2, "min_speakers": 3}, {"num_speakers": 4, "max_speakers": 3},
+])  # fmt: skip
 def test_contradictory_speaker_counts_fail_when_the_options_are_made(counts):
     """Checked by DiarizationOptions itself, with or without a diarizer: no model loads before."""
     with pytest.raises(OptionError, match="speakers") as caught:

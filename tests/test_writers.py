@@ -67,3 +67,14 @@ def test_parse_formats():
     assert "html" in parse_formats("all")
     with pytest.raises(OptionError, match="unknown output format docx"):
         parse_formats("json,docx")
+
+
+def test_a_link_to_nowhere_in_the_way_is_not_replaced_without_force(tmp_path) -> None:
+    """``exists()`` follows a link, so a dangling one at a target's path was replaced without --force."""
+    link = tmp_path / "ep.srt"
+    link.symlink_to(tmp_path / "nowhere.srt")
+    with pytest.raises(OutputError, match="already exists"):
+        write_outputs(sample_transcript(), tmp_path, "ep", ["srt"])
+    assert link.is_symlink() and not link.exists()
+    write_outputs(sample_transcript(), tmp_path, "ep", ["srt"], force=True)
+    assert not link.is_symlink() and link.read_text(encoding="utf-8").startswith("1\n")

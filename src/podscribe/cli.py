@@ -7,11 +7,14 @@ exit code 2 and no output file; nothing is overwritten without ``--force``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import traceback
@@ -297,6 +300,34 @@ def _check_inputs(paths: Sequence[str]) -> None:
         check_input(p)
 
 
+def _stdin() -> typing.BinaryIO:
+    """Standard input as audio (a binary file object, named ``<stdin>`` in messages); InputError when it is
+    closed or a terminal, where reading would wait for keys."""
+    from .errors import InputError
+
+    if sys.stdin is None:
+        raise InputError("standard input is closed: pipe audio into it, or give a file", "-")
+    if sys.stdin.isatty():
+        raise InputError("standard input is a terminal: pipe audio into it (cat x.mp3 | podscribe ...)", "-")
+    return sys.stdin.buffer
+
+
+def _emit(text: str) -> None:
+    """``text`` on standard output; OutputError when it is closed or cannot take it (a full disk). A reader
+    that went away (a closed pipe: ``| head``) raises BrokenPipeError, which ``main`` ends quietly."""
+    from .errors import OutputError
+
+    if sys.stdout is None:
+        raise OutputError("standard output is closed", "-")
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise OutputError(f"cannot write standard output: {e.strerror or e}", "-") from e
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from .inputs import expand_inputs
     from .pipeline import Pipeline, require_speech
@@ -341,10 +372,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         try:
             if source != "-":
                 _check_inputs([source])
-            transcript = require_speech(pipeline.run(sys.stdin.buffer.read() if source == "-" else source), source)
+            transcript = require_speech(pipeline.run(_stdin() if source == "-" else source), source)
             if to_stdout:
-                sys.stdout.write(RENDERERS[formats[0]](transcript, options))
-                sys.stdout.flush()
+                _emit(RENDERERS[formats[0]](transcript, options))
                 continue
             written = write_outputs(transcript, outdir, stem, wanted[stem], force=args.force, options=options,
                                     overwrite=OVERWRITE)
@@ -463,7 +493,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.hypothesis, args.reference,
         reference_turns=load_rttm(args.rttm) if args.rttm else None, collar=args.collar,
     )
-    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_table())
+    _emit((json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_table()) + "\n")
     return 0
 
 
@@ -506,7 +536,7 @@ def cmd_clip(args: argparse.Namespace) -> int:
         speaker=args.speaker, fade_ms=args.fade, bitrate=args.bitrate, force=args.force,
     )  # fmt: skip
     length = sum(e - s for s, e in made.spans)
-    print(f"wrote {made.audio} ({length:.1f} s from {len(made.spans)} piece(s)) and {made.srt}")
+    _emit(f"wrote {made.audio} ({length:.1f} s from {len(made.spans)} piece(s)) and {made.srt}\n")
     return 0
 
 
@@ -531,13 +561,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     if args.verify:
         for what, outcome in verify_cache():
-            print(f"{what}: {outcome}")
+            _emit(f"{what}: {outcome}\n")
     rows = [(m.name, "yes" if m.multilingual else "no", "yes" if m.available else "no", m.source) for m in list_models()]
     head = ("model", "multilingual", "available offline", "source")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
-    for r in [head, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(f"\ncache: {cache_dir()}")
+    table = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    _emit("\n".join(table) + f"\n\ncache: {cache_dir()}\n")
     return 0
 
 
@@ -580,6 +609,30 @@ def _stop_ray(timeout: float = 20.0) -> None:
     stopper.join(timeout)
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread and handled as Ctrl-C is (exit code 128 + the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise _Stopped(signum)
+
+
+def _standard_streams() -> None:
+    """A closed stderr becomes /dev/null (``print`` would write its messages into stdout, into the output
+    piped from there); stdout writes UTF-8 whatever the locale (the formats are UTF-8); stderr escapes
+    what its encoding lacks (a file name in an ASCII locale) rather than failing on it."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the process's life
+    if isinstance(sys.stdout, io.TextIOWrapper):  # a file name undecodable in this locale: its own bytes back
+        sys.stdout.reconfigure(encoding="utf-8", errors="surrogateescape")
+    if isinstance(sys.stderr, io.TextIOWrapper):
+        sys.stderr.reconfigure(errors="backslashreplace")
+
+
 def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run ``command`` in a worker thread so that Ctrl-C ends the process at once.
 
@@ -590,6 +643,8 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
     without waiting for the work.
     """
     outcome: dict[str, Any] = {}
+    for ending in (signal.SIGTERM, signal.SIGHUP):  # a kill or a closed terminal: Ctrl-C's clean exit
+        signal.signal(ending, _stop)
 
     def work() -> None:
         try:
@@ -602,15 +657,19 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
     try:
         while worker.is_alive():
             worker.join(0.1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         from .files import remove_in_flight
 
         remove_in_flight()
         _stop_ray()
-        print("podscribe: interrupted", file=sys.stderr)
-        sys.stderr.flush()
-        sys.stdout.flush()
-        os._exit(130)
+        signum = e.signum if isinstance(e, _Stopped) else int(signal.SIGINT)
+        bars = not getattr(args, "quiet", True) and sys.stderr.isatty()  # a line of its own, not a bar's end
+        said = "interrupted" if signum == signal.SIGINT else "terminated"
+        print(f"{chr(10) if bars else ''}podscribe: {said}", file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+            sys.stdout.flush()
+        os._exit(128 + signum)
     if "error" in outcome:
         raise outcome["error"]
     return int(outcome["code"])
@@ -619,6 +678,7 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``podscribe`` command; returns the exit code."""
     args = None
+    _standard_streams()
     try:
         args = build_parser().parse_args(argv)
         _setup_logging(args)
@@ -633,6 +693,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("podscribe: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (``| head``): nothing left to say
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit passes
+        return 128 + signal.SIGPIPE
     except Exception as e:  # a bug, not a user error: still one line unless --debug
         if args is not None and getattr(args, "debug", False):
             raise

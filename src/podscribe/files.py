@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import stat
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +59,21 @@ def atomic_target(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 _lock = threading.Lock()
 _in_flight: set[Path] = set()
+
+
+@contextlib.contextmanager
+def private_folder() -> Iterator[Path]:
+    """A private temporary folder, removed when the block ends and, as atomic writes in flight, when the
+    command is interrupted (``remove_in_flight``): an input read from standard input is copied there."""
+    with tempfile.TemporaryDirectory(prefix="podscribe-") as folder:
+        path = Path(folder)
+        with _lock:
+            _in_flight.add(path)
+        try:
+            yield path
+        finally:
+            with _lock:
+                _in_flight.discard(path)
 
 
 def stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:

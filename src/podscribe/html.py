@@ -138,7 +138,7 @@ def _audio_tag(audio_src: str | None, embed_audio: bytes | None, mime: str) -> s
     if embed_audio is not None:
         src = f"data:{mime};base64,{base64.b64encode(embed_audio).decode('ascii')}"
     elif audio_src is not None:
-        src = quote(audio_src.replace("\\", "/"), safe="/")
+        src = quote(os.fsencode(audio_src.replace("\\", "/")), safe="/")  # a name's own bytes, in any locale
     else:
         return '<p class="noaudio">No audio attached: words and times are shown without playback.</p>'
     attributes = f'id="audio" controls preload="metadata" aria-label="Recording" src="{html.escape(src)}"'

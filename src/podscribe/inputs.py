@@ -16,7 +16,6 @@ import glob
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from math import gcd
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, decode_audio, probe
 from .errors import DecodeError, InputError, OptionError
-from .files import sha256_file
+from .files import private_folder, sha256_file
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -104,8 +103,8 @@ def _bytes_source(data: bytes, name: str) -> AudioSource:
 
 def _from_temporary_file(data: bytes, name: str, read: Callable[[Path], T]) -> T:
     """``read`` applied to ``data`` written to a private temporary file; its errors name the input."""
-    with tempfile.TemporaryDirectory(prefix="podscribe-") as folder:
-        path = Path(folder) / "input"
+    with private_folder() as folder:
+        path = folder / "input"
         path.write_bytes(data)
         try:
             return read(path)

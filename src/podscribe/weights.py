@@ -35,6 +35,7 @@ from .files import atomic_target, cache_dir, sha256_file
 logger = logging.getLogger(__name__)
 
 STAMP = ".podscribe-verified.json"  # in a cache model folder: its files' size, mtime and sha256
+STALE_WRITE_S = 3600.0  # a temporary folder untouched this long is a write cut short, not one in flight
 
 
 @dataclass(frozen=True)
@@ -574,8 +575,9 @@ def verify_cache() -> list[tuple[str, str]]:
             rows.append((str(checkpoint), "not checked (no stamp, and no weights here to convert it from again)"))
     copies = cache_dir() / "ct2-int8"
     for folder in sorted(copies.iterdir()) if copies.is_dir() else ():
-        if folder.name.startswith("."):  # left by a removal or a write cut short
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder.name.startswith("."):  # a removal or a write cut short, or another process's write
+            if time.time() - folder.stat().st_mtime > STALE_WRITE_S:
+                shutil.rmtree(folder, ignore_errors=True)
         elif not folder.is_dir():
             continue
         elif _read_checkpoint_stamp(folder / "model.bin", full=True) is not None:

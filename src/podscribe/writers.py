@@ -120,7 +120,7 @@ def check_targets(paths: Iterable[Path], force: bool, overwrite: str = "force=Tr
     for p in paths:
         if p.is_dir():
             raise OutputError("is a directory", p)
-        if p.exists() and not force:
+        if os.path.lexists(p) and not force:  # a link to nowhere too: the user put it there
             raise OutputError(f"already exists ({overwrite})", p)
         folders.add(p.parent)
     for folder in folders:
@@ -159,7 +159,8 @@ def write_atomic(
         with contextlib.ExitStack() as renames:  # every temp file is written before the first rename
             for path, text in contents.items():
                 tmp = renames.enter_context(atomic_target(path))
-                tmp.write_text(text, encoding="utf-8", newline="\n")
+                # a file name that is not UTF-8 in this locale comes back as its own bytes
+                tmp.write_text(text, encoding="utf-8", errors="surrogateescape", newline="\n")
     except OSError as e:
         raise OutputError(f"cannot write: {e.strerror or e}", path) from e
     return list(contents)

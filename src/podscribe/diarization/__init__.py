@@ -41,7 +41,7 @@ class DiarizationOptions:
         self._check_exact_within_range()
 
     def _check_exact_within_range(self) -> None:
-        """OptionError when an exact count contradicts a range bound that was set (not the default maximum)."""
+        """OptionError when an exact count contradicts a bound that was set (not the default maximum)."""
         if self.num_speakers is None:
             return
         default_max = next(f.default for f in fields(self) if f.name == "max_speakers")
