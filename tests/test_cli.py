@@ -457,3 +457,16 @@ def test_diarize_shows_its_progress_bar_unless_quiet(tmp_path, capsys):
     assert main(["diarize", short, "-o", str(tmp_path / "quiet"), "--quiet"]) == 0
     assert "diarization" not in capsys.readouterr().err
     assert (tmp_path / "quiet" / "short.fr.rttm").read_text() == (tmp_path / "shown" / "short.fr.rttm").read_text()
+
+
+def test_main_in_a_program_puts_its_signal_handlers_back(capsys) -> None:
+    """SIGTERM and SIGHUP end a command as Ctrl-C does; a program calling ``main`` gets its own handlers back."""
+    import signal
+
+    mine = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        assert main(["models"]) == 0 and "base" in capsys.readouterr().out
+        assert all(signal.getsignal(s) is signal.SIG_IGN for s in mine)
+    finally:
+        for s, handler in mine.items():
+            signal.signal(s, handler)

@@ -643,8 +643,8 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
     without waiting for the work.
     """
     outcome: dict[str, Any] = {}
-    for ending in (signal.SIGTERM, signal.SIGHUP):  # a kill or a closed terminal: Ctrl-C's clean exit
-        signal.signal(ending, _stop)
+    endings = (signal.SIGTERM, signal.SIGHUP)  # a kill or a closed terminal: Ctrl-C's clean exit
+    before = {ending: signal.signal(ending, _stop) for ending in endings}  # put back after (main() in a program)
 
     def work() -> None:
         try:
@@ -670,6 +670,9 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
             sys.stderr.flush()
             sys.stdout.flush()
         os._exit(128 + signum)
+    finally:
+        for ending, handler in before.items():
+            signal.signal(ending, handler)
     if "error" in outcome:
         raise outcome["error"]
     return int(outcome["code"])
