@@ -77,6 +77,22 @@ def test_a_damaged_input_in_memory_is_named_in_its_warning_not_its_temporary_fil
     assert whole.load().size and whole.damage is None
 
 
+def test_an_audio_track_is_its_own_cache_key_and_in_memory_samples_have_one(tmp_path):
+    """The result cache is keyed by the input's digest: another track of one file must not find the first
+    track's results; the first track's key is the file's own (results cached before tracks are found)."""
+    two = tmp_path / "two.mka"
+    subprocess.run([podscribe.audio.ffmpeg_path(), "-nostdin", "-v", "error", "-i", SHORT, "-f", "lavfi",
+                    "-i", "anullsrc=d=2", "-map", "0:a", "-map", "1:a", "-c:a", "flac", two],
+                   check=True)  # fmt: skip
+    first, second = open_source(two), open_source(two, 2)
+    assert first.digest == podscribe.files.sha256_file(two) != second.digest and second.track == 2
+    assert open_source(two.read_bytes(), 2).digest == second.digest
+    with pytest.raises(InputError, match="there is no track 2"):
+        open_source(SHORT, 2)
+    with pytest.raises(OptionError, match="audio_track 2: samples in memory have one track"):
+        open_source(np.zeros(16000, np.float32), 2)
+
+
 def test_arrays_are_downmixed_and_resampled(samples):
     np.testing.assert_array_equal(open_source(samples).load(), samples)
     stereo = np.stack([samples, samples], axis=1)

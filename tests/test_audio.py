@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -25,7 +26,7 @@ from podscribe.audio import (
     probe,
     wav_cut,
 )
-from podscribe.errors import DecodeError, InputError
+from podscribe.errors import DecodeError, InputError, OptionError
 
 DURATION = 2.5  # seconds of the synthetic source
 
@@ -113,6 +114,23 @@ def test_probe_times_a_matroska_files_first_track_not_its_longest(media: Path, t
     info = probe(path)
     assert info.duration == pytest.approx(DURATION, abs=0.01) and info.tracks == 2
     assert probe(media / "video.mkv").tracks == 1
+
+
+def test_another_audio_track_is_read_when_asked(media: Path, tmp_path: Path) -> None:
+    """``track`` 2 is the second audio track: its own duration and samples; a track the file lacks, or a
+    number that is no track, is refused."""
+    path = tmp_path / "two.mka"
+    ffmpeg("-i", media / "source.wav", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono:d=6", "-map", "0:a",
+           "-map", "1:a", "-c:a", "flac", path)
+    second = probe(path, 2)
+    assert (second.track, second.channels, second.duration) == (2, 1, pytest.approx(6.0, abs=0.01))
+    first, silent = load_audio(path), load_audio(path, 2)
+    assert np.abs(first).max() > 0.1 and len(silent) == 6 * SAMPLE_RATE and not silent.any()
+    with pytest.raises(InputError, match="has 2 audio track\\(s\\): there is no track 3"):
+        load_audio(path, 3)
+    for wrong in (0, True, 1.5):
+        with pytest.raises(OptionError, match="audio_track"):
+            probe(path, wrong)
 
 
 def test_result_owns_exactly_its_samples(media: Path) -> None:
@@ -317,7 +335,8 @@ def test_audio_starting_late_in_a_video_is_read_on_the_videos_timeline(media: Pa
     middle = slice(round(2.2 * SAMPLE_RATE), round(4.2 * SAMPLE_RATE))
     shifted = slice(middle.start - 2 * SAMPLE_RATE, middle.stop - 2 * SAMPLE_RATE)
     np.testing.assert_allclose(audio[middle], alone[shifted], atol=1e-3)
-    edge = np.array(_cut(str(late), 1.5, 2.5, SAMPLE_RATE, 1, 0).get_array_of_samples())  # from 0.5 s before
+    mono = dataclasses.replace(probe(late), sample_rate=SAMPLE_RATE, channels=1)
+    edge = np.array(_cut(mono, 1.5, 2.5, 0).get_array_of_samples())  # from 0.5 s before the audio
     assert len(edge) == SAMPLE_RATE and abs(np.flatnonzero(np.abs(edge) > 300)[0] / SAMPLE_RATE - 0.5) < 0.01
     whole = media / "audio.flac"  # audio from its first sample: read as before, sample for sample
     command = [ffmpeg_path(), "-v", "error", "-i", whole, "-ac", "1", "-ar", "16000", "-f", "f32le", "-"]

@@ -119,7 +119,7 @@ def shell(line: str, env: dict | None = None) -> subprocess.CompletedProcess[byt
     """``line`` in bash, where ``$P`` is this Python's podscribe."""
     environ = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                "P": f"{sys.executable} -m podscribe", **(env or {})}  # fmt: skip
-    return subprocess.run(["bash", "-c", line], capture_output=True, timeout=900, env=environ)
+    return subprocess.run(["bash", "-c", line], capture_output=True, timeout=900, env=environ, check=False)
 
 
 def test_a_closed_pipe_a_full_disk_and_no_standard_input(tmp_path: Path) -> None:
@@ -186,8 +186,8 @@ def _bad_files(d: Path) -> dict[str, tuple[Path, str]]:
         "truncated": (truncated, "truncated.m4a"),
         "video without audio": (video, "no audio stream"),
         "silence": (silence, "no speech found"),
-        "speech in track 2": (second, "no speech found (silence, music or noise only) in the first of its 2 "
-                                      "audio tracks, the only one read; nothing written"),
+        "speech in track 2": (second, ("no speech found (silence, music or noise only) in audio track 1 of 2 "
+                                       "(--audio-track reads another); nothing written")),
     }
 
 
@@ -230,6 +230,26 @@ def test_bad_options_one_line_exit_2(args: list[str], fragment: str, tmp_path: P
     captured = capsys.readouterr()
     assert_one_line_error(subprocess.CompletedProcess([], code, captured.out, captured.err), fragment)
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_the_speech_in_a_second_audio_track_is_read_with_its_option(bad_files, tmp_path: Path) -> None:
+    """The first track is silent; ``--audio-track 2`` transcribes the second, the JSON keeps which track it
+    was, and a clip of the transcript is cut from that track, not the first."""
+    second, _ = bad_files["speech in track 2"]
+    proc = podscribe("transcribe", second, "-o", tmp_path, "-f", "json", "--language", "fr",
+                     "--audio-track", "2", "-q")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    transcript = Transcript.load(tmp_path / "speech_in_track_2.json")
+    assert transcript.audio_track == 2 and len(transcript.words) > 40
+    first = transcript.words[0]
+    bite = podscribe("clip", tmp_path / "speech_in_track_2.json", "--start", first.start,
+                     "--end", first.end + 2, "-o", tmp_path / "bite.wav")  # fmt: skip
+    assert bite.returncode == 0, bite.stderr
+    from pydub import AudioSegment
+
+    assert AudioSegment.from_wav(tmp_path / "bite.wav").max > 1000  # speech, not the silent first track
+    wrong = podscribe("transcribe", second, "-o", tmp_path / "x", "--audio-track", "3", "-q")
+    assert_one_line_error(wrong, "has 2 audio track(s): there is no track 3")
 
 
 def test_diarize_writes_no_rttm_for_silence(bad_files, tmp_path: Path) -> None:

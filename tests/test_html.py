@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
@@ -101,6 +102,17 @@ def test_page_is_self_contained(transcript: Transcript) -> None:
     assert "url(" not in page and "@import" not in page
     assert re.search(r"<script[^>]*\bsrc=", page) is None
     assert 'download="episode.srt"' in page and 'download="episode.vtt"' in page
+
+
+def test_a_page_of_another_track_says_its_player_plays_the_first(transcript: Transcript, caplog) -> None:
+    """An <audio> element has no choice of track: the words of track 2 would play over track 1."""
+    with caplog.at_level("WARNING", logger="podscribe.html"):
+        render_html(transcript, "episode.mkv")
+        assert not caplog.records
+        render_html(replace(transcript, audio_track=2), "episode.mkv")
+        render_html(replace(transcript, audio_track=2), None)  # no player: nothing to say
+    assert len(caplog.records) == 1
+    assert "plays the file's first audio track; the words are of track 2" in caplog.text
 
 
 def test_transcript_text_is_escaped(transcript: Transcript) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -37,6 +38,13 @@ def test_json_round_trip_and_schema():
     assert {"start", "end", "text", "probability", "speaker"} <= set(seg["words"][0])
     assert d["segments"][1]["overlap"] == ["SPEAKER_00"]
     assert Transcript.from_dict(d) == t
+    assert "audio_track" not in d  # the first track: the key only where another one was read
+    second = replace(t, audio_track=2)
+    assert json.loads(second.to_json())["audio_track"] == 2
+    assert Transcript.from_dict(second.to_dict()) == second
+    for wrong in (0, "2", True):
+        with pytest.raises(ValueError, match="audio_track"):
+            Transcript.from_dict({**d, "audio_track": wrong})
 
 
 words = st.lists(

@@ -215,7 +215,7 @@ class Aligner:
         times); where speech and overlapped speech are is found meanwhile (the recognition leaves a core
         idle at times)."""
         reference, text_name = read_text(text_or_path)
-        source = open_source(audio)
+        source = open_source(audio, self.pipeline.options.audio_track)
         samples, lines = self.pipeline.decoder(source)(), _lines(reference)
         kept: list[Encoded] = []  # the recognition's windows, encoded: most of the text is aligned on them
 
@@ -271,7 +271,7 @@ class Aligner:
         language = result.language or o.asr.language or "fr"
         heard = [w for s in result.segments for w in s.words]
         if not heard:  # the audio is at fault, not the text
-            raise no_speech(source.name)
+            raise no_speech(source.name, source.track)
 
         texts = [w for _, words in lines for w in words]
         line_of = [k for k, (_, words) in enumerate(lines) for _ in words]
@@ -314,6 +314,7 @@ class Aligner:
             model=f"{o.engine}/{o.model}",
             audio=source.path,
             names={sid: name for name, sid in ids.items()},
+            audio_track=source.track,
         )
 
     def _force_align_all(

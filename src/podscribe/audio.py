@@ -39,7 +39,7 @@ from typing import cast
 
 import numpy as np
 
-from .errors import DecodeError, InputError
+from .errors import DecodeError, InputError, OptionError
 from .files import atomic_target, cache_dir
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ OGG_PAGE_MAX = 27 + 255 + 255 * 255  # bytes: an Ogg page's header, its 255 laci
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What ffprobe says about a file's first audio stream (duration in seconds, as declared)."""
+    """What ffprobe says about one audio stream of a file (duration in seconds, as declared)."""
 
     path: str
     duration: float
@@ -66,11 +66,16 @@ class AudioInfo:
     channels: int
     sample_rate: int
     has_video: bool
-    tracks: int = 1  # audio streams in the file; podscribe reads the first
+    tracks: int = 1  # audio streams in the file; this is one of them (``track``, from 1)
+    track: int = 1
 
 
-def probe(path: str | os.PathLike[str]) -> AudioInfo:
-    """Check that ``path`` is a readable media file with an audio stream, and describe that stream."""
+def probe(path: str | os.PathLike[str], track: int = 1) -> AudioInfo:
+    """Check that ``path`` is a readable media file with an audio stream, and describe its ``track``-th
+    audio stream (from 1, the first; InputError when the file has fewer)."""
+    if isinstance(track, bool) or not isinstance(track, int) or track < 1:
+        raise OptionError(f"audio_track must be a whole number of at least 1, not {track!r}",
+                          option="audio_track")
     path = _check_file(path)
     command = [
         ffprobe_path(), "-v", "error", "-show_format", "-show_streams", "-of", "json", "-i", _arg(path),
@@ -105,7 +110,9 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         raise DecodeError(
             f"no audio stream (ffmpeg reads it as {fmt.get('format_long_name', 'unknown')}: {kinds})", path
         )
-    stream = audio[0]
+    if track > len(audio):
+        raise InputError(f"has {len(audio)} audio track(s): there is no track {track}", path)
+    stream = audio[track - 1]
     duration = stream.get("duration") or _tagged_duration(stream) or info.get("format", {}).get("duration")
     return AudioInfo(
         path=path,
@@ -115,6 +122,7 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         sample_rate=int(stream.get("sample_rate", 0)),
         has_video=has_video,
         tracks=len(audio),
+        track=track,
     )
 
 
@@ -126,23 +134,24 @@ def _tagged_duration(stream: dict) -> float | None:
     return int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3]) if match else None
 
 
-def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode the first audio stream of ``path`` to 16 kHz mono float32 samples (down-mixed, resampled);
-    a file that looks truncated or corrupt is decoded as far as it goes, with a warning."""
-    audio, damage = decode_audio(path)
+def load_audio(path: str | os.PathLike[str], track: int = 1) -> np.ndarray:
+    """Decode the ``track``-th audio stream of ``path`` (from 1, the first) to 16 kHz mono float32 samples
+    (down-mixed, resampled); a file that looks truncated or corrupt is decoded as far as it goes, with a
+    warning."""
+    audio, damage = decode_audio(path, track)
     if damage:
         logger.warning("%s: %s", os.fspath(path), damage)
     return audio
 
 
-def decode_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, str | None]:
+def decode_audio(path: str | os.PathLike[str], track: int = 1) -> tuple[np.ndarray, str | None]:
     """``load_audio``'s samples, and what looks truncated or corrupt in the file (None when nothing does),
     for a caller that names the input itself or repeats the warning (a result served from the cache)."""
-    info = probe(path)
+    info = probe(path, track)
     path = info.path
     command = [
         ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-i", _arg(path),
-        "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), *ON_TIMELINE,
+        "-map", f"0:a:{track - 1}", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), *ON_TIMELINE,
         "-acodec", "pcm_f32le", "-f", "f32le", "-",
     ]  # fmt: skip
     # Slack for containers that under-declare duration; the array grows if it is still too small.

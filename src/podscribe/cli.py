@@ -40,6 +40,7 @@ ASR_FIELDS = ("model", "engine", "device", "cpu_threads", "compute_type", "num_w
 BATCH_FIELDS = tuple(f for f in ASR_FIELDS if f != "num_workers")  # a batch worker has one thread (unless --threads)
 ALIGN_FIELDS = ("model", "device", "cpu_threads", "compute_type", "language", "cache")
 SPEAKER_FIELDS = ("diarizer", "pyannote", "num_speakers", "min_speakers", "max_speakers")
+INPUT_FIELDS = ("audio_track",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,6 +160,10 @@ def _add_speaker_options(p: argparse.ArgumentParser) -> None:
     _add_pipeline_fields(p.add_argument_group("speakers"), SPEAKER_FIELDS)
 
 
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    _add_pipeline_fields(p.add_argument_group("input"), INPUT_FIELDS)
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars (warnings and errors still shown)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
@@ -182,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true", help="overwrite existing output files")
     _add_pipeline_fields(t.add_argument_group("speech recognition"), ASR_FIELDS)
     _add_speaker_options(t)
+    _add_input_options(t)
     g = t.add_argument_group("names")
     g.add_argument("--speaker-names", metavar="A,B,...", help="names in order of first appearance")
     _add_pipeline_fields(g, ("reference",))
@@ -208,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_fields(b.add_argument_group("speech recognition"), BATCH_FIELDS,
                          notes={"language": "a manifest row's own wins"})  # fmt: skip
     _add_speaker_options(b)
+    _add_input_options(b)
     _add_common(b)
 
     a = sub.add_parser("align", help="time a known text (Name : text, plain, STM) to its audio: its words, its speakers")
@@ -217,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("-f", "--formats", default="json,srt", help="json,txt,srt,vtt,rttm,html or all (default json,srt)")
     a.add_argument("--force", action="store_true", help="overwrite existing output files")
     _add_pipeline_fields(a.add_argument_group("speech recognition"), ALIGN_FIELDS)
+    _add_input_options(a)
     g = a.add_argument_group("html")
     g.add_argument("--embed-audio", action="store_true", help="embed the audio in the HTML page")
     _add_subtitle_rules(a)
@@ -228,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--force", action="store_true")
     _add_pipeline_fields(d.add_argument_group("models"), ("device",))
     _add_speaker_options(d)
+    _add_input_options(d)
     _add_common(d)
 
     s = sub.add_parser("subtitles", help="re-cut SRT/WebVTT from a saved transcript JSON (no model runs)")
@@ -455,9 +464,9 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     check_targets(targets.values(), args.force, OVERWRITE)
     pipeline = Pipeline(_pipeline_options(args, progress=not args.quiet))
     for path, target in targets.items():
-        turns = pipeline.diarize_audio(load_audio(path))
+        turns = pipeline.diarize_audio(load_audio(path, pipeline.options.audio_track))
         if not turns:  # as transcribe: no empty RTTM for silence, music or noise
-            raise no_speech(path)
+            raise no_speech(path, pipeline.options.audio_track)
         pipeline.warn_speaker_count(turns, path)
         write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force, overwrite=OVERWRITE)
     return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .audio import ON_TIMELINE, ffmpeg_path, probe
+from .audio import ON_TIMELINE, AudioInfo, ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError, OutputError
 from .files import atomic_target
 from .subtitles import SubtitleRules, compose_srt, make_cues
@@ -60,7 +60,7 @@ def clip(
     Args:
         transcript: the transcript whose audio is cut.
         out: the clip's path (``.mp3``, ``.wav``, ``.m4a``, ``.ogg``, ``.flac`` ...).
-        audio: the source audio (default: the transcript's own ``audio``).
+        audio: the source audio (default: the transcript's own ``audio``, cut from its ``audio_track``).
         find: a phrase: the clip is its first occurrence (``Transcript.find``).
         start: clip start in seconds (with ``end``).
         end: clip end in seconds (with ``start``).
@@ -80,13 +80,13 @@ def clip(
         raise OutputError("is a folder: give the clip's file name", out)
     fmt = out.suffix.lstrip(".").lower() or "mp3"
     _check_format(fmt, bitrate, out)
-    info = probe(source)
+    info = probe(source, transcript.audio_track)
     spans = _spans(transcript, info.duration, find, start, end, speaker, pad)
     subtitle = out.with_suffix(".srt")
     for target in (out, subtitle):
         if target.exists() and not force:
             raise InputError("already exists (force=True overwrites it)", target)
-    pieces = [_cut(info.path, s, e, info.sample_rate or 44100, max(info.channels, 1), fade_ms) for s, e in spans]
+    pieces = [_cut(info, s, e, fade_ms) for s, e in spans]
     joined = pieces[0]
     for piece in pieces[1:]:
         joined = joined + _silence(JOIN_PAUSE_S, joined) + piece
@@ -140,13 +140,15 @@ def _spans(
     return merged
 
 
-def _cut(path: str, start: float, end: float, rate: int, channels: int, fade_ms: int) -> AudioSegment:
-    """Decode ``start``-``end`` of ``path`` at its own rate and channels into a pydub segment."""
+def _cut(info: AudioInfo, start: float, end: float, fade_ms: int) -> AudioSegment:
+    """Decode ``start``-``end`` of the audio track ``info`` describes, at its own rate and channels, into a
+    pydub segment."""
     AudioSegment = _pydub()
+    rate, channels, path = info.sample_rate or 44100, max(info.channels, 1), info.path
     command = [
         ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}",
-        "-i", path, "-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate), *ON_TIMELINE,
-        "-f", "s16le", "-",
+        "-i", path, "-map", f"0:a:{info.track - 1}", "-vn", "-ac", str(channels), "-ar", str(rate),
+        *ON_TIMELINE, "-f", "s16le", "-",
     ]  # fmt: skip
     try:
         proc = subprocess.run(command, capture_output=True, timeout=120, check=False)

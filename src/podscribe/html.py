@@ -52,6 +52,9 @@ def render_html(
         raise OptionError(
             f"audio must be a path relative to the page (no URL, no absolute path), got {audio_src!r}"
         )
+    if transcript.audio_track != 1 and (audio_src or embed_audio):  # <audio> has no choice of track
+        logger.warning("%s: the page's player plays the file's first audio track; the words are of track %d",
+                       transcript.audio or "the page", transcript.audio_track)  # fmt: skip
     title = title or (Path(transcript.audio).stem if transcript.audio else "Transcript")
     colours = {s: speaker_colour(i) for i, s in enumerate(transcript.speakers)}
     duration = max([transcript.duration, *(s.end for s in transcript.segments)])

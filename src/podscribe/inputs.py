@@ -42,10 +42,12 @@ class AudioSource:
     """One audio input made uniform: ``load()`` gives its 16 kHz mono float32 samples, decoded once."""
 
     def __init__(
-        self, name: str, path: str | None, digest: str, load: Callable[[], tuple[np.ndarray, str | None]]
+        self, name: str, path: str | None, digest: str, load: Callable[[], tuple[np.ndarray, str | None]],
+        track: int = 1,
     ) -> None:
         self.name = name  # for messages: the path, or a description of the in-memory input
         self.path = path  # the file, when the input is one (kept in the transcript)
+        self.track = track  # which audio track of the file (from 1; kept in the transcript)
         self.digest = digest  # sha256 of the content: the result cache's key
         self._load = load  # -> (samples, what looks damaged in the input or None)
         self._samples: np.ndarray | None = None
@@ -63,12 +65,15 @@ class AudioSource:
         return self._samples
 
 
-def open_source(audio: Any) -> AudioSource:
-    """An ``AudioSource`` for any accepted input; InputError naming the accepted kinds otherwise."""
+def open_source(audio: Any, track: int = 1) -> AudioSource:
+    """An ``AudioSource`` for any accepted input; InputError naming the accepted kinds otherwise.
+    ``track``: which audio track of an encoded input to read (from 1); samples in memory have one."""
     if isinstance(audio, (str, os.PathLike)):
-        return _file_source(audio)
+        return _file_source(audio, track)
     if isinstance(audio, (bytes, bytearray, memoryview)):
-        return _bytes_source(bytes(audio), "<bytes>")
+        return _bytes_source(bytes(audio), "<bytes>", track)
+    if track != 1 and not hasattr(audio, "read"):
+        raise OptionError(f"audio_track {track!r}: samples in memory have one track", option="audio_track")
     if isinstance(audio, np.ndarray):
         return _samples_source(audio, SAMPLE_RATE, "<array>")
     if isinstance(audio, tuple) and len(audio) == 2 and isinstance(audio[0], np.ndarray):
@@ -76,29 +81,36 @@ def open_source(audio: Any) -> AudioSource:
     if _is_audio_segment(audio):
         return _segment_source(audio)
     if hasattr(audio, "read"):
-        return _bytes_source(_read_all(audio), str(getattr(audio, "name", "<file object>")))
+        return _bytes_source(_read_all(audio), str(getattr(audio, "name", "<file object>")), track)
     raise InputError(f"unsupported audio input of type {type(audio).__name__}: give {ACCEPTED}")
 
 
-def _file_source(path: str | os.PathLike[str]) -> AudioSource:
-    info = probe(path)  # typed errors for missing, empty or non-audio files before any model loads
+def _file_source(path: str | os.PathLike[str], track: int) -> AudioSource:
+    info = probe(path, track)  # typed errors for missing, empty or non-audio files before any model loads
     return AudioSource(
         name=info.path,
         path=os.path.abspath(info.path),  # absolute: `podscribe html T.json` finds it from any folder
-        digest=sha256_file(info.path),
-        load=lambda: decode_audio(info.path),
+        digest=_track_digest(sha256_file(info.path), track),
+        load=lambda: decode_audio(info.path, track),
+        track=track,
     )
 
 
-def _bytes_source(data: bytes, name: str) -> AudioSource:
+def _track_digest(digest: str, track: int) -> str:
+    """The cache key of one audio track of encoded content: the first track's is the content's own sha256."""
+    return digest if track == 1 else hashlib.sha256(f"{digest} audio track {track}".encode()).hexdigest()
+
+
+def _bytes_source(data: bytes, name: str, track: int = 1) -> AudioSource:
     """Encoded audio in memory: probed now (a bad input fails before any model loads, as a file would)
     and decoded only when a stage needs the samples (a cached result needs none), both from a private
     temporary file (containers such as MP4 need a seekable input, which a pipe is not)."""
     if not data:
         raise InputError("empty audio input", name)
-    _from_temporary_file(data, name, probe)
-    return AudioSource(name=name, path=None, digest=hashlib.sha256(data).hexdigest(),
-                       load=lambda: _from_temporary_file(data, name, decode_audio))  # fmt: skip
+    _from_temporary_file(data, name, lambda path: probe(path, track))
+    return AudioSource(name=name, path=None, digest=_track_digest(hashlib.sha256(data).hexdigest(), track),
+                       load=lambda: _from_temporary_file(data, name, lambda path: decode_audio(path, track)),
+                       track=track)  # fmt: skip
 
 
 def _from_temporary_file(data: bytes, name: str, read: Callable[[Path], T]) -> T:

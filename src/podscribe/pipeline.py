@@ -96,6 +96,8 @@ class PipelineOptions:
                                    metavar="REF")  # fmt: skip
     voices: Mapping[str, str] = field(default_factory=dict)  # name -> voice sample file
     cache: bool = option(True, "--no-cache", "neither read nor write the result cache")
+    audio_track: int = option(1, "--audio-track", "which audio track of a file to read, 2 the second (a "
+                              "video may hold one per language)", metavar="N")  # fmt: skip
     # True: a tqdm bar per stage; a callable: called as progress(stage, done_s, total_s) for the
     # stages "decode", "diarization", "asr" and (podscribe.align) "alignment", in seconds of audio,
     # done_s growing from 0 to total_s in each; False: silent.
@@ -109,7 +111,7 @@ class PipelineOptions:
         check_choice(self, "engine", tuple(ENGINES))
         check_device(self.device)
         check_choice(self, "diarizer", (*DIARIZERS, "none", None))
-        for name in ("cpu_threads", "num_workers"):
+        for name in ("cpu_threads", "num_workers", "audio_track"):
             check_count(self, name)
         if self.compute_type is not None and self.compute_type not in COMPUTE_TYPES:
             choices = ", ".join(COMPUTE_TYPES)
@@ -414,7 +416,7 @@ class Pipeline:
                 ``(array, sample_rate)`` or a pydub ``AudioSegment`` (see ``podscribe.inputs``).
         """
         o = self.options
-        source = open_source(audio)  # typed errors for bad inputs before any model loads
+        source = open_source(audio, o.audio_track)  # typed errors for bad inputs before any model loads
         audio_hash = source.digest if o.cache else None  # the cache key of all computed from it
         samples = self.decoder(source)
         # The ASR model loads while the diarizer runs (0.4-0.9 s of a 20-s run here), unless the words
@@ -442,6 +444,7 @@ class Pipeline:
             model=f"{o.engine}/{o.model}",
             audio=source.path,
             turns=turns,
+            audio_track=source.track,
         )
         named = self._name(transcript, samples if o.voices else None)  # may decode: voices are heard in it
         self.recall_damage(source, audio_hash)
@@ -598,7 +601,7 @@ def diarize(
     opts = make_options(options, **{k: v for k, v in given.items() if v is not None}, **more)
     if opts.diarizer in (None, "none"):  # "none" would otherwise fall back to the default diarizer
         raise OptionError("diarize needs a diarizer (overlap, embedded or pyannote)")
-    source = open_source(audio)
+    source = open_source(audio, opts.audio_track)
     pipeline = Pipeline(opts)
     digest = source.digest if opts.cache else None
     turns = pipeline.diarize_audio(pipeline.decoder(source), digest)
@@ -639,20 +642,20 @@ def require_speech(transcript: Transcript, source: str) -> Transcript:
     """The transcript, or InputError when it holds no word (silence, music or noise only): nothing is
     written for such an input."""
     if not transcript.words:
-        raise no_speech(source)
+        raise no_speech(source, transcript.audio_track)
     return transcript
 
 
-def no_speech(source: str | os.PathLike[str]) -> InputError:
-    """The error of an input without speech; of a file with several audio tracks, one that says only the
-    first was read (a video's first track may be silent, its speech in the second)."""
+def no_speech(source: str | os.PathLike[str], track: int = 1) -> InputError:
+    """The error of an input without speech; of a file with several audio tracks, one that names the track
+    read and the option that reads another (a video's first track may be silent, its speech in the second)."""
     tracks = 1
     if os.path.isfile(source):
         with contextlib.suppress(PodscribeError):
             tracks = probe(source).tracks
     if tracks < 2:
         return InputError(NO_SPEECH, source)
-    read = f" in the first of its {tracks} audio tracks, the only one read"
+    read = f" in audio track {track} of {tracks} (--audio-track reads another)"
     return InputError(NO_SPEECH.replace("; nothing", f"{read}; nothing"), source)
 
 

@@ -111,6 +111,7 @@ class Transcript:
     audio: str | None = None
     turns: tuple[Turn, ...] = ()
     names: Mapping[str, str] = field(default_factory=dict)
+    audio_track: int = 1  # which audio track of ``audio`` was read (from 1): clips are cut from it
 
     @property
     def words(self) -> list[Word]:
@@ -265,6 +266,7 @@ class Transcript:
             "speakers": [{"id": s, "name": self.speaker_name(s)} for s in self.speakers],
             "segments": [_segment_dict(s) for s in self.segments],
             "turns": [{"start": _t(t.start), "end": _t(t.end), "speaker": t.speaker} for t in self.turns],
+            **({"audio_track": self.audio_track} if self.audio_track != 1 else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -316,6 +318,7 @@ class Transcript:
             audio=data.get("audio"),
             turns=turns,
             names=names,
+            audio_track=_track(data.get("audio_track", 1)),
         )
 
     @classmethod
@@ -370,6 +373,13 @@ def turn_from_dict(data: Mapping[str, Any]) -> Turn:
     if end < start:
         raise ValueError(f"turn ends ({end}) before it starts ({start})")
     return Turn(start, end, _text(data["speaker"]))
+
+
+def _track(value: Any) -> int:
+    """An audio track number (from 1); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"audio_track must be a whole number of at least 1, not {value!r}")
+    return value
 
 
 def _time(value: Any) -> float:
