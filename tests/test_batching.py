@@ -19,7 +19,7 @@ import pytest
 
 from podscribe.batching import BatchReport, Episode, EpisodeRecord, batch, collect_episodes, read_manifest
 from podscribe.cli import main
-from podscribe.errors import InputError, OptionError
+from podscribe.errors import InputError, OptionError, OutputError
 from podscribe.pipeline import make_options
 from podscribe.writers import OutputOptions
 
@@ -268,6 +268,23 @@ def test_bad_options_fail_before_any_work(archive, tmp_path):
     (tmp_path / "taken" / "a.json").write_text("{}")  # not a batch's folder: existing files are the user's
     run = podscribe("batch", archive / "a.opus", "-o", tmp_path / "taken", "-f", "json", "-q")
     assert run.returncode == 2 and b"already exists (use --force to overwrite)" in run.stderr
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused(archive, tmp_path):
+    """Two runs into one folder at once each did every episode and recorded it twice: the folder is held
+    (an advisory lock on the folder itself, no file left in it) while a run lasts."""
+    from podscribe.batching import _folder_lock
+
+    out = tmp_path / "out"
+    with _folder_lock(out):
+        run = podscribe("batch", archive / "a.opus", "-o", out, "-f", "json", "-q")
+        assert run.returncode == 2 and b"another podscribe batch is writing into this folder" in run.stderr
+        assert run.stderr.count(b"\n") == 1 and list(out.iterdir()) == []
+    with _folder_lock(out):  # free again once the first run ended
+        pass
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OutputError, match="is not a folder"):
+        batch(archive, tmp_path / "file" / "out")
 
 
 def test_exit_codes_of_a_report():

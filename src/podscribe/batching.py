@@ -16,7 +16,9 @@ submodule sets it as an attribute of the package, which would hide the function 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import json
 import logging
 import multiprocessing
@@ -501,6 +503,35 @@ def batch(
     Pipeline(options).check_weights()  # bad options or weights: fail here, before any worker starts
     episodes = collect_episodes(inputs)
     out = Path(outdir)
+    with _folder_lock(out):
+        return _batch(episodes, out, options, formats, workers, ray, retries, force, progress,
+                      gpus_per_worker, output_options)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path) -> Iterator[None]:
+    """This run's hold on its output folder: a second batch into it at once would redo every episode and
+    record each twice. An advisory lock on the folder itself (no file left in it), gone with the process."""
+    check_targets([out / LOG_NAME], True)  # the folder's own errors first: not a folder, not writable
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_RDONLY)
+    except OSError as e:
+        raise OutputError(f"cannot write here: {e.strerror or e}", out) from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise OutputError("another podscribe batch is writing into this folder", out) from e
+        yield
+    finally:
+        os.close(fd)
+
+
+def _batch(episodes: list[Episode], out: Path, options: PipelineOptions, formats: list[str],
+           workers: int | None, ray: bool | str | None, retries: int, force: bool, progress: bool,
+           gpus_per_worker: float, output_options: OutputOptions | None) -> BatchReport:  # fmt: skip
+    """``batch`` in its locked output folder."""
     log = _Log(out / LOG_NAME)
     recorded = set() if force else log.done()
 
