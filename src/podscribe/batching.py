@@ -523,6 +523,8 @@ def _folder_lock(out: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
             raise OutputError("another podscribe batch is writing into this folder", out) from e
+        except OSError as e:  # a file system without locks (some network shares): run unguarded
+            logger.info("%s: not locked (%s)", out, e.strerror or e)
         yield
     finally:
         os.close(fd)
