@@ -354,12 +354,13 @@ def test_subtitle_flags_come_from_the_rules_and_their_checks(transcribed: Path, 
 OFFERED = {  # the option fields' flags each command offers
     "transcribe": {"--model", "--engine", "--device", "--threads", "--compute-type", "--num-workers", "--language",
                    "--beam-size", "--batch-size", "--no-vad", "--no-cache", "--diarizer", "--pyannote",
-                   "--speakers", "--min-speakers", "--max-speakers", "--reference"},
+                   "--speakers", "--min-speakers", "--max-speakers", "--reference", "--audio-track"},
     "batch": {"--model", "--engine", "--device", "--threads", "--compute-type", "--language", "--beam-size",
               "--batch-size", "--no-vad", "--no-cache", "--diarizer", "--pyannote", "--speakers",
-              "--min-speakers", "--max-speakers"},
-    "align": {"--model", "--device", "--threads", "--compute-type", "--language", "--no-cache"},
-    "diarize": {"--device", "--diarizer", "--pyannote", "--speakers", "--min-speakers", "--max-speakers"},
+              "--min-speakers", "--max-speakers", "--audio-track"},
+    "align": {"--model", "--device", "--threads", "--compute-type", "--language", "--no-cache", "--audio-track"},
+    "diarize": {"--device", "--diarizer", "--pyannote", "--speakers", "--min-speakers", "--max-speakers",
+                "--audio-track"},
 }
 MINIMAL = {"transcribe": ["a.wav"], "batch": ["a.wav", "-o", "out"], "align": ["a.wav", "a.txt"], "diarize": ["a.wav"]}
 
