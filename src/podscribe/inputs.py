@@ -2,9 +2,11 @@
 
 Every entry point that takes audio (``transcribe``, ``Pipeline.run``, ``diarize``) accepts an
 ``AudioInput`` and turns it into an ``AudioSource``: a display name for messages, the file path when
-there is one, a content hash for the result cache, and a loader of 16 kHz mono float32 samples. Encoded
-bytes (a file object, ``bytes``) are decoded by the same bundled ffmpeg as files; samples already in
-memory (an array, ``(array, rate)``, an ``AudioSegment``) are down-mixed and resampled here.
+there is one, which of its audio tracks is read, a content hash (of that track) for the result cache, and
+a loader of 16 kHz mono float32 samples that warns once of a damaged input. Encoded bytes (a file object,
+``bytes``, standard input) are decoded by the same bundled ffmpeg as files, from a private temporary copy;
+samples already in memory (an array, ``(array, rate)``, an ``AudioSegment``) are down-mixed and resampled
+here.
 
 ``expand_inputs`` turns the command line's INPUT arguments (files, folders, globs, ``-``) into the list
 of (input, output stem) that ``podscribe transcribe`` and ``podscribe batch`` work through.
