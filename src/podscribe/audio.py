@@ -39,8 +39,9 @@ from typing import cast
 
 import numpy as np
 
-from .errors import DecodeError, InputError, OptionError
+from .errors import DecodeError, InputError
 from .files import atomic_target, cache_dir
+from .options import require_count
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,7 @@ class AudioInfo:
 def probe(path: str | os.PathLike[str], track: int = 1) -> AudioInfo:
     """Check that ``path`` is a readable media file with an audio stream, and describe its ``track``-th
     audio stream (from 1, the first; InputError when the file has fewer)."""
-    if isinstance(track, bool) or not isinstance(track, int) or track < 1:
-        raise OptionError(f"audio_track must be a whole number of at least 1, not {track!r}",
-                          option="audio_track")
+    require_count(track, "audio_track")
     path = _check_file(path)
     command = [
         ffprobe_path(), "-v", "error", "-show_format", "-show_streams", "-of", "json", "-i", _arg(path),

@@ -504,8 +504,30 @@ def batch(
     episodes = collect_episodes(inputs)
     out = Path(outdir)
     with _folder_lock(out):
-        return _batch(episodes, out, options, formats, workers, ray, retries, force, progress,
-                      gpus_per_worker, output_options)  # fmt: skip
+        log = _Log(out / LOG_NAME)
+        recorded = set() if force else log.done()
+
+        def targets(ep: Episode) -> list[Path]:
+            return [out / f"{ep.stem}.{fmt}" for fmt in formats]
+
+        skipped = [ep for ep in episodes
+                   if (ep.path, ep.stem) in recorded and all(p.exists() for p in targets(ep))]
+        todo = [ep for ep in episodes if ep not in skipped]
+        # Outputs without a done record in a batch's own folder come from a try that was cut off: redone.
+        overwrite = force or log.existed
+        check_targets([p for ep in todo for p in targets(ep)], overwrite, FORCE_FLAG)
+        report = BatchReport(out, [])
+        try:
+            for ep in skipped:
+                record = EpisodeRecord(path=ep.path, stem=ep.stem, status="skipped")
+                log.append(record)
+                report.records.append(record)
+            if todo:
+                _drive(todo, log, report, options, formats, out, output_options or OutputOptions(),
+                       overwrite, workers, ray, retries, progress, gpus_per_worker)  # fmt: skip
+        finally:
+            log.close()
+        return report
 
 
 @contextlib.contextmanager
@@ -528,35 +550,6 @@ def _folder_lock(out: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def _batch(episodes: list[Episode], out: Path, options: PipelineOptions, formats: list[str],
-           workers: int | None, ray: bool | str | None, retries: int, force: bool, progress: bool,
-           gpus_per_worker: float, output_options: OutputOptions | None) -> BatchReport:  # fmt: skip
-    """``batch`` in its locked output folder."""
-    log = _Log(out / LOG_NAME)
-    recorded = set() if force else log.done()
-
-    def targets(ep: Episode) -> list[Path]:
-        return [out / f"{ep.stem}.{fmt}" for fmt in formats]
-
-    skipped = [ep for ep in episodes if (ep.path, ep.stem) in recorded and all(p.exists() for p in targets(ep))]
-    todo = [ep for ep in episodes if ep not in skipped]
-    # Outputs without a done record in a batch's own folder come from a try that was cut off: redone.
-    overwrite = force or log.existed
-    check_targets([p for ep in todo for p in targets(ep)], overwrite, FORCE_FLAG)
-    report = BatchReport(out, [])
-    try:
-        for ep in skipped:
-            record = EpisodeRecord(path=ep.path, stem=ep.stem, status="skipped")
-            log.append(record)
-            report.records.append(record)
-        if todo:
-            _drive(todo, log, report, options, formats, out, output_options or OutputOptions(), overwrite,
-                   workers, ray, retries, progress, gpus_per_worker)  # fmt: skip
-    finally:
-        log.close()
-    return report
 
 
 def _drive(todo: list[Episode], log: _Log, report: BatchReport, options: PipelineOptions, formats: list[str],

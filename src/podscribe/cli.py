@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ._version import __version__
-from .errors import OptionError, PodscribeError
+from .errors import InputError, OptionError, OutputError, PodscribeError
 from .files import FORCE_FLAG as OVERWRITE
 
 if TYPE_CHECKING:
@@ -312,8 +312,6 @@ def _check_inputs(paths: Sequence[str]) -> None:
 def _stdin() -> typing.BinaryIO:
     """Standard input as audio (a binary file object, named ``<stdin>`` in messages); InputError when it is
     closed or a terminal, where reading would wait for keys."""
-    from .errors import InputError
-
     if sys.stdin is None:
         raise InputError("standard input is closed: pipe audio into it, or give a file", "-")
     if sys.stdin.isatty():
@@ -324,8 +322,6 @@ def _stdin() -> typing.BinaryIO:
 def _emit(text: str) -> None:
     """``text`` on standard output; OutputError when it is closed or cannot take it (a full disk). A reader
     that went away (a closed pipe: ``| head``) raises BrokenPipeError, which ``main`` ends quietly."""
-    from .errors import OutputError
-
     if sys.stdout is None:
         raise OutputError("standard output is closed", "-")
     try:

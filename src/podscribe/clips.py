@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .audio import ON_TIMELINE, AudioInfo, ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError, OutputError
-from .files import atomic_target
+from .files import FORCE_ARGUMENT, atomic_target
 from .subtitles import SubtitleRules, compose_srt, make_cues
 from .views import ClipSource
 
@@ -85,7 +85,7 @@ def clip(
     subtitle = out.with_suffix(".srt")
     for target in (out, subtitle):
         if target.exists() and not force:
-            raise InputError("already exists (force=True overwrites it)", target)
+            raise InputError(f"already exists ({FORCE_ARGUMENT})", target)
     pieces = [_cut(info, s, e, fade_ms) for s, e in spans]
     joined = pieces[0]
     for piece in pieces[1:]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 _BLOCK = 1 << 20
 FORCE_FLAG = "use --force to overwrite"  # how the commands say an existing output file is overwritten
+FORCE_ARGUMENT = "force=True overwrites it"  # how the library says it
 
 
 def cache_dir() -> Path:

@@ -67,11 +67,22 @@ def _plain(hint: Any) -> bool:
     return hint in (bool, int, float, str) or dataclasses.is_dataclass(hint)
 
 
+def is_count(value: Any, minimum: int = 1) -> bool:
+    """Whether ``value`` is a whole number >= ``minimum`` (a bool is not one)."""
+    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
+
+
+def require_count(value: Any, name: str, minimum: int = 1) -> None:
+    """OptionError unless ``value`` (the option ``name``) is a whole number >= ``minimum``."""
+    if not is_count(value, minimum):
+        raise OptionError(f"{name} must be a whole number of at least {minimum}, not {value!r}", option=name)
+
+
 def check_count(options: object, name: str, minimum: int = 1) -> None:
     """OptionError unless the field ``name`` of ``options`` is a whole number >= ``minimum`` (None passes)."""
     value = getattr(options, name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
-        raise OptionError(f"{name} must be a whole number of at least {minimum}, not {value!r}", option=name)
+    if value is not None:
+        require_count(value, name, minimum)
 
 
 def check_choice(options: object, name: str, choices: tuple[Any, ...]) -> None:

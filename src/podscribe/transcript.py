@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, OptionError, OutputError
 from .files import atomic_target
+from .options import is_count
 from .views import OPENING_MARKS
 
 if TYPE_CHECKING:
@@ -377,7 +378,7 @@ def turn_from_dict(data: Mapping[str, Any]) -> Turn:
 
 def _track(value: Any) -> int:
     """An audio track number (from 1); ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_count(value):
         raise ValueError(f"audio_track must be a whole number of at least 1, not {value!r}")
     return value
 

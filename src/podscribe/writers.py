@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import OptionError, OutputError
-from .files import atomic_target
+from .files import FORCE_ARGUMENT, atomic_target
 from .subtitles import SubtitleRules, compose_srt, compose_vtt, make_cues
 from .transcript import Transcript, Turn
 
@@ -110,7 +110,7 @@ def parse_formats(spec: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def check_targets(paths: Iterable[Path], force: bool, overwrite: str = "force=True overwrites it") -> None:
+def check_targets(paths: Iterable[Path], force: bool, overwrite: str = FORCE_ARGUMENT) -> None:
     """OutputError before any work when a target exists (without ``force``), is a directory, or its
     folder cannot be made or written (a regular file on the way, no permission, a read-only disk).
 
@@ -145,7 +145,7 @@ def _check_folder(folder: Path) -> None:
 
 
 def write_atomic(
-    contents: dict[Path, str], force: bool = False, overwrite: str = "force=True overwrites it"
+    contents: dict[Path, str], force: bool = False, overwrite: str = FORCE_ARGUMENT
 ) -> list[Path]:
     """Write every file or none: temp files first, then renames; existing files kept without ``force``
     (``overwrite``: how the error says to overwrite them, in the caller's terms: ``check_targets``).
@@ -174,7 +174,7 @@ def write_outputs(
     *,
     force: bool = False,
     options: OutputOptions = OutputOptions(),
-    overwrite: str = "force=True overwrites it",
+    overwrite: str = FORCE_ARGUMENT,
 ) -> list[Path]:
     """Render ``transcript`` in each ``formats`` (``parse_formats``) to ``outdir/stem.<ext>``, atomically.
     ``stem`` may hold sub-folders (``season2/ep3``), not leave ``outdir``; ``overwrite``: ``write_atomic``."""
