@@ -108,6 +108,16 @@ def test_arrays_are_downmixed_and_resampled(samples):
     assert open_source(samples).digest != open_source(samples[:-1]).digest
 
 
+def test_channels_that_cancel_in_memory_are_read_as_their_difference(samples, caplog):
+    """In memory as in a file: a phase-inverted channel would mix to silence; the difference is read."""
+    inverted = np.stack([samples, -samples], axis=1)
+    with caplog.at_level("WARNING", logger="podscribe"):
+        source = open_source(inverted)
+    np.testing.assert_allclose(source.load(), samples, atol=1e-6)
+    assert source.damage == podscribe.audio.CANCELLED and f"<array>: {source.damage}" in caplog.text
+    assert open_source(np.stack([samples, samples])).damage is None
+
+
 def test_pydub_segments_of_any_rate_width_and_channels(samples):
     from pydub import AudioSegment
 

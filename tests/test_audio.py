@@ -17,8 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from podscribe.audio import (
+    CANCELLED,
     SAMPLE_RATE,
     AudioInfo,
+    _last_line,
     ffmpeg_path,
     ffprobe_path,
     load_audio,
@@ -319,6 +321,24 @@ def test_samples_that_are_not_numbers_are_read_as_silence(tmp_path: Path, caplog
     assert f"{path}: 12 samples are not numbers (NaN or infinite); read as silence" in caplog.text
 
 
+@pytest.mark.parametrize("codec", [["-c:a", "pcm_s16le"], ["-c:a", "libmp3lame", "-b:a", "96k"]])
+def test_channels_that_cancel_in_the_mix_are_read_as_their_difference(tmp_path: Path, codec, caplog) -> None:
+    """A phase-inverted channel (a miswired microphone) cancels the other in the down-mix: the file was
+    read as silence and gave "no speech found". The mix is that quiet, so the channels' difference, the
+    louder, is read, with a warning; a stereo file of silence stays silence, and says nothing."""
+    inverted, silent = tmp_path / f"inverted.{'wav' if 'pcm' in codec[1] else 'mp3'}", tmp_path / "silent.wav"
+    ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={DURATION}",
+           "-af", "pan=stereo|c0=c0|c1=-1*c0", *codec, inverted)  # fmt: skip
+    ffmpeg("-f", "lavfi", "-i", f"anullsrc=r=44100:cl=stereo:d={DURATION}", silent)
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio, quiet = load_audio(inverted), load_audio(silent)
+    tone = audio[SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + SAMPLE_RATE]
+    amplitude = 2 ** 0.5 * np.sqrt(np.mean(tone**2))  # ffmpeg's sine is 1/8 full scale; the mix adds in sqrt(1/2)
+    assert abs(amplitude - 2 ** 0.5 / 8) < 0.01 and np.argmax(np.abs(np.fft.rfft(tone))) == 440
+    assert caplog.text.count(f"{inverted}: {CANCELLED}") == 1 and caplog.text.count(CANCELLED) == 1
+    assert not quiet.any() and abs(len(audio) - len(quiet)) < SAMPLE_RATE // 10
+
+
 def test_audio_starting_late_in_a_video_is_read_on_the_videos_timeline(media: Path, tmp_path: Path) -> None:
     """ffmpeg's raw samples drop timestamps: a video whose audio starts 2 s in was read from its first
     sample, so every time written (subtitles, RTTM) was 2 s early, and clips, cut by container time, missed
@@ -352,6 +372,30 @@ def test_a_whole_low_bitrate_opus_file_is_not_called_truncated(media: Path, tmp_
     with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
         audio = load_audio(path)
     assert abs(len(audio) / SAMPLE_RATE - DURATION) < 0.05 and not caplog.records
+
+
+@pytest.mark.parametrize("name, codec", [("vbr.mp3", ["-c:a", "libmp3lame", "-q:a", "7", "-write_xing", "0"]),
+                                         ("adts.aac", ["-c:a", "aac", "-q:a", "0.3"])])
+def test_a_duration_guessed_from_the_bitrate_is_no_declaration(
+    media: Path, tmp_path: Path, name: str, codec: list[str], caplog
+) -> None:
+    """An MP3 without a VBR header and raw AAC declare no duration: ffmpeg guesses one from the first
+    frames' bitrate, 4.8 and 9.7 s for these 4 s, and they were called truncated. A guess is not checked."""
+    path = tmp_path / name  # a quiet second first (a low bitrate), then noise (a high one)
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono:d=1", "-f", "lavfi", "-i", "anoisesrc=d=3:a=0.5:r=44100",
+           "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1", *codec, path)  # fmt: skip
+    info = probe(path)
+    assert info.estimated and info.duration > 4.5
+    with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
+        audio = load_audio(path)
+    assert abs(len(audio) / SAMPLE_RATE - 4.0) < 0.1 and not caplog.records
+    assert not probe(media / "audio.mp3").estimated  # LAME's VBR header declares it
+
+
+def test_ffmpegs_message_is_given_without_its_component_prefixes() -> None:
+    """ffmpeg 7 prefixes a decoder's message with its stream's and its decoder's names, both stripped."""
+    line = "/x/a.amr: [aist#0:0/amr @ 0x2b1] [dec:amrnb @ 0x2c2] Error submitting packet to decoder: Invalid data"
+    assert _last_line(f"first\n{line}\n\n", "/x/a.amr") == "Error submitting packet to decoder: Invalid data"
 
 
 def test_file_cut_before_any_audio(media: Path, tmp_path: Path) -> None:

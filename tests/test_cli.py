@@ -469,13 +469,18 @@ def test_every_command_checks_its_option_flags_through_the_fields(argv, message,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert not out.exists()
-def test_diarize_shows_its_progress_bar_unless_quiet(tmp_path, capsys):
-    """The diarizer reports as it reads; the CLI's tqdm bars are that callback, and --quiet silences them."""
+def test_diarize_shows_its_progress_bar_on_a_terminal_unless_quiet(tmp_path, capsys, monkeypatch):
+    """The diarizer reports as it reads; the CLI's tqdm bars are that callback, drawn on a terminal only (in a
+    log file each redraw was one more line), and --quiet silences them."""
     short = str(DATA / "short.fr.opus")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["diarize", short, "-o", str(tmp_path / "shown")]) == 0
     shown = capsys.readouterr().err
     assert "diarization:" in shown and "29.7/29.7" in shown and "/29.7" in shown.replace("29.7/29.7", "")
     assert main(["diarize", short, "-o", str(tmp_path / "quiet"), "--quiet"]) == 0
+    assert "diarization" not in capsys.readouterr().err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert main(["diarize", short, "-o", str(tmp_path / "log")]) == 0
     assert "diarization" not in capsys.readouterr().err
     assert (tmp_path / "quiet" / "short.fr.rttm").read_text() == (tmp_path / "shown" / "short.fr.rttm").read_text()
 

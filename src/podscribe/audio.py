@@ -9,10 +9,14 @@ and width, and it copies the PCM several times without a timeout.)
 
 Bad inputs raise a one-line InputError/DecodeError naming the file. A truncated or partly corrupt file
 decodes as far as it is readable, with a warning when ffmpeg reports errors, the container declares
-a longer duration than what decoded, an Ogg file does not end with its stream's last page (ffmpeg
-reads an Ogg file cut anywhere as a shorter, valid one), or a WAV file holds less than its header
-declares; a file with no decodable audio at all is a DecodeError. Samples that are not numbers (NaN
+a longer duration than what decoded (a duration ffmpeg estimates from the bitrate is no declaration),
+an Ogg file does not end with its stream's last page (ffmpeg reads an Ogg file cut anywhere as a
+shorter, valid one), or a WAV file holds less than its header declares; a file with no decodable audio at all is a DecodeError. Samples that are not numbers (NaN
 or infinity, which float PCM can hold) are read as silence, with a warning.
+
+Two channels that cancel each other when mixed (one phase-inverted, a miswired microphone) would
+leave near silence and "no speech found": a mix that quiet is read again as the channels' difference,
+kept when it is the louder of the two, with a warning.
 
 Samples are laid on the file's timeline (``ON_TIMELINE``): audio that starts after the video (a
 video's audio track delayed by 5 s) is preceded by silence, and a gap in its timestamps is filled, so
@@ -53,7 +57,17 @@ PROBE_TIMEOUT_S = 60.0
 MAX_PREALLOCATED_S = 6 * 3600.0  # beyond this, the sample array grows as ffmpeg delivers
 # ffmpeg's raw output drops timestamps, so audio starting 5 s into a video came out 5 s early (subtitles and
 # clips out of step): the resampler pads and fills to the timestamps (hard compensation only, over 0.1 s gaps)
-ON_TIMELINE = ("-af", "aresample=async=1:first_pts=0")
+TIMELINE = "aresample=async=1:first_pts=0"
+ON_TIMELINE = ("-af", TIMELINE)
+# A down-mix of two channels or more under this RMS over the whole input is near silence: its channels may
+# cancel (one phase-inverted), so their difference is read too; speech recorded this low is inaudible
+QUIET_MIX_DBFS = -50.0
+CANCELLED = ("its first two channels cancel each other when mixed to mono (one is phase-inverted): read as "
+             "their difference")
+_DIFFERENCE = "pan=mono|c0=0.7071067811865476*c0-0.7071067811865476*c1"  # -ac 1's mix is sqrt(1/2)*(c0+c1)
+# Where a file declares no duration (an MP3 without a VBR header, ADTS AAC, AMR), ffmpeg guesses one from the
+# bitrate: a variable-bitrate file then looked truncated (99.5 s decoded of 112.8 s "declared")
+ESTIMATED = re.compile(r"Estimating duration from bitrate")
 OGG_PAGE_MAX = 27 + 255 + 255 * 255  # bytes: an Ogg page's header, its 255 lacing values, their payload
 
 
@@ -69,6 +83,7 @@ class AudioInfo:
     has_video: bool
     tracks: int = 1  # audio streams in the file; this is one of them (``track``, from 1)
     track: int = 1
+    estimated: bool = False  # the duration is ffmpeg's guess from the bitrate, not declared (see ESTIMATED)
 
 
 def probe(path: str | os.PathLike[str], track: int = 1) -> AudioInfo:
@@ -77,7 +92,7 @@ def probe(path: str | os.PathLike[str], track: int = 1) -> AudioInfo:
     require_count(track, "audio_track")
     path = _check_file(path)
     command = [
-        ffprobe_path(), "-v", "error", "-show_format", "-show_streams", "-of", "json", "-i", _arg(path),
+        ffprobe_path(), "-v", "warning", "-show_format", "-show_streams", "-of", "json", "-i", _arg(path),
     ]  # fmt: skip
     try:
         proc = subprocess.run(
@@ -122,6 +137,7 @@ def probe(path: str | os.PathLike[str], track: int = 1) -> AudioInfo:
         has_video=has_video,
         tracks=len(audio),
         track=track,
+        estimated=bool(ESTIMATED.search(proc.stderr)),
     )
 
 
@@ -144,33 +160,61 @@ def load_audio(path: str | os.PathLike[str], track: int = 1) -> np.ndarray:
 
 
 def decode_audio(path: str | os.PathLike[str], track: int = 1) -> tuple[np.ndarray, str | None]:
-    """``load_audio``'s samples, and what looks truncated or corrupt in the file (None when nothing does),
-    for a caller that names the input itself or repeats the warning (a result served from the cache)."""
+    """``load_audio``'s samples, and what looks wrong with the file (truncated or corrupt, channels that
+    cancel; None when nothing does), for a caller that names the input itself or repeats the warning (a
+    result served from the cache)."""
     info = probe(path, track)
     path = info.path
-    command = [
-        ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-i", _arg(path),
-        "-map", f"0:a:{track - 1}", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), *ON_TIMELINE,
-        "-acodec", "pcm_f32le", "-f", "f32le", "-",
-    ]  # fmt: skip
     # Slack for containers that under-declare duration; the array grows if it is still too small.
     expected = int(min(info.duration * 1.01 + 1.0, MAX_PREALLOCATED_S) * SAMPLE_RATE)
-    audio, n, errors = _decode(command, path, 60.0 + info.duration / 4, expected)
+    timeout = 60.0 + info.duration / 4
+    audio, n, errors = _decode(_command(path, track, difference=False), path, timeout, expected)
     if n == 0:
         raise DecodeError("no decodable audio (empty, truncated or corrupt)", path)
-    audio.resize(n, refcheck=False)
     damage = []
+    if info.channels >= 2 and mix_is_quiet(audio[:n]):
+        difference, m, difference_errors = _decode(_command(path, track, difference=True), path, timeout, n)
+        if louder(difference[:m], audio[:n]):
+            audio, n, errors = difference, m, difference_errors
+            damage.append(CANCELLED)
+    audio.resize(n, refcheck=False)
     not_numbers = ~np.isfinite(audio)  # float PCM can hold NaN or infinity: no model reads them
     if not_numbers.any():
         audio[not_numbers] = 0.0
         damage.append(f"{not_numbers.sum()} samples are not numbers (NaN or infinite); read as silence")
     decoded = n / SAMPLE_RATE
     cause = _last_line(errors, path) if errors.strip() else ogg_cut(path) or wav_cut(path)
-    if cause or info.duration - decoded > max(0.5, 0.02 * info.duration):
-        declared = f" of {info.duration:.1f} s declared" if info.duration - decoded >= 0.05 else ""
+    if cause or not info.estimated and info.duration - decoded > max(0.5, 0.02 * info.duration):
+        declared = f" of {info.duration:.1f} s declared" if not info.estimated and info.duration - decoded >= 0.05 else ""
         cause = cause or "shorter than its container declares"
         damage.append(f"decoded {decoded:.1f} s{declared}; the file looks truncated or corrupt ({cause})")
     return audio, "; ".join(damage) or None
+
+
+def _command(path: str, track: int, difference: bool) -> list[str]:
+    """ffmpeg's command for one audio track at 16 kHz mono float32 on stdout: its channels' down-mix, or
+    the difference of its first two."""
+    channels, filters = ((), f"{_DIFFERENCE},{TIMELINE}") if difference else (("-ac", "1"), TIMELINE)
+    return [
+        ffmpeg_path(), "-nostdin", "-hide_banner", "-v", "error", "-i", _arg(path),
+        "-map", f"0:a:{track - 1}", "-vn", "-sn", "-dn", *channels, "-ar", str(SAMPLE_RATE), "-af", filters,
+        "-acodec", "pcm_f32le", "-f", "f32le", "-",
+    ]  # fmt: skip
+
+
+def mix_is_quiet(mix: np.ndarray) -> bool:
+    """Whether a down-mix is under QUIET_MIX_DBFS: near silence, perhaps channels that cancel each other."""
+    return mix.size > 0 and _power(mix) < 10 ** (QUIET_MIX_DBFS / 10)
+
+
+def louder(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` carries more power than ``b`` (mean square; a NaN sample makes it False)."""
+    return a.size > 0 and _power(a) > _power(b)
+
+
+def _power(samples: np.ndarray) -> float:
+    """Mean square, without a temporary of the input's size (a 3-hour file is 0.7 GB)."""
+    return float(np.dot(samples, samples)) / samples.size
 
 
 def wav_cut(path: str | os.PathLike[str]) -> str | None:
@@ -351,7 +395,7 @@ def _arg(path: str) -> str:
 
 
 def _last_line(text: str, path: str) -> str:
-    """ffmpeg's last message line, without the file name or the "[decoder @ 0x...]" it prefixes."""
+    """ffmpeg's last message line, without the file name or the "[decoder @ 0x...]"s it prefixes."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     line = lines[-1] if lines else "ffmpeg gave no message"
-    return re.sub(r"^\[[^]]* @ 0x[0-9a-f]+\] ", "", line.removeprefix(f"{_arg(path)}: "))
+    return re.sub(r"^(\[[^]]* @ 0x[0-9a-f]+\] )+", "", line.removeprefix(f"{_arg(path)}: "))

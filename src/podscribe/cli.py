@@ -368,7 +368,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         targets = [outdir / f"{stem}.{f}" for _, stem in jobs for f in wanted[stem]]
         check_targets(targets, args.force, OVERWRITE)
     pipeline = Pipeline(_pipeline_options(
-        args, speaker_names=names, voices=_parse_voices(args.voice), progress=not args.quiet,
+        args, speaker_names=names, voices=_parse_voices(args.voice), progress=_bars(args),
     ))  # fmt: skip
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
@@ -406,7 +406,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         report = batch(
             args.inputs, args.output_dir, _pipeline_options(args), formats=args.formats, workers=args.workers,
-            ray=args.ray, retries=args.retries, force=args.force, progress=not args.quiet,
+            ray=args.ray, retries=args.retries, force=args.force, progress=_bars(args),
             gpus_per_worker=args.gpus_per_worker,
         )  # fmt: skip
     except OptionError as e:  # batch()'s own arguments, named as their flags
@@ -436,7 +436,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     _check_inputs([args.audio, args.text])
     outdir, stem = Path(args.output_dir), Path(args.audio).stem
     check_targets([outdir / f"{stem}.{f}" for f in formats], args.force, OVERWRITE)
-    pipeline = Pipeline(aligner_options(_pipeline_options(args, progress=not args.quiet)))
+    pipeline = Pipeline(aligner_options(_pipeline_options(args, progress=_bars(args))))
     pipeline.check_weights()  # an unknown, missing or corrupt model fails here, before any decoding
     transcript = Aligner(pipeline).run(args.audio, args.text)
     options = OutputOptions(subtitle_rules=rules, embed_audio=args.embed_audio)
@@ -458,7 +458,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
     outdir = Path(args.output_dir)
     targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
     check_targets(targets.values(), args.force, OVERWRITE)
-    pipeline = Pipeline(_pipeline_options(args, progress=not args.quiet))
+    pipeline = Pipeline(_pipeline_options(args, progress=_bars(args)))
     for path, target in targets.items():
         turns = pipeline.diarize_audio(load_audio(path, pipeline.options.audio_track))
         if not turns:  # as transcribe: no empty RTTM for silence, music or noise
@@ -668,7 +668,7 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
         remove_in_flight()
         _stop_ray()
         signum = e.signum if isinstance(e, _Stopped) else int(signal.SIGINT)
-        bars = not getattr(args, "quiet", True) and sys.stderr.isatty()  # a line of its own, not a bar's end
+        bars = hasattr(args, "quiet") and _bars(args)  # a line of its own, not a bar's end
         said = "interrupted" if signum == signal.SIGINT else "terminated"
         print(f"{chr(10) if bars else ''}podscribe: {said}", file=sys.stderr)
         with contextlib.suppress(OSError, ValueError):
@@ -681,6 +681,12 @@ def _interruptible(command: Callable[[argparse.Namespace], int], args: argparse.
     if "error" in outcome:
         raise outcome["error"]
     return int(outcome["code"])
+
+
+def _bars(args: argparse.Namespace) -> bool:
+    """Whether to draw progress bars: unless --quiet, and on a terminal only (in a log file or a pipe, each
+    redraw would be one more line)."""
+    return not args.quiet and sys.stderr.isatty()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, Union
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, decode_audio, probe
+from .audio import CANCELLED, SAMPLE_RATE, decode_audio, louder, mix_is_quiet, probe
 from .errors import DecodeError, InputError, OptionError
 from .files import private_folder, sha256_file
 
@@ -130,14 +130,14 @@ def _samples_source(samples: np.ndarray, rate: int, name: str) -> AudioSource:
     """Samples in memory: (n,), (n, channels) or (channels, n) of any numeric dtype, at ``rate`` Hz."""
     if samples.size == 0:  # before the down-mix, whose mean of nothing is NaN
         raise InputError("empty audio input", name)
-    mono = _mono(samples, name)
+    mono, note = _mono(samples, name)
     if not np.all(np.isfinite(mono)):
         raise InputError("audio array holds NaN or infinite values", name)
     audio = np.ascontiguousarray(_resample(mono, rate), dtype=np.float32)
     if audio.size == 0:  # fewer samples than one at 16 kHz
         raise InputError("empty audio input", name)
     digest = hashlib.sha256(audio.tobytes()).hexdigest()
-    source = AudioSource(name=name, path=None, digest=digest, load=lambda: (audio, None))
+    source = AudioSource(name=name, path=None, digest=digest, load=lambda: (audio, note))
     source.load()  # already in memory: nothing left to decode
     return source
 
@@ -150,8 +150,9 @@ def _segment_source(segment: AudioSegment) -> AudioSource:
     return _samples_source(samples, int(segment.frame_rate), "<AudioSegment>")
 
 
-def _mono(samples: np.ndarray, name: str) -> np.ndarray:
-    """Down-mix to one channel as float32; integer PCM is scaled to [-1, 1)."""
+def _mono(samples: np.ndarray, name: str) -> tuple[np.ndarray, str | None]:
+    """Down-mix to one channel as float32 (integer PCM scaled to [-1, 1)), and what is wrong with the
+    channels: where they cancel each other in the mix, their difference is taken, as a file's is."""
     if samples.dtype.kind not in "fiu":
         raise InputError(f"audio array of dtype {samples.dtype} (numbers expected)", name)
     data = samples.astype(np.float32)
@@ -159,11 +160,17 @@ def _mono(samples: np.ndarray, name: str) -> np.ndarray:
         info = np.iinfo(samples.dtype)
         data = (data - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
     if data.ndim == 1:
-        return data
-    if data.ndim == 2:
-        channels_last = data.shape[1] <= 8 and data.shape[1] < data.shape[0]
-        return data.mean(axis=1 if channels_last else 0)
-    raise InputError(f"audio array of shape {samples.shape} (1 or 2 dimensions expected)", name)
+        return data, None
+    if data.ndim != 2:
+        raise InputError(f"audio array of shape {samples.shape} (1 or 2 dimensions expected)", name)
+    channels_last = data.shape[1] <= 8 and data.shape[1] < data.shape[0]
+    frames = data if channels_last else data.T
+    mix = frames.mean(axis=1)
+    if frames.shape[1] >= 2 and mix_is_quiet(mix):
+        difference = (frames[:, 0] - frames[:, 1]) / 2
+        if louder(difference, mix):
+            return difference, CANCELLED
+    return mix, None
 
 
 def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
