@@ -458,6 +458,8 @@ def test_a_bad_value_names_the_flag_on_the_command_line_and_the_field_in_the_lib
      "error: --collar must be a finite number of seconds, zero or more, got nan"),
     (["evaluate", "a.wav", "--reference", "a.txt", "--collar", "inf"], "--collar must be a finite number"),
     (["evaluate", "a.wav", "--reference", "a.txt", "--collar", "-1"], "--collar must be a finite number"),
+    (["evaluate", "a.wav", "--reference", "a.txt", "--language", "xx"], "error: unknown language 'xx'"),
+    (["evaluate", "a.wav"], "error: --reference REF is needed (or an RTTM hypothesis and --rttm REF.rttm"),
 ])  # fmt: skip
 def test_every_command_checks_its_option_flags_through_the_fields(argv, message, tmp_path: Path, capsys) -> None:
     """The same checks and wording in batch, align and diarize, before any input is read."""
@@ -483,6 +485,23 @@ def test_diarize_shows_its_progress_bar_on_a_terminal_unless_quiet(tmp_path, cap
     assert main(["diarize", short, "-o", str(tmp_path / "log")]) == 0
     assert "diarization" not in capsys.readouterr().err
     assert (tmp_path / "quiet" / "short.fr.rttm").read_text() == (tmp_path / "shown" / "short.fr.rttm").read_text()
+
+
+def test_evaluate_scores_an_rttm_hypothesis_and_a_language(tmp_path, capsys) -> None:
+    """Diarization alone from the command line (an RTTM hypothesis needed --reference, then was refused as
+    "not text"); --language sets the normaliser of a hypothesis that does not say its language (SRT)."""
+    rttm = DATA / "interview.fr.rttm"
+    assert main(["evaluate", str(rttm), "--rttm", str(rttm), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["wer"] is None and scores["der"] == scores["jer"] == 0.0
+    hyp, ref = tmp_path / "h.srt", tmp_path / "r.txt"
+    hyp.write_text("1\n00:00:00,000 --> 00:00:02,000\nI have twenty one cats.\n", encoding="utf-8")
+    ref.write_text("I have 21 cats.\n", encoding="utf-8")
+    rates = []
+    for language in ("en", "fr"):
+        assert main(["evaluate", str(hyp), "--reference", str(ref), "--language", language, "--json"]) == 0
+        rates.append(json.loads(capsys.readouterr().out)["wer"])
+    assert rates[0] == 0.0 < rates[1]
 
 
 def test_main_in_a_program_puts_its_signal_handlers_back(capsys) -> None:

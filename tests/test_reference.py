@@ -109,6 +109,14 @@ def test_reference_helpers():
         ("de Gaulle", None),  # must start with a capital
         ("Un Deux Trois Quatre Cinq Six", None),  # more than five words
         ("Emmanuel Macron en colère", None),  # unknown lower-case annotation
+        ("田中", "田中"),  # scripts without capitals: Japanese, Arabic, Hebrew, Devanagari, Hangul, Thai
+        ("محمد", "محمد"),
+        ("דוד", "דוד"),
+        ("राहुल", "राहुल"),
+        ("김민수", "김민수"),
+        ("สมชาย", "สมชาย"),
+        ("こんにちは、元気", None),  # full-width sentence punctuation: a sentence
+        ("Je\u0301re\u0301my", "Jérémy"),  # NFD: one name whichever way the accents are written
     ],
 )
 def test_parse_speaker_label(label, name):
@@ -120,6 +128,35 @@ def test_plain_text_has_no_speakers(tmp_path):
     ref = load_reference(path)
     assert ref.speakers == []
     assert ref.text == "Il a dit : bonjour à tous. Ensuite nous avons parlé. Fin."
+
+
+def test_footnotes_times_and_lines_before_the_first_speaker(tmp_path, caplog):
+    """Superscript marks are footnote marks like [1]; a line that starts with one is the footnote's own text,
+    not speech; a time before or after a name is no part of it; a title before the first speaker line no
+    longer makes the whole file plain text (its names were scored as words)."""
+    text = ("Entretien du 3 mars\n[00:00:01] Ann Lee : Le rapport¹ est là.\nBob (00:00:04) : Merci.\n"
+            "Premier point : il faut lire.\n[1] Voir le rapport publié en 2019.\n² Et l'annexe.\n")
+    with caplog.at_level("WARNING", logger="podscribe.reference"):
+        ref = load_reference(write(tmp_path, "r.txt", text))
+    assert ref.speakers == ["Ann Lee", "Bob"]
+    assert [(u.speaker, u.text) for u in ref.utterances] == [
+        (None, "Entretien du 3 mars"), ("Ann Lee", "Le rapport est là."), ("Bob", "Merci. Premier point : il faut lire."),
+    ]
+    assert "r.txt: line 1 before the first 'Name : text' line: no speaker" in caplog.text
+    assert "r.txt: line 5 is a footnote's text" in caplog.text and "line 6 is a footnote's text" in caplog.text
+    plain = load_reference(write(tmp_path, "p.txt", "Il est 10:30 déjà.\n10:45 : le train part.\nFin.\n"))
+    assert plain.speakers == [] and plain.text == "Il est 10:30 déjà. 10:45 : le train part. Fin."
+
+
+def test_ctm_hypothesis(tmp_path):
+    """NIST's timed words: scored as words in time order (they were read as text, times and all: WER 500 %)."""
+    ctm = write(tmp_path, "h.ctm", ";; hyp\nrec 1 0.50 0.40 chat 0.8\nrec 1 0.00 0.50 un\n")
+    hypothesis = load_hypothesis(ctm)
+    assert hypothesis.text == "un chat" and hypothesis.utterances[0].end == 0.5 and hypothesis.speakers == []
+    for text, reason in (("rec 1 0.0 0.5\n", "got 4 fields"), ("rec 1 x 0.5 un\n", "start time is not a number"),
+                         ("a 1 0 1 un\nb 1 1 1 deux\n", "several recordings in one CTM")):
+        with pytest.raises(ReferenceFormatError, match=reason):
+            load_hypothesis(write(tmp_path, "bad.ctm", text))
 
 
 def test_named_format_variants(tmp_path):

@@ -247,10 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(s)
 
     e = sub.add_parser("evaluate", help="WER, cpWER, DER of a transcript against a reference")
-    e.add_argument("hypothesis", metavar="HYP", help="podscribe JSON, SRT, VTT or TXT")
-    e.add_argument("--reference", required=True, metavar="REF", help="'Name : text' transcript, plain text or STM")
+    e.add_argument("hypothesis", metavar="HYP", help="podscribe JSON, SRT, VTT, TXT or CTM; RTTM for DER/JER only")
+    e.add_argument("--reference", metavar="REF", help="'Name : text' transcript, plain text or STM (needed unless HYP is RTTM)")
     e.add_argument("--rttm", metavar="REF.rttm", help="reference speaker turns, for DER and JER")
     e.add_argument("--collar", type=float, default=0.25, help="DER forgiveness collar, seconds each side (default 0.25)")
+    e.add_argument("--language", metavar="CODE", help="the text's language, for normalising (default: the JSON's, else fr)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     _add_common(e)
 
@@ -486,6 +487,8 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .languages import check_language
+    from .normalizer import Normalizer
     from .reference import load_rttm
     from .report import check_collar, evaluate
 
@@ -493,10 +496,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         check_collar(args.collar)
     except OptionError as e:
         raise OptionError(f"--{e.cause}", option="collar") from e
-    _check_inputs([args.hypothesis, args.reference] + ([args.rttm] if args.rttm else []))
+    language = check_language(args.language)
+    if args.reference is None and not (args.hypothesis.lower().endswith(".rttm") and args.rttm):
+        raise OptionError("--reference REF is needed (or an RTTM hypothesis and --rttm REF.rttm, for DER/JER only)")
+    _check_inputs([args.hypothesis] + [p for p in (args.reference, args.rttm) if p])
     report = evaluate(
         args.hypothesis, args.reference,
         reference_turns=load_rttm(args.rttm) if args.rttm else None, collar=args.collar,
+        normalizer=Normalizer.for_language(language) if language else None,
     )
     _emit((json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_table()) + "\n")
     return 0

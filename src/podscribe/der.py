@@ -60,13 +60,15 @@ def diarization_scores(
 
 
 def _annotation(turns: Sequence[Turn]) -> Any:
+    """The turns as a pyannote Annotation, each speaker's own overlapping turns merged: a speaker speaks or
+    not (md-eval), where a track per turn scored a speaker's overlap with themself as an extra speaker."""
     from pyannote.core import Annotation
     from pyannote.core import Segment as PSegment
 
     annotation = Annotation(uri="recording")
     for track, turn in enumerate(turns):
         annotation[PSegment(turn.start, turn.end), track] = turn.speaker
-    return annotation
+    return annotation.support()
 
 
 

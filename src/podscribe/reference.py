@@ -5,13 +5,18 @@ them); RTTM becomes a list of :class:`~podscribe.transcript.Turn`. Malformed inp
 :class:`~podscribe.errors.ReferenceFormatError` naming the file, the line and the reason.
 
 Speaker lines (``Name : text``, also ``Name: text``): the label before the first colon is a speaker name
-when it has 1-5 words, starts with a capital letter, contains no sentence punctuation (``, ; ? ! …`` or
-quotes), and every word is capitalised, a number, or a name particle (``de``, ``van``, ``d'``...) that is
-followed by a capitalised word. An annotation after the name is dropped: a bracketed one (``(off)``,
+when it has 1-5 words, starts with a capital letter (or a letter of a script without case: 田中, محمد),
+contains no sentence punctuation (``, ; ? ! …``, their full-width forms, or quotes), and every word is
+capitalised, a number, or a name particle (``de``, ``van``, ``d'``...) that is followed by a capitalised
+word; names are compared in Unicode NFC. A time before the name or after it (``[00:01:02] Ann :``,
+``Ann (00:01:02) :``) is dropped. An annotation after the name is dropped: a bracketed one (``(off)``,
 ``[au téléphone]``) or one of :data:`ANNOTATIONS` (``en off``, ``voix off``, ``hors champ``...), so
 ``Emmanuel Macron en off : ...`` is said by ``Emmanuel Macron``. A line that is not a speaker line continues
 the previous speaker. A ``.txt`` file is in the named format when its first non-empty line is a speaker
-line, otherwise it is plain text without speakers. Footnote marks such as ``[1]`` are removed.
+line, or half of its lines are (lines before the first are then text of no speaker, with a warning);
+otherwise it is plain text without speakers. Footnote marks such as ``[1]`` or ``¹`` are removed, and a
+line that starts with one (a footnote's own text) is left out, with a warning. A ``.ctm`` hypothesis
+(``<file> <channel> <start> <duration> <word> [<confidence>]``) is timed words without speakers.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,9 +88,12 @@ PARTICLES = frozenset(
 UNKNOWN_SPEAKER = "(unknown)"
 
 _MAX_NAME_WORDS = 5
-_SPEAKER_LINE = re.compile(r"^(?P<label>[^:]+?)\s*:(?:\s+(?P<text>.*))?$")
-_SENTENCE_PUNCTUATION = re.compile(r"[,;?!…«»\"“”„]")
-_FOOTNOTE = re.compile(r"\s*\[\d+\]")
+_TIME = r"[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?[\])]?"  # 1:02, [00:01:02.5], (01:02)
+_SPEAKER_LINE = re.compile(rf"^(?P<label>[^:]+?)\s*(?:{_TIME})?\s*:(?:\s+(?P<text>.*))?$")
+_SENTENCE_PUNCTUATION = re.compile(r"[,;?!…«»\"“”„，、。；？！؟،]")
+_FOOTNOTE = re.compile(r"\s*\[\d+\]|[¹²³⁰⁴⁵⁶⁷⁸⁹]+")  # not speech: [1] or a superscript number
+_FOOTNOTE_TEXT = re.compile(r"^\s*(?:\[\d+\]|[¹²³⁰⁴⁵⁶⁷⁸⁹]+)\s*\S")  # a line that is a footnote's own text
+_LEADING_TIME = re.compile(rf"^\s*{_TIME}\s*")
 _SUBTITLE_TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 _VOICE_TAG = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _DIALOGUE_DASH = re.compile(r"^[-–—]\s+")
@@ -197,7 +206,7 @@ def load_rttm(path: str | os.PathLike[str]) -> list[Turn]:
 
 def parse_speaker_label(label: str) -> str | None:
     """The speaker name in a line's label (``"Emmanuel Macron en off"`` -> ``"Emmanuel Macron"``), or None."""
-    label = " ".join(label.split())
+    label = unicodedata.normalize("NFC", " ".join(label.split()))
     if not label or len(label) > 80 or _SENTENCE_PUNCTUATION.search(label):
         return None
     annotation = re.search(r"\s*[(\[][^()\[\]]*[)\]]$", label)
@@ -212,13 +221,18 @@ def parse_speaker_label(label: str) -> str | None:
 
 
 def _is_name(words: list[str]) -> bool:
-    if not words[0][0].isupper() or not (_capitalised(words[-1]) or words[-1][0].isdigit()):
+    if not _capital(words[0][0]) or not (_capitalised(words[-1]) or words[-1][0].isdigit()):
         return False
     return all(_capitalised(w) or w[0].isdigit() or w.lower() in PARTICLES for w in words)
 
 
 def _capitalised(word: str) -> bool:
-    return word[0].isupper() or word.lower()[:2] in ("d'", "d’") and word[2:3].isupper()
+    return _capital(word[0]) or word.lower()[:2] in ("d'", "d’") and word[2:3].isupper()
+
+
+def _capital(letter: str) -> bool:
+    """A capital, or a letter of a script without case (a Japanese or Arabic name starts with one)."""
+    return letter.isupper() or letter.isalpha() and not letter.islower() and letter.lower() == letter.upper()
 
 
 # ---- format dispatch ----------------------------------------------------------------------------
@@ -296,25 +310,37 @@ def _number(path: str | os.PathLike[str], line: int, field: str, what: str) -> f
 
 
 def _parse_text(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Reference:
-    paragraphs = [_FOOTNOTE.sub("", line).strip() for _, line in lines]
-    paragraphs = [p for p in paragraphs if p]
-    if not paragraphs or _split_speaker(paragraphs[0]) is None:
-        return Reference(tuple(Utterance(None, p) for p in paragraphs))
+    paragraphs = []
+    for n, line in lines:
+        if _FOOTNOTE_TEXT.match(line):
+            logger.warning("%s: line %d is a footnote's text, not speech: left out", path, n)
+        elif text := _FOOTNOTE.sub("", line).strip():
+            paragraphs.append((n, text))
+    split = [_split_speaker(p) for _, p in paragraphs]
+    named = [i for i, pair in enumerate(split) if pair is not None]
+    if not named or named[0] and 2 * len(named) < len(paragraphs):
+        return Reference(tuple(Utterance(None, p) for _, p in paragraphs))
+    if named[0]:
+        logger.warning(
+            "%s: line%s %s before the first 'Name : text' line: no speaker (scored as words of nobody)",
+            path, "s" if named[0] > 1 else "", ", ".join(str(n) for n, _ in paragraphs[: named[0]]),
+        )  # fmt: skip
+    utterances = [Utterance(None, p) for _, p in paragraphs[: named[0]]]
     speakers: list[str] = []
     texts: list[list[str]] = []
-    for p in paragraphs:
-        split = _split_speaker(p)
-        if split is None:
+    for (_, p), pair in zip(paragraphs[named[0] :], split[named[0] :]):
+        if pair is None:
             texts[-1].append(p)
         else:
-            speakers.append(split[0])
-            texts.append([split[1]] if split[1] else [])
-    return Reference(tuple(Utterance(s, " ".join(t)) for s, t in zip(speakers, texts)))
+            speakers.append(pair[0])
+            texts.append([pair[1]] if pair[1] else [])
+    utterances += [Utterance(s, " ".join(t)) for s, t in zip(speakers, texts)]
+    return Reference(tuple(utterances))
 
 
 def _split_speaker(line: str) -> tuple[str, str] | None:
     """(speaker, text) when the line starts with a speaker label, else None."""
-    match = _SPEAKER_LINE.match(line)
+    match = _SPEAKER_LINE.match(_LEADING_TIME.sub("", line, count=1))
     if not match:
         return None
     name = parse_speaker_label(match["label"])
@@ -353,6 +379,33 @@ def _parse_stm(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Re
             f"several recordings in one STM ({', '.join(recordings)}); give one per file", path
         )
     return Reference(tuple(sorted(rows, key=lambda u: (u.start, u.end))))
+
+
+# ---- CTM ----------------------------------------------------------------------------------------
+
+
+def _parse_ctm(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Reference:
+    """``<file> <channel> <start> <duration> <word> [<confidence>]``, a word a line (NIST sclite's timed
+    hypothesis); ``;;`` starts a comment. Words without speakers, in time order."""
+    words: list[Utterance] = []
+    recordings: dict[str, None] = {}
+    for n, line in lines:
+        if not line.strip() or line.lstrip().startswith(";;"):
+            continue
+        fields = line.split()
+        if len(fields) not in (5, 6):
+            _fail(path, n, f"expected '<file> <channel> <start> <duration> <word> [<confidence>]', got "
+                           f"{len(fields)} fields")  # fmt: skip
+        start, duration = _number(path, n, fields[2], "start time"), _number(path, n, fields[3], "duration")
+        if start < 0 or duration < 0 or start + duration > MAX_SECONDS:
+            _fail(path, n, f"a word at {fields[2]} s lasting {fields[3]} s is not a recording's time")
+        recordings.setdefault(fields[0], None)
+        words.append(Utterance(None, fields[4], start, start + duration))
+    if len(recordings) > 1:
+        raise ReferenceFormatError(
+            f"several recordings in one CTM ({', '.join(recordings)}); give one per file", path
+        )
+    return Reference(tuple(sorted(words, key=lambda u: (u.start, u.end))))
 
 
 # ---- subtitles ----------------------------------------------------------------------------------
@@ -437,6 +490,7 @@ def _cue_utterances(lines: list[str], start: float, end: float, previous: str | 
 _PARSERS: dict[str, Callable[[str | os.PathLike[str], list[tuple[int, str]]], Reference]] = {
     ".txt": _parse_text,
     ".stm": _parse_stm,
+    ".ctm": _parse_ctm,
     ".srt": _parse_srt,
     ".vtt": _parse_vtt,
 }

@@ -61,7 +61,7 @@ class Report:
         data = asdict(self)
         data["speaker_mapping"] = dict(self.speaker_mapping)
         data["per_speaker"] = [
-            {"reference": s.reference, "hypothesis": s.hypothesis, "wer": s.errors.wer, **asdict(s.errors)}
+            {"reference": s.reference, "hypothesis": s.hypothesis, "wer": s.wer, **asdict(s.errors)}
             for s in self.per_speaker
         ]
         data["per_speaker_wer"] = self.per_speaker_wer
@@ -84,6 +84,9 @@ class Report:
         rows.append(("cpWER", _percent(self.cpwer)))
         for d in self.diarization:
             where = f"collar ±{d.collar:g} s" if d.collar else "collar 0"
+            if not d.speech:
+                rows.append((f"DER / JER ({where})", "n/a (the collar leaves no reference speech to score)"))
+                continue
             rows.append(
                 (
                     f"DER ({where})",
@@ -105,7 +108,7 @@ class Report:
             for s in self.per_speaker:
                 e = s.errors
                 lines.append(
-                    f"  {s.reference or '-'} <- {s.hypothesis or '-'}: {_percent(e.wer)}  "
+                    f"  {s.reference or '-'} <- {s.hypothesis or '-'}: {_percent(s.wer)}  "
                     f"S {e.substitutions} D {e.deletions} I {e.insertions}  {e.ref_words}/{e.hyp_words}"
                 )
         if self.worst_regions:
@@ -152,7 +155,8 @@ def evaluate(
     reference turns default to the reference's own timed speaker utterances (STM), if any.
 
     Args:
-        hypothesis: a Transcript, a Reference, or a path (podscribe JSON, SRT, VTT, TXT).
+        hypothesis: a Transcript, a Reference, or a path (podscribe JSON, SRT, VTT, TXT, CTM; an RTTM file
+            is turns only: DER and JER, no WER).
         reference: a Reference, a Transcript or a path ('Name : text' lines, plain text, STM); None scores
             turns only. OptionError for another type. A file without words is a ReferenceFormatError; a
             Reference built without words scores as jiwer 4 does (WER = the insertions).
@@ -163,6 +167,12 @@ def evaluate(
         regions: how many worst regions the report lists.
     """
     check_collar(collar)
+    turns_only = False
+    if isinstance(hypothesis, (str, os.PathLike)) and Path(hypothesis).suffix.lower() == ".rttm":
+        turns_only = True  # an RTTM hypothesis: who spoke when, no words
+        if hypothesis_turns is not None:
+            raise OptionError("the hypothesis is an RTTM file: give its turns once, not also hypothesis_turns")
+        hypothesis_turns, hypothesis = load_rttm(hypothesis), Reference(())
     if isinstance(hypothesis, (str, os.PathLike)):
         hypothesis = (
             Transcript.load(hypothesis)
@@ -177,8 +187,9 @@ def evaluate(
         if not isinstance(side, (Transcript, Reference)) and (side is not None or name == "hypothesis"):
             kind = type(side).__name__
             raise OptionError(f"{name} must be a Transcript, a Reference or a path, not {kind}")
+    # A transcript or given turns say who spoke when, even "nobody": with no turns, all speech is missed
+    timed = isinstance(hypothesis, Transcript) or hypothesis_turns is not None
     if isinstance(hypothesis, Transcript):
-
         normalizer = normalizer or Normalizer.for_language(hypothesis.language)
         hyp_turns = hypothesis.speaker_turns()
         hypothesis = Reference.from_transcript(hypothesis)
@@ -198,25 +209,25 @@ def evaluate(
     per_speaker: list[SpeakerScore] = []
     mapping: dict[str, str] = {}
     region_list: list[Region] = []
-    if reference is not None:
+    if reference is not None and not turns_only:
         _check_size(reference, hypothesis)
         counts, pairs = align(normalizer(reference.text), normalizer(hypothesis.text))
         region_list = worst_regions(pairs, count=regions)
-        if reference.speakers and hypothesis.speakers:
+        if reference.speakers and (hypothesis.speakers or timed and not hypothesis.text.split()):
             cpwer, per_speaker = cp_scores(
                 normalised_by_speaker(reference, normalizer), normalised_by_speaker(hypothesis, normalizer)
             )
             mapping = names_of_pairs(per_speaker)
 
     diarization: list[DiarizationScores] = []
-    if ref_turns and hyp_turns:
+    if ref_turns and (hyp_turns or timed):
         diarization = [
             diarization_scores(ref_turns, hyp_turns, c) for c in dict.fromkeys((0.0, float(collar)))
         ]
-    at_collar = diarization[-1] if diarization else None
+    at_collar = diarization[-1] if diarization and diarization[-1].speech else None  # a collar may cover it all
     at_zero = diarization[0] if diarization else None
     return Report(
-        wer=counts.wer if reference is not None else None,
+        wer=counts.wer if reference is not None and not turns_only else None,
         substitutions=counts.substitutions,
         deletions=counts.deletions,
         insertions=counts.insertions,

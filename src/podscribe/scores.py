@@ -106,6 +106,12 @@ class SpeakerScore:
     hypothesis: str | None  # None: a reference speaker no hypothesis speaker was assigned to
     errors: WordErrors
 
+    @property
+    def wer(self) -> float | None:
+        """The pair's word error rate; None for a hypothesis speaker without a reference speaker (no words
+        to divide by: its insertions count in cpWER, as a rate they would read 200 %)."""
+        return self.errors.wer if self.errors.ref_words else None
+
 
 def cp_scores(ref_by: Mapping[str, str], hyp_by: Mapping[str, str]) -> tuple[float, list[SpeakerScore]]:
     """cpWER (meeteval) of normalised per-speaker texts, with each assigned pair's own word errors."""
