@@ -3,7 +3,7 @@
 The text keeps its own words, spelling and punctuation, and the speakers its ``Name : text`` lines
 name; words the speech lacks keep their place with ``aligned=False``. The SRT is cut by the release
 rules. With no arguments it aligns the bundled 30-s two-speaker fixture to its own text (written from
-the fixture's JSON into ``--out``).
+the fixture's JSON into ``--out``, by default ``out/aligned``, apart from the other examples' outputs).
 
     python examples/align_known_text.py
     python examples/align_known_text.py episode.mp3 episode.txt --language fr --out out/episode
@@ -28,7 +28,8 @@ def main() -> None:
     parser.add_argument("audio", nargs="?", type=Path, default=DATA / "short.fr.opus")
     parser.add_argument("text", nargs="?", type=Path, help="Name : text lines, plain text or STM")
     parser.add_argument("--language", default="fr", help="language of the speech and the text")
-    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
+    parser.add_argument("--out", type=Path, default=Path("out/aligned"),
+                        help="output folder (default ./out/aligned)")
     args = parser.parse_args()
 
     text = args.text
@@ -45,8 +46,9 @@ def main() -> None:
 
     for segment in transcript.segments:
         print(f"{segment.start:7.2f} {segment.end:7.2f}  {transcript.speaker_name(segment.speaker)}")
-    unaligned = sum(not w.aligned for w in transcript.words)
-    print(f"{len(transcript.words)} words of the text, {unaligned} not found in the speech")
+    missing = [w.text for w in transcript.words if not w.aligned]
+    found = f"{len(transcript.words)} words of the text, {len(missing)} not found in the speech"
+    print(found + (f": {' '.join(missing)}" if missing else ""))
     for path in paths:
         print(f"wrote {path}")
 

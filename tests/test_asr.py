@@ -21,7 +21,8 @@ from podscribe.asr import ASROptions, ASRResult
 from podscribe.asr.common import MAX_WORD_S, build_segments
 from podscribe.audio import SAMPLE_RATE, load_audio
 from podscribe.errors import ModelError, OptionError
-from podscribe.transcript import ends_sentence, is_punctuation
+from podscribe.transcript import is_punctuation
+from podscribe.writing import ends_sentence
 
 from conftest import DATA
 

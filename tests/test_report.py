@@ -10,7 +10,7 @@ from podscribe.errors import OptionError
 from podscribe.normalizer import Normalizer
 from podscribe.reference import Reference, Utterance, load_reference, load_rttm
 from podscribe.report import evaluate
-from podscribe.transcript import Turn
+from podscribe.transcript import Turn, Word
 
 from conftest import (
     DATA,
@@ -19,6 +19,7 @@ from conftest import (
     plain_reference,
     reference_of,
     speakers_transcript,
+    transcript_of,
     write_rttm,
 )
 
@@ -107,6 +108,23 @@ def test_an_rttm_hypothesis_is_scored_on_turns_only(tmp_path):
     assert evaluate(hyp, INTERVIEW, reference_turns=INTERVIEW_RTTM) == report  # its text is not scored
     with pytest.raises(OptionError, match="give its turns once"):
         evaluate(hyp, None, reference_turns=INTERVIEW_RTTM, hypothesis_turns=hyp)
+
+
+def test_an_stm_region_left_out_of_scoring_is_left_out_on_both_sides(tmp_path):
+    """sclite and md-eval leave an ``ignore_time_segment_in_scoring`` region out: its text was dropped but the
+    hypothesis's words there were insertions, and its time false alarm (WER 25 %, DER 50 %)."""
+    stm = tmp_path / "ref.stm"
+    stm.write_text("rec 1 A 0.0 2.0 un chat noir dort\nrec 1 x 2.0 4.0 ignore_time_segment_in_scoring\n"
+                   "rec 1 B 4.0 6.0 le chien aboie\n", encoding="utf-8")  # fmt: skip
+    said = (("S0", 0.1, "un chat noir dort"), ("S1", 2.5, "musique bruit"), ("S2", 4.1, "le chien aboie"))
+    words = [Word(w, t + 0.45 * i, t + 0.45 * i + 0.4, 0.9, s)
+             for s, t, text in said for i, w in enumerate(text.split())]  # fmt: skip
+    hypothesis = transcript_of(words, turns=[Turn(0, 2, "S0"), Turn(2, 4, "S1"), Turn(4, 6, "S2")])
+    report = evaluate(hypothesis, stm, collar=0.0)
+    assert report.wer == report.cpwer == report.der == 0.0 and report.diarization[0].speech == 4.0
+    assert load_reference(stm).ignored == ((2.0, 4.0),)
+    unfiltered = evaluate(hypothesis, Reference(load_reference(stm).utterances), collar=0.0)
+    assert unfiltered.insertions == 2  # the same without the region: its words were counted
 
 
 def test_bad_collar():

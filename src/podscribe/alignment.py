@@ -54,10 +54,10 @@ from .transcript import (
     Transcript,
     Word,
     attach_punctuation,
-    ends_sentence,
     is_punctuation,
     speaker_id,
 )
+from .writing import ends_sentence, split_words
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Referen
 
 
 def _lines(reference: Reference) -> list[tuple[str | None, list[str]]]:
-    """The text's lines that hold words: (speaker, words)."""
-    return [(u.speaker, u.text.split()) for u in reference.utterances if u.text.split()]
+    """The text's lines that hold words: (speaker, words; a character each in Chinese or Japanese)."""
+    return [(u.speaker, split_words(u.text)) for u in reference.utterances if u.text.split()]
 
 
 def _changes(lines: Sequence[tuple[str | None, list[str]]]) -> list[int]:

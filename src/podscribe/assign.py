@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .transcript import Segment, Turn, Word, speaker_id
-
-SENTENCE_END = (".", "?", "!", "…")
+from .writing import ends_sentence
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def _speaker_of(word: Word, index: _TurnIndex, options: AssignOptions) -> tuple[
 def _snap_to_sentences(words: list[Word], speakers: list[str | None], max_words: int) -> list[str | None]:
     """Move each speaker change to a sentence end at most ``max_words`` words away, if one is there."""
     out = list(speakers)
-    ends = {i for i, w in enumerate(words) if w.text.rstrip("»\"' ").endswith(SENTENCE_END)}
+    ends = {i for i, w in enumerate(words) if ends_sentence(w.text)}
     for i in range(1, len(words)):
         prev, cur = out[i - 1], out[i]
         if prev == cur or prev is None or cur is None or (i - 1) in ends:

@@ -35,9 +35,13 @@ class DiarizationScores:
 
 
 def diarization_scores(
-    reference: Sequence[Turn], hypothesis: Sequence[Turn], collar: float = 0.0
+    reference: Sequence[Turn],
+    hypothesis: Sequence[Turn],
+    collar: float = 0.0,
+    ignored: Sequence[tuple[float, float]] = (),
 ) -> DiarizationScores:
-    """DER and JER of hypothesis turns against reference turns (pyannote.metrics, overlap scored)."""
+    """DER and JER of hypothesis turns against reference turns (pyannote.metrics, overlap scored), the
+    ``ignored`` spans (a reference's unscored regions) left out."""
     from pyannote.core import Segment as PSegment
     from pyannote.core import Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
@@ -45,6 +49,8 @@ def diarization_scores(
     ref, hyp = _annotation(reference), _annotation(hypothesis)
     turns = [*reference, *hypothesis]
     uem = Timeline([PSegment(min(t.start for t in turns), max(t.end for t in turns))])
+    if ignored:
+        uem = uem.extrude(Timeline([PSegment(a, b) for a, b in ignored]))
     width = 2 * collar  # pyannote.metrics: total collar width, centred on each boundary
     parts = DiarizationErrorRate(collar=width, skip_overlap=False)(ref, hyp, uem=uem, detailed=True)
     jer = JaccardErrorRate(collar=width, skip_overlap=False)(ref, hyp, uem=uem)

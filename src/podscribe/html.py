@@ -14,7 +14,7 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from itertools import groupby
+from itertools import groupby, pairwise
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +22,7 @@ from ._version import __version__
 from .errors import InputError, OptionError
 from .palette import speaker_colour
 from .transcript import Segment, Transcript
+from .writing import spaced
 
 logger = logging.getLogger(__name__)
 
@@ -167,25 +168,35 @@ def _turn_html(
         transcript.speaker_name(o) or o for s in segments for o in s.overlap if o != speaker
     )
     note = f'<span class="overlap">overlaps {html.escape(", ".join(others))}</span>' if others else ""
-    words = " ".join(_words_html(s) for s in segments)
+    words = _spaced_html([span for s in segments for span in _word_spans(s)])
     return (
         f'<section class="turn" style="--c:{colours.get(speaker or "", UNKNOWN_COLOUR)}" '
-        f'data-start="{start}" data-end="{end}"><div class="who"><span class="name">{name}</span>'
+        f'data-start="{start}" data-end="{end}"><div class="who"><span class="name" dir="auto">{name}</span>'
         f'<button type="button" class="ts" data-start="{start}" aria-label="Play from {clock}, {name}">'
         f"{clock}</button>"
-        f'{note}</div><p class="txt">{words}</p></section>'
+        f'{note}</div><p class="txt" dir="auto">{words}</p></section>'
     )
 
 
-def _words_html(segment: Segment) -> str:
-    if not segment.words:  # a transcript without word timings: the segment is one clickable span
-        return _word_span(segment.text, segment.start, segment.end, "")
-    return " ".join(
-        _word_span(w.text, w.start, w.end, f' title="confidence {w.probability:.0%}"')
+def _word_spans(segment: Segment) -> list[tuple[str, str]]:
+    """(text, HTML) of each word's span; a transcript without word timings: the segment is one span."""
+    if not segment.words:
+        return [(segment.text, _word_span(segment.text, segment.start, segment.end, ""))]
+    return [
+        (w.text, _word_span(w.text, w.start, w.end, f' title="confidence {w.probability:.0%}"'))
         if w.probability < LOW_CONFIDENCE
-        else _word_span(w.text, w.start, w.end, "")
+        else (w.text, _word_span(w.text, w.start, w.end, ""))
         for w in segment.words
-    )
+    ]
+
+
+def _spaced_html(spans: list[tuple[str, str]]) -> str:
+    """The spans one after another, a space between two words where ``writing.spaced`` puts one (none in
+    Chinese or Japanese text, whose search then finds a phrase typed without spaces)."""
+    out = [spans[0][1]] if spans else []
+    for (before, _), (after, markup) in pairwise(spans):
+        out.append(" " + markup if spaced(before, after) else markup)
+    return "".join(out)
 
 
 def _word_span(text: str, start: float, end: float, low_confidence: str) -> str:
@@ -479,7 +490,10 @@ var q = document.getElementById("q"), count = document.getElementById("count");
 document.querySelector("form.search").addEventListener("submit", function (e) { e.preventDefault(); });
 function norm(s) { return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
 var text = "", offsets = new Int32Array(n);
-words.forEach(function (w, i) { offsets[i] = text.length; text += norm(w.textContent) + " "; });
+words.forEach(function (w, i) {  // a space where the page has one (none in Chinese text), and between turns
+  var next = w.nextSibling, space = !next || (next.nodeType === 3 && /\s/.test(next.data));
+  offsets[i] = text.length; text += norm(w.textContent) + (space ? " " : "");
+});
 function wordOf(pos) {
   var lo = 0, hi = n - 1;
   while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (offsets[mid] <= pos) lo = mid; else hi = mid - 1; }

@@ -31,7 +31,8 @@ import numpy as np
 
 from .asr import SURE_LANGUAGE, ASREngine, ASROptions, ASRResult, Clips, EncoderTap, ProgressCallback, Ranking
 from .audio import SAMPLE_RATE
-from .transcript import Segment, Turn, Word, ends_sentence
+from .transcript import Segment, Turn, Word
+from .writing import ends_sentence
 
 logger = logging.getLogger(__name__)
 

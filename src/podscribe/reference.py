@@ -27,8 +27,8 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -36,6 +36,7 @@ import srt
 
 from .errors import InputError, ReferenceFormatError
 from .transcript import MAX_SECONDS, Transcript, Turn
+from .writing import join_words
 
 logger = logging.getLogger(__name__)
 
@@ -109,12 +110,20 @@ class Utterance:
     start: float | None = None
     end: float | None = None
 
+    @property
+    def middle(self) -> float:
+        """The middle of the utterance's time span (0 without one)."""
+        return ((self.start or 0.0) + (self.end or 0.0)) / 2
+
 
 @dataclass(frozen=True)
 class Reference:
     """A transcript as a sequence of speaker-attributed utterances (reference or hypothesis side)."""
 
     utterances: tuple[Utterance, ...]
+    ignored: tuple[tuple[float, float], ...] = ()
+    """Spans a reference leaves out of scoring (STM's ``ignore_time_segment_in_scoring``): no word said in
+    them counts on either side, nor their time in DER."""
 
     @property
     def speakers(self) -> list[str]:
@@ -142,11 +151,31 @@ class Reference:
                 turns.append(Turn(u.start, u.end, u.speaker))
         return sorted(turns)
 
+    def outside(self, spans: Sequence[tuple[float, float]]) -> Reference:
+        """The utterances whose middle lies outside ``spans`` (untimed ones kept)."""
+        kept = (u for u in self.utterances
+                if u.start is None or u.end is None or not _inside(u.middle, spans))
+        return replace(self, utterances=tuple(kept))
+
     @classmethod
-    def from_transcript(cls, transcript: Transcript, display_names: bool = True) -> Reference:
-        """One utterance per segment; speakers by display name, or by id when ``display_names`` is False."""
+    def from_transcript(
+        cls, transcript: Transcript, display_names: bool = True, ignored: Sequence[tuple[float, float]] = ()
+    ) -> Reference:
+        """One utterance per segment; speakers by display name, or by id when ``display_names`` is False;
+        the words whose middle lies in an ``ignored`` span left out."""
         name: Callable[[str | None], str | None] = transcript.speaker_name if display_names else (lambda s: s)
-        return cls(tuple(Utterance(name(s.speaker), s.text, s.start, s.end) for s in transcript.segments))
+        utterances = []
+        for s in transcript.segments:
+            if not s.words and _inside((s.start + s.end) / 2, ignored):  # text only: by the segment's middle
+                continue
+            said = [w.text for w in s.words if not _inside((w.start + w.end) / 2, ignored)]
+            text = join_words(said) if ignored and s.words else s.text
+            utterances.append(Utterance(name(s.speaker), text, s.start, s.end))
+        return cls(tuple(utterances))
+
+
+def _inside(t: float, spans: Sequence[tuple[float, float]]) -> bool:
+    return any(a <= t < b for a, b in spans)
 
 
 def load_reference(path: str | os.PathLike[str]) -> Reference:
@@ -353,6 +382,7 @@ def _split_speaker(line: str) -> tuple[str, str] | None:
 def _parse_stm(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Reference:
     """``<file> <channel> <speaker> <begin> <end> [<label>] <transcript>``; ``;;`` starts a comment."""
     rows: list[Utterance] = []
+    ignored: list[tuple[float, float]] = []
     recordings: dict[str, None] = {}
     for n, line in lines:
         if not line.strip() or line.lstrip().startswith(";;"):
@@ -372,13 +402,15 @@ def _parse_stm(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Re
             text = text.partition(">")[2]
         recordings.setdefault(fields[0], None)
         text = " ".join(text.split())
-        if fields[2] != "inter_segment_gap" and text.lower() != "ignore_time_segment_in_scoring":
+        if text.lower() == "ignore_time_segment_in_scoring":
+            ignored.append((begin, end))
+        elif fields[2] != "inter_segment_gap":
             rows.append(Utterance(fields[2], text, begin, end))
     if len(recordings) > 1:
         raise ReferenceFormatError(
             f"several recordings in one STM ({', '.join(recordings)}); give one per file", path
         )
-    return Reference(tuple(sorted(rows, key=lambda u: (u.start, u.end))))
+    return Reference(tuple(sorted(rows, key=lambda u: (u.start, u.end))), tuple(sorted(ignored)))
 
 
 # ---- CTM ----------------------------------------------------------------------------------------

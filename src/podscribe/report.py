@@ -189,12 +189,14 @@ def evaluate(
             raise OptionError(f"{name} must be a Transcript, a Reference or a path, not {kind}")
     # A transcript or given turns say who spoke when, even "nobody": with no turns, all speech is missed
     timed = isinstance(hypothesis, Transcript) or hypothesis_turns is not None
+    ignored = reference.ignored if reference is not None else ()  # words there count on neither side
     if isinstance(hypothesis, Transcript):
         normalizer = normalizer or Normalizer.for_language(hypothesis.language)
         hyp_turns = hypothesis.speaker_turns()
-        hypothesis = Reference.from_transcript(hypothesis)
+        hypothesis = Reference.from_transcript(hypothesis, ignored=ignored)
     else:
         hyp_turns = hypothesis.turns()
+        hypothesis = hypothesis.outside(ignored)
     normalizer = normalizer or Normalizer()
     hyp_turns = _turns(hypothesis_turns) if hypothesis_turns is not None else hyp_turns
     ref_turns = (
@@ -222,7 +224,7 @@ def evaluate(
     diarization: list[DiarizationScores] = []
     if ref_turns and (hyp_turns or timed):
         diarization = [
-            diarization_scores(ref_turns, hyp_turns, c) for c in dict.fromkeys((0.0, float(collar)))
+            diarization_scores(ref_turns, hyp_turns, c, ignored) for c in dict.fromkeys((0.0, float(collar)))
         ]
     at_collar = diarization[-1] if diarization and diarization[-1].speech else None  # a collar may cover it all
     at_zero = diarization[0] if diarization else None

@@ -54,8 +54,17 @@ import srt
 
 from .errors import OptionError
 from .options import option
-from .transcript import CLOSING_QUOTES, ends_sentence
-from .views import OPENING_MARKS, TimedWord, WordTimeline
+from .views import TimedWord, WordTimeline
+from .writing import (
+    CLAUSE_ENDS,
+    CLOSING_QUOTES,
+    OPENING_MARKS,
+    continues,
+    ends_sentence,
+    join_words,
+    spaced,
+    width,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +89,8 @@ DASH = "- "
 _EPS = 1e-9
 _TOL = 0.0011  # check_cues tolerance in seconds: SRT and WebVTT store whole milliseconds
 
-_CLOSING = set(".,;:!?…)]}»”%")
+_CLOSING = set(".,;:!?…)]}»”%" "。？！｡؟।॥۔።፧，、；：،؛፣」』）】〉》〕")  # marks that end what is before them
 _OPENING = set(OPENING_MARKS)
-_CLAUSE_END = tuple(",;:–—")
 _MARKS = "".join(_OPENING | _CLOSING) + '" ' + NBSP + "\u202f"
 _APOSTROPHE = re.compile("['’]")
 _SRT_TAG = re.compile(r"<(/?[A-Za-z][^<>]*)>")  # what a player would read as a tag
@@ -316,13 +324,14 @@ def check_cues(cues: Sequence[srt.Subtitle], rules: SubtitleRules = SubtitleRule
 
 
 def _units(words: Sequence[TimedWord], french: bool) -> list[_Unit]:
-    """Group words into units of one real word: closing marks (and empty words) join the word before,
-    opening marks (and marks before the first word) the next."""
+    """Group words into units of one real word: closing marks, empty words and pieces of a word (a Thai
+    vowel sign Whisper gives apart) join the word before, opening marks (and marks before the first word)
+    the next."""
     groups: list[list[TimedWord]] = []
     pending: list[TimedWord] = []
     for w in words:
         text = _clean(w.text)
-        if _attaches_back(text) and groups and not pending:
+        if (_attaches_back(text) or continues(text)) and groups and not pending:
             groups[-1].append(w)
             continue
         pending.append(w)
@@ -355,10 +364,11 @@ def _clean(text: str) -> str:
 
 
 def _glue(texts: Sequence[str]) -> str:
-    """Texts joined by spaces, except before a closing mark and after an opening one."""
+    """Texts joined by spaces, except before a closing mark, after an opening one, and where
+    ``writing.spaced`` puts none (inside Chinese, Japanese or Thai text)."""
     text = texts[0] if texts else ""
     for prev, t in itertools.pairwise(texts):
-        text += t if _attaches_back(t) or _attaches_forward(prev) else " " + t
+        text += t if _attaches_back(t) or _attaches_forward(prev) or not spaced(text, t) else " " + t
     return text
 
 
@@ -397,7 +407,7 @@ def _joint(prev: str, nxt: str, lexicon: tuple[frozenset[str], frozenset[str]]) 
     if ends_sentence(prev):
         return SENTENCE
     bare = prev.rstrip(CLOSING_QUOTES)
-    if bare.endswith(_CLAUSE_END):
+    if bare.endswith(CLAUSE_ENDS):
         return CLAUSE
     last = prev.split(" ")[-1].strip(_MARKS)
     first = nxt.split(" ")[0].strip(_MARKS)
@@ -423,7 +433,8 @@ class _Tables:
     start_f: list[int]  # first frame of unit k
     end_f: list[int]  # frame where unit k's speech ends
     hang_f: list[int]  # latest frame unit k may stay on screen (max_hang after its speech)
-    offsets: list[int]  # characters of units[:k], each followed by one space
+    offsets: list[int]  # columns of units[:k], with the separator before each (``writing.width``)
+    sep: list[int]  # the separator before unit k: 1 (a space) or 0 (none: unspaced text; unit 0)
     change: list[bool]  # the speaker changes at unit k
     whole: list[bool]  # a turn or a sentence starts at unit k (a dialogue may cut there)
     line_cost: list[float]  # breaking a line between units k-1 and k
@@ -431,8 +442,8 @@ class _Tables:
     labels: list[str]  # "Name: " prefix of a cue starting at unit k
 
     def length(self, a: int, b: int) -> int:
-        """Characters of units [a, b) on one line."""
-        return self.offsets[b] - self.offsets[a] - 1
+        """Columns of units [a, b) on one line."""
+        return self.offsets[b] - self.offsets[a] - self.sep[a]
 
 
 # A cue chosen for units [a, b): (a, line breaks inside, whether it is a two-speaker dialogue).
@@ -460,9 +471,10 @@ def _cost_tables(
 ) -> _Tables:
     """Frames, character offsets, speaker changes and break costs of every unit and joint."""
     n, fps = len(units), rules.fps
+    sep = [0] + [int(spaced(units[k - 1].text, units[k].text)) for k in range(1, n)] + [0]
     offsets = [0]
-    for u in units:
-        offsets.append(offsets[-1] + len(u.text) + 1)
+    for k, u in enumerate(units):
+        offsets.append(offsets[-1] + sep[k] + width(u.text))
     change = [False] + [units[k - 1].speaker != units[k].speaker for k in range(1, n)]
     line_cost = [0.0] * (n + 1)
     cut_cost = [0.0] * (n + 1)
@@ -483,6 +495,7 @@ def _cost_tables(
         end_f=[math.ceil(u.end * fps - _EPS) for u in units],
         hang_f=[_floor_frame(u.end + rules.max_hang, fps) for u in units],
         offsets=offsets,
+        sep=sep,
         change=change,
         whole=whole,
         line_cost=line_cost,
@@ -492,21 +505,21 @@ def _cost_tables(
 
 
 def _layout(
-    tables: _Tables, a: int, b: int, lines: int, extra: int, target: float, width: int
+    tables: _Tables, a: int, b: int, lines: int, extra: int, target: float, line_width: int
 ) -> tuple[float, tuple[int, ...]] | None:
     """Cheapest way to set units [a, b) as exactly ``lines`` lines (``extra`` characters on the first):
-    (cost, line breaks), or None when they do not fit ``width``."""
+    (cost, line breaks), or None when they do not fit ``line_width``."""
     if lines == 1:
         chars = tables.length(a, b) + extra
-        return (_IMBALANCE_COST * abs(chars - target) / width, ()) if chars <= width else None
+        return (_IMBALANCE_COST * abs(chars - target) / line_width, ()) if chars <= line_width else None
     best: tuple[float, tuple[int, ...]] | None = None
     for k in range(a + 1, b - lines + 2):
         chars = tables.length(a, k) + extra
-        if chars > width:
+        if chars > line_width:
             break
-        rest = _layout(tables, k, b, lines - 1, 0, target, width)
+        rest = _layout(tables, k, b, lines - 1, 0, target, line_width)
         if rest is not None:
-            cost = tables.line_cost[k] + _IMBALANCE_COST * abs(chars - target) / width + rest[0]
+            cost = tables.line_cost[k] + _IMBALANCE_COST * abs(chars - target) / line_width + rest[0]
             if best is None or cost < best[0]:
                 best = (cost, (k, *rest[1]))
     return best
@@ -515,7 +528,7 @@ def _layout(
 def _programme(tables: _Tables, rules: SubtitleRules) -> list[_Choice]:
     """The dynamic programme: for each end position b, the cheapest last cue [a, b) (``choice[b]``)."""
     n = len(tables.start_f)
-    fps, width, max_lines = rules.fps, rules.max_chars_per_line, rules.max_lines
+    fps, line_width, max_lines = rules.fps, rules.max_chars_per_line, rules.max_lines
     gap = rules.min_gap_frames
     min_f, max_f = _duration_frames(rules)
     start_f, change, whole, length = tables.start_f, tables.change, tables.whole, tables.length
@@ -532,20 +545,22 @@ def _programme(tables: _Tables, rules: SubtitleRules) -> list[_Choice]:
                 changes += change[a + 1]
                 last_end = max(last_end, tables.end_f[a])
                 last_hang = max(last_hang, tables.hang_f[a])
-                if changes > max_changes or length(a, b) > max_lines * width or last_end - start_f[a] > max_f:
+                too_long = length(a, b) > max_lines * line_width or last_end - start_f[a] > max_f
+                if changes > max_changes or too_long:
                     break
-            label = len(tables.labels[a])
+            label = width(tables.labels[a])
             total = length(a, b) + label
             breaks: tuple[int, ...]
             if changes:  # a two-speaker dialogue: "- " and one speaker a line, whole sentences
                 split = next(k for k in range(a + 1, b) if change[k])
-                if not (whole[a] and whole[b]) or max(length(a, split), length(split, b)) + len(DASH) > width:
+                widest = max(length(a, split), length(split, b)) + len(DASH)
+                if not (whole[a] and whole[b]) or widest > line_width:
                     continue
-                cost, breaks, chars = _DIALOGUE_COST, (split,), total - 1 + 2 * len(DASH)
+                cost, breaks, chars = _DIALOGUE_COST, (split,), total - tables.sep[split] + 2 * len(DASH)
             else:
                 found = None
                 for lines in range(1, max_lines + 1):
-                    found = _layout(tables, a, b, lines, label, (total - lines + 1) / lines, width)
+                    found = _layout(tables, a, b, lines, label, (total - lines + 1) / lines, line_width)
                     if found is not None:
                         break
                 if found is None:
@@ -553,7 +568,7 @@ def _programme(tables: _Tables, rules: SubtitleRules) -> list[_Choice]:
                         continue
                     found = (_OVERLONG_COST, ())
                 cost, breaks = found
-                chars = total - len(breaks)
+                chars = total - sum(tables.sep[k] for k in breaks)
             top = max(last_end, min(last_hang, start_f[a] + max_f))
             if b < n:
                 top = min(top, start_f[b] - gap)
@@ -575,7 +590,7 @@ def _backtrack(units: list[_Unit], tables: _Tables, choice: list[_Choice]) -> li
     while b > 0:
         a, breaks, dialogue = choice[b]
         bounds = (a, *breaks, b)
-        lines = tuple(" ".join(u.text for u in units[i:j]) for i, j in itertools.pairwise(bounds))
+        lines = tuple(join_words(u.text for u in units[i:j]) for i, j in itertools.pairwise(bounds))
         speakers: tuple[str | None, ...]
         if dialogue:
             lines = tuple(DASH + line for line in lines)
@@ -614,7 +629,7 @@ def _timing(
     for i, (p, s) in enumerate(zip(plans, starts)):
         speech_end = max(u.end for u in units[p.a : p.b])
         end = math.ceil(speech_end * fps - _EPS)
-        chars = sum(len(line) for line in p.lines)
+        chars = sum(width(line) for line in p.lines)
         wanted = max(end, s + min_f, s + math.ceil(chars / rules.max_cps * fps - _EPS))
         cap = min(s + max_f, _floor_frame(speech_end + rules.max_hang, fps))
         if last_f is not None:
@@ -662,13 +677,13 @@ def _broken_rules(cue: srt.Subtitle, previous: srt.Subtitle | None, rules: Subti
     duration = (cue.end - cue.start).total_seconds()
     dialogue = len(lines) == 2 and all(line.startswith(DASH) for line in lines)
     broken = []
-    if any(len(line) > rules.max_chars_per_line for line in lines):
+    if any(width(line) > rules.max_chars_per_line for line in lines):
         broken.append("max_chars_per_line")
     if len(lines) > rules.max_lines:
         broken.append("max_lines")
-    if len(lines) > 1 and not dialogue and len(" ".join(lines)) <= rules.max_chars_per_line:
+    if len(lines) > 1 and not dialogue and width(join_words(lines)) <= rules.max_chars_per_line:
         broken.append("needless_line_break")
-    if sum(len(line) for line in lines) > rules.max_cps * (duration + _TOL):
+    if sum(width(line) for line in lines) > rules.max_cps * (duration + _TOL):
         broken.append("max_cps")
     if 0 < duration < rules.min_duration - _TOL:
         broken.append("min_duration")

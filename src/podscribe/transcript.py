@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import InputError, OptionError, OutputError
 from .files import atomic_target
 from .options import is_count
-from .views import OPENING_MARKS
+from .writing import ATTACHED_SPACE, OPENING_MARKS, ends_sentence, join_words, spaced
 
 if TYPE_CHECKING:
     from .clips import Clip
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 
 SCHEMA = "podscribe.transcript/1"
 MAX_SECONDS = 10_000_000.0  # 116 days: a later time in a transcript or RTTM file is an error
-ATTACHED_SPACE = "\u00a0"
-"""What stands between a word and the mark attached to it where a space separated them: a no-break space."""
 
 
 def speaker_id(index: int) -> str:
@@ -155,19 +153,24 @@ class Transcript:
         """Every place where ``phrase`` is said, in time order: its words, times and speaker.
 
         Matching is by whole words, ignoring case and punctuation ("c'est la vie" finds "C'est la
-        vie !"); accents count."""
-        wanted = [k for k in map(_match_key, phrase.split()) if k]
-        if not wanted:
+        vie !"); a phrase may begin after an elided word ("intelligence artificielle" finds
+        "l'intelligence artificielle"); accents count; Chinese or Japanese is found as it is written,
+        without spaces ("人工智能" finds the four characters Whisper gives as four words)."""
+        needle, _ = _search_text(phrase.split())
+        if not needle:
             return []
         words = [w for w in self.words if _match_key(w.text)]  # punctuation-only words do not count
-        keys = [_match_key(w.text) for w in words]
-        n = len(wanted)
-        return [
-            Match(words[i].start, words[i + n - 1].end, words[i].speaker, join_words(w.text for w in hit), hit)
-            for i in range(len(words) - n + 1)
-            if keys[i : i + n] == wanted
-            for hit in [tuple(words[i : i + n])]
-        ]
+        text, owner = _search_text([w.text for w in words])
+        matches = []
+        at = text.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            if _word_edge(text, at) and _word_edge(text, end):
+                hit = tuple(words[owner[at] : owner[end - 1] + 1])
+                text = join_words(w.text for w in hit)
+                matches.append(Match(hit[0].start, hit[-1].end, hit[0].speaker, text, hit))
+            at = text.find(needle, at + 1)
+        return matches
 
     def by_speaker(self) -> dict[str, SpeakerSummary]:
         """Per speaker id (in order of appearance): display name, words said, talk time, text."""
@@ -364,8 +367,28 @@ def load_transcript(path: str | os.PathLike[str]) -> Transcript:
 
 
 def _match_key(text: str) -> str:
-    """A word's text reduced for phrase search: lower case, punctuation dropped ("" for "!")."""
-    return "".join(c for c in text.lower().replace("’", "'") if c.isalnum() or c in "'-").strip("'-")
+    """A word's text reduced for phrase search: lower case, punctuation dropped ("" for "!"), an elision's
+    apostrophe or a hyphen a space ("l'homme" -> "l homme")."""
+    kept = "".join(c if c.isalnum() or unicodedata.category(c)[0] == "M" else " " for c in text.lower())
+    return " ".join(kept.split())
+
+
+def _search_text(texts: Sequence[str]) -> tuple[str, list[int]]:
+    """The words' search keys written one after another (a space where ``writing.spaced`` puts one), and
+    for each character the index of the word it comes from."""
+    text, owner = "", []
+    for i, key in enumerate(map(_match_key, texts)):
+        if key:
+            part = " " + key if spaced(text, key) else key
+            text += part
+            owner += [i] * len(part)
+    return text, owner
+
+
+def _word_edge(text: str, at: int) -> bool:
+    """Whether position ``at`` of a search text is between two words: its ends, a space, or two characters
+    of a script written without spaces, where every character may begin a word."""
+    return at in (0, len(text)) or " " in text[at - 1 : at + 1] or not spaced(text[at - 1], text[at])
 
 
 def turn_from_dict(data: Mapping[str, Any]) -> Turn:
@@ -422,11 +445,12 @@ def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_S
     """``groups`` of words (segments, lines of a text) with every punctuation-only word made part of a
     neighbour in its group, so a mark never changes segment or speaker.
 
-    A mark of ``OPENING_MARKS`` (« ¿ ( ...) joins the next word, any other mark the word before; with no
-    such word in the group it joins the other one ("..." opening a line). The marks of a group without
-    a word said join the last word before it (the first after it, at the start). ``space`` separates
-    a word and its marks (a space stood there: marks Whisper gives without one are glued already; ""
-    for languages written without spaces). The word keeps its times, probability, speaker and
+    A mark of ``OPENING_MARKS`` (« ¿ ( ...), or a dash after a sentence's end, joins the next word, any
+    other mark the word before; with no such word in the group it joins the other one ("..." opening a
+    line). The marks of a group without a word said join the last word before it (the first after it,
+    at the start). ``space`` separates a word and its marks (a space stood there: marks Whisper gives
+    without one are glued already; "" for languages written without spaces; none between two characters
+    of such a script in any case). The word keeps its times, probability, speaker and
     ``aligned``; a group of marks only ends up empty, and marks with no word at all are dropped.
     """
     out: list[list[Word]] = []
@@ -434,7 +458,7 @@ def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_S
     for group in groups:
         words = _attached_in(group, space)
         if words and waiting:
-            words[0] = replace(words[0], text=space.join([*waiting, words[0].text]))
+            words[0] = replace(words[0], text=_marked([*waiting, words[0].text], space))
             waiting = []
         elif not words:
             marks = [w.text.strip() for w in group]
@@ -442,7 +466,7 @@ def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_S
             if before is None:
                 waiting += marks
             else:
-                before[-1] = replace(before[-1], text=space.join([before[-1].text, *marks]))
+                before[-1] = replace(before[-1], text=_marked([before[-1].text, *marks], space))
         out.append(words)
     return out
 
@@ -454,15 +478,32 @@ def _attached_in(group: Sequence[Word], space: str) -> list[Word]:
     for w in group:
         text = w.text.strip()
         if not is_punctuation(text):
-            words.append(replace(w, text=space.join([*opening, text])) if opening else w)
+            words.append(replace(w, text=_marked([*opening, text], space)) if opening else w)
             opening = []
-        elif words and not opening and not all(c in OPENING_MARKS for c in "".join(text.split())):
-            words[-1] = replace(words[-1], text=words[-1].text + space + text)
+        elif words and not opening and not _opens(text, words[-1].text):
+            words[-1] = replace(words[-1], text=_marked([words[-1].text, text], space))
         else:
             opening.append(text)
     if opening and words:  # opening marks at the group's end (and marks after them): its last word takes them
-        words[-1] = replace(words[-1], text=space.join([words[-1].text, *opening]))
+        words[-1] = replace(words[-1], text=_marked([words[-1].text, *opening], space))
     return words
+
+
+def _opens(marks: str, before: str) -> bool:
+    """Whether ``marks`` open what follows: opening marks (« ¿ ( ...), or a dash after a sentence's end,
+    which opens a reply ("Tu viens ? — Oui."; a dash inside a sentence stays with the word before it)."""
+    marks = "".join(marks.split())
+    dashes = all(c in "-–—" for c in marks)
+    return all(c in OPENING_MARKS for c in marks) or dashes and ends_sentence(before)
+
+
+def _marked(texts: Sequence[str], space: str) -> str:
+    """A word and its marks as one text: ``space`` between two of them where ``writing.spaced`` puts a
+    space (none inside Chinese or Japanese text: "你好！", not "你好\u00a0！")."""
+    text = texts[0]
+    for t in texts[1:]:
+        text += space + t if spaced(text, t) else t
+    return text
 
 
 def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
@@ -476,16 +517,6 @@ def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
         elif words:  # (a segment of marks only is gone: its marks joined a word)
             out.append(replace(s, words=tuple(words), text=join_words(w.text for w in words)))
     return tuple(out)
-
-
-SENTENCE_ENDS = (".", "?", "!", "…")
-CLOSING_QUOTES = "»”\"'’)]} " + ATTACHED_SPACE + "\u202f"
-"""What may follow a sentence's last mark in a word: closing quotes and brackets, (no-break) spaces."""
-
-
-def ends_sentence(text: str) -> bool:
-    """Whether a word (or text) ends a sentence: its last mark, closing quotes aside, is . ? ! or …"""
-    return text.rstrip(CLOSING_QUOTES).endswith(SENTENCE_ENDS)
 
 
 def sentences(segment: Segment) -> list[Segment]:
@@ -503,11 +534,6 @@ def sentences(segment: Segment) -> list[Segment]:
     if run:
         out.append(Segment.from_words(run, segment.speaker, segment.overlap))
     return out
-
-
-def join_words(texts: Iterable[str]) -> str:
-    """Join word texts with single spaces (word texts carry no surrounding whitespace)."""
-    return " ".join(t.strip() for t in texts if t.strip())
 
 
 def _t(x: float) -> float:

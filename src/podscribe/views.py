@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-OPENING_MARKS = "([{«“‘„¿¡"
-"""Marks that open what follows (« ¿ ( ...): attached to the next word, not the one before."""
-
 
 class TimedWord(Protocol):
     """A word with its time (seconds) and speaker id."""

@@ -28,7 +28,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..transcript import ATTACHED_SPACE, Segment, Word, attach_punctuation
+from ..transcript import Segment, Word, attach_punctuation
+from ..writing import ATTACHED_SPACE, UNSPACED_LANGUAGES
 from . import ASROptions
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ LOOP_LONG_WORDS = 5  # n-grams this long or longer are a loop from LOOP_LONG_REP
 LOOP_LONG_REPEATS = 3
 LOOP_MAX_WORDS = 40
 IN_WORD_LOOP = re.compile(rf"(.{{2,12}}?)\1{{{LOOP_MIN_REPEATS - 1},}}")
-UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})  # Whisper splits these per character
 
 
 def build_segments(
