@@ -380,6 +380,23 @@ def test_lines_break_at_linguistic_boundaries():
     assert not any(a.endswith(("Marie", "le", "les", "de")) for a in lines[:-1])
 
 
+@pytest.mark.parametrize("language, text, articles", [
+    ("es", "Ayer por la tarde fuimos con nuestros vecinos a visitar el antiguo castillo del pueblo",
+     "el la los del nuestros"),
+    ("it", "Ieri pomeriggio siamo andati con i nostri vicini a visitare il vecchio castello del paese",
+     "il i del nostri"),
+    ("pt", "Ontem à tarde fomos com os nossos vizinhos visitar o velho castelo da aldeia", "o os da à nossos"),
+    ("de", "Gestern haben wir gemeinsam mit unseren Nachbarn die wunderschöne alte Kirche im Dorf besichtigt",
+     "die der unseren im"),
+])  # fmt: skip
+def test_other_languages_keep_an_article_with_its_noun(language: str, text: str, articles: str) -> None:
+    """Spanish, Italian and German had the French and English lexicons: a line ended on "el"; and in German,
+    where every noun has a capital, every joint of two nouns was a first and a last name, never broken."""
+    cues = make_cues(transcript_of(spoken_words(text, rate=0.05), language))
+    ends = [line.split()[-1] for cue in cues for line in cue.content.split("\n")]
+    assert not set(ends) & set(articles.split()), ends
+
+
 @settings(max_examples=200, deadline=None)
 @given(transcripts(), subtitle_rules)
 def test_marks_attached_to_their_words_show_as_marks_given_apart(transcript, rules):

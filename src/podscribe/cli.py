@@ -231,9 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(a)
 
     d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
-    d.add_argument("inputs", nargs="+", metavar="INPUT")
-    d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR")
-    d.add_argument("--force", action="store_true")
+    d.add_argument("inputs", nargs="+", metavar="INPUT", help="audio or video files (any format ffmpeg reads)")
+    d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR",
+                   help="where OUTDIR/<stem>.rttm go (default: the current folder)")
+    d.add_argument("--force", action="store_true", help="overwrite existing RTTM files")
     _add_pipeline_fields(d.add_argument_group("models"), ("device",))
     _add_speaker_options(d)
     _add_input_options(d)

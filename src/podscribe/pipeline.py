@@ -546,7 +546,7 @@ def transcribe(
         engine: ``"faster-whisper"`` (default) or ``"openai-whisper"``.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         diarizer: ``"overlap"`` (default; turns may overlap), ``"embedded"``, ``"pyannote"`` or ``"none"``.
-        num_speakers: exact speaker count (wins over the range).
+        num_speakers: exact speaker count; it must lie inside min_speakers..max_speakers (OptionError).
         min_speakers: fewest speakers the diarizer may find.
         max_speakers: most speakers the diarizer may find.
         speaker_names: display names for the speakers in order of first appearance (a list, or one string
@@ -583,7 +583,7 @@ def diarize(
 
     Args:
         audio: any input ``transcribe`` accepts.
-        num_speakers: exact speaker count (wins over the range).
+        num_speakers: exact speaker count; it must lie inside min_speakers..max_speakers (OptionError).
         min_speakers: fewest speakers to find.
         max_speakers: most speakers to find.
         diarizer: ``"overlap"`` (default; turns may overlap), ``"embedded"`` or ``"pyannote"``.

@@ -48,7 +48,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import srt
 
@@ -124,6 +124,64 @@ _EN_FUNCTION = _wordset(
     "before between through during without within across against among around behind beyond near "
     "toward towards upon like"
 )
+_ES_NO_BREAK_AFTER = _wordset(
+    "el la los las un una unos unas lo al del este esta estos estas ese esa esos esas aquel aquella aquellos "
+    "aquellas mi mis tu tus su sus nuestro nuestra nuestros nuestras vuestro vuestra vuestros vuestras cada "
+    "algún alguna algunos algunas ningún ninguna varios varias yo tú él ella nosotros nosotras vosotros "
+    "vosotras ellos ellas me te se nos os le les"
+)
+_ES_FUNCTION = _wordset(
+    "y e o u pero sino ni que porque pues aunque si cuando como donde mientras a ante bajo con contra de "
+    "desde en entre hacia hasta para por según sin sobre tras durante mediante"
+)
+_IT_NO_BREAK_AFTER = _wordset(
+    "il lo la i gli le un uno una del dello della dei degli delle al allo alla ai agli alle dal dallo "
+    "dalla dai dagli dalle nel nello nella nei negli nelle sul sullo sulla sui sugli sulle questo questa "
+    "questi queste quel quello quella quei quegli quelle mio mia miei mie tuo tua tuoi tue suo sua suoi sue "
+    "nostro nostra nostri nostre vostro vostra vostri vostre ogni qualche alcuni alcune io tu lui lei noi "
+    "voi loro mi ti si ci vi ne"
+)
+_IT_FUNCTION = _wordset(
+    "e ed o od ma però perché che se quando come dove mentre né di a da in con su per tra fra senza verso "
+    "durante dopo contro"
+)
+_DE_NO_BREAK_AFTER = _wordset(
+    "der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner mein meine "
+    "meinen meinem meiner dein deine deinen sein seine seinen seinem seiner ihr ihre ihren ihrem ihrer "
+    "unser unsere unseren unserem unserer euer eure dieser diese dieses diesen diesem jeder jede jedes "
+    "jeden jedem ich du er sie es wir im am zum zur vom beim ins ans"
+)
+_DE_FUNCTION = _wordset(
+    "und oder aber denn sondern doch dass daß weil wenn als ob obwohl während bevor nachdem damit in an auf "
+    "aus bei mit nach von zu für über unter vor hinter neben zwischen durch gegen ohne um bis seit trotz wegen"
+)
+_PT_NO_BREAK_AFTER = _wordset(
+    "o a os as um uma uns umas do da dos das no na nos nas ao aos à às pelo pela pelos pelas este esta "
+    "estes estas esse essa esses essas aquele aquela aqueles aquelas meu minha meus minhas teu tua teus "
+    "tuas seu sua seus suas nosso nossa nossos nossas cada eu tu ele ela nós eles elas me te se lhe lhes"
+)
+_PT_FUNCTION = _wordset(
+    "e ou mas porém nem que porque pois embora se quando como onde enquanto de em por para com sem sobre "
+    "sob entre até desde contra após durante"
+)
+
+
+class _Lexicon(NamedTuple):
+    """One language's words for line and cue breaks."""
+
+    no_break_after: frozenset[str]
+    function: frozenset[str]
+    capitals_are_names: bool = True  # two capitalised words in a row: a first and a last name (not in German)
+
+
+_LEXICONS = {
+    "fr": _Lexicon(_FR_NO_BREAK_AFTER, _FR_FUNCTION),
+    "en": _Lexicon(_EN_NO_BREAK_AFTER, _EN_FUNCTION),
+    "es": _Lexicon(_ES_NO_BREAK_AFTER, _ES_FUNCTION),
+    "it": _Lexicon(_IT_NO_BREAK_AFTER, _IT_FUNCTION),
+    "de": _Lexicon(_DE_NO_BREAK_AFTER, _DE_FUNCTION, capitals_are_names=False),  # every noun has a capital
+    "pt": _Lexicon(_PT_NO_BREAK_AFTER, _PT_FUNCTION),
+}
 
 # Joint classes between two units, best first, and what cutting a cue / breaking a line there costs.
 SENTENCE, CLAUSE, BEFORE_FUNCTION, PLAIN, AFTER_FUNCTION, FORBIDDEN = range(6)
@@ -392,18 +450,16 @@ def _french(text: str) -> str:
 # ---- segmentation -----------------------------------------------------------------------------
 
 
-def _lexicon(language: str | None) -> tuple[frozenset[str], frozenset[str]]:
+def _lexicon(language: str | None) -> _Lexicon:
+    """The language's lexicon; French and English together for a language without one."""
     lang = (language or "").lower()[:2]
-    if lang == "fr":
-        return _FR_NO_BREAK_AFTER, _FR_FUNCTION
-    if lang == "en":
-        return _EN_NO_BREAK_AFTER, _EN_FUNCTION
-    return _FR_NO_BREAK_AFTER | _EN_NO_BREAK_AFTER, _FR_FUNCTION | _EN_FUNCTION
+    fr, en = _LEXICONS["fr"], _LEXICONS["en"]
+    return _LEXICONS.get(lang) or _Lexicon(fr.no_break_after | en.no_break_after, fr.function | en.function)
 
 
-def _joint(prev: str, nxt: str, lexicon: tuple[frozenset[str], frozenset[str]]) -> int:
+def _joint(prev: str, nxt: str, lexicon: _Lexicon) -> int:
     """Class of the joint between two unit texts (SENTENCE best ... FORBIDDEN worst)."""
-    no_break_after, function = lexicon
+    no_break_after, function = lexicon.no_break_after, lexicon.function
     if ends_sentence(prev):
         return SENTENCE
     bare = prev.rstrip(CLOSING_QUOTES)
@@ -416,7 +472,7 @@ def _joint(prev: str, nxt: str, lexicon: tuple[frozenset[str], frozenset[str]]) 
     if (
         last_key in no_break_after
         or (last and not last_key)  # elided article or pronoun alone: l', j'
-        or (last[:1].isupper() and first[:1].isupper())  # first and last name
+        or (lexicon.capitals_are_names and last[:1].isupper() and first[:1].isupper())  # first and last name
     ):
         return FORBIDDEN
     if last_key in function:
@@ -455,7 +511,7 @@ def _segment(
     rules: SubtitleRules,
     transcript: WordTimeline,
     french: bool,
-    lexicon: tuple[frozenset[str], frozenset[str]],
+    lexicon: _Lexicon,
 ) -> list[_Plan]:
     """Choose cue boundaries and line breaks by dynamic programming over unit positions."""
     tables = _cost_tables(units, rules, transcript, french, lexicon)
@@ -467,7 +523,7 @@ def _cost_tables(
     rules: SubtitleRules,
     transcript: WordTimeline,
     french: bool,
-    lexicon: tuple[frozenset[str], frozenset[str]],
+    lexicon: _Lexicon,
 ) -> _Tables:
     """Frames, character offsets, speaker changes and break costs of every unit and joint."""
     n, fps = len(units), rules.fps
