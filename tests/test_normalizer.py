@@ -38,10 +38,23 @@ INTERVIEW_RTTM = DATA / "interview.fr.rttm"
         ("euh, bon, d’accord", "bon d'accord"),
         ("« Bonjour » !", "bonjour"),
         ("10 €", "dix euros"),
+        ("deux virgule cinq millions", "2,5 millions"),  # text2num read 2,5000000
+        ("le deuxième jour", "le 2e jour"),
     ],
 )
 def test_normaliser_brings_both_forms_together(a, b):
     n = Normalizer()
+    assert n(a) == n(b)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("1,000 people", "one thousand people"),  # "1,000" stayed as it was
+    ("2.5 million", "two point five million"),
+    ("$5 each", "five dollars each"),  # the sign was dropped
+    ("£20", "twenty pounds"),
+])  # fmt: skip
+def test_english_numbers_and_money_in_one_form(a: str, b: str) -> None:
+    n = Normalizer("en")
     assert n(a) == n(b)
 
 

@@ -45,7 +45,11 @@ _SCALES = {
     },
 }
 _PERCENT = {"fr": ("pour cent", r"\bpour ?cent\b"), "en": ("per cent", r"\bper ?cent\b")}
-_CURRENCY = {"fr": {"€": " euros "}, "en": {}}
+_CURRENCY = {"fr": {"€": " euros "}, "en": {"$": " dollars ", "£": " pounds ", "€": " euros "}}
+_PREFIXED_CURRENCY = re.compile(r"([$£€])\s?(\d+(?:[.,]\d+)*)")  # "$5" is said "five dollars": the sign after
+_DECIMAL_WORD = {"fr": "virgule", "en": "point"}  # "deux virgule cinq millions": text2num read 2,5000000
+_HIDDEN = "qqhiddenqq"  # a prefix that makes a word no number word for text2num
+_GROUPED_THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")  # English "10,000"
 # isolated 0, 1, 2 as words: alpha2digit leaves these small numbers spelled out ("un" is also the article)
 _SMALL_NUMBERS = {"fr": ("zéro", "un", "deux"), "en": ("zero", "one", "two")}
 _FILLERS = {"fr": {"euh", "euhm", "heu", "hum", "hmm", "mmh", "mhm"}, "en": {"uh", "um", "umm", "hmm", "mhm"}}
@@ -88,8 +92,8 @@ class Normalizer:
             steps.append(Step("lowercase", str.lower))
         steps.append(Step("unify apostrophes and quotes: ’ ‘ ` ´ ʼ -> ', « » “ ” -> \"", _unify_quotes))
         if self.numbers and lang in _PERCENT:
-            euro = "; € -> euros" if _CURRENCY[lang] else ""
-            steps.append(Step(f"'{_PERCENT[lang][0]}' and '%' -> the word %{euro}", _Symbols(lang)))
+            money = "".join(f"; {sign} -> {word.strip()}" for sign, word in _CURRENCY[lang].items())
+            steps.append(Step(f"'{_PERCENT[lang][0]}' and '%' -> the word %{money} ($5 -> 5 dollars)", _Symbols(lang)))
         if self.punctuation:
             steps.append(
                 Step(
@@ -164,6 +168,7 @@ class _Symbols:
         self.currency = str.maketrans(_CURRENCY[language])
 
     def __call__(self, text: str) -> str:
+        text = _PREFIXED_CURRENCY.sub(r"\2 \1", text)
         return self.percent.sub(" % ", text).replace("%", " % ").translate(self.currency)
 
 
@@ -195,8 +200,10 @@ def _number_step(language: str) -> Step:
     supported = _alpha2digit_supported(language)
     small = _SMALL_NUMBERS.get(language) if supported else None
     scales = _SCALES.get(language, {})
-    scaled = re.compile(rf"\b(\d+(?:,\d+)?) ({'|'.join(scales)})\b") if scales else None
-    parts = ["thousands separators dropped ('1 000' -> 1000)"]
+    scaled = re.compile(rf"\b(\d+(?:[,.]\d+)?) ({'|'.join(scales)})\b") if scales else None
+    decimal = _DECIMAL_WORD.get(language)
+    spelled_scale = re.compile(rf"\b({decimal} \S+) ({'|'.join(scales)})\b") if decimal and scales else None
+    parts = ["thousands separators dropped ('1 000' -> 1000" + (", '1,000' -> 1000)" if language == "en" else ")")]
     if scaled:
         parts.append(f"digits before a scale word ({', '.join(scales)}) to digits ('1,5 million' -> 1500000)")
     if small:
@@ -208,7 +215,7 @@ def _number_step(language: str) -> Step:
     else:  # said in the report's list of steps, not warned of: align normalises too, and need not say it
         parts.append(f"number words kept (text2num has no '{language}': 'twenty' and '20' differ)")
     if language == "fr":
-        parts.append("ordinals 21e/21ème/21è -> 21e, 1er -> premier, 1re/1ère -> première")
+        parts.append("ordinals 21e/21ème/21è -> 21e, 1er -> premier, 1re/1ère -> première, 2e -> deuxième")
     parts.append("decimal point -> comma (4.0 -> 4,0)")
 
     def spell_small(text: str) -> str:
@@ -216,16 +223,24 @@ def _number_step(language: str) -> Step:
             return text
         return re.sub(r"(?<![\w,.])([012])(?![\w,.])", lambda m: small[int(m[1])], text)
 
+    def scale(text: str) -> str:
+        return scaled.sub(lambda m: str(int(Decimal(m[1].replace(",", ".")) * scales[m[2]])), text) if scaled else text
+
     def apply(text: str) -> str:
         text = _join_thousands(" ".join(text.split()))
-        if scaled:
-            text = scaled.sub(lambda m: str(int(Decimal(m[1].replace(",", ".")) * scales[m[2]])), text)
+        if language == "en":
+            text = _GROUPED_THOUSANDS.sub(lambda m: m[0].replace(",", ""), text)
+        text = scale(text)
         if supported:
             from text_to_num import alpha2digit
 
+            if spelled_scale:  # the scale word hidden from alpha2digit after a decimal, then scaled as digits are
+                text = spelled_scale.sub(rf"\1 {_HIDDEN}\2", text)
             text = _join_thousands(spell_small(alpha2digit(spell_small(text), language)))
+            text = scale(text.replace(_HIDDEN, ""))
         if language == "fr":
             text = re.sub(r"\b(\d+)(?:ème|eme|ième|ieme|è|e)\b", r"\1e", text)
+            text = re.sub(r"\b2e\b", "deuxième", text)  # alpha2digit keeps "deuxième", as it keeps "deux"
             text = re.sub(r"\b1(?:ers?)\b", "premier", text)
             text = re.sub(r"\b1(?:ères?|eres?|res?)\b", "première", text)
         return re.sub(r"(?<=\d)\.(?=\d)", ",", text)
