@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import srt
 
+from podscribe._version import __version__ as podscribe_version
 from podscribe.audio import ffmpeg_path
 from podscribe.cli import main
 from podscribe.transcript import Transcript
@@ -460,6 +461,7 @@ def test_a_bad_value_names_the_flag_on_the_command_line_and_the_field_in_the_lib
     (["evaluate", "a.wav", "--reference", "a.txt", "--collar", "-1"], "--collar must be a finite number"),
     (["evaluate", "a.wav", "--reference", "a.txt", "--language", "xx"], "error: unknown language 'xx'"),
     (["evaluate", "a.wav"], "error: --reference REF is needed (or an RTTM hypothesis and --rttm REF.rttm"),
+    (["evaluate", "a.wav", "--reference", "a.txt", "--regions", "-1"], "--regions must be a whole number"),
 ])  # fmt: skip
 def test_every_command_checks_its_option_flags_through_the_fields(argv, message, tmp_path: Path, capsys) -> None:
     """The same checks and wording in batch, align and diarize, before any input is read."""
@@ -494,6 +496,7 @@ def test_evaluate_scores_an_rttm_hypothesis_and_a_language(tmp_path, capsys) -> 
     assert main(["evaluate", str(rttm), "--rttm", str(rttm), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["wer"] is None and scores["der"] == scores["jer"] == 0.0
+    assert scores["inputs"]["hypothesis"] == str(rttm) and scores["podscribe"] == podscribe_version
     hyp, ref = tmp_path / "h.srt", tmp_path / "r.txt"
     hyp.write_text("1\n00:00:00,000 --> 00:00:02,000\nI have twenty one cats.\n", encoding="utf-8")
     ref.write_text("I have 21 cats.\n", encoding="utf-8")

@@ -90,6 +90,10 @@ def test_an_empty_hypothesis_misses_everything_and_an_extra_speaker_has_no_rate(
     stray = next(s for s in extra.per_speaker if s.reference is None)
     assert stray.wer is None and stray.errors.insertions == 2 and extra.cpwer == pytest.approx(2 / 3)
     assert "- <- S2: n/a  S 0 D 0 I 2  0/2" in extra.format_table()
+    cp = extra.cp_errors  # cpWER's own S/D/I, summed over its pairs: 2 insertions over 3 words
+    assert (cp.substitutions, cp.deletions, cp.insertions, cp.ref_words) == (0, 0, 2, 3)
+    assert "cpWER                 66.67 %  (S 0, D 0, I 2 over the speaker pairs)" in extra.format_table()
+    assert extra.to_dict()["cp_errors"]["insertions"] == 2
     assert {"hypothesis": "S2", "wer": None}.items() <= extra.to_dict()["per_speaker"][2].items()
 
 
@@ -127,10 +131,14 @@ def test_an_stm_region_left_out_of_scoring_is_left_out_on_both_sides(tmp_path):
     assert unfiltered.insertions == 2  # the same without the region: its words were counted
 
 
-def test_bad_collar():
+def test_bad_collar_and_regions():
     for collar in (-0.1, float("nan"), float("inf")):
         with pytest.raises(OptionError, match="collar must be a finite number of seconds"):
             evaluate(plain_reference("a"), plain_reference("a"), collar=collar)
+    for regions in (-1, 1.5, True):
+        with pytest.raises(OptionError, match="regions must be a whole number, zero or more"):
+            evaluate(plain_reference("a"), plain_reference("b"), regions=regions)
+    assert not evaluate(plain_reference("a"), plain_reference("b"), regions=0).worst_regions
 
 
 def test_a_transcript_may_be_the_reference_and_other_types_are_named():

@@ -253,7 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--rttm", metavar="REF.rttm", help="reference speaker turns, for DER and JER")
     e.add_argument("--collar", type=float, default=0.25, help="DER forgiveness collar, seconds each side (default 0.25)")
     e.add_argument("--language", metavar="CODE", help="the text's language, for normalising (default: the JSON's, else fr)")
-    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--regions", type=int, default=5, metavar="N",
+                   help="how many worst regions to list (default 5)")
+    e.add_argument("--json", action="store_true",
+                   help="print one JSON object (with the inputs and the version)")
     _add_common(e)
 
     h = sub.add_parser("html", help="interactive HTML page from a transcript JSON")
@@ -491,12 +494,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .languages import check_language
     from .normalizer import Normalizer
     from .reference import load_rttm
-    from .report import check_collar, evaluate
+    from .report import check_collar, check_regions, evaluate
 
-    try:
-        check_collar(args.collar)
-    except OptionError as e:
-        raise OptionError(f"--{e.cause}", option="collar") from e
+    for check, value in ((check_collar, args.collar), (check_regions, args.regions)):
+        try:
+            check(value)
+        except OptionError as e:
+            raise OptionError(f"--{e.cause}", option=e.option) from e
     language = check_language(args.language)
     if args.reference is None and not (args.hypothesis.lower().endswith(".rttm") and args.rttm):
         raise OptionError("--reference REF is needed (or an RTTM hypothesis and --rttm REF.rttm, for DER/JER only)")
@@ -504,9 +508,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(
         args.hypothesis, args.reference,
         reference_turns=load_rttm(args.rttm) if args.rttm else None, collar=args.collar,
-        normalizer=Normalizer.for_language(language) if language else None,
+        normalizer=Normalizer.for_language(language) if language else None, regions=args.regions,
     )
-    _emit((json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.format_table()) + "\n")
+    inputs = {"hypothesis": args.hypothesis, "reference": args.reference, "rttm": args.rttm}
+    scores = {**report.to_dict(), "inputs": inputs, "podscribe": __version__}
+    _emit((json.dumps(scores, ensure_ascii=False) if args.json else report.format_table()) + "\n")
     return 0
 
 

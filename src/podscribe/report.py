@@ -52,6 +52,12 @@ class Report:
     worst_regions: tuple[Region, ...]
 
     @property
+    def cp_errors(self) -> WordErrors:
+        """cpWER's substitutions, deletions and insertions: the sums over the assigned speaker pairs."""
+        pairs = [s.errors for s in self.per_speaker]
+        return WordErrors(*(sum(getattr(e, f) for e in pairs) for f in WordErrors.__dataclass_fields__))
+
+    @property
     def per_speaker_wer(self) -> dict[str, float]:
         """Reference speaker -> WER against the hypothesis speaker mapped to them."""
         return {s.reference: s.errors.wer for s in self.per_speaker if s.reference is not None}
@@ -65,6 +71,7 @@ class Report:
             for s in self.per_speaker
         ]
         data["per_speaker_wer"] = self.per_speaker_wer
+        data["cp_errors"] = asdict(self.cp_errors)
         return data
 
     def format_table(self) -> str:
@@ -81,7 +88,11 @@ class Report:
                 ),
             )
         ]
-        rows.append(("cpWER", _percent(self.cpwer)))
+        cp = self.cp_errors
+        rows.append(("cpWER", _percent(self.cpwer) + (
+            f"  (S {cp.substitutions}, D {cp.deletions}, I {cp.insertions} over the speaker pairs)"
+            if self.cpwer is not None else ""
+        )))  # fmt: skip
         for d in self.diarization:
             where = f"collar ±{d.collar:g} s" if d.collar else "collar 0"
             if not d.speech:
@@ -138,6 +149,12 @@ def check_collar(collar: float) -> None:
         )
 
 
+def check_regions(regions: int) -> None:
+    """OptionError unless ``regions`` (the worst regions a report lists) is a whole number, zero or more."""
+    if isinstance(regions, bool) or not isinstance(regions, int) or regions < 0:
+        raise OptionError(f"regions must be a whole number, zero or more, not {regions!r}", option="regions")
+
+
 def evaluate(
     hypothesis: Transcript | Reference | Source,
     reference: Transcript | Reference | Source | None,
@@ -167,6 +184,7 @@ def evaluate(
         regions: how many worst regions the report lists.
     """
     check_collar(collar)
+    check_regions(regions)
     turns_only = False
     if isinstance(hypothesis, (str, os.PathLike)) and Path(hypothesis).suffix.lower() == ".rttm":
         turns_only = True  # an RTTM hypothesis: who spoke when, no words
