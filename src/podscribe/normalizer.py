@@ -23,6 +23,8 @@ _ROMAN_ORDINAL = re.compile(
 )
 _ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 _PUNCTUATION = re.compile(r"[^\w\s%.,]|_|(?<!\d)[.,]|[.,](?!\d)")
+_CONTRACTION = re.compile(r"(?<=[a-z])'(?=[a-z])")  # English "don't", "it's": one word, as in Whisper's normaliser
+_KEPT_APOSTROPHE = "qqapostropheqq"  # letters: stands for a contraction's apostrophe while punctuation goes
 _THOUSANDS = re.compile(r"\b\d{1,3}(?: \d{3})+\b")
 # a number in digits followed by a scale word: "1,5 million" -> 1500000, "3 cent" -> 300
 _SCALES = {
@@ -94,7 +96,15 @@ class Normalizer:
         if self.numbers and lang in _PERCENT:
             money = "".join(f"; {sign} -> {word.strip()}" for sign, word in _CURRENCY[lang].items())
             steps.append(Step(f"'{_PERCENT[lang][0]}' and '%' -> the word %{money} ($5 -> 5 dollars)", _Symbols(lang)))
-        if self.punctuation:
+        if self.punctuation and lang == "en":
+            steps.append(
+                Step(
+                    "punctuation and symbols to spaces (hyphens well-known -> well known, 40/50 -> 40 50); keeps "
+                    "a contraction's apostrophe (don't), % and a decimal point or comma between digits",
+                    _remove_punctuation_but_contractions,
+                )
+            )
+        elif self.punctuation:
             steps.append(
                 Step(
                     "punctuation and symbols to spaces (elisions l'homme -> l homme, hyphens peux-tu -> peux tu, "
@@ -150,6 +160,10 @@ def _characters_apart(text: str) -> str:
 
 def _remove_punctuation(text: str) -> str:
     return _PUNCTUATION.sub(" ", text).replace("%", " % ")
+
+
+def _remove_punctuation_but_contractions(text: str) -> str:
+    return _remove_punctuation(_CONTRACTION.sub(_KEPT_APOSTROPHE, text)).replace(_KEPT_APOSTROPHE, "'")
 
 
 def _roman_ordinals(text: str) -> str:
