@@ -3,6 +3,7 @@ stages that use them (segment text, TXT, subtitles, the HTML page, search, evalu
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
 import pytest
@@ -14,7 +15,7 @@ from podscribe.normalizer import Normalizer
 from podscribe.reference import Reference, Utterance
 from podscribe.report import evaluate
 from podscribe.subtitles import SubtitleRules, check_cues, make_cues
-from podscribe.transcript import Word, attach_punctuation
+from podscribe.transcript import Segment, Word, attach_punctuation
 from podscribe.writers import OutputOptions, render_html, render_txt
 from podscribe.writing import ends_sentence, join_words, spaced, split_words, width
 
@@ -81,7 +82,12 @@ def test_chinese_is_written_without_spaces_in_every_output() -> None:
     """Whisper's pieces of one character were joined by spaces in segment texts, TXT, SRT, VTT and the page
     (大 家 好), and a "42-character" line was half spaces."""
     transcript = transcript_of(pieces(ZH), language="zh")
+    halves = transcript_of(pieces(ZH[:14]) + pieces(ZH[14:], start=5.0), language="zh")  # two segments
+    halves = dataclasses.replace(halves, segments=tuple(
+        Segment.from_words(list(s.words[a:b]), "S0") for s in halves.segments for a, b in ((0, 13), (13, None))
+    ))  # fmt: skip
     assert transcript.text == ZH and ZH in render_txt(transcript, OutputOptions())
+    assert len(halves.segments) == 2 and render_txt(halves, OutputOptions()) == f"S0 : {ZH}\n"
     cues = make_cues(transcript, SubtitleRules())
     lines = [line for cue in cues for line in cue.content.split("\n")]
     assert "".join(lines) == ZH and all(width(line) <= 42 for line in lines)

@@ -17,6 +17,7 @@ from .errors import OptionError, OutputError
 from .files import FORCE_ARGUMENT, atomic_target
 from .subtitles import SubtitleRules, compose_srt, compose_vtt, make_cues
 from .transcript import Transcript, Turn
+from .writing import join_words
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def render_txt(transcript: Transcript, options: OutputOptions) -> str:
         if not seg.text:
             continue
         if lines and seg.speaker is not None and lines[-1][0] == seg.speaker:
-            lines[-1] = (seg.speaker, f"{lines[-1][1]} {seg.text}")
+            lines[-1] = (seg.speaker, join_words([lines[-1][1], seg.text]))  # no space inside Chinese text
         else:
             lines.append((seg.speaker, seg.text))
     out = [f"{transcript.speaker_name(s)} : {t}" if s is not None else t for s, t in lines]
