@@ -213,9 +213,9 @@ class SubtitleRules:
     fields the command line offers, its flag and help in the field's metadata (``cli`` derives them).
     """
 
-    max_chars_per_line: int = option(42, "--max-chars", "characters per line")
+    max_chars_per_line: int = option(42, "--max-chars", "characters per line (a CJK character counts two)")
     max_lines: int = option(2, "--max-lines", "lines per cue")
-    max_cps: float = option(17.0, "--max-cps", "reading speed, characters per second")
+    max_cps: float = option(17.0, "--max-cps", "reading speed, characters per second (CJK: two each)")
     min_duration: float = option(5 / 6, "--min-duration", "seconds on screen at least")
     max_duration: float = option(7.0, "--max-duration", "seconds on screen at most")
     min_gap_frames: int = 2
