@@ -167,8 +167,8 @@ class Transcript:
             end = at + len(needle)
             if _word_edge(text, at) and _word_edge(text, end):
                 hit = tuple(words[owner[at] : owner[end - 1] + 1])
-                text = join_words(w.text for w in hit)
-                matches.append(Match(hit[0].start, hit[-1].end, hit[0].speaker, text, hit))
+                said = join_words(w.text for w in hit)
+                matches.append(Match(hit[0].start, hit[-1].end, hit[0].speaker, said, hit))
             at = text.find(needle, at + 1)
         return matches
 
