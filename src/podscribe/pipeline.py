@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -22,13 +23,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from .asr import BACKENDS as ENGINE_BACKENDS
 from .asr import ENGINES, ASREngine, ASROptions, ASRResult, load_engine
 from .assign import AssignOptions, assign_speakers, relabel
 from .audio import SAMPLE_RATE, load_audio, probe
-from .devices import DEVICE_FORMS, check_device, cpu_threads, resolve_device
+from .devices import DEVICE_FORMS, check_device, cpu_threads, resolve_device, single_threaded_blas
 from .diarization import BACKENDS as DIARIZER_BACKENDS
 from .diarization import DEFAULT as DEFAULT_DIARIZER
 from .diarization import DIARIZERS, SECONDS_PER_SPEAKER, DiarizationOptions, Diarizer, load_diarizer
@@ -254,6 +254,7 @@ class Pipeline:
                 resolve_device(o.device, backend)
         self._engine: ASREngine | None = None
         self._diarizer: Diarizer | None = None
+        self._loading = threading.Lock()  # runs in several threads load each model once
         self._weights_id: str | None = None
         self._cache = _ResultCache(options.cache)
 
@@ -274,26 +275,32 @@ class Pipeline:
     # ---- lazily loaded models -----------------------------------------------------------------
     @property
     def engine(self) -> ASREngine:
-        if self._engine is None:
-            o = self.options
-            kwargs: dict[str, Any] = {"cpu_threads": o.cpu_threads}
-            if o.compute_type is not None:
-                kwargs["compute_type"] = o.compute_type
-            if (workers := self._engine_workers()) > 1:
-                kwargs["workers"] = workers
-            self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
-            _LOADS["asr"] += 1
+        with self._loading:
+            return self._load_engine() if self._engine is None else self._engine
+
+    def _load_engine(self) -> ASREngine:
+        o = self.options
+        kwargs: dict[str, Any] = {"cpu_threads": o.cpu_threads}
+        if o.compute_type is not None:
+            kwargs["compute_type"] = o.compute_type
+        if (workers := self._engine_workers()) > 1:
+            kwargs["workers"] = workers
+        self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
+        _LOADS["asr"] += 1
         return self._engine
 
     @property
     def diarizer(self) -> Diarizer:
-        if self._diarizer is None:
-            o = self.options
-            kwargs: dict[str, Any] = {"device": o.device}
-            if o.diarizer == "pyannote":
-                kwargs["path"] = o.pyannote
-            self._diarizer = load_diarizer(o.diarizer or DEFAULT_DIARIZER, **kwargs)
-            _LOADS["diarization"] += 1
+        with self._loading:
+            return self._load_diarizer() if self._diarizer is None else self._diarizer
+
+    def _load_diarizer(self) -> Diarizer:
+        o = self.options
+        kwargs: dict[str, Any] = {"device": o.device}
+        if o.diarizer == "pyannote":
+            kwargs["path"] = o.pyannote
+        self._diarizer = load_diarizer(o.diarizer or DEFAULT_DIARIZER, **kwargs)
+        _LOADS["diarization"] += 1
         return self._diarizer
 
     # ---- stages ---------------------------------------------------------------------------------
@@ -356,9 +363,9 @@ class Pipeline:
         # window) ran on both cores and those threads spun beside CTranslate2's own (BENCHMARKS.md, "BLAS
         # threads beside the ASR"). OpenBLAS only: an MKL may be the engine's own BLAS (torch builds). Here,
         # around all the stage's engine calls, not in the engine: its calls run at once in threads, and
-        # overlapping limits would restore each other's thread counts mid-stage.
+        # overlapping limits would restore each other's thread counts mid-stage (runs in other threads too).
         try:
-            with ThreadpoolController().select(internal_api="openblas").limit(limits=1):
+            with single_threaded_blas():
                 if not turns and self._packs_vad_regions():
                     turns = speech_turns(samples)
                 if turns:

@@ -112,6 +112,11 @@ class Transcript:
     names: Mapping[str, str] = field(default_factory=dict)
     audio_track: int = 1  # which audio track of ``audio`` was read (from 1): clips are cut from it
 
+    def __hash__(self) -> int:
+        """Equal transcripts hash alike (the generated hash failed on the ``names`` dict)."""
+        fields = (self.segments, self.duration, self.language, self.model, self.audio, self.turns)
+        return hash((*fields, tuple(sorted(self.names.items())), self.audio_track))
+
     @property
     def words(self) -> list[Word]:
         return [w for s in self.segments for w in s.words]
@@ -246,7 +251,8 @@ class Transcript:
              "speaker": w.speaker, "name": self.speaker_name(w.speaker)}
             for w in self.words
         ]  # fmt: skip
-        return pd.DataFrame(rows, columns=["start", "end", "text", "probability", "speaker", "name"])
+        frame = pd.DataFrame(rows, columns=["start", "end", "text", "probability", "speaker", "name"])
+        return frame.astype({"start": float, "end": float, "probability": float})  # the same with no word
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write this transcript's JSON to ``path`` (atomically; an existing file is replaced);

