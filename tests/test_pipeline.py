@@ -179,3 +179,27 @@ def test_a_pipeline_shared_by_threads_loads_each_model_once() -> None:
         loaded = list(pool.map(lambda _: pipe.diarizer, range(4)))
     assert all(d is loaded[0] for d in loaded) and model_loads()["diarization"] == before + 1
 
+
+def test_a_progress_callback_is_called_one_call_at_a_time() -> None:
+    """The engine's calls run in threads and each reports: the user's callback was entered by two at once."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podscribe.pipeline import StageProgress
+
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def callback(stage: str, done: float, total: float) -> None:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.005)
+        with lock:
+            inside[0] -= 1
+
+    bar = StageProgress(callback, "asr", 100.0)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(bar, [float(s) for s in range(1, 41)]))
+    assert most[0] == 1 and bar.done == 40.0
+

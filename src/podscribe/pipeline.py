@@ -135,20 +135,22 @@ class StageProgress:
     Engines, diarizers and align call it with the seconds done (an ``audio.ProgressCallback``). It
     reports 0 when made and ``total`` when closed, so each stage is reported whole even where a model
     reports less, never less than it reported before (clips decoded out of order, windows that
-    overlap), and each value once."""
+    overlap), and each value once; one call at a time, though the engine's calls run in threads."""
 
     def __init__(self, progress: bool | ProgressCallback, stage: str, total: float) -> None:
         self.stage, self.total = stage, total
         self.done: float | None = None
+        self._lock = threading.Lock()
         self.callback = ProgressBars() if progress is True else progress if callable(progress) else None
         self(0.0)
 
     def __call__(self, seconds: float) -> None:
-        done = min(max(seconds, self.done or 0.0), self.total)
-        if done != self.done:
-            self.done = done
-            if self.callback is not None:
-                self.callback(self.stage, done, self.total)
+        with self._lock:
+            done = min(max(seconds, self.done or 0.0), self.total)
+            if done != self.done:
+                self.done = done
+                if self.callback is not None:
+                    self.callback(self.stage, done, self.total)
 
     def close(self) -> None:
         """The stage is over: report it complete."""
