@@ -380,6 +380,18 @@ def test_lines_break_at_linguistic_boundaries():
     assert not any(a.endswith(("Marie", "le", "les", "de")) for a in lines[:-1])
 
 
+def test_a_cue_does_not_show_words_said_after_a_long_silence() -> None:
+    """Read fast, the words after a silence were pulled into the cue before it, where reading time is free:
+    "Tu nous as…" was on screen 3 s before it was said (15 such cues on 5 dev files, 23 on 6 held-out ones;
+    none and none now)."""
+    first = spoken_words("Salut Romain !", start=0.4)
+    rest = spoken_words("Tu nous as transmis un rapport très fourni sur les raisons de ta démission. Peux-tu "
+                        "nous expliquer pourquoi ?", start=first[-1].end + 2.2, rate=0.03)  # fmt: skip
+    cues = make_cues(transcript_of(first + rest))
+    assert cues[0].content == "Salut Romain\u00a0!"
+    assert all(c.start.total_seconds() >= rest[0].start - 0.2 for c in cues[1:])
+
+
 @pytest.mark.parametrize("language, text, articles", [
     ("es", "Ayer por la tarde fuimos con nuestros vecinos a visitar el antiguo castillo del pueblo",
      "el la los del nuestros"),

@@ -197,6 +197,8 @@ _CPS_COST = 1.0  # per character shown beyond the reading speed
 _SHORT_COST = 10.0  # per second missing to reach the minimum duration ...
 _UNDER_MIN_COST = 50.0  # ... and once for a cue under it: a fragment joins a neighbour wherever one can take it
 _OVERLONG_COST = 100.0  # a unit that cannot fit a line (it is cued alone)
+_SILENCE_COST = float(_CUE_BREAK_COST[FORBIDDEN])  # per silence of _LONG_PAUSE or more inside a cue: its words
+# after it are on screen that long before they are said (joining across it weighs as cutting where one must not)
 
 
 @dataclass(frozen=True)
@@ -493,6 +495,7 @@ class _Tables:
     sep: list[int]  # the separator before unit k: 1 (a space) or 0 (none: unspaced text; unit 0)
     change: list[bool]  # the speaker changes at unit k
     whole: list[bool]  # a turn or a sentence starts at unit k (a dialogue may cut there)
+    silent: list[bool]  # a silence of _LONG_PAUSE or more before unit k
     line_cost: list[float]  # breaking a line between units k-1 and k
     cut_cost: list[float]  # ending a cue between units k-1 and k
     labels: list[str]  # "Name: " prefix of a cue starting at unit k
@@ -535,6 +538,7 @@ def _cost_tables(
     line_cost = [0.0] * (n + 1)
     cut_cost = [0.0] * (n + 1)
     whole = [True] * (n + 1)
+    silent = [False] * (n + 1)
     for k in range(1, n):
         joint = _joint(units[k - 1].text, units[k].text, lexicon)
         whole[k] = change[k] or joint == SENTENCE
@@ -542,7 +546,7 @@ def _cost_tables(
         pause = units[k].start - units[k - 1].end
         cut = _CUE_BREAK_COST[joint]
         if pause >= _LONG_PAUSE:
-            cut = 0.0
+            cut, silent[k] = 0.0, True
         elif pause >= _PAUSE:
             cut = min(cut, _CUE_BREAK_COST[CLAUSE])
         cut_cost[k] = 0.0 if change[k] else cut
@@ -554,6 +558,7 @@ def _cost_tables(
         sep=sep,
         change=change,
         whole=whole,
+        silent=silent,
         line_cost=line_cost,
         cut_cost=cut_cost,
         labels=[_label(units, k, rules, transcript, french) for k in range(n)],
@@ -593,12 +598,13 @@ def _programme(tables: _Tables, rules: SubtitleRules) -> list[_Choice]:
     best[0] = 0.0
     choice: list[_Choice] = [(0, (), False)] * (n + 1)
     for b in range(1, n + 1):
-        changes = 0
+        changes = silences = 0
         last_end = tables.end_f[b - 1]
         last_hang = tables.hang_f[b - 1]
         for a in range(b - 1, -1, -1):
             if a < b - 1:
                 changes += change[a + 1]
+                silences += tables.silent[a + 1]
                 last_end = max(last_end, tables.end_f[a])
                 last_hang = max(last_hang, tables.hang_f[a])
                 too_long = length(a, b) > max_lines * line_width or last_end - start_f[a] > max_f
@@ -629,7 +635,7 @@ def _programme(tables: _Tables, rules: SubtitleRules) -> list[_Choice]:
             if b < n:
                 top = min(top, start_f[b] - gap)
             shown = max(top - start_f[a], 0) / fps
-            cost += _CUE_COST + best[a] + tables.cut_cost[b]
+            cost += _CUE_COST + best[a] + tables.cut_cost[b] + _SILENCE_COST * silences
             cost += _CPS_COST * max(0.0, chars - rules.max_cps * shown)
             if shown < min_f / fps:
                 cost += _UNDER_MIN_COST + _SHORT_COST * (min_f / fps - shown)
