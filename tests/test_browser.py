@@ -200,6 +200,11 @@ def test_page_plays_seeks_highlights_searches_offline(opened: Opened) -> None:
     assert page.locator(".w.m").count() == 0
     page.fill("#q", query)
     page.wait_for_function(f"() => document.getElementById('count').textContent === '1 of {n}'", timeout=5000)
+    page.fill("#q", "zzzzqqq")  # Enter at once: the new text's search, not the next of the old matches
+    page.keyboard.press("Enter")
+    assert page.inner_text("#count") == "No matches" and page.locator(".w.m").count() == 0
+    page.fill("#q", query)
+    page.wait_for_function(f"() => document.getElementById('count').textContent === '1 of {n}'", timeout=5000)
 
     # Subtitles download from the page itself.
     with page.expect_download() as download:
@@ -238,3 +243,31 @@ def test_embedded_audio_page_needs_no_other_file(browser, tmp_path) -> None:
     assert abs(time - word.start) < 0.1 and highlighted == len(transcript.words) - 2
     assert all(u == path.as_uri() or u.startswith("data:") for u in requests), requests
     pg.close()
+
+
+def test_search_takes_the_page_as_typed_and_a_missing_audio_is_said(browser, tmp_path) -> None:
+    """"romain !" found nothing (the word holds a no-break space), nor "l’été" typed with the curly apostrophe
+    against a plain one, nor an Arabic word without its vowel marks; an audio file gone failed in silence."""
+    said = ["Salut", "Romain\u00a0!", "l'été", "مَرْحَبًا", "fin."]
+    words = [Word(w, i, i + 0.8, 0.9, "SPEAKER_00") for i, w in enumerate(said)]
+    transcript = Transcript((Segment.from_words(words, "SPEAKER_00"),), 6.0, language="fr")
+    path = tmp_path / "page.html"
+    path.write_text(render_html(transcript, "gone.opus"), encoding="utf-8")
+    pg = browser.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(path.as_uri())
+    for query in ("romain !", "l’été", "مرحبا"):
+        pg.fill("#q", query)
+        pg.keyboard.press("Enter")
+        assert pg.inner_text("#count") == "1 of 1", query
+    pg.emulate_media(forced_colors="active")  # Windows high contrast: the match was painted as the page
+    mark, page_colour = pg.evaluate("""() => [
+        getComputedStyle(document.querySelector('.w.m')).backgroundColor,
+        getComputedStyle(document.body).backgroundColor]""")
+    assert mark != page_colour
+    pg.wait_for_selector(".audio-error", timeout=10000)
+    assert "gone.opus is missing or unreadable" in pg.inner_text(".audio-error")
+    assert errors == []
+    pg.close()
+

@@ -73,9 +73,10 @@ def render_html(
         transcript.language and f"language: {transcript.language}",
         transcript.model and f"model: {transcript.model}",
     ]
+    language = html.escape(transcript.language or "und")
     parts = [
         "<!DOCTYPE html>",
-        f'<html lang="{html.escape(transcript.language or "und")}">',
+        '<html lang="en">',  # the page's own words; the transcript's language is its main's (``language``)
         '<head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="podscribe {__version__}">',
@@ -102,7 +103,7 @@ def render_html(
         "</div>",
         _timeline_html(transcript, colours, duration),
         "</div></div>",
-        '<main id="transcript" class="wrap" tabindex="-1">',
+        f'<main id="transcript" class="wrap" tabindex="-1" lang="{language}">',
         *(
             _turn_html(transcript, speaker, list(segs), colours, duration)
             for speaker, segs in groupby(transcript.segments, key=lambda s: s.speaker)
@@ -368,6 +369,18 @@ main:focus { outline: none; }
 .w.mj { box-shadow: .3em 0 0 var(--match); }
 .w.mc.mj { box-shadow: .3em 0 0 var(--match-cur); }
 .w.cur { background: var(--hl); box-shadow: 0 0 0 2px var(--hl); }
+.audio-error { margin: 0; color: #9a2c00; font-size: .85rem; }
+@media (forced-colors: active) {  /* Windows high contrast: marks and bars in system colours, not vanished */
+  .w.m, .w.mc, .w.cur { background: Mark; color: MarkText; forced-color-adjust: none; }
+  .w.mc, .w.cur { outline: 2px solid CanvasText; }
+  .tl-track i, .playhead { forced-color-adjust: none; background: CanvasText; }
+}
+@media (prefers-reduced-motion: reduce) { html { scroll-behavior: auto; } }
+@media print {  /* the transcript, not the player */
+  .bar, .downloads, footer, .ts { display: none !important; }
+  html { scroll-padding-top: 0; }
+  .turn { break-inside: avoid; }
+}
 footer {
   padding-top: .75rem; padding-bottom: 2rem; font-size: .82rem; color: var(--muted);
   border-top: 1px solid var(--line);
@@ -402,9 +415,15 @@ var follow = document.getElementById("follow");
 var tl = document.getElementById("tl"), playhead = document.getElementById("playhead");
 var holdUntil = 0;  // following the audio pauses for a while after the reader scrolls or searches
 
+var calm = window.matchMedia("(prefers-reduced-motion: reduce)");
+
 function hold(ms) { holdUntil = Date.now() + ms; }
 ["wheel", "touchmove"].forEach(function (e) {
   window.addEventListener(e, function () { hold(5000); }, {passive: true});
+});
+window.addEventListener("keydown", function (e) {  // the keyboard scrolls too: the page no longer pulls back
+  var scrolls = ["PageDown", "PageUp", "ArrowDown", "ArrowUp", "Home", "End"].indexOf(e.key) >= 0;
+  if (scrolls && e.target !== tl) hold(5000);
 });
 function two(x) { return ("0" + x).slice(-2); }
 function clock(t) {
@@ -441,7 +460,7 @@ function setCurrent(i) {
   words[i].classList.add("cur");
   words[i].setAttribute("aria-current", "true");
   if (follow.checked && audio && !audio.paused && Date.now() > holdUntil && !visible(words[i])) {
-    words[i].scrollIntoView({block: "center", behavior: "smooth"});
+    words[i].scrollIntoView({block: "center", behavior: calm.matches ? "auto" : "smooth"});
   }
 }
 function update() {
@@ -465,6 +484,14 @@ function toggle() { if (audio) { if (audio.paused) play(); else audio.pause(); }
 
 if (audio) {
   audio.addEventListener("play", function () { if (!raf) raf = requestAnimationFrame(tick); });
+  // An audio file moved or deleted failed in silence, a click on a word still marking it as if playing
+  audio.addEventListener("error", function () {
+    var note = document.createElement("p"), src = audio.getAttribute("src") || "";
+    note.className = "audio-error"; note.setAttribute("role", "alert");
+    if (src.indexOf("data:") === 0) src = "the embedded audio";
+    note.textContent = "The audio cannot be played: " + decodeURI(src) + " is missing or unreadable.";
+    audio.parentNode.insertBefore(note, audio); audio.hidden = true;
+  });
   ["timeupdate", "seeked", "pause", "ended"].forEach(function (e) { audio.addEventListener(e, update); });
 }
 main.addEventListener("click", function (e) {
@@ -488,7 +515,10 @@ if (tl) {
 // Search: accent- and case-insensitive over the words in reading order, across word boundaries.
 var q = document.getElementById("q"), count = document.getElementById("count");
 document.querySelector("form.search").addEventListener("submit", function (e) { e.preventDefault(); });
-function norm(s) { return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
+function norm(s) {  // accents and vowel marks of any script away, no-break spaces and curly apostrophes plain
+  return s.normalize("NFD").replace(/\p{M}/gu, "").replace(/[\u00a0\u202f]/g, " ")
+    .replace(/[\u2019\u02bc]/g, "'").toLowerCase();
+}
 var text = "", offsets = new Int32Array(n);
 words.forEach(function (w, i) {  // a space where the page has one (none in Chinese text), and between turns
   var next = w.nextSibling, space = !next || (next.nodeType === 3 && /\s/.test(next.data));
@@ -502,6 +532,7 @@ function wordOf(pos) {
 var matches = [], at = -1, marked = [], timer = 0;
 function span(k) { return words.slice(matches[k][0], matches[k][1] + 1); }
 function search() {
+  clearTimeout(timer); timer = 0;
   marked.forEach(function (w) { w.classList.remove("m", "mc", "mj"); });
   matches = []; at = -1; marked = [];
   var needle = norm(q.value.trim().replace(/\s+/g, " "));
@@ -528,10 +559,11 @@ function go(k) {
   words[matches[at][0]].scrollIntoView({block: "center"});
 }
 q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 120); });
+// search() clears the pending timer: Enter knows whether the matches are the box's text
 q.addEventListener("keydown", function (e) {
   if (e.key === "Enter") {
-    clearTimeout(timer);
-    if (!matches.length || at < 0) search(); else go(at + (e.shiftKey ? -1 : 1));
+    if (timer) { clearTimeout(timer); search(); }  // typed just now: the new text's matches, not the old
+    else if (!matches.length || at < 0) search(); else go(at + (e.shiftKey ? -1 : 1));
     e.preventDefault();
   } else if (e.key === "Escape") {
     q.value = ""; search(); q.blur();
