@@ -361,7 +361,7 @@ def test_channels_that_cancel_in_the_mix_are_read_as_their_difference(tmp_path: 
     with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
         audio, quiet = load_audio(inverted), load_audio(silent)
     tone = audio[SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + SAMPLE_RATE]
-    amplitude = 2 ** 0.5 * np.sqrt(np.mean(tone**2))  # ffmpeg's sine is 1/8 full scale; the mix adds in sqrt(1/2)
+    amplitude = 2 ** 0.5 * np.sqrt(np.mean(tone**2))  # ffmpeg's sine is 1/8 full scale; sqrt(1/2) in the mix
     assert abs(amplitude - 2 ** 0.5 / 8) < 0.01 and np.argmax(np.abs(np.fft.rfft(tone))) == 440
     assert caplog.text.count(f"{inverted}: {CANCELLED}") == 1 and caplog.text.count(CANCELLED) == 1
     assert not quiet.any() and abs(len(audio) - len(quiet)) < SAMPLE_RATE // 10
@@ -410,8 +410,8 @@ def test_a_duration_guessed_from_the_bitrate_is_no_declaration(
     """An MP3 without a VBR header and raw AAC declare no duration: ffmpeg guesses one from the first
     frames' bitrate, 4.8 and 9.7 s for these 4 s, and they were called truncated. A guess is not checked."""
     path = tmp_path / name  # a quiet second first (a low bitrate), then noise (a high one)
-    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono:d=1", "-f", "lavfi", "-i", "anoisesrc=d=3:a=0.5:r=44100",
-           "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1", *codec, path)  # fmt: skip
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono:d=1",
+           "-f", "lavfi", "-i", "anoisesrc=d=3:a=0.5:r=44100", "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1", *codec, path)  # fmt: skip
     info = probe(path)
     assert info.estimated and info.duration > 4.5
     with caplog.at_level(logging.WARNING, logger="podscribe.audio"):
@@ -422,8 +422,8 @@ def test_a_duration_guessed_from_the_bitrate_is_no_declaration(
 
 def test_ffmpegs_message_is_given_without_its_component_prefixes() -> None:
     """ffmpeg 7 prefixes a decoder's message with its stream's and its decoder's names, both stripped."""
-    line = "/x/a.amr: [aist#0:0/amr @ 0x2b1] [dec:amrnb @ 0x2c2] Error submitting packet to decoder: Invalid data"
-    assert _last_line(f"first\n{line}\n\n", "/x/a.amr") == "Error submitting packet to decoder: Invalid data"
+    line = "/x/a.amr: [aist#0:0/amr @ 0x2b1] [dec:amrnb @ 0x2c2] Error submitting packet to decoder: Bad data"
+    assert _last_line(f"first\n{line}\n\n", "/x/a.amr") == "Error submitting packet to decoder: Bad data"
 
 
 def test_file_cut_before_any_audio(media: Path, tmp_path: Path) -> None:

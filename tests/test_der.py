@@ -61,7 +61,7 @@ def test_der_zero_against_itself():
 
 def test_a_speakers_own_overlapping_turns_count_once():
     """A speaker speaks or not (md-eval): two overlapping turns of one speaker, on either side, were scored as
-    two voices (DER 16.7 % against one 0-10 s turn: 2 s missed; 20 % as false alarm on the hypothesis side)."""
+    two voices (DER 16.7 % against one 0-10 s turn: 2 s missed; as false alarm on the other side)."""
     one, split = [Turn(0.0, 10.0, "A")], [Turn(0.0, 6.0, "A"), Turn(4.0, 10.0, "A")]
     x = plain_reference("x")
     for ref, hyp in ((split, one), (one, split), (split, split)):

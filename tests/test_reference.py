@@ -140,20 +140,23 @@ def test_footnotes_times_and_lines_before_the_first_speaker(tmp_path, caplog):
         ref = load_reference(write(tmp_path, "r.txt", text))
     assert ref.speakers == ["Ann Lee", "Bob"]
     assert [(u.speaker, u.text) for u in ref.utterances] == [
-        (None, "Entretien du 3 mars"), ("Ann Lee", "Le rapport est là."), ("Bob", "Merci. Premier point : il faut lire."),
+        (None, "Entretien du 3 mars"), ("Ann Lee", "Le rapport est là."),
+        ("Bob", "Merci. Premier point : il faut lire."),
     ]
     assert "r.txt: line 1 before the first 'Name : text' line: no speaker" in caplog.text
-    assert "r.txt: line 5 is a footnote's text" in caplog.text and "line 6 is a footnote's text" in caplog.text
+    assert "r.txt: line 5 is a footnote's text" in caplog.text
+    assert "r.txt: line 6 is a footnote's text" in caplog.text
     plain = load_reference(write(tmp_path, "p.txt", "Il est 10:30 déjà.\n10:45 : le train part.\nFin.\n"))
     assert plain.speakers == [] and plain.text == "Il est 10:30 déjà. 10:45 : le train part. Fin."
 
 
 def test_ctm_hypothesis(tmp_path):
-    """NIST's timed words: scored as words in time order (they were read as text, times and all: WER 500 %)."""
+    """NIST's timed words: scored as words in time order (read as text, times and all, they gave WER 500 %)."""
     ctm = write(tmp_path, "h.ctm", ";; hyp\nrec 1 0.50 0.40 chat 0.8\nrec 1 0.00 0.50 un\n")
     hypothesis = load_hypothesis(ctm)
     assert hypothesis.text == "un chat" and hypothesis.utterances[0].end == 0.5 and hypothesis.speakers == []
-    for text, reason in (("rec 1 0.0 0.5\n", "got 4 fields"), ("rec 1 x 0.5 un\n", "start time is not a number"),
+    for text, reason in (("rec 1 0.0 0.5\n", "got 4 fields"),
+                         ("rec 1 x 0.5 un\n", "start time is not a number"),
                          ("a 1 0 1 un\nb 1 1 1 deux\n", "several recordings in one CTM")):
         with pytest.raises(ReferenceFormatError, match=reason):
             load_hypothesis(write(tmp_path, "bad.ctm", text))

@@ -82,11 +82,13 @@ def test_an_empty_hypothesis_misses_everything_and_an_extra_speaker_has_no_rate(
     """A transcript with no words or turns said nobody spoke: DER and cpWER are 100 %, not "n/a" (a script
     averaging files lost its worst ones). A hypothesis speaker no reference speaker matches has insertions
     but no words to divide by: "n/a", where it read 200 %."""
-    reference, turns = reference_of(("Ann", "un deux"), ("Bob", "trois")), [Turn(0, 2, "Ann"), Turn(2, 3, "Bob")]
+    reference = reference_of(("Ann", "un deux"), ("Bob", "trois"))
+    turns = [Turn(0, 2, "Ann"), Turn(2, 3, "Bob")]
     empty = evaluate(speakers_transcript([]), reference, reference_turns=turns, collar=0.0)
     assert empty.wer == empty.cpwer == empty.der == empty.jer == 1.0 and empty.deletions == 3
     assert evaluate(plain_reference(""), reference, reference_turns=turns).der is None  # text has no times
-    extra = evaluate(speakers_transcript([("S0", "un deux"), ("S1", "trois"), ("S2", "quatre cinq")]), reference)
+    three = speakers_transcript([("S0", "un deux"), ("S1", "trois"), ("S2", "quatre cinq")])
+    extra = evaluate(three, reference)
     stray = next(s for s in extra.per_speaker if s.reference is None)
     assert stray.wer is None and stray.errors.insertions == 2 and extra.cpwer == pytest.approx(2 / 3)
     assert "- <- S2: n/a  S 0 D 0 I 2  0/2" in extra.format_table()
@@ -101,7 +103,8 @@ def test_a_collar_over_all_speech_scores_nothing():
     report = evaluate(plain_reference("x"), plain_reference("x"), reference_turns=[Turn(0, 1, "A")],
                       hypothesis_turns=[Turn(0, 1, "B")], collar=100)  # fmt: skip
     assert report.der is report.jer is None and report.der_collar0 == 0.0
-    assert "DER / JER (collar ±100 s)  n/a (the collar leaves no reference speech to score)" in report.format_table()
+    said = "DER / JER (collar ±100 s)  n/a (the collar leaves no reference speech to score)"
+    assert said in report.format_table()
 
 
 def test_an_rttm_hypothesis_is_scored_on_turns_only(tmp_path):

@@ -397,7 +397,8 @@ def test_a_cue_does_not_show_words_said_after_a_long_silence() -> None:
      "el la los del nuestros"),
     ("it", "Ieri pomeriggio siamo andati con i nostri vicini a visitare il vecchio castello del paese",
      "il i del nostri"),
-    ("pt", "Ontem à tarde fomos com os nossos vizinhos visitar o velho castelo da aldeia", "o os da à nossos"),
+    ("pt", "Ontem à tarde fomos com os nossos vizinhos visitar o velho castelo da aldeia",
+     "o os da à nossos"),
     ("de", "Gestern haben wir gemeinsam mit unseren Nachbarn die wunderschöne alte Kirche im Dorf besichtigt",
      "die der unseren im"),
 ])  # fmt: skip

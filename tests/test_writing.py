@@ -84,7 +84,8 @@ def test_chinese_is_written_without_spaces_in_every_output() -> None:
     transcript = transcript_of(pieces(ZH), language="zh")
     halves = transcript_of(pieces(ZH[:14]) + pieces(ZH[14:], start=5.0), language="zh")  # two segments
     halves = dataclasses.replace(halves, segments=tuple(
-        Segment.from_words(list(s.words[a:b]), "S0") for s in halves.segments for a, b in ((0, 13), (13, None))
+        Segment.from_words(list(s.words[a:b]), "S0")
+        for s in halves.segments for a, b in ((0, 13), (13, None))
     ))  # fmt: skip
     assert transcript.text == ZH and ZH in render_txt(transcript, OutputOptions())
     assert len(halves.segments) == 2 and render_txt(halves, OutputOptions()) == f"S0 : {ZH}\n"

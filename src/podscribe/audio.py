@@ -11,8 +11,9 @@ Bad inputs raise a one-line InputError/DecodeError naming the file. A truncated 
 decodes as far as it is readable, with a warning when ffmpeg reports errors, the container declares
 a longer duration than what decoded (a duration ffmpeg estimates from the bitrate is no declaration),
 an Ogg file does not end with its stream's last page (ffmpeg reads an Ogg file cut anywhere as a
-shorter, valid one), or a WAV file holds less than its header declares; a file with no decodable audio at all is a DecodeError. Samples that are not numbers (NaN
-or infinity, which float PCM can hold) are read as silence, with a warning.
+shorter, valid one), or a WAV file holds less than its header declares; a file with no decodable
+audio at all is a DecodeError. Samples that are not numbers (NaN or infinity, which float PCM can
+hold) are read as silence, with a warning.
 
 Two channels that cancel each other when mixed (one phase-inverted, a miswired microphone) would
 leave near silence and "no speech found": a mix that quiet is read again as the channels' difference,
@@ -185,7 +186,8 @@ def decode_audio(path: str | os.PathLike[str], track: int = 1) -> tuple[np.ndarr
     decoded = n / SAMPLE_RATE
     cause = _last_line(errors, path) if errors.strip() else ogg_cut(path) or wav_cut(path)
     if cause or not info.estimated and info.duration - decoded > max(0.5, 0.02 * info.duration):
-        declared = f" of {info.duration:.1f} s declared" if not info.estimated and info.duration - decoded >= 0.05 else ""
+        short = not info.estimated and info.duration - decoded >= 0.05  # a declared duration, not a guess
+        declared = f" of {info.duration:.1f} s declared" if short else ""
         cause = cause or "shorter than its container declares"
         damage.append(f"decoded {decoded:.1f} s{declared}; the file looks truncated or corrupt ({cause})")
     return audio, "; ".join(damage) or None

@@ -231,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(a)
 
     d = sub.add_parser("diarize", help="speaker turns only (RTTM), no speech recognition")
-    d.add_argument("inputs", nargs="+", metavar="INPUT", help="audio or video files (any format ffmpeg reads)")
+    d.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio or video files (any format ffmpeg reads)")
     d.add_argument("-o", "--output-dir", default=".", metavar="OUTDIR",
                    help="where OUTDIR/<stem>.rttm go (default: the current folder)")
     d.add_argument("--force", action="store_true", help="overwrite existing RTTM files")
@@ -248,11 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(s)
 
     e = sub.add_parser("evaluate", help="WER, cpWER, DER of a transcript against a reference")
-    e.add_argument("hypothesis", metavar="HYP", help="podscribe JSON, SRT, VTT, TXT or CTM; RTTM for DER/JER only")
-    e.add_argument("--reference", metavar="REF", help="'Name : text' transcript, plain text or STM (needed unless HYP is RTTM)")
+    e.add_argument("hypothesis", metavar="HYP",
+                   help="podscribe JSON, SRT, VTT, TXT or CTM; RTTM for DER/JER only")
+    e.add_argument("--reference", metavar="REF",
+                   help="'Name : text' transcript, plain text or STM (needed unless HYP is RTTM)")
     e.add_argument("--rttm", metavar="REF.rttm", help="reference speaker turns, for DER and JER")
     e.add_argument("--collar", type=float, default=0.25, help="DER forgiveness collar, seconds each side (default 0.25)")
-    e.add_argument("--language", metavar="CODE", help="the text's language, for normalising (default: the JSON's, else fr)")
+    e.add_argument("--language", metavar="CODE",
+                   help="the text's language, for normalising (default: the JSON's, else fr)")
     e.add_argument("--regions", type=int, default=5, metavar="N",
                    help="how many worst regions to list (default 5)")
     e.add_argument("--json", action="store_true",
@@ -503,7 +507,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise OptionError(f"--{e.cause}", option=e.option) from e
     language = check_language(args.language)
     if args.reference is None and not (args.hypothesis.lower().endswith(".rttm") and args.rttm):
-        raise OptionError("--reference REF is needed (or an RTTM hypothesis and --rttm REF.rttm, for DER/JER only)")
+        raise OptionError(
+            "--reference REF is needed (or an RTTM hypothesis and --rttm REF.rttm, for DER/JER only)"
+        )
     _check_inputs([args.hypothesis] + [p for p in (args.reference, args.rttm) if p])
     report = evaluate(
         args.hypothesis, args.reference,

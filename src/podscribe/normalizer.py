@@ -23,7 +23,7 @@ _ROMAN_ORDINAL = re.compile(
 )
 _ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
 _PUNCTUATION = re.compile(r"[^\w\s%.,]|_|(?<!\d)[.,]|[.,](?!\d)")
-_CONTRACTION = re.compile(r"(?<=[a-z])'(?=[a-z])")  # English "don't", "it's": one word, as in Whisper's normaliser
+_CONTRACTION = re.compile(r"(?<=[a-z])'(?=[a-z])")  # English "don't": one word, as Whisper's normaliser has it
 _KEPT_APOSTROPHE = "qqapostropheqq"  # letters: stands for a contraction's apostrophe while punctuation goes
 _THOUSANDS = re.compile(r"\b\d{1,3}(?: \d{3})+\b")
 # a number in digits followed by a scale word: "1,5 million" -> 1500000, "3 cent" -> 300
@@ -95,12 +95,13 @@ class Normalizer:
         steps.append(Step("unify apostrophes and quotes: ’ ‘ ` ´ ʼ -> ', « » “ ” -> \"", _unify_quotes))
         if self.numbers and lang in _PERCENT:
             money = "".join(f"; {sign} -> {word.strip()}" for sign, word in _CURRENCY[lang].items())
-            steps.append(Step(f"'{_PERCENT[lang][0]}' and '%' -> the word %{money} ($5 -> 5 dollars)", _Symbols(lang)))
+            symbols = f"'{_PERCENT[lang][0]}' and '%' -> the word %{money} ($5 -> 5 dollars)"
+            steps.append(Step(symbols, _Symbols(lang)))
         if self.punctuation and lang == "en":
             steps.append(
                 Step(
-                    "punctuation and symbols to spaces (hyphens well-known -> well known, 40/50 -> 40 50); keeps "
-                    "a contraction's apostrophe (don't), % and a decimal point or comma between digits",
+                    "punctuation and symbols to spaces (hyphens well-known -> well known, 40/50 -> 40 50); "
+                    "keeps a contraction's apostrophe (don't), % and a decimal point or comma between digits",
                     _remove_punctuation_but_contractions,
                 )
             )
@@ -217,7 +218,8 @@ def _number_step(language: str) -> Step:
     scaled = re.compile(rf"\b(\d+(?:[,.]\d+)?) ({'|'.join(scales)})\b") if scales else None
     decimal = _DECIMAL_WORD.get(language)
     spelled_scale = re.compile(rf"\b({decimal} \S+) ({'|'.join(scales)})\b") if decimal and scales else None
-    parts = ["thousands separators dropped ('1 000' -> 1000" + (", '1,000' -> 1000)" if language == "en" else ")")]
+    grouped = ", '1,000' -> 1000" if language == "en" else ""
+    parts = [f"thousands separators dropped ('1 000' -> 1000{grouped})"]
     if scaled:
         parts.append(f"digits before a scale word ({', '.join(scales)}) to digits ('1,5 million' -> 1500000)")
     if small:
@@ -238,7 +240,9 @@ def _number_step(language: str) -> Step:
         return re.sub(r"(?<![\w,.])([012])(?![\w,.])", lambda m: small[int(m[1])], text)
 
     def scale(text: str) -> str:
-        return scaled.sub(lambda m: str(int(Decimal(m[1].replace(",", ".")) * scales[m[2]])), text) if scaled else text
+        if not scaled:
+            return text
+        return scaled.sub(lambda m: str(int(Decimal(m[1].replace(",", ".")) * scales[m[2]])), text)
 
     def apply(text: str) -> str:
         text = _join_thousands(" ".join(text.split()))
@@ -248,7 +252,7 @@ def _number_step(language: str) -> Step:
         if supported:
             from text_to_num import alpha2digit
 
-            if spelled_scale:  # the scale word hidden from alpha2digit after a decimal, then scaled as digits are
+            if spelled_scale:  # after a decimal the scale word hidden from alpha2digit, then scaled as digits
                 text = spelled_scale.sub(rf"\1 {_HIDDEN}\2", text)
             text = _join_thousands(spell_small(alpha2digit(spell_small(text), language)))
             text = scale(text.replace(_HIDDEN, ""))

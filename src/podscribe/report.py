@@ -189,7 +189,7 @@ def evaluate(
     if isinstance(hypothesis, (str, os.PathLike)) and Path(hypothesis).suffix.lower() == ".rttm":
         turns_only = True  # an RTTM hypothesis: who spoke when, no words
         if hypothesis_turns is not None:
-            raise OptionError("the hypothesis is an RTTM file: give its turns once, not also hypothesis_turns")
+            raise OptionError("the hypothesis is an RTTM file: give its turns once, not hypothesis_turns too")
         hypothesis_turns, hypothesis = load_rttm(hypothesis), Reference(())
     if isinstance(hypothesis, (str, os.PathLike)):
         hypothesis = (
@@ -244,7 +244,7 @@ def evaluate(
         diarization = [
             diarization_scores(ref_turns, hyp_turns, c, ignored) for c in dict.fromkeys((0.0, float(collar)))
         ]
-    at_collar = diarization[-1] if diarization and diarization[-1].speech else None  # a collar may cover it all
+    at_collar = diarization[-1] if diarization and diarization[-1].speech else None  # a collar covers it all?
     at_zero = diarization[0] if diarization else None
     return Report(
         wer=counts.wer if reference is not None and not turns_only else None,

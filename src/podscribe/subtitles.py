@@ -153,7 +153,8 @@ _DE_NO_BREAK_AFTER = _wordset(
 )
 _DE_FUNCTION = _wordset(
     "und oder aber denn sondern doch dass daß weil wenn als ob obwohl während bevor nachdem damit in an auf "
-    "aus bei mit nach von zu für über unter vor hinter neben zwischen durch gegen ohne um bis seit trotz wegen"
+    "aus bei mit nach von zu für über unter vor hinter neben zwischen durch gegen ohne um bis seit trotz "
+    "wegen"
 )
 _PT_NO_BREAK_AFTER = _wordset(
     "o a os as um uma uns umas do da dos das no na nos nas ao aos à às pelo pela pelos pelas este esta "
@@ -197,8 +198,9 @@ _CPS_COST = 1.0  # per character shown beyond the reading speed
 _SHORT_COST = 10.0  # per second missing to reach the minimum duration ...
 _UNDER_MIN_COST = 50.0  # ... and once for a cue under it: a fragment joins a neighbour wherever one can take it
 _OVERLONG_COST = 100.0  # a unit that cannot fit a line (it is cued alone)
-_SILENCE_COST = float(_CUE_BREAK_COST[FORBIDDEN])  # per silence of _LONG_PAUSE or more inside a cue: its words
-# after it are on screen that long before they are said (joining across it weighs as cutting where one must not)
+# per silence of _LONG_PAUSE or more inside a cue: the words after it are on screen that long before they are
+# said, so joining across it weighs as cutting where one must not
+_SILENCE_COST = float(_CUE_BREAK_COST[FORBIDDEN])
 
 
 @dataclass(frozen=True)
