@@ -271,3 +271,24 @@ def test_search_takes_the_page_as_typed_and_a_missing_audio_is_said(browser, tmp
     assert errors == []
     pg.close()
 
+
+def test_a_page_without_audio_offers_nothing_to_play_and_lands_below_its_bar(browser, tmp_path) -> None:
+    """Without audio the page still showed "Play from" buttons, a focusable seek slider, Follow and the play
+    keys; and a skip link or a hit landed under a sticky bar taller than the fixed 9 rem kept for it."""
+    speakers = [f"SPEAKER_{k:02d}" for k in range(8)]
+    words = [Word(f"mot{i}", i, i + 0.8, 0.9, speakers[i % 8]) for i in range(40)]
+    segments = tuple(Segment.from_words([w], w.speaker) for w in words)
+    names = {s: f"Intervenante numéro {k} au nom très long" for k, s in enumerate(speakers)}
+    transcript = Transcript(segments, 41.0, language="fr", names=names)
+    path = tmp_path / "page.html"
+    path.write_text(render_html(transcript), encoding="utf-8")
+    pg = browser.new_page(viewport={"width": 360, "height": 700})
+    pg.goto(path.as_uri())
+    assert pg.locator(".ts").first.is_hidden() and pg.locator(".follow").is_hidden()
+    assert pg.locator("#tl").count() == 0 and pg.locator(".tl-tracks[role=img]").count() == 1
+    assert "play" not in pg.inner_text("footer").lower()
+    bar, padding = pg.evaluate("""() => [document.querySelector('.bar').offsetHeight,
+        parseFloat(getComputedStyle(document.documentElement).scrollPaddingTop)]""")
+    assert padding == bar + 8 and bar > 144  # eight speakers on a phone: taller than the 9 rem once kept
+    pg.close()
+

@@ -74,6 +74,7 @@ def render_html(
         transcript.model and f"model: {transcript.model}",
     ]
     language = html.escape(transcript.language or "und")
+    playable = audio_src is not None or embed_audio is not None
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',  # the page's own words; the transcript's language is its main's (``language``)
@@ -83,7 +84,8 @@ def render_html(
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         f"<title>{html.escape(title)}</title>",
         f"<style>{_CSS}</style></head>",
-        '<body><a class="skip" href="#transcript">Skip to transcript</a>',
+        "<body>" if playable else '<body class="silent">',  # no audio: nothing offered to play
+        '<a class="skip" href="#transcript">Skip to transcript</a>',
         '<header class="wrap top"><div class="heading">',
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{" · ".join(html.escape(m) for m in meta if m)}</p></div>',
@@ -101,7 +103,7 @@ def render_html(
         "</form>",
         '<label class="follow"><input type="checkbox" id="follow" checked> Follow</label>',
         "</div>",
-        _timeline_html(transcript, colours, duration),
+        _timeline_html(transcript, colours, duration, playable),
         "</div></div>",
         f'<main id="transcript" class="wrap" tabindex="-1" lang="{language}">',
         *(
@@ -110,10 +112,12 @@ def render_html(
         ),
         "</main>",
         (
-            '<footer class="wrap"><p><kbd>Space</kbd> or <kbd>K</kbd> play/pause · '
-            "<kbd>J</kbd>/<kbd>L</kbd> back/forward 5 s · <kbd>/</kbd> search · "
-            "<kbd>Enter</kbd>/<kbd>Shift+Enter</kbd> next/previous match · "
-            "click a word or time to play from it</p>"
+            '<footer class="wrap"><p>'
+            + ("<kbd>Space</kbd> or <kbd>K</kbd> play/pause · <kbd>J</kbd>/<kbd>L</kbd> back/forward 5 s · "
+               if playable else "")
+            + "<kbd>/</kbd> search · <kbd>Enter</kbd>/<kbd>Shift+Enter</kbd> next/previous match"
+            + (" · click a word or time to play from it" if playable else "")
+            + "</p>"
         ),
         f"<p>Made with podscribe {__version__}. Works offline.</p></footer>",
         f'<script type="application/json" id="podscribe-data">{_json_for_script(data)}</script>',
@@ -206,7 +210,8 @@ def _word_span(text: str, start: float, end: float, low_confidence: str) -> str:
     return f'<span class="{cls}" {times}{low_confidence}>{html.escape(text)}</span>'
 
 
-def _timeline_html(transcript: Transcript, colours: dict[str, str], duration: float) -> str:
+def _timeline_html(transcript: Transcript, colours: dict[str, str], duration: float, playable: bool) -> str:
+    """Who speaks when, one track a speaker: a slider that seeks, or a picture where there is no audio."""
     turns = transcript.speaker_turns()
     if not transcript.speakers or duration <= 0:
         return ""
@@ -226,10 +231,14 @@ def _timeline_html(transcript: Transcript, colours: dict[str, str], duration: fl
     return (
         '<div class="timeline">'
         f'<div class="tl-names" aria-hidden="true">{"".join(names)}</div>'
-        '<div class="tl-tracks" id="tl" tabindex="0" role="slider" aria-label="Speaker timeline: seek" '
-        f'aria-valuemin="0" aria-valuemax="{_num(duration)}" aria-valuenow="0" '
-        f'aria-valuetext="{start} of {end}">'
-        f'{"".join(tracks)}<div class="playhead" id="playhead"></div></div>'
+        + (
+            '<div class="tl-tracks" id="tl" tabindex="0" role="slider" aria-label="Speaker timeline: seek" '
+            f'aria-valuemin="0" aria-valuemax="{_num(duration)}" aria-valuenow="0" '
+            f'aria-valuetext="{start} of {end}">'
+            if playable
+            else '<div class="tl-tracks" role="img" aria-label="Speaker timeline">'
+        )
+        + f'{"".join(tracks)}<div class="playhead" id="playhead"></div></div>'
         f'<div></div><div class="tl-axis" aria-hidden="true"><span>{start}</span><span>{end}</span></div>'
         "</div>"
     )
@@ -308,6 +317,8 @@ h1 { font-size: 1.6rem; line-height: 1.25; margin: 0 0 .2rem; letter-spacing: -.
 .controls { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; }
 audio { flex: 1 1 18rem; min-width: 15rem; height: 40px; }
 .noaudio { flex: 1 1 18rem; margin: 0; color: var(--muted); font-size: .9rem; }
+.silent .ts, .silent .follow { display: none; }  /* no audio: nothing to play from */
+.silent .w, .silent .tl-tracks { cursor: auto; }
 .search { display: flex; align-items: center; gap: .3rem; }
 .search input {
   width: 12.5rem; padding: .3rem .6rem; font: inherit; font-size: .95rem; color: var(--fg);
@@ -412,7 +423,13 @@ var order = words.map(function (_, i) { return i; }).sort(function (a, b) { retu
 var sorted = Float64Array.from(order, function (i) { return starts[i]; });
 var cur = -1, curTurn = null, raf = 0;
 var follow = document.getElementById("follow");
-var tl = document.getElementById("tl"), playhead = document.getElementById("playhead");
+var tl = document.getElementById("tl"), playhead = document.getElementById("playhead"), spokenSecond = 0;
+// The sticky bar's height, whatever its speakers and the screen: a skip link or a search hit lands below it
+function pad() {
+  document.documentElement.style.scrollPaddingTop = document.querySelector(".bar").offsetHeight + 8 + "px";
+}
+pad();
+window.addEventListener("resize", pad);
 var holdUntil = 0;  // following the audio pauses for a while after the reader scrolls or searches
 
 var calm = window.matchMedia("(prefers-reduced-motion: reduce)");
@@ -468,8 +485,11 @@ function update() {
   setCurrent(wordAt(t));
   if (tl) {
     playhead.style.left = Math.min(100, 100 * t / duration) + "%";
-    tl.setAttribute("aria-valuenow", t.toFixed(1));
-    tl.setAttribute("aria-valuetext", clock(t) + " of " + clock(duration));
+    if (Math.floor(t) !== spokenSecond) {  // a screen reader hears a new value once a second, not every frame
+      spokenSecond = Math.floor(t);
+      tl.setAttribute("aria-valuenow", String(spokenSecond));
+      tl.setAttribute("aria-valuetext", clock(t) + " of " + clock(duration));
+    }
   }
 }
 function tick() { update(); raf = audio.paused ? 0 : requestAnimationFrame(tick); }
