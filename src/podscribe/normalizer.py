@@ -97,22 +97,16 @@ class Normalizer:
             money = "".join(f"; {sign} -> {word.strip()}" for sign, word in _CURRENCY[lang].items())
             symbols = f"'{_PERCENT[lang][0]}' and '%' -> the word %{money} ($5 -> 5 dollars)"
             steps.append(Step(symbols, _Symbols(lang)))
-        if self.punctuation and lang == "en":
-            steps.append(
-                Step(
-                    "punctuation and symbols to spaces (hyphens well-known -> well known, 40/50 -> 40 50); "
-                    "keeps a contraction's apostrophe (don't), % and a decimal point or comma between digits",
-                    _remove_punctuation_but_contractions,
-                )
-            )
-        elif self.punctuation:
-            steps.append(
-                Step(
-                    "punctuation and symbols to spaces (elisions l'homme -> l homme, hyphens peux-tu -> peux tu, "
-                    "40/50 -> 40 50); keeps % and a decimal point or comma between digits",
-                    _remove_punctuation,
-                )
-            )
+        if self.punctuation:
+            english = lang == "en"  # a contraction is one word (don't); a French elision two (l'homme)
+            apostrophes = "a contraction's apostrophe (don't), " if english else ""
+            examples = "hyphens well-known -> well known" if english else (
+                "elisions l'homme -> l homme, hyphens peux-tu -> peux tu")  # fmt: skip
+            steps.append(Step(
+                f"punctuation and symbols to spaces ({examples}, 40/50 -> 40 50); keeps {apostrophes}% and a "
+                "decimal point or comma between digits",
+                _remove_punctuation_but_contractions if english else _remove_punctuation,
+            ))  # fmt: skip
         if self.numbers:
             steps.append(_number_step(lang))
         if lang in UNSPACED_LANGUAGES:

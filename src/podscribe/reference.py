@@ -110,11 +110,6 @@ class Utterance:
     start: float | None = None
     end: float | None = None
 
-    @property
-    def middle(self) -> float:
-        """The middle of the utterance's time span (0 without one)."""
-        return ((self.start or 0.0) + (self.end or 0.0)) / 2
-
 
 @dataclass(frozen=True)
 class Reference:
@@ -154,7 +149,7 @@ class Reference:
     def outside(self, spans: Sequence[tuple[float, float]]) -> Reference:
         """The utterances whose middle lies outside ``spans`` (untimed ones kept)."""
         kept = (u for u in self.utterances
-                if u.start is None or u.end is None or not _inside(u.middle, spans))
+                if u.start is None or u.end is None or not _inside((u.start + u.end) / 2, spans))
         return replace(self, utterances=tuple(kept))
 
     @classmethod

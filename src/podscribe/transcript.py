@@ -464,7 +464,7 @@ def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_S
     for group in groups:
         words = _attached_in(group, space)
         if words and waiting:
-            words[0] = replace(words[0], text=_marked([*waiting, words[0].text], space))
+            words[0] = replace(words[0], text=join_words([*waiting, words[0].text], space))
             waiting = []
         elif not words:
             marks = [w.text.strip() for w in group]
@@ -472,7 +472,7 @@ def attach_punctuation(groups: Sequence[Sequence[Word]], space: str = ATTACHED_S
             if before is None:
                 waiting += marks
             else:
-                before[-1] = replace(before[-1], text=_marked([before[-1].text, *marks], space))
+                before[-1] = replace(before[-1], text=join_words([before[-1].text, *marks], space))
         out.append(words)
     return out
 
@@ -484,14 +484,14 @@ def _attached_in(group: Sequence[Word], space: str) -> list[Word]:
     for w in group:
         text = w.text.strip()
         if not is_punctuation(text):
-            words.append(replace(w, text=_marked([*opening, text], space)) if opening else w)
+            words.append(replace(w, text=join_words([*opening, text], space)) if opening else w)
             opening = []
         elif words and not opening and not _opens(text, words[-1].text):
-            words[-1] = replace(words[-1], text=_marked([words[-1].text, text], space))
+            words[-1] = replace(words[-1], text=join_words([words[-1].text, text], space))
         else:
             opening.append(text)
     if opening and words:  # opening marks at the group's end (and marks after them): its last word takes them
-        words[-1] = replace(words[-1], text=_marked([words[-1].text, *opening], space))
+        words[-1] = replace(words[-1], text=join_words([words[-1].text, *opening], space))
     return words
 
 
@@ -501,15 +501,6 @@ def _opens(marks: str, before: str) -> bool:
     marks = "".join(marks.split())
     dashes = all(c in "-–—" for c in marks)
     return all(c in OPENING_MARKS for c in marks) or dashes and ends_sentence(before)
-
-
-def _marked(texts: Sequence[str], space: str) -> str:
-    """A word and its marks as one text: ``space`` between two of them where ``writing.spaced`` puts a
-    space (none inside Chinese or Japanese text: "你好！", not "你好\u00a0！")."""
-    text = texts[0]
-    for t in texts[1:]:
-        text += space + t if spaced(text, t) else t
-    return text
 
 
 def _attached_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:

@@ -62,12 +62,13 @@ def continues(word: str) -> bool:
     return bool(word) and unicodedata.category(word[0]) in ("Mn", "Mc", "Me", "Cf")
 
 
-def join_words(texts: Iterable[str]) -> str:
-    """Word texts written one after another: stripped, empty ones left out, a space where ``spaced`` says."""
+def join_words(texts: Iterable[str], space: str = " ") -> str:
+    """Word texts written one after another: stripped, empty ones left out, ``space`` where ``spaced`` puts
+    one (a word and its marks take a no-break space: ``ATTACHED_SPACE``)."""
     text = ""
     for t in (t.strip() for t in texts):
         if t:
-            text += " " + t if spaced(text, t) else t
+            text += space + t if spaced(text, t) else t
     return text
 
 
