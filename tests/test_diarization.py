@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -487,6 +488,27 @@ def test_adapter_incomplete_folder_names_what_is_missing(tmp_path):
     (folder / "plda" / "plda.npz").unlink()
     with pytest.raises(ModelError, match="plda/plda.npz"):
         PyannoteDiarizer(str(folder), device="cpu")
+
+
+@pyannote_audio
+@pytest.mark.parametrize("user_setting", [None, "1"])
+def test_adapter_leaves_the_process_online_as_it_was(monkeypatch, user_setting):
+    """Loading a pyannote pipeline without a token keeps the hub offline while it loads (a hub id
+    fails at once here, no network wait), then puts back the user's setting: before, the whole
+    process stayed offline, even when loading failed. A setting the user made is never changed."""
+    from huggingface_hub import constants
+
+    from podscribe.diarization.pyannote import PyannoteDiarizer
+
+    if user_setting is None:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    else:
+        monkeypatch.setenv("HF_HUB_OFFLINE", user_setting)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", user_setting is not None)  # as read at its import
+    with pytest.raises(ModelError, match="cannot load pyannote pipeline 'someone/no-such-pipeline'"):
+        PyannoteDiarizer("someone/no-such-pipeline")
+    assert os.environ.get("HF_HUB_OFFLINE") == user_setting
+    assert constants.HF_HUB_OFFLINE is (user_setting is not None)
 
 
 @pyannote_audio

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +55,22 @@ def test_cache_dir_follows_environment(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "xdg" / "podscribe"
     monkeypatch.setenv("PODSCRIBE_CACHE", str(tmp_path / "mine"))
     assert cache_dir() == tmp_path / "mine"
+
+
+def test_a_home_folder_that_does_not_exist_is_not_created_for_the_cache(tmp_path):
+    """A service account's home (/nonexistent) was created for the cache when run as root (else the run
+    failed): the cache is a private temporary folder for the process, said once, removed at its end."""
+    home = tmp_path / "nonexistent"
+    env = {k: v for k, v in os.environ.items() if k not in ("PODSCRIBE_CACHE", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), TMPDIR=str(tmp_path))
+    script = ("import logging, sys\nfrom podscribe.files import cache_dir\nlogging.basicConfig()\n"
+              "first, again = cache_dir(), cache_dir()\nprint(first, first == again, first.is_dir())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True,
+                          timeout=60)  # fmt: skip
+    folder, same, made = done.stdout.split()
+    assert Path(folder).parent == tmp_path and Path(folder).name.startswith("podscribe-cache-")
+    assert (same, made) == ("True", "True") and not Path(folder).exists() and not home.exists()
+    assert done.stderr.count("does not exist") == 1 and "PODSCRIBE_CACHE" in done.stderr
 
 
 def test_an_interrupted_command_removes_its_private_folders_and_temporaries(tmp_path):

@@ -429,7 +429,15 @@ def test_what_a_stretch_decoded_again_leaves_without_words_is_decoded_again(roun
     engine = _Stopping(load_engine("faster-whisper", "base", device="cpu"), keep=5.0)
     options = ASROptions(language="fr", beam_size=1, temperature=(0.0,))
     packing = PackOptions() if rounds is None else replace(PackOptions(), again_rounds=rounds)
-    result = recognise_turns(engine, audio, [turn], options, packing)
+    seen: list[float] = []
+    grown: list[float] = []
+    result = recognise_turns(engine, audio, [turn], options, packing, progress=seen.append, grow=grown.append)
     last = max((w.start + w.end) / 2 for s in result.segments for w in s.words)
     assert len(engine.calls) == 1 + packing.again_rounds  # the first pass, then one call per round
     assert (last > turn.end - 2.0) == (rounds is None), last
+    # Each round is reported: the work grows by its seconds before it starts, and progress goes past the
+    # timeline's end through it (before, progress stood at the end of the turn while rounds ran unreported).
+    duration = len(audio) / SAMPLE_RATE
+    assert len(grown) == packing.again_rounds and min(grown) >= packing.min_missed
+    assert max(seen) == pytest.approx(duration + sum(grown))
+    assert len({s for s in seen if s > duration}) >= packing.again_rounds

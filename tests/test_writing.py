@@ -49,7 +49,10 @@ def test_join_width_and_sentence_ends() -> None:
     assert join_words([" Salut", "", "Romain\xa0!"]) == "Salut Romain\xa0!"
     nfc, nfd = "Élève à Orléans", unicodedata.normalize("NFD", "Élève à Orléans")
     assert width(nfc) == width(nfd) == len(nfc) == 15 and len(nfd) > 15
-    assert width("大家好") == 6 and width("👨\u200d👩") == 4 and width("abc") == 3
+    assert width("大家好") == 6 and width("abc") == 3
+    # an emoji sequence is one wide picture (they counted 4, 6, 1 and 1 columns)
+    assert width("👍🏽") == width("👨\u200d👩\u200d👧") == width("❤\ufe0f") == width("1\ufe0f\u20e3") == 2
+    assert width("🇫🇷") == width("😀\ufe0f") == width("🏽") == 2 and width("a👍🏽b❤\ufe0f") == 6
     for end in ("fin.", "终于。", "本当？", "اليوم؟", "है।", "Oui.\xa0»", "— fin !"):
         assert ends_sentence(end), end
     assert not ends_sentence("virgule,") and not ends_sentence("好，")

@@ -10,9 +10,11 @@ keeps the registry locked, so no thread creates a temporary path after it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import hashlib
+import logging
 import os
 import shutil
 import stat
@@ -28,10 +30,39 @@ FORCE_ARGUMENT = "force=True overwrites it"  # how the library says it
 
 
 def cache_dir() -> Path:
-    """The podscribe cache: $PODSCRIBE_CACHE, else $XDG_CACHE_HOME/podscribe or ~/.cache/podscribe."""
+    """The podscribe cache: $PODSCRIBE_CACHE, else $XDG_CACHE_HOME/podscribe or ~/.cache/podscribe; where
+    the home folder does not exist (a service account's /nonexistent), a private temporary one for this
+    process."""
     if os.environ.get("PODSCRIBE_CACHE"):
         return Path(os.environ["PODSCRIBE_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "podscribe"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "podscribe"
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME, and no password-file entry for this user
+        home = Path("~")
+    if home.is_dir():
+        return home / ".cache" / "podscribe"
+    return _process_cache(home)
+
+
+_process_cache_folder: Path | None = None
+
+
+def _process_cache(home: Path) -> Path:
+    """A private cache folder that lasts as long as the process: a home folder that does not exist was
+    created for the cache (as root), or the run failed. Said once, with how to keep a cache."""
+    global _process_cache_folder
+    with _lock:
+        if _process_cache_folder is None or not _process_cache_folder.is_dir():
+            _process_cache_folder = Path(tempfile.mkdtemp(prefix="podscribe-cache-"))
+            _in_flight.add(_process_cache_folder)  # removed when interrupted too, as other temporaries
+            atexit.register(shutil.rmtree, _process_cache_folder, ignore_errors=True)
+            logging.getLogger(__name__).warning(
+                "the home folder %s does not exist: caching in %s for this run only (set PODSCRIBE_CACHE to "
+                "keep weights and results between runs)", home, _process_cache_folder
+            )
+        return _process_cache_folder
 
 
 @contextlib.contextmanager

@@ -207,14 +207,33 @@ def recognise_turns(
     options: PackOptions = PackOptions(),
     progress: ProgressCallback | None = None,
     encoded: Callable[[Encoded], None] | None = None,
+    grow: Callable[[float], None] | None = None,
 ) -> ASRResult:
     """Words of ``audio`` recognised turn by turn (see module doc), with times on the original timeline;
     ``encoded`` gets the packed windows' encoder outputs where the engine gives them.
 
     Whisper may stop reading a window early (it takes a pause for the end), and batched decoding does
     not go on after it: speech of a clip left without words (see ``missed``) is decoded again, alone, and
-    so is what that leaves without words, up to ``options.again_rounds`` times.
+    so is what that leaves without words, up to ``options.again_rounds`` times. ``progress`` hears the
+    timeline's seconds read, and then those decoded again: ``grow`` hears each such pass's seconds before
+    it starts, by which the work grows (without it, those passes are not reported).
     """
+    extra = 0.0  # seconds decoded again so far, counted after the timeline's
+
+    def read(seconds: float) -> None:
+        if progress is not None:
+            progress(seconds + extra)
+
+    def again(at: float, stretches: Sequence[Turn]) -> ProgressCallback | None:
+        """The progress of decoding ``stretches`` again once the timeline is read up to ``at``."""
+        nonlocal extra
+        if progress is None or grow is None:
+            return None
+        seconds = sum(s.duration for s in stretches)
+        grow(seconds)
+        start, extra = at + extra, extra + seconds
+        return lambda fraction: progress(start + fraction * seconds)
+
     clips = turn_clips(turns, audio, options)
     blocks: list[list[Turn]] = []
     for clip in clips:
@@ -251,7 +270,7 @@ def recognise_turns(
         calls += _by_language([p for p in packs if p[0].speaker not in new], languages, language).items()
         windows: list[Encoded] = []
         listen = _kept(windows, encoded) if slices else encoded
-        results = _decode(engine, audio, calls, asr, options, span, progress, listen)
+        results = _decode(engine, audio, calls, asr, options, span, read, listen)
         rankings = [ranking for _, _, ranking in results[: len(new)]]
         heard |= {ranking[0][0] for ranking in rankings if ranking and ranking[0][1] > SURE_LANGUAGE}
         reread = reread_in(rankings, heard)
@@ -267,7 +286,9 @@ def recognise_turns(
         language = language or next((lang for _, lang, _ in results if lang), None)
         if windows and language:
             stretches = foreign_stretches(engine, windows, language, sure_windows, fine)
-            found = _read_in_their_languages(engine, audio, found, stretches, asr, options, span)
+            found = _read_in_their_languages(
+                engine, audio, found, stretches, asr, options, again(span[1], stretches)
+            )
         # A clip that had its window to itself would give the same words again, and so would a stretch
         # decoded again already. A stretch decoded again can stop early too (a repetition loop cut at the
         # token budget: report2's conversation30 lost 13 s after one, with a 0.1-s pad): what it leaves
@@ -275,13 +296,15 @@ def recognise_turns(
         tried = {p[0] for p in packs if len(p) == 1}
         for _ in range(options.again_rounds):
             words = [w for seg in found for w in seg.words]
-            again = [s for s in missed(block, words, turns, options) if s not in tried]
-            if not again:
+            stretches = [s for s in missed(block, words, turns, options) if s not in tried]
+            if not stretches:
                 break
-            calls = list(_by_language([[c] for c in again], languages, language).items())
-            found = _split_at(found, again) + _decode_again(engine, audio, calls, asr, options, span)
-            redone += len(again)
-            tried.update(again)
+            calls = list(_by_language([[c] for c in stretches], languages, language).items())
+            found = _split_at(found, stretches) + _decode_again(
+                engine, audio, calls, asr, options, again(span[1], stretches)
+            )
+            redone += len(stretches)
+            tried.update(stretches)
         segments.extend(found)
     if languages:  # the file's language: the one spoken longest
         spoken: dict[str, float] = {}
@@ -289,8 +312,7 @@ def recognise_turns(
             if clip.speaker in languages:
                 spoken[languages[clip.speaker]] = spoken.get(languages[clip.speaker], 0.0) + clip.duration
         language = max(spoken, key=spoken.__getitem__)
-    if progress is not None:
-        progress(len(audio) / SAMPLE_RATE)
+    read(len(audio) / SAMPLE_RATE)
     segments = continue_sentences(sorted(segments, key=lambda s: s.start), clips, options.clip_join_gap)
     logger.info(
         "%d clips decoded in %d blocks; %d stretches without words decoded again",
@@ -437,10 +459,10 @@ def _read_in_their_languages(
     stretches: Sequence[Turn],
     asr: ASROptions,
     options: PackOptions,
-    span: tuple[float, float],
+    progress: ProgressCallback | None,
 ) -> list[Segment]:
     """``found`` with the words of ``stretches`` (turns whose speaker is their language) replaced by those
-    stretches' clips decoded again, each in its language."""
+    stretches' clips decoded again, each in its language; ``progress`` hears the fraction done."""
     clips = turn_clips(stretches, audio, options)
     if not clips:
         return found
@@ -448,7 +470,8 @@ def _read_in_their_languages(
     packs = pack(clips, options)
     calls = [(lang, [[replace(c, speaker="") for c in p] for p in packs if p[0].speaker == lang])
              for lang in dict.fromkeys(p[0].speaker for p in packs)]  # fmt: skip
-    return _split_at(_without(found, clips), clips) + _decode_again(engine, audio, calls, asr, options, span)
+    again = _decode_again(engine, audio, calls, asr, options, progress)
+    return _split_at(_without(found, clips), clips) + again
 
 
 def _decode_again(
@@ -457,17 +480,18 @@ def _decode_again(
     calls: Sequence[tuple[str | None, Sequence[Sequence[Turn]]]],
     asr: ASROptions,
     options: PackOptions,
-    span: tuple[float, float],
+    progress: ProgressCallback | None = None,
 ) -> list[Segment]:
-    """The segments of ``calls`` (language, packs) decoded again, each call in its language only.
+    """The segments of ``calls`` (language, packs) decoded again, each call in its language only;
+    ``progress`` hears the fraction of them done.
 
     Speech decoded again keeps the language it is given: on its own, a stretch of synthetic French was found
     to be Japanese at p=0.67 (BENCHMARKS.md, "`--diarizer none`: each window in its own language"). It is read
     with timestamp tokens, as it was when the one-clip windows went without them (session 27, measured so).
     """
     alike = replace(asr, window_language=False, timestamps=True)
-    return [seg for segments_of_call, _, _ in _decode(engine, audio, calls, alike, options, span, None)
-            for seg in segments_of_call]  # fmt: skip
+    decoded = _decode(engine, audio, calls, alike, options, (0.0, 1.0), progress)  # progress: a fraction
+    return [seg for segments_of_call, _, _ in decoded for seg in segments_of_call]
 
 
 def _kept(windows: list[Encoded], encoded: Callable[[Encoded], None] | None) -> Callable[[Encoded], None]:

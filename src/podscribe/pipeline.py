@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -133,9 +134,10 @@ class StageProgress:
     """One stage's progress in seconds of audio, to the user's callback, tqdm bars, or nowhere.
 
     Engines, diarizers and align call it with the seconds done (an ``audio.ProgressCallback``). It
-    reports 0 when made and ``total`` when closed, so each stage is reported whole even where a model
-    reports less, never less than it reported before (clips decoded out of order, windows that
-    overlap), and each value once; one call at a time, though the engine's calls run in threads."""
+    reports 0 when made and ``total`` when closed (not before: the work may ``grow``), so each stage is
+    reported whole even where a model reports less, never less than it reported before (clips decoded
+    out of order, windows that overlap), and each value once; one call at a time, though the engine's
+    calls run in threads."""
 
     def __init__(self, progress: bool | ProgressCallback, stage: str, total: float) -> None:
         self.stage, self.total = stage, total
@@ -145,16 +147,25 @@ class StageProgress:
         self(0.0)
 
     def __call__(self, seconds: float) -> None:
+        self._report(seconds, closing=False)
+
+    def _report(self, seconds: float, closing: bool) -> None:
         with self._lock:
-            done = min(max(seconds, self.done or 0.0), self.total)
+            most = self.total if closing else math.nextafter(self.total, 0.0)
+            done = min(max(seconds, self.done or 0.0), most)
             if done != self.done:
                 self.done = done
                 if self.callback is not None:
                     self.callback(self.stage, done, self.total)
 
+    def grow(self, seconds: float) -> None:
+        """The stage has ``seconds`` more to do (ASR: stretches decoded again), reported on the next call."""
+        with self._lock:
+            self.total += seconds
+
     def close(self) -> None:
         """The stage is over: report it complete."""
-        self(self.total)
+        self._report(self.total, closing=True)
 
 
 class ProgressBars:
@@ -372,8 +383,9 @@ class Pipeline:
                     turns = speech_turns(samples)
                 if turns:
                     result = recognise_turns(
-                        self.engine, samples, turns, self.options.asr, progress=bar, encoded=encoded
-                    )
+                        self.engine, samples, turns, self.options.asr, progress=bar, encoded=encoded,
+                        grow=bar.grow,
+                    )  # fmt: skip
                 else:
                     result = self.engine.transcribe(samples, self.options.asr, progress=bar)
         finally:

@@ -97,9 +97,25 @@ def _joins(word: str, char: str) -> bool:
 
 
 def width(text: str) -> int:
-    """Columns ``text`` takes on screen: two for a wide or full-width character (CJK), none for a combining
-    mark or a zero-width character, one for any other."""
-    return sum(_columns(c) for c in text)
+    """Columns ``text`` takes on screen: two for a wide or full-width character (CJK, emoji), none for a
+    combining mark or a zero-width character, one for any other. An emoji sequence is one picture: what a
+    zero-width joiner joins and a skin-tone modifier add nothing, and an emoji variation selector widens
+    the character before it (❤️, 1️⃣) to two."""
+    total, last, joined = 0, 0, False
+    for char in text:
+        if joined or (_SKIN_TONES[0] <= char <= _SKIN_TONES[1] and last):
+            joined = False
+            continue
+        if char == _EMOJI_STYLE:
+            total, last = total + (2 - last if last == 1 else 0), 2
+            continue
+        joined = char == _JOINER
+        last = _columns(char)
+        total += last
+    return total
+
+
+_JOINER, _EMOJI_STYLE, _SKIN_TONES = "\u200d", "\ufe0f", ("\U0001f3fb", "\U0001f3ff")
 
 
 def _columns(char: str) -> int:

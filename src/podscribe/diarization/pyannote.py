@@ -13,7 +13,8 @@ import os
 import sys
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +56,31 @@ def _torchaudio_without_extension() -> None:
                     "using its pure-Python parts only")  # all that in-memory audio needs: nothing to act on
 
 
-def _import_pipeline(token: str | None):
-    """pyannote.audio's Pipeline class, imported with telemetry off and the hub offline without a token."""
+@contextmanager
+def _hub_offline(offline: bool) -> Iterator[None]:
+    """The Hugging Face hub offline while pyannote imports and loads, as the user had it afterwards.
+
+    huggingface_hub reads ``HF_HUB_OFFLINE`` once, at its import, so the variable and the constant it
+    became are both set for the block and both put back: the rest of the process is not left offline.
+    An ``HF_HUB_OFFLINE`` the user set is theirs: nothing is changed then."""
+    if not offline or "HF_HUB_OFFLINE" in os.environ:
+        yield
+        return
+    from huggingface_hub import constants  # imported first, so that it reads the user's own setting
+
+    before = constants.HF_HUB_OFFLINE
+    os.environ["HF_HUB_OFFLINE"], constants.HF_HUB_OFFLINE = "1", True
+    try:
+        yield
+    finally:
+        os.environ.pop("HF_HUB_OFFLINE", None)
+        constants.HF_HUB_OFFLINE = before
+
+
+def _import_pipeline():
+    """pyannote.audio's Pipeline class, imported with its telemetry off (for the whole process, since
+    pyannote turns it on at import where the variable is unset)."""
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-    if token is None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         _torchaudio_without_extension()
         with warnings.catch_warnings():  # its file decoder's: podscribe hands pyannote decoded audio
@@ -112,7 +133,17 @@ class PyannoteDiarizer:
         folder = Path(source).expanduser()
         if not folder.is_dir() and source.startswith((".", "/", "~")):
             raise ModelError("pyannote pipeline folder not found", source)
-        Pipeline = _import_pipeline(token)
+        with _hub_offline(token is None):
+            pipeline = self._load(source, folder, token)
+        self.pipeline = pipeline.to(_torch_device(device))
+        self.source = str(folder) if folder.is_dir() else source
+        self.device = device
+        self._voices: EmbeddedDiarizer | None = None
+
+    @staticmethod
+    def _load(source: str, folder: Path, token: str | None):
+        """The pipeline from a complete local folder, or from the hub."""
+        Pipeline = _import_pipeline()
         if folder.is_dir():
             missing = missing_files(folder)
             if missing:
@@ -126,10 +157,7 @@ class PyannoteDiarizer:
         if pipeline is None:
             raise ModelError(f"cannot load pyannote pipeline {source!r} (gated model: accept its "
                              "conditions on the hub and give a token)")
-        self.pipeline = pipeline.to(_torch_device(device))
-        self.source = source
-        self.device = device
-        self._voices: EmbeddedDiarizer | None = None
+        return pipeline
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
         """A voice embedding from the embedded diarizer's CAM++ model (loaded on first use)."""
@@ -184,12 +212,12 @@ def segmentation_speaker_count(audio: np.ndarray, checkpoint: str | os.PathLike[
     import torch
 
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     _torchaudio_without_extension()
-    from pyannote.audio import Inference, Model
-    from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+    with _hub_offline(True):
+        from pyannote.audio import Inference, Model
+        from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
 
-    model = Model.from_pretrained(str(checkpoint))
+        model = Model.from_pretrained(str(checkpoint))
     if model is None:
         raise ModelError("cannot load the segmentation checkpoint", checkpoint)
     waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
