@@ -417,6 +417,28 @@ def test_vtt_voice_tags(tmp_path):
     ]
 
 
+def test_subtitle_markup_is_read_as_each_format_writes_it(tmp_path):
+    """A VTT voice name is unescaped as its text is ("Tom &amp; Jerry" was the speaker); SRT has no
+    escapes and a tag only where a letter follows "<" ("x < y and y > z" lost "y and y", "&amp;" its word)."""
+    vtt = ("WEBVTT\n\n00:00.000 --> 00:01.000\n<v Tom &amp; Jerry>oui &lt;3</v>\n\n"
+           "00:01.000 --> 00:02.000\n<v AT&T>non\n")
+    assert [(u.speaker, u.text) for u in load_hypothesis(write(tmp_path, "h.vtt", vtt)).utterances] == [
+        ("Tom & Jerry", "oui <3"), ("AT&T", "non")]  # fmt: skip
+    srt_text = "1\n00:00:00,000 --> 00:00:01,000\n{\\an8}<i>si</i> x < y and y > z &amp; <3\n"
+    assert load_hypothesis(write(tmp_path, "h.srt", srt_text)).text == "si x < y and y > z &amp; <3"
+
+
+def test_names_podscribe_writes_read_back_from_its_txt(tmp_path):
+    """podscribe's TXT writes any name as ``Name : text``; a label that begins two lines is a name whatever
+    its letters (these were read as words: WER 3 % for identical words, and no speaker)."""
+    names = ["jane doe", "Tom & Jerry", "Ann Lee, PhD", "Guest #2", "🎙️ Host"]
+    lines = [f"{name} : mot {i}" for i, name in enumerate(names)] * 2
+    ref = load_reference(write(tmp_path, "t.txt", "\n".join(lines) + "\n"))
+    assert [(u.speaker, u.text) for u in ref.utterances] == [(n, f"mot {i}") for i, n in enumerate(names)] * 2
+    once = "il a dit : oui.\nIl arrive à midi.\nla suite : demain\n"  # a label once is not a name
+    assert load_reference(write(tmp_path, "plain.txt", once)).speakers == []
+
+
 @pytest.mark.parametrize(
     "text, line, reason",
     [

@@ -323,6 +323,30 @@ def test_srt_round_trip(transcript, rules):
     assert check_cues(parsed, rules).violations["max_cps"] == check_cues(cues, rules).violations["max_cps"]
 
 
+def test_vtt_voice_names_read_whole_by_ffmpeg(tmp_path):
+    """ffmpeg's WebVTT reader (subtitles burnt in, MKV/MP4 tracks) showed the rest of a voice tag holding an
+    escape ("& JerryBonjour"): a name's "&" is escaped only where a reader would take it for an escape, and
+    "<" ">" are shown as in SRT; podscribe reads the names back as written."""
+    import subprocess
+
+    from podscribe.audio import ffmpeg_path
+    from podscribe.reference import load_hypothesis
+
+    names = ["Tom & Jerry", "Dr. <Who>", "AT&T", "AT&copy"]
+    cues = [Cue(i + 1, timedelta(seconds=2 * i), timedelta(seconds=2 * i + 1), f"mot{i} & <b>", (), (name,))
+            for i, name in enumerate(names)]  # fmt: skip
+    path = tmp_path / "names.vtt"
+    path.write_text(compose_vtt(cues), encoding="utf-8")
+    voices = re.findall(r"<v ([^>]*)>", path.read_text(encoding="utf-8"))
+    assert voices == ["Tom & Jerry", "Dr. ‹Who›", "AT&T", "AT&amp;copy"]  # "AT&copy" would read as "AT©"
+    shown = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(path), "-f", "srt", "-"],
+                           capture_output=True, text=True, check=True, timeout=60).stdout  # fmt: skip
+    texts = [sub.content for sub in srt.parse(shown)]
+    assert texts[:3] == [f"mot{i} & <b>" for i in range(3)]  # the pathological fourth still shows "copy"
+    read = load_hypothesis(path)
+    assert [u.speaker for u in read.utterances] == ["Tom & Jerry", "Dr. ‹Who›", "AT&T", "AT&copy"]
+
+
 @settings(max_examples=100, deadline=None)
 @given(transcripts(), subtitle_rules)
 def test_vtt_structure(transcript, rules):

@@ -47,6 +47,19 @@ def test_json_round_trip_and_schema():
             Transcript.from_dict({**d, "audio_track": wrong})
 
 
+@pytest.mark.parametrize("probability", [float("nan"), float("inf"), "0.5", 1.5, -0.1, None])
+def test_a_probability_is_a_number_from_0_to_1(probability):
+    """NaN, "inf" and "0.5" were taken on loading, and a NaN was then written as ``NaN``: JSON that
+    JavaScript's JSON.parse, jq and other strict readers refuse."""
+    d = json.loads(sample_transcript().to_json())
+    d["segments"][0]["words"][0]["probability"] = probability
+    with pytest.raises(ValueError, match="a probability must be a number from 0 to 1"):
+        Transcript.from_dict(d)
+    broken = replace(sample_transcript(), segments=(Segment.from_words([Word("a", 0.0, 1.0, float("nan"))]),))
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        broken.to_json()
+
+
 words = st.lists(
     st.tuples(
         # words a transcript holds: punctuation alone is attached on reading (tested below)

@@ -27,6 +27,7 @@ import math
 import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import NoReturn
 import srt
 
 from .errors import InputError, ReferenceFormatError
+from .subtitles import ASS_OVERRIDE, SRT_TAG
 from .transcript import MAX_SECONDS, Transcript, Turn
 from .writing import join_words
 
@@ -95,7 +97,7 @@ _SENTENCE_PUNCTUATION = re.compile(r"[,;?!…«»\"“”„，、。；？！؟
 _FOOTNOTE = re.compile(r"\s*\[\d+\]|[¹²³⁰⁴⁵⁶⁷⁸⁹]+")  # not speech: [1] or a superscript number
 _FOOTNOTE_TEXT = re.compile(r"^\s*(?:\[\d+\]|[¹²³⁰⁴⁵⁶⁷⁸⁹]+)\s*\S")  # a line that is a footnote's own text
 _LEADING_TIME = re.compile(rf"^\s*{_TIME}\s*")
-_SUBTITLE_TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+_VTT_TAG = re.compile(r"<[^>]*>")  # WebVTT escapes a text's "<": every other one opens a tag
 _VOICE_TAG = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _DIALOGUE_DASH = re.compile(r"^[-–—]\s+")
 _VTT_TIME = re.compile(r"^(?:(\d+):)?(\d{2}):(\d{2})[.,](\d{3})$")
@@ -340,7 +342,7 @@ def _parse_text(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> R
             logger.warning("%s: line %d is a footnote's text, not speech: left out", path, n)
         elif text := _FOOTNOTE.sub("", line).strip():
             paragraphs.append((n, text))
-    split = [_split_speaker(p) for _, p in paragraphs]
+    split = _with_repeated_labels([_split_speaker(p) for _, p in paragraphs], [p for _, p in paragraphs])
     named = [i for i, pair in enumerate(split) if pair is not None]
     if not named or named[0] and 2 * len(named) < len(paragraphs):
         return Reference(tuple(Utterance(None, p) for _, p in paragraphs))
@@ -360,6 +362,23 @@ def _parse_text(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> R
             texts.append([pair[1]] if pair[1] else [])
     utterances += [Utterance(s, " ".join(t)) for s, t in zip(speakers, texts)]
     return Reference(tuple(utterances))
+
+
+def _with_repeated_labels(
+    split: list[tuple[str, str] | None], lines: list[str]
+) -> list[tuple[str, str] | None]:
+    """``split`` with the lines whose label begins two lines or more read as a speaker's too, whatever
+    its letters: podscribe's TXT writes any name ("jane doe", "Tom & Jerry", "Ann Lee, PhD" were read
+    as words), and plain text does not begin two lines with the same few words and a colon."""
+    matches = [None if pair else _SPEAKER_LINE.match(_LEADING_TIME.sub("", line, count=1))
+               for pair, line in zip(split, lines)]  # fmt: skip
+    labels = [unicodedata.normalize("NFC", " ".join(m["label"].split())) if m else "" for m in matches]
+    counts = Counter(labels)
+    return [
+        pair if pair or not label or counts[label] < 2 or len(label.split()) > _MAX_NAME_WORDS
+        else (label, (m["text"] or "").strip() if m else "")
+        for pair, label, m in zip(split, labels, matches)
+    ]  # fmt: skip
 
 
 def _split_speaker(line: str) -> tuple[str, str] | None:
@@ -450,7 +469,7 @@ def _parse_srt(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Re
     for sub in subtitles:
         start, end = sub.start.total_seconds(), sub.end.total_seconds()
         previous = utterances[-1].speaker if utterances else None
-        utterances += _cue_utterances(sub.content.splitlines(), start, end, previous)
+        utterances += _cue_utterances(sub.content.splitlines(), start, end, previous, _srt_plain)
     return Reference(tuple(utterances))
 
 
@@ -474,7 +493,8 @@ def _parse_vtt(path: str | os.PathLike[str], lines: list[tuple[int, str]]) -> Re
         left, _, right = line.partition("-->")
         start, end = _vtt_time(path, n, left.strip()), _vtt_time(path, n, (right.split() or [""])[0])
         previous = utterances[-1].speaker if utterances else None
-        utterances += _cue_utterances([text for _, text in block[timing + 1 :]], start, end, previous)
+        cue = [text for _, text in block[timing + 1 :]]
+        utterances += _cue_utterances(cue, start, end, previous, _vtt_plain)
     return Reference(tuple(utterances))
 
 
@@ -486,15 +506,18 @@ def _vtt_time(path: str | os.PathLike[str], line: int, stamp: str) -> float:
     return h * 3600 + m * 60 + s + ms / 1000
 
 
-def _cue_utterances(lines: list[str], start: float, end: float, previous: str | None) -> list[Utterance]:
-    """Split a cue into speakers: ``- `` dialogue dashes, ``<v Name>`` voice tags, ``Name:`` prefixes.
+def _cue_utterances(
+    lines: list[str], start: float, end: float, previous: str | None, plain: Callable[[str], str]
+) -> list[Utterance]:
+    """Split a cue into speakers: ``- `` dialogue dashes, ``<v Name>`` voice tags, ``Name:`` prefixes;
+    ``plain`` reads the format's text without its markup.
 
     A part without a name keeps the previous cue's speaker, except a dialogue part (a dash marks a
     change of speaker), whose speaker is unknown.
     """
     parts: list[tuple[bool, list[str]]] = []
     for line in lines:
-        dash = _DIALOGUE_DASH.match(_SUBTITLE_TAG.sub("", line))
+        dash = _DIALOGUE_DASH.match(plain(line))
         if dash or not parts:
             parts.append((bool(dash), []))
         parts[-1][1].append(line)
@@ -502,16 +525,26 @@ def _cue_utterances(lines: list[str], start: float, end: float, previous: str | 
     for dialogue, part in parts:
         raw = " ".join(part).strip()
         voice = _VOICE_TAG.match(raw)
-        text = html.unescape(_SUBTITLE_TAG.sub("", raw))
-        text = " ".join(_DIALOGUE_DASH.sub("", text.strip()).split())
+        text = " ".join(_DIALOGUE_DASH.sub("", plain(raw).strip()).split())
         named = _split_speaker(re.sub(r"^\[([^\]]+)\]\s*:", r"\1:", text))
-        speaker = voice[1].strip() if voice else named[0] if named else None if dialogue else previous
+        speaker = plain(voice[1]).strip() if voice else named[0] if named else None if dialogue else previous
         if named and not voice:
             text = named[1]
         if text:
             utterances.append(Utterance(speaker, text, start, end))
         previous = speaker
     return utterances
+
+
+def _vtt_plain(text: str) -> str:
+    """WebVTT cue text as read: tags dropped, escapes read (``&amp;`` is ``&``)."""
+    return html.unescape(_VTT_TAG.sub("", text))
+
+
+def _srt_plain(text: str) -> str:
+    """SRT cue text as a player shows it: its tags and styling codes dropped, nothing else (SRT has no
+    escapes: ``x < y`` and ``&amp;`` are text)."""
+    return ASS_OVERRIDE.sub("", SRT_TAG.sub("", text))
 
 
 _PARSERS: dict[str, Callable[[str | os.PathLike[str], list[tuple[int, str]]], Reference]] = {

@@ -41,6 +41,7 @@ positive duration; ``check_cues`` counts the cues that break each rule.
 
 from __future__ import annotations
 
+import html
 import itertools
 import logging
 import math
@@ -93,8 +94,11 @@ _CLOSING = set(".,;:!?…)]}»”%" "。？！｡؟।॥۔።፧，、；：،�
 _OPENING = set(OPENING_MARKS)
 _MARKS = "".join(_OPENING | _CLOSING) + '" ' + NBSP + "\u202f"
 _APOSTROPHE = re.compile("['’]")
-_SRT_TAG = re.compile(r"<(/?[A-Za-z][^<>]*)>")  # what a player would read as a tag
-_ASS_OVERRIDE = re.compile(r"\{\\[^{}]*\}")  # {\an8}, {\i1}: styling codes, never words
+SRT_TAG = re.compile(r"<(/?[A-Za-z][^<>]*)>")
+"""What a player reads as a tag in SRT text (``<b>``, ``</i>``, ``<font color=...>``): a ``<`` before
+anything else (``x < y``) is shown as written."""
+ASS_OVERRIDE = re.compile(r"\{\\[^{}]*\}")
+"""``{\\an8}``, ``{\\i1}``: the styling codes libass reads in SRT text, never words."""
 _FR_BEFORE = re.compile(r"(?<=[^\s«])[ \u00a0\u202f]*([?!:;»]+)(?=$|\s|[.,)\]…?!:;»\"”])")
 _FR_AFTER = re.compile(r"«[ \u00a0\u202f]*(?=\S)")
 
@@ -353,8 +357,8 @@ def compose_srt(cues: Iterable[srt.Subtitle]) -> str:
 
 
 def _srt_text(text: str) -> str:
-    text = _ASS_OVERRIDE.sub("", text)
-    return _SRT_TAG.sub(lambda m: f"‹{m[1]}›", text)
+    text = ASS_OVERRIDE.sub("", text)
+    return SRT_TAG.sub(lambda m: f"‹{m[1]}›", text)
 
 
 def compose_vtt(cues: Iterable[srt.Subtitle], transcript: WordTimeline | None = None) -> str:
@@ -787,10 +791,16 @@ def _vtt_escape(text: str) -> str:
 
 
 def _voice(text: str, speaker: str | None, transcript: WordTimeline | None) -> str:
+    """``text`` in a voice tag. ffmpeg's WebVTT reader (subtitles burnt in with libass, MKV and MP4 tracks)
+    ends a tag at an escape inside it and shows the rest ("Tom &amp; Jerry" showed "& JerrySalut"), so a
+    name's ``&`` is escaped only where a reader would take it for an escape, and its angle brackets are
+    shown as in SRT."""
     if speaker is None:
         return text
-    name = transcript.speaker_name(speaker) if transcript is not None else speaker
-    return f"<v {_vtt_escape(name or speaker)}>{text}</v>"
+    name = (transcript.speaker_name(speaker) if transcript is not None else speaker) or speaker
+    if html.unescape(name) != name:  # "AT&copy" would read as "AT©"
+        name = name.replace("&", "&amp;")
+    return f"<v {name.replace('<', '‹').replace('>', '›')}>{text}</v>"
 
 
 def _vtt_time(t: timedelta) -> str:

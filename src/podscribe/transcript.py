@@ -280,7 +280,7 @@ class Transcript:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
@@ -305,7 +305,7 @@ class Transcript:
                         text=_text(w["text"]),
                         start=_time(w["start"]),
                         end=_time(w["end"]),
-                        probability=float(w.get("probability", 1.0)),
+                        probability=_probability(w.get("probability", 1.0)),
                         speaker=w.get("speaker"),
                         aligned=_flag(w.get("aligned", True)),
                     )
@@ -419,6 +419,14 @@ def _time(value: Any) -> float:
         raise ValueError(f"a time must be a finite number, not {value!r}")
     if abs(value) > MAX_SECONDS:
         raise ValueError(f"a time beyond {MAX_SECONDS:.0f} s is not a recording's: {value!r}")
+    return float(value)
+
+
+def _probability(value: Any) -> float:
+    """A word's probability: a number from 0 to 1 (NaN, "inf" and "0.5" were taken, and NaN then written
+    made the JSON invalid for every strict reader)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"a probability must be a number from 0 to 1, not {value!r}")
     return float(value)
 
 
