@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from dataclasses import replace
@@ -225,3 +226,31 @@ def test_any_word_text_survives_as_text(texts: list[str]) -> None:
     assert [w["text"] for w in parsed.words] == texts
     assert parsed.names == [texts[0]]
     assert parsed.tags.count("script") == 2
+
+
+def test_the_timeline_is_said_in_words_and_highlights_are_more_than_a_pale_colour(transcript: Transcript):
+    """The timeline was a picture without a text alternative, and the current word and search matches
+    differed from white by 1.3-1.8:1 only: each now has a line of 3:1 or more beside white (WCAG 1.4.11)."""
+    for playable in (True, False):
+        page = render_html(transcript, "episode.mp3" if playable else None)
+        said = re.search(r'<p class="sr-only" id="tl-said">([^<]*)</p>', page)
+        assert said and 'aria-describedby="tl-said"' in page
+        turns = transcript.speaker_turns()
+        for speaker in transcript.speakers:
+            talk = sum(t.duration for t in turns if t.speaker == speaker)
+            count = sum(t.speaker == speaker for t in turns)
+            name = html.escape(transcript.speaker_name(speaker) or speaker)
+            share = f"0:{int(talk):02d} ({100 * talk / transcript.duration:.0f} %)"
+            assert f"{name} {share}, in {count} turn{'' if count == 1 else 's'}" in said[1]
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    page = render_html(transcript, "episode.mp3")
+    for state in (r"\.w\.m", r"\.w\.mc", r"\.w\.cur"):
+        rule = re.search(state + r" \{([^}]*)\}", page)
+        assert rule, state
+        lines = re.findall(r"(?:border-bottom(?:-color)?|outline): (?:[^;]*?)(#[0-9a-f]{6})", rule[1])
+        assert lines and all((1.05) / (luminance(c) + 0.05) >= 3.0 for c in lines), (state, lines)
