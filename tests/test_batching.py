@@ -383,3 +383,17 @@ def test_ctrl_c_stops_the_local_ray_it_started(tmp_path):
         time.sleep(0.2)
     assert not left, f"Ray processes outlived the interrupted command: {sorted(left)}"
 
+
+
+def test_a_diarizer_that_cannot_load_ends_the_batch_in_one_line(tmp_path):
+    """Its workers died in the pool initializer: four tracebacks, "worker process died" recorded and retried,
+    the cause nowhere. Now the driver raises the cause, once, and no episode is recorded."""
+    from podscribe.errors import ModelError
+    from podscribe.pipeline import PipelineOptions
+
+    shutil.copy(SHORT, tmp_path / "ep.opus")
+    options = PipelineOptions(diarizer="pyannote", pyannote=str(tmp_path / "no-pipeline" / ".." / "nowhere"))
+    with pytest.raises(ModelError, match="pyannote pipeline folder not found"):
+        batch([tmp_path / "ep.opus"], tmp_path / "out", options=options, workers=1, progress=False)
+    log = tmp_path / "out" / "batch.jsonl"
+    assert not log.exists() or log.read_text() == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -518,3 +519,29 @@ def test_main_in_a_program_puts_its_signal_handlers_back(capsys) -> None:
     finally:
         for s, handler in mine.items():
             signal.signal(s, handler)
+
+
+def test_options_a_choice_ignores_are_refused_before_any_work(tmp_path):
+    """Accepted and ignored, these exited 0 as if applied; float16 on a CPU failed after decoding and
+    diarization; ``-f all,srt`` said "unknown output format all"; ``diarize`` of two ``x`` files wrote
+    the first RTTM and then failed on the second."""
+    short = DATA / "short.fr.opus"
+    cases = [
+        (("--pyannote", tmp_path), "--pyannote applies to --diarizer pyannote, not --diarizer overlap"),
+        (("--diarizer", "none", "--speakers", "2"), "--speakers: no speakers are found with --diarizer none"),
+        (("--diarizer", "none", "--speaker-names", "Ann,Bob"), "speaker names: no speakers are found"),
+        (("--speaker-names", "Ann,Ann"), "'Ann' is given twice"),
+        (("--compute-type", "float16", "--device", "cpu"), "compute type float16 does not run on this CPU"),
+    ]
+    for extra, said in cases:
+        assert_one_line_error(podscribe("transcribe", short, "-o", tmp_path / "out", *extra), said)
+    assert not (tmp_path / "out").exists()
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(short, tmp_path / folder / "x.opus")
+    proc = podscribe("diarize", tmp_path / "a" / "x.opus", tmp_path / "b" / "x.opus", "-o", tmp_path / "rttm")
+    assert_one_line_error(proc, "share a file name stem")
+    assert not (tmp_path / "rttm").exists()
+    from podscribe.writers import RENDERERS, parse_formats
+
+    assert parse_formats("all,srt") == list(RENDERERS)

@@ -43,6 +43,7 @@ import numpy as np
 
 from .asr import ASRResult
 from .audio import SAMPLE_RATE
+from .diarization import DiarizationOptions
 from .errors import InputError, OptionError
 from .inputs import AudioInput, AudioSource, open_source
 from .normalizer import Normalizer
@@ -152,9 +153,12 @@ def aligner_options(options: PipelineOptions) -> PipelineOptions:
     """The pipeline options ``align`` recognises with: no diarization when the language is given (the
     text names the speakers); without one, the diarizer's turns let each voice be recognised in its own
     language (measured on recorded multi-language conversations: one detected language for every voice
-    left the others without anchors). Names and references do not apply."""
-    diarizer = options.diarizer if options.asr.language is None else None
-    return replace(options, diarizer=diarizer, reference=None, voices={}, speaker_names=())
+    left the others without anchors). Names and references do not apply, nor speaker counts without a
+    diarizer."""
+    if options.asr.language is None:
+        return replace(options, reference=None, voices={}, speaker_names=())
+    return replace(options, diarizer=None, diarization=DiarizationOptions(), pyannote=None, reference=None,
+                   voices={}, speaker_names=())  # fmt: skip
 
 
 def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Reference, str]:

@@ -278,6 +278,7 @@ class Worker:
 
 
 _worker: Worker | None = None  # this pool process's worker, made by _start_worker
+_worker_error: list[PodscribeError] = []  # why it could not be made
 
 
 def _start_worker(*args: Any) -> None:
@@ -286,7 +287,10 @@ def _start_worker(*args: Any) -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
-    _worker = Worker(*args)
+    try:
+        _worker = Worker(*args)
+    except PodscribeError as error:  # a model that cannot load: said by the driver, not a pool that died
+        _worker_error.append(error)
 
 
 def _single_thread(options: PipelineOptions) -> int:
@@ -313,6 +317,8 @@ def _exit_with(parent_sentinel: int) -> None:
 
 
 def _run_in_pool(episode: Episode, attempt: int) -> EpisodeRecord:
+    if _worker_error:  # raised in the driver: the whole run ends on its one line (a retry would fail alike)
+        raise _worker_error[0]
     assert _worker is not None, "the pool initializer makes the worker"
     return _worker.run(episode, attempt)
 

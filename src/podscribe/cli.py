@@ -458,22 +458,24 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_diarize(args: argparse.Namespace) -> int:
     from .audio import load_audio
+    from .inputs import expand_inputs
     from .pipeline import Pipeline, no_speech
     from .writers import check_targets, rttm_lines, write_atomic
 
-    _check_inputs(args.inputs)
     if args.diarizer == "none":
         raise OptionError("diarize needs --diarizer overlap, embedded or pyannote")
+    jobs = expand_inputs(args.inputs, False)  # as transcribe reads them: two inputs of one stem are refused
+    _check_inputs([source for source, _ in jobs])
     outdir = Path(args.output_dir)
-    targets = {p: outdir / f"{Path(p).stem}.rttm" for p in args.inputs}
-    check_targets(targets.values(), args.force, OVERWRITE)
+    targets = {source: (outdir / f"{stem}.rttm", stem) for source, stem in jobs}
+    check_targets([target for target, _ in targets.values()], args.force, OVERWRITE)
     pipeline = Pipeline(_pipeline_options(args, progress=_bars(args)))
-    for path, target in targets.items():
+    for path, (target, stem) in targets.items():
         turns = pipeline.diarize_audio(load_audio(path, pipeline.options.audio_track))
         if not turns:  # as transcribe: no empty RTTM for silence, music or noise
             raise no_speech(path, pipeline.options.audio_track)
         pipeline.warn_speaker_count(turns, path)
-        write_atomic({target: rttm_lines(turns, Path(path).stem)}, force=args.force, overwrite=OVERWRITE)
+        write_atomic({target: rttm_lines(turns, stem)}, force=args.force, overwrite=OVERWRITE)
     return 0
 
 

@@ -17,9 +17,10 @@ import logging
 import math
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -101,7 +102,7 @@ class PipelineOptions:
                               "video may hold one per language)", metavar="N")  # fmt: skip
     # True: a tqdm bar per stage; a callable: called as progress(stage, done_s, total_s) for the
     # stages "decode", "diarization", "asr" and (podscribe.align) "alignment", in seconds of audio,
-    # done_s growing from 0 to total_s in each; False: silent.
+    # done_s growing from 0 to total_s in each (asr's total grows by speech decoded again); False: silent.
     progress: bool | ProgressCallback = False
 
     def __post_init__(self) -> None:
@@ -123,11 +124,33 @@ class PipelineOptions:
                 raise OptionError(f"{name} applies to the faster-whisper engine, not {self.engine}", option=name)
         if self.diarizer not in (None, "none") and not self.asr.vad:
             raise OptionError("vad=False needs diarizer=none: speaker turns decide what is decoded", option="vad")
+        self._check_choices_used()
         if not (isinstance(self.progress, bool) or callable(self.progress)):
             raise OptionError(
                 f"progress must be True, False or a callable (stage, done_s, total_s), not {self.progress!r}",
                 option="progress",
             )
+
+
+    def _check_choices_used(self) -> None:
+        """Refuse options that the chosen diarizer would ignore: a run that exits 0 without them looks as
+        if they were applied (``--pyannote`` with the default diarizer; speaker counts or names without
+        speakers), and two speakers given one name."""
+        if self.pyannote is not None and self.diarizer != "pyannote":
+            chosen = self.diarizer or "none"
+            raise OptionError(f"pyannote applies to diarizer=pyannote, not diarizer={chosen}",
+                              option="pyannote")  # fmt: skip
+        if self.diarizer in (None, "none"):
+            unused = [(f.name, f.name) for f in fields(self.diarization)
+                      if getattr(self.diarization, f.name) != f.default]  # fmt: skip
+            unused += [("speaker_names", "speaker names")] * bool(self.speaker_names)
+            unused += [("voices", "voice samples")] * bool(self.voices)
+            for name, said in unused:
+                raise OptionError(f"{said}: no speakers are found with diarizer=none", option=name)
+        twice = [n for n, k in Counter(self.speaker_names).items() if k > 1]
+        if twice:
+            raise OptionError(f"speaker names: {twice[0]!r} is given twice, each speaker needs a name of its "
+                              "own", option="speaker_names")  # fmt: skip
 
 
 class StageProgress:
@@ -318,8 +341,13 @@ class Pipeline:
 
     # ---- stages ---------------------------------------------------------------------------------
     def check_weights(self) -> str:
-        """Find and check the ASR weights (ModelError when unknown, missing or corrupt); their digest."""
+        """Find and check the ASR weights (ModelError when unknown, missing or corrupt) and that the device
+        runs their compute type (OptionError); their digest."""
         if self._weights_id is None:
+            if self.options.engine == "faster-whisper":
+                from .asr.faster_whisper import check_compute_type
+
+                check_compute_type(self.options.device, self.options.compute_type)
             self._weights_id = weights_id(self.options.model, self.options.engine)
         return self._weights_id
 

@@ -103,7 +103,7 @@ def parse_formats(spec: str | Sequence[str]) -> list[str]:
     """``"json,txt"`` or ``["json", "txt"]`` -> validated list (``all`` means every format)."""
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     formats = [f.strip().lower().lstrip(".") for f in items if f.strip()]
-    if formats == ["all"]:
+    if "all" in formats:  # with others too ("all,srt"): every format
         return list(RENDERERS)
     bad = [f for f in formats if f not in RENDERERS]
     if bad or not formats:

@@ -110,6 +110,20 @@ def exact_word_times(pieces: Iterable[Any], clips: Sequence[tuple[float, float]]
     return out
 
 
+def check_compute_type(device: str, compute_type: str | None) -> None:
+    """OptionError where ``device`` cannot run ``compute_type`` (float16 on a CPU), said before any audio
+    is decoded: the engine's loading said it after decoding and diarization; in ``batch``, workers died."""
+    if compute_type in (None, "default", "auto"):
+        return
+    import ctranslate2
+
+    kind, _ = device_index(resolve_device(device, "ctranslate2"))
+    supported = sorted(ctranslate2.get_supported_compute_types(kind))
+    if compute_type not in supported:
+        raise OptionError(f"compute type {compute_type} does not run on this {kind.upper()} (choose from: "
+                          f"{', '.join(supported)})", option="compute_type")  # fmt: skip
+
+
 class FasterWhisperEngine:
     """A Whisper model loaded in CTranslate2 through faster-whisper."""
 
