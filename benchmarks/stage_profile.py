@@ -77,10 +77,15 @@ def profile_podscribe(audio: str, extra: list[str], keep: Path | None) -> None:
     # A separate encoder pass per speaker before 2026-12-02; since then, found on each one's first window.
     timed(packing, "speaker_languages", "  language detection", lambda engine, audio, clips: len(
         {c.speaker for c in clips}))
-    # The passes over stretches decoded again are ``_decode`` calls made by ``_decode_again``.
-    timed(packing, "_decode",
-          lambda *a, **k: "  decoded again" if any(f.function == "_decode_again" for f in inspect.stack(0))
-          else "  first pass",
+    # The first pass reports progress along the block's span; a speaker read again in another language
+    # reports none, and stretches decoded again report a fraction (span 0 to 1) (packing.recognise_turns).
+    decode = inspect.signature(packing._decode)
+
+    def first_pass(*a: object, **k: object) -> bool:
+        arguments = decode.bind(*a, **k).arguments
+        return arguments.get("progress") is not None and arguments["span"] != (0.0, 1.0)
+
+    timed(packing, "_decode", lambda *a, **k: "  first pass" if first_pass(*a, **k) else "  decoded again",
           lambda engine, audio, packs, *rest: sum(len(p) for _, p in packs) if packs and isinstance(
               packs[0], tuple) else len(packs))  # (language, packs) calls, or packs (before 2026-12-02)
     timed(writers, "write_outputs", "write JSON + SRT")
