@@ -304,9 +304,13 @@ def test_a_text_in_another_language_is_refused(aligner: Aligner) -> None:
 
 def test_a_text_given_as_a_string_or_a_reference(tmp_path: Path) -> None:
     """A string with a space or a line break is the text; one word is a path (mistyped, when no file has
-    that name); an empty string or a Reference without words is a text without words, not a missing file."""
+    that name), and so is one line ending in a text file's suffix ("my episode.txt" was aligned as two words,
+    after the whole recognition); an empty string or a Reference without words is a text without words."""
     assert read_text("Anne : Bonjour Paul.\n")[0].text == "Bonjour Paul."
     assert read_text("Bonjour Paul")[1] == "<text>"
+    for missing in ("/work/my episode.txt", "C:\\Subs\\episode 1.SRT"):
+        with pytest.raises(InputError, match="no such file"):
+            read_text(missing)
     path = tmp_path / "t.txt"
     path.write_text("Anne : Bonjour.\n", encoding="utf-8")
     assert read_text(str(path)) == (read_text("Anne : Bonjour.\n")[0], str(path))
@@ -365,6 +369,22 @@ def test_cli_writes_the_formats_and_refuses_another_recordings_text(
         and lines[0].startswith("podscribe: error: ")
         and "does not match the speech" in lines[0]
     )
+
+
+def test_a_refused_text_says_what_the_user_can_change() -> None:
+    """A text for a longer recording was refused as "does not match" though 94 of the 101 words heard were
+    in it; a wrong language given was blamed on the text."""
+    from podscribe.alignment import _not_heard
+
+    heard = [Word(f"w{k}", k, k + 0.5) for k in range(100)]
+    texts = [f"w{k}" for k in range(1000)]
+    part = _not_heard(texts, heard, list(range(10, 104)), "fr", None)
+    assert part.startswith("the speech is only a part of the text: 94 of 1000 words found in it, 94 of")
+    assert "94 of the 100 heard, its words 11 to 104" in part
+    forced = _not_heard(texts, heard, [3, 7], "en", "en")
+    assert forced.endswith("found in it in language en; is that its language?")
+    other = _not_heard(texts, heard, [3, 7], "fr", None)
+    assert other.endswith("(language fr); is it this recording's text?")
 
 
 # ---- without models --------------------------------------------------------------------------------
@@ -658,8 +678,21 @@ def test_a_first_word_without_an_onset_starts_at_the_next_one() -> None:
     words = [Word("à", 173.2, 173.6), Word("Pour", 173.6, 175.2), Word("activer", 175.2, 175.7)]
     snapped = snap_to_speech(words, regions, line_starts={0, 1})
     assert snapped[1].start == 175.3
+    # both start at that onset: the first takes its share by letters (it had no length, never shown)
+    assert snapped[1].end == snapped[2].start == pytest.approx(175.3 + 0.4 * 4 / 11)
+    assert snapped[2].end == 175.7
     one_word_line = snap_to_speech(words, regions, line_starts={0, 1, 2})  # the next word is another line's
     assert one_word_line[1].start == 173.6
+
+
+def test_a_first_word_is_not_moved_after_the_next_one() -> None:
+    """conversation6's "Comedian", in the previous line's speech with no onset inside, was moved to the next
+    onset, 1.1 s late, after "Mail." which starts in speech before it: the line then began with its second
+    word (and the cue 1.28 s late). Such a first word keeps its time."""
+    regions = [(48.0, 50.5), (51.1, 53.0)]
+    words = [Word("fin.", 49.0, 49.98), Word("Comedian", 49.98, 50.32), Word("Mail.", 50.324, 51.224)]
+    snapped = snap_to_speech(words, regions, line_starts={0, 1})
+    assert (snapped[1].start, snapped[1].end, snapped[2].start) == (49.98, 50.32, 50.324)
 
 
 def test_a_speaker_change_inside_overlapped_speech_gives_both_lines_the_overlap() -> None:

@@ -545,3 +545,12 @@ def test_options_a_choice_ignores_are_refused_before_any_work(tmp_path):
     from podscribe.writers import RENDERERS, parse_formats
 
     assert parse_formats("all,srt") == list(RENDERERS)
+
+
+def test_subtitles_of_a_transcript_without_words_are_refused(tmp_path):
+    """They were a 0-byte SRT, exit 0: a file ffmpeg, pycaption and webvtt-py refuse."""
+    empty = tmp_path / "empty.json"
+    Transcript(segments=(), duration=3.0).save(empty)
+    proc = podscribe("subtitles", empty, "-o", tmp_path / "empty.srt")
+    assert_one_line_error(proc, "empty.json: no words: nothing to subtitle")
+    assert not (tmp_path / "empty.srt").exists()

@@ -203,3 +203,16 @@ def test_a_progress_callback_is_called_one_call_at_a_time() -> None:
         list(pool.map(bar, [float(s) for s in range(1, 41)]))
     assert most[0] == 1 and bar.done == 40.0
 
+
+
+@pytest.mark.parametrize("batch_size, said", [(8, True), (1, False)])
+def test_decoding_options_batched_decoding_leaves_aside_are_said(batch_size, said, caplog) -> None:
+    """temperature=0.8 gave the very same words as the default: batched faster-whisper does not sample
+    (nor keep the previous text); it was accepted and ignored without a word."""
+    from podscribe.asr import ASROptions
+    from podscribe.pipeline import Pipeline, PipelineOptions
+
+    asr = ASROptions(temperature=(0.8,), batch_size=batch_size)
+    with caplog.at_level("WARNING", logger="podscribe.pipeline"):
+        assert Pipeline(PipelineOptions(asr=asr, device="cpu")).engine is not None
+    assert ("temperature: no effect in batched decoding" in caplog.text) is said

@@ -695,3 +695,18 @@ def test_golden(name, rules, render, broken):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
     assert {rule: n for rule, n in check_cues(cues, rules).violations.items() if n} == broken
+
+
+def test_a_sentence_of_a_supplied_text_not_heard_is_not_subtitled() -> None:
+    """``align`` keeps a text's words not found in the speech (``aligned=False``, times interpolated) in its
+    JSON; in cues such a sentence was squeezed into the nearest pause (a 73-character cue of 0.84 s, one-frame
+    cues, the next spoken cue 1.7 s late). A sentence with any word heard is kept whole."""
+    gone = {"probability": 0.0, "aligned": False}
+    words = [Word("Bonjour", 0.5, 0.9, speaker="A"), Word("à", 0.9, 1.0, speaker="A"),
+             Word("tous.", 1.0, 1.4, speaker="A"), Word("Ceci", 1.4, 1.42, speaker="A", **gone),
+             Word("n'est", 1.42, 1.44, speaker="A", **gone), Word("pas", 1.44, 1.46, speaker="A", **gone),
+             Word("dit.", 1.46, 1.5, speaker="A", **gone), Word("Merci", 1.5, 2.0, speaker="A"),
+             Word("MGCP", 2.0, 2.5, speaker="A", **gone), Word("encore.", 2.5, 3.0, speaker="A")]  # fmt: skip
+    transcript = _transcript_of(words, duration=4.0)
+    text = " ".join(cue.content.replace("\n", " ") for cue in make_cues(transcript, SubtitleRules()))
+    assert text == "Bonjour à tous. Merci MGCP encore."

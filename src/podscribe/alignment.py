@@ -161,13 +161,17 @@ def aligner_options(options: PipelineOptions) -> PipelineOptions:
                    voices={}, speaker_names=())  # fmt: skip
 
 
+_TEXT_FILES = (".txt", ".srt", ".vtt", ".stm", ".ctm", ".json")  # what load_reference reads by name
+
+
 def read_text(text_or_path: str | os.PathLike[str] | Reference) -> tuple[Reference, str]:
     """The text as a Reference, and a name for messages (its path, or ``<text>``)."""
     if isinstance(text_or_path, Reference):
         return require_words(text_or_path, "<text>"), "<text>"
     if isinstance(text_or_path, str) and ("\n" in text_or_path or not Path(text_or_path).is_file()):
-        word = len(text_or_path) < 256 and "\n" not in text_or_path and " " not in text_or_path.strip()
-        if word and text_or_path.strip():
+        line = len(text_or_path) < 256 and "\n" not in text_or_path and text_or_path.strip()
+        named = Path(text_or_path.strip()).suffix.lower() in _TEXT_FILES  # "my episode.txt": a file's name
+        if line and (named or " " not in text_or_path.strip()):
             raise InputError("no such file", text_or_path)  # a path mistyped, not a one-word text
         return parse_reference(text_or_path), "<text>"
     return load_reference(text_or_path), os.fspath(text_or_path)
@@ -285,11 +289,7 @@ class Aligner:
         matching = match_words(texts, heard, normalizer)
         anchors = matching.anchors
         if not _is_heard(texts, heard, anchors, normalizer):
-            raise InputError(
-                f"the text does not match the speech: {len(anchors)} of {len(texts)} words found in it "
-                f"(language {language}); is it this recording's text, in its language?",
-                text_name,
-            )
+            raise InputError(_not_heard(texts, heard, sorted(anchors), language, o.asr.language), text_name)
         times = self._force_align_all(samples, texts, duration, matching, line_of, encoded)
         unspoken = matching.unspoken | unspoken_sentences(texts, times, matching, line_starts)
         timed = timed_words(texts, times, unspoken, duration)
@@ -681,6 +681,20 @@ def _trim_misheard(
     return gap
 
 
+def _not_heard(
+    texts: Sequence[str], heard: Sequence[Word], anchors: Sequence[int], language: str, forced: str | None
+) -> str:
+    """Why a text is refused, as the user can act on it: the speech a part of a longer text (most of
+    what was heard is in it), a language given that may be wrong, or another recording's text."""
+    found = f"{len(anchors)} of {len(texts)} words found in it"
+    if anchors and len(anchors) >= MIN_ANCHORED * len(heard):
+        return (f"the speech is only a part of the text: {found}, {len(anchors)} of the {len(heard)} heard, "
+                f"its words {anchors[0] + 1} to {anchors[-1] + 1}: give this recording's part")  # fmt: skip
+    if forced:
+        return f"the text does not match the speech: {found} in language {forced}; is that its language?"
+    return f"the text does not match the speech: {found} (language {language}); is it this recording's text?"
+
+
 def _is_heard(
     texts: Sequence[str], heard: Sequence[Word], anchors: Collection[int], normalizer: Normalizer
 ) -> bool:
@@ -1033,7 +1047,8 @@ def snap_to_speech(
     inside it; where the recognition heard the word (``heard``: word index -> its anchor's start and
     end), at the onset or offset nearest to that. A line's first word without an onset inside, lying in
     a pause or in the previous line's speech, starts at the next onset when the line's next word has not
-    ended by then (else, from a pause, where the recognition heard it start).
+    ended by then nor started before it in speech (it would come after that word: conversation6's
+    "Comedian" was moved 1.1 s late so); else, from a pause, where the recognition heard it start.
 
     Whisper's DTW gives each word the time up to the next one, so a word before a pause (the last of a
     turn) ends where the next begins, and the first word of a turn may take the pause before it and
@@ -1047,6 +1062,11 @@ def snap_to_speech(
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
     lines = _line_spans(len(words), line_starts)
+
+    def _in(t: float) -> bool:  # speech at time t
+        k = int(np.searchsorted(starts, t, side="right")) - 1
+        return k >= 0 and ends[k] > t
+
     firsts = {next((k for k in range(a, b) if words[k].aligned), a) for a, b in lines}
     lasts = {next((k for k in reversed(range(a, b)) if words[k].aligned), b - 1) for a, b in lines[:-1]}
     out: list[Word] = []
@@ -1064,8 +1084,9 @@ def snap_to_speech(
                 start = float(inside[np.abs(inside - heard[i][0]).argmin()] if i in heard else inside[-1])
             elif (paused or tail) and len(later) and i + 1 < len(words) and i + 1 not in line_starts and (
                 later[0] < words[i + 1].end
-            ):
-                start, end = float(later[0]), max(end, float(later[0]))  # no onset inside: the next one
+                and (words[i + 1].start >= later[0] or not _in(words[i + 1].start))
+            ):  # no onset inside: the next one, where the next word starts after it (it stays in speech)
+                start, end = float(later[0]), max(end, float(later[0]))
             elif paused and i in heard:
                 start = max(start, min(heard[i][0], end))
         k = int(np.searchsorted(starts, end, side="left")) - 1  # region starting before end
@@ -1076,7 +1097,20 @@ def snap_to_speech(
             if len(inside):  # the first offset, or the one nearest where the recognition heard it end
                 end = float(inside[np.abs(inside - heard[i][1]).argmin()] if i in heard else inside[0])
         out.append(replace(w, start=start, end=end) if w.aligned else w)
-    return out
+    return _shared(out, line_starts)
+
+
+def _shared(words: list[Word], line_starts: Collection[int]) -> list[Word]:
+    """``words`` where an aligned word left without length, the next word of its line starting where it
+    does (both moved to one speech onset, or so given by the alignment), takes its share of the two
+    words' time by their letters: a word of no length is never shown, read out or highlighted."""
+    for i in range(len(words) - 1):
+        a, b = words[i], words[i + 1]
+        lost = a.end <= a.start and b.start <= a.start < b.end
+        if lost and a.aligned and b.aligned and i + 1 not in line_starts:
+            cut = a.start + (b.end - a.start) * len(a.text) / (len(a.text) + len(b.text))
+            words[i], words[i + 1] = replace(a, end=cut), replace(b, start=cut)
+    return words
 
 
 def line_segment(words: Sequence[Word]) -> Segment:

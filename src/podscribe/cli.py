@@ -490,6 +490,8 @@ def cmd_subtitles(args: argparse.Namespace) -> int:
     rules = _rules(args)
     check_targets([out], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
+    if not transcript.words:  # an empty SRT is no subtitle file to ffmpeg, pycaption or webvtt-py
+        raise InputError("no words: nothing to subtitle", args.transcript)
     text = renderers[out.suffix.lower()](transcript, OutputOptions(subtitle_rules=rules))
     write_atomic({out: text}, force=args.force, overwrite=OVERWRITE)
     _report_rules(args, transcript, rules)

@@ -323,7 +323,19 @@ class Pipeline:
             kwargs["workers"] = workers
         self._engine = load_engine(o.engine, o.model, device=o.device, **kwargs)
         _LOADS["asr"] += 1
+        self._warn_unsampled()
         return self._engine
+
+    def _warn_unsampled(self) -> None:
+        """Say which decoding options batched faster-whisper leaves aside (it decodes at temperature 0 with
+        no fallback and no previous text), where they were changed: they were accepted and ignored."""
+        o, default = self.options, ASROptions()
+        batched = o.engine == "faster-whisper" and o.asr.batch_size > 1 and bool(o.diarizer or o.asr.vad)
+        sequential = ("temperature", "condition_on_previous_text", "hallucination_silence_threshold")
+        changed = [name for name in sequential if getattr(o.asr, name) != getattr(default, name)]
+        if batched and changed:
+            logger.warning("%s: no effect in batched decoding (faster-whisper's, the default): give "
+                           "batch_size=1 (--batch-size 1) to decode sequentially with it", ", ".join(changed))
 
     @property
     def diarizer(self) -> Diarizer:

@@ -326,7 +326,7 @@ def make_cues(transcript: WordTimeline, rules: SubtitleRules = SubtitleRules()) 
     french = rules.french_typography
     if french is None:
         french = (transcript.language or "").lower().startswith("fr")
-    units = _units(transcript.words, french)
+    units = _units(_spoken(transcript.words), french)
     if not units:
         return []
     plans = _segment(units, rules, transcript, french, _lexicon(transcript.language))
@@ -387,6 +387,22 @@ def check_cues(cues: Sequence[srt.Subtitle], rules: SubtitleRules = SubtitleRule
 
 
 # ---- units and typography ---------------------------------------------------------------------
+
+
+def _spoken(words: Sequence[TimedWord]) -> list[TimedWord]:
+    """``words`` without the sentences none of whose words was heard (``aligned`` false: a supplied
+    text's words not found in the speech, their times interpolated). Shown, such a sentence was squeezed
+    into the nearest pause: cues of a frame, or of 87 characters a second, and the next spoken cue late."""
+    kept: list[TimedWord] = []
+    sentence: list[TimedWord] = []
+    for i, w in enumerate(words):
+        sentence.append(w)
+        last = i + 1 == len(words) or ends_sentence(w.text) or words[i + 1].speaker != w.speaker
+        if last:
+            if any(getattr(x, "aligned", True) for x in sentence):
+                kept += sentence
+            sentence = []
+    return kept
 
 
 def _units(words: Sequence[TimedWord], french: bool) -> list[_Unit]:
