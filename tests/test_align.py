@@ -770,3 +770,16 @@ def test_clips_cut_at_a_speaker_change_are_not_reused() -> None:
     assert reused_windows(matching, list(apart), len(text)) == [
         (0, tuple(range(8)) + tuple(range(18, 27))), (1, tuple(range(8, 17)))
     ]
+
+
+def test_speech_the_text_lacks_is_found() -> None:
+    """A line cut from a script (5 s, 13 words spoken) went unsaid: exit 0, no warning, no cue there."""
+    from podscribe.alignment import untexted
+
+    heard = [Word(w, 1.0 + k * 0.4, 1.3 + k * 0.4) for k, w in enumerate("abcdefgh")]
+    aligned = [Word("a", 1.0, 1.3), Word("b", 1.4, 1.7), Word("g", 3.4, 3.7), Word("h", 3.8, 4.1)]
+    assert [[w.text for w in run] for run in untexted(heard, aligned)] == [["c", "d", "e", "f"]]
+    short = [*aligned[:2], Word("d", 2.2, 2.5), *aligned[2:]]  # two words apart: a run under UNSPOKEN_RUN
+    assert untexted(heard, short) == []
+    unheard = [replace(w, aligned=False) for w in aligned]
+    assert len(untexted(heard, unheard)[0]) == 8

@@ -431,6 +431,59 @@ def test_clip_command_and_its_errors(saved, tmp_path):
                           "2", "-o", str(tmp_path / "x.mp3")], capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2
     assert f"{unsaved}: the transcript names no audio file: give it with --audio" in bad.stderr
+    # a project folder moved: a relative audio path is found beside the JSON (as `html` finds it), and a
+    # path to nowhere says to give --audio
+    moved = tmp_path / "project"
+    moved.mkdir()
+    (moved / "short.fr.opus").write_bytes(SHORT.read_bytes())
+    cases = (("short.fr.opus", 0, "wrote"), ("/gone/short.fr.opus", 2, "give where it is now"))
+    for audio, code, said in cases:
+        (moved / "t.json").write_text(json.dumps({**data, "audio": audio}), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "podscribe", "clip", str(moved / "t.json"), "--find",
+                               "Salut", "-o", str(tmp_path / f"rel{code}.mp3")],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert proc.returncode == code and said in proc.stdout + proc.stderr, proc.stderr
+
+
+def test_clips_asked_for_oddly(saved, tmp_path, caplog):
+    """A range under 1 ms exported the rest of the file (ffmpeg's "-t 0.000": 28.7 s said to be 0.0 s);
+    another recording given as the source was cut without a word; a speaker's name had to be typed exactly,
+    and a name equal to another speaker's id chose that other speaker; .mka was refused."""
+    from dataclasses import replace
+
+    t = load_transcript(saved)
+    with pytest.raises(OptionError, match="at least 1 ms apart"):
+        t.clip(tmp_path / "tiny.wav", start=1.0, end=1.0005)
+    assert not list(tmp_path.iterdir())
+    with caplog.at_level("WARNING", logger="podscribe.clips"):
+        t.clip(tmp_path / "other.mka", audio=DATA / "brief.fr.opus", start=1.0, end=2.0)
+    assert "is it the transcript's audio?" in caplog.text and probe(tmp_path / "other.mka").duration > 0.9
+    first, second = t.speakers[:2]
+    named = replace(t, names={first: "  Léa   Dupont", second: first})  # a name that is the first one's id
+    typed = named.clip(tmp_path / "lea.wav", speaker="léa dupont", pad=0.0)
+    assert typed.spans == tuple((x.start, x.end) for x in t.speaker_turns() if x.speaker == first)
+    by_id = named.clip(tmp_path / "id.wav", speaker=first, pad=0.0)
+    assert by_id.spans == typed.spans
+    tags = subprocess.run([ffprobe_path(), "-v", "error", "-show_entries", "format_tags=title", "-of", "json",
+                           str(by_id.audio)], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert json.loads(tags)["format"]["tags"]["title"] == by_id.title != ""  # pydub's own WAV had none
+    with pytest.raises(OptionError, match="The bit rate 1000000 bps is unsupported"):  # was "error code: 234"
+        t.clip(tmp_path / "loud.opus", start=1.0, end=2.0, bitrate="1M")
+
+
+def test_pieces_are_joined_once_as_pydub_would_join_them():
+    """A speaker's 792 turns of a 2-hour show were joined with pydub's + in a loop, copying all joined so far
+    at each piece (110 s); joined once, the samples are the same."""
+    from pydub import AudioSegment
+
+    from podscribe.clips import JOIN_PAUSE_S, _joined
+
+    rng = np.random.default_rng(0)
+    pieces = [AudioSegment((rng.integers(-3000, 3000, 2 * n).astype("<i2")).tobytes(), sample_width=2,
+                           frame_rate=22050, channels=2) for n in (441, 2205, 10)]  # fmt: skip
+    pause = AudioSegment.silent(int(JOIN_PAUSE_S * 1000), frame_rate=22050).set_channels(2)
+    expected = pieces[0] + pause + pieces[1] + pause + pieces[2]
+    assert _joined(pieces).raw_data == expected.raw_data
 
 
 # ---- options validated before any work -------------------------------------------------------------

@@ -547,6 +547,13 @@ def test_options_a_choice_ignores_are_refused_before_any_work(tmp_path):
     assert parse_formats("all,srt") == list(RENDERERS)
 
 
+def test_an_unknown_flag_points_to_its_commands_help():
+    """`align ... --engine openai-whisper` said "(see podscribe --help)", whose page does not list align's
+    flags (align has no --engine)."""
+    proc = podscribe("align", "a.wav", "a.txt", "--engine", "openai-whisper")
+    assert_one_line_error(proc, "unrecognized arguments: --engine openai-whisper (see podscribe align --help)")
+
+
 def test_subtitles_of_a_transcript_without_words_are_refused(tmp_path):
     """They were a 0-byte SRT, exit 0: a file ffmpeg, pycaption and webvtt-py refuse."""
     empty = tmp_path / "empty.json"

@@ -73,3 +73,27 @@ def test_unsupported_format_is_an_option_error(tmp_path) -> None:
 
 
 
+def test_every_short_span_of_a_long_show_is_drawn(tmp_path) -> None:
+    """On a 2-hour figure a 0.6-s overlap is 0.15 px wide: 40-50 of 360 were drawn. Each bar is now at least
+    a pixel (its edge), so the overlap row shows every one, apart from its neighbours."""
+    import numpy as np
+    from matplotlib.image import imread
+
+    turns = [Turn(20.0 * k, 20.0 * k + 10.3, "A") for k in range(360)]
+    turns += [Turn(20.0 * k + 9.7, 20.0 * k + 19.0, "B") for k in range(360)]  # 0.6 s over A's end, each
+    image = imread(plot_timeline(turns, out_path=tmp_path / "long.png"))[..., :3]
+    grey = np.all(np.abs(image - np.array([0x86, 0x8E, 0x96]) / 255) < 0.02, axis=2)  # the overlap colour
+    row = grey[int(np.argmax(grey.sum(axis=1)))]
+    runs = np.count_nonzero(row[1:] & ~row[:-1]) + bool(row[0])
+    assert runs >= 340, runs  # (a few may touch at 1800 px for 7200 s: 4 px between two)
+
+
+def test_a_transcript_without_speakers_is_refused(tmp_path) -> None:
+    """It drew an empty figure with matplotlib's warning about identical limits."""
+    from podscribe.errors import InputError
+
+    words = (Word("oui", 0.0, 0.5), Word("non", 0.6, 1.0))
+    plain = Transcript((Segment.from_words(words),), duration=2.0, audio="x.mp3")
+    with pytest.raises(InputError, match="no speaker turns to draw"):
+        plot_timeline(plain, out_path=tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()

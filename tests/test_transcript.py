@@ -244,3 +244,12 @@ def test_a_sentence_ends_at_its_mark_whatever_quotes_or_spaces_follow():
     assert [ends_sentence(t) for t in ["mot", "3.5", "l'", "«\u00a0Oui\u00a0»", "virgule,"]] == [False] * 5
     assert sentences(Segment(0.0, 1.0, "texte sans mots")) == [Segment(0.0, 1.0, "texte sans mots")]
 
+
+
+def test_a_match_spans_all_its_words_times():
+    """Whisper may time a word to end after the next one starts: the match ended with the last word's end,
+    before "upper" ended, and a clip of it cut that word."""
+    words = (Word("upper", 30.502, 30.775), Word("en", 30.575, 30.575), Word("bas.", 30.8, 31.0))
+    t = Transcript(segments=(Segment.from_words(words, "SPEAKER_00"),), duration=32.0)
+    match = t.find("upper en")[0]
+    assert (match.start, match.end) == (30.502, 30.775)

@@ -58,7 +58,7 @@ from .transcript import (
     is_punctuation,
     speaker_id,
 )
-from .writing import ends_sentence, split_words
+from .writing import ends_sentence, join_words, split_words
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +296,12 @@ class Aligner:
         words = snap_to_speech(timed, found.regions.result(), line_starts, anchors)
         if found.overlaps is not None:
             words = spread_overlaps(words, found.overlaps.result(), changes)
+        lacking = untexted(heard, words)
+        if lacking:  # a line cut from a script went unsaid (its cues are missing)
+            where = ", ".join(f"{run[0].start:.1f}-{run[-1].end:.1f} s" for run in lacking[:3])
+            said = join_words([w.text for w in lacking[0]])
+            logger.warning("%s: speech the text lacks at %s%s (heard: \"%s\"): a line left out of the text?",
+                           text_name, where, " ..." if len(lacking) > 3 else "", said[:60])  # fmt: skip
         aligned = sum(w.aligned for w in words)
         logger.log(
             logging.WARNING if aligned < len(words) else logging.INFO,
@@ -679,6 +685,26 @@ def _trim_misheard(
         )
         gap = gap[: len(gap) - cut]
     return gap
+
+
+def untexted(heard: Sequence[Word], words: Sequence[Word]) -> list[list[Word]]:
+    """Speech the text lacks (a line cut from a script): runs of UNSPOKEN_RUN recognised words or more,
+    the middle of none inside an aligned word of the text."""
+    spans = sorted((w.start, w.end) for w in words if w.aligned)
+    starts = np.array([a for a, _ in spans])
+    reach = np.maximum.accumulate(np.array([b for _, b in spans])) if spans else np.array([])
+
+    def covered(t: float) -> bool:
+        k = int(np.searchsorted(starts, t, side="right")) - 1
+        return k >= 0 and reach[k] >= t
+
+    runs: list[list[Word]] = [[]]
+    for w in heard:
+        if covered((w.start + w.end) / 2):
+            runs.append([])
+        else:
+            runs[-1].append(w)
+    return [run for run in runs if len(run) >= UNSPOKEN_RUN]
 
 
 def _not_heard(

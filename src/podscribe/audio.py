@@ -414,4 +414,8 @@ def _last_line(text: str, path: str) -> str:
     """ffmpeg's last message line, without the file name or the "[decoder @ 0x...]"s it prefixes."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     line = lines[-1] if lines else "ffmpeg gave no message"
-    return re.sub(r"^(\[[^]]* @ 0x[0-9a-f]+\] )+", "", line.removeprefix(f"{_arg(path)}: "))
+    return FFMPEG_PREFIX.sub("", line.removeprefix(f"{_arg(path)}: "))
+
+
+FFMPEG_PREFIX = re.compile(r"^(\[[^]]* @ 0x[0-9a-f]+\] )+")
+"""The "[decoder @ 0x...]"s ffmpeg puts before a message line."""

@@ -30,6 +30,7 @@ from .files import FORCE_FLAG as OVERWRITE
 if TYPE_CHECKING:
     from .pipeline import PipelineOptions
     from .subtitles import SubtitleRules
+    from .transcript import Transcript
 
 logger = logging.getLogger("podscribe")
 
@@ -48,6 +49,18 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise OptionError(f"{message} (see {self.prog} --help)")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: None = None
+    ) -> argparse.Namespace:
+        """The arguments; one not recognised points to its command's help (``podscribe align --help``),
+        where argparse's top-level parser named its own."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            prog = f"{self.prog} {command}" if command else self.prog
+            raise OptionError(f"unrecognized arguments: {' '.join(extras)} (see {prog} --help)")
+        return parsed
 
 
 def _flagged(*options: type) -> list[dataclasses.Field]:
@@ -526,6 +539,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _saved_audio(args: argparse.Namespace, transcript: Transcript) -> str | None:
+    """The audio of a saved transcript: ``--audio``, else the path it holds; a relative one not found from
+    here (a JSON written before paths were stored absolute, or a project folder moved) is looked for
+    beside the JSON. A path that names no file is an InputError saying to give ``--audio``."""
+    audio = args.audio or transcript.audio
+    if audio and not args.audio and not os.path.isabs(audio) and not os.path.exists(audio):
+        beside = Path(args.transcript).parent / audio
+        audio = os.fspath(beside) if beside.exists() else audio
+    if audio and not args.audio and not os.path.exists(audio):
+        raise InputError("no such file (the transcript's audio: give where it is now with --audio)", audio)
+    return audio
+
+
 def cmd_html(args: argparse.Namespace) -> int:
     from .audio import probe
     from .transcript import Transcript
@@ -536,11 +562,7 @@ def cmd_html(args: argparse.Namespace) -> int:
         raise OptionError(f"{out}: output must end in .html or .htm")
     check_targets([out], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
-    audio = args.audio or transcript.audio
-    if audio and not args.audio and not os.path.isabs(audio) and not os.path.exists(audio):
-        # a JSON written before audio paths were stored absolute: try beside the JSON
-        beside = Path(args.transcript).parent / audio
-        audio = os.fspath(beside) if beside.exists() else audio
+    audio = _saved_audio(args, transcript)
     if audio:
         probe(audio)  # a player for a file that is not audio would play nothing: DecodeError, naming it
     options = OutputOptions(audio=audio, embed_audio=args.embed_audio, page_dir=os.fspath(out.parent))
@@ -550,7 +572,7 @@ def cmd_html(args: argparse.Namespace) -> int:
 
 
 def cmd_clip(args: argparse.Namespace) -> int:
-    from .clips import clip
+    from .clips import JOIN_PAUSE_S, clip
     from .transcript import Transcript
     from .writers import check_targets
 
@@ -558,13 +580,14 @@ def cmd_clip(args: argparse.Namespace) -> int:
         raise OptionError("--start and --end go together")
     check_targets([Path(args.output), Path(args.output).with_suffix(".srt")], args.force, OVERWRITE)
     transcript = Transcript.load(args.transcript)
-    if not (args.audio or transcript.audio):
+    audio = _saved_audio(args, transcript)
+    if not audio:
         raise OptionError("the transcript names no audio file: give it with --audio", args.transcript)
     made = clip(
-        transcript, args.output, audio=args.audio, find=args.find, start=args.start, end=args.end,
+        transcript, args.output, audio=audio, find=args.find, start=args.start, end=args.end,
         speaker=args.speaker, fade_ms=args.fade, bitrate=args.bitrate, force=args.force,
     )  # fmt: skip
-    length = sum(e - s for s, e in made.spans)
+    length = sum(e - s for s, e in made.spans) + JOIN_PAUSE_S * (len(made.spans) - 1)  # with its pauses
     _emit(f"wrote {made.audio} ({length:.1f} s from {len(made.spans)} piece(s)) and {made.srt}\n")
     return 0
 

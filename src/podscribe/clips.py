@@ -8,6 +8,7 @@ at: fades, joining, and export to any format ffmpeg writes (bitrate, ID3 title f
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .audio import ON_TIMELINE, AudioInfo, ffmpeg_path, probe
+from .audio import FFMPEG_PREFIX, ON_TIMELINE, AudioInfo, ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError, OutputError
 from .files import FORCE_ARGUMENT, atomic_target
 from .subtitles import SubtitleRules, compose_srt, make_cues
@@ -25,9 +26,14 @@ from .views import ClipSource
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
+logger = logging.getLogger(__name__)
+
 JOIN_PAUSE_S = 0.4  # silence between two joined turns of a speaker
+SHORTEST_S = 0.001  # the shortest piece: ffmpeg cuts to the ms ("-t 0.000" read to the file's end)
+MISMATCH_S = 1.0  # a source this much longer or shorter than the transcript is said to be another recording
 TITLE_WORDS = 12  # words of the clip that make its ID3 title
-CONTAINERS = {"m4a": "ipod", "aac": "adts"}  # ffmpeg's muxer for a file name's extension, where they differ
+# ffmpeg's muxer for a file name's extension, where they differ
+CONTAINERS = {"m4a": "ipod", "aac": "adts", "mka": "matroska"}
 
 
 @dataclass(frozen=True)
@@ -81,15 +87,15 @@ def clip(
     fmt = out.suffix.lstrip(".").lower() or "mp3"
     _check_format(fmt, bitrate, out)
     info = probe(source, transcript.audio_track)
+    if transcript.duration > 0 and abs(info.duration - transcript.duration) > MISMATCH_S:
+        logger.warning("%s lasts %.1f s, the transcript %.1f s: is it the transcript's audio?", source,
+                       info.duration, transcript.duration)  # fmt: skip
     spans = _spans(transcript, info.duration, find, start, end, speaker, pad)
     subtitle = out.with_suffix(".srt")
     for target in (out, subtitle):
         if target.exists() and not force:
             raise InputError(f"already exists ({FORCE_ARGUMENT})", target)
-    pieces = [_cut(info, s, e, fade_ms) for s, e in spans]
-    joined = pieces[0]
-    for piece in pieces[1:]:
-        joined = joined + _silence(JOIN_PAUSE_S, joined) + piece
+    joined = _joined([_cut(info, s, e, fade_ms) for s, e in spans])
     excerpt = transcript.excerpt(spans, gap=JOIN_PAUSE_S)
     words = excerpt.words
     title = " ".join(w.text for w in words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
@@ -119,18 +125,22 @@ def _spans(
             raise OptionError(f"phrase not found in the transcript: {find!r}")
         spans = [(matches[0].start - pad, matches[0].end + pad)]
     elif speaker is not None:
-        ids = [s for s in transcript.speakers if speaker in (s, transcript.speaker_name(s))]
+        said = " ".join(speaker.split()).casefold()  # a name as typed: any case, any spacing; an id first
+        named = {s: " ".join((transcript.speaker_name(s) or s).split()).casefold()
+                 for s in transcript.speakers}  # fmt: skip
+        ids = [s for s in named if s == speaker] or [s for s, name in named.items() if name == said]
         if not ids:
             known = ", ".join(f"{transcript.speaker_name(s)}" for s in transcript.speakers) or "none"
             raise OptionError(f"no speaker {speaker!r} in the transcript (speakers: {known})")
         spans = [(t.start - pad, t.end + pad) for t in transcript.speaker_turns() if t.speaker == ids[0]]
     else:
-        if start is None or end is None or not 0 <= start < end:
-            raise OptionError(f"need 0 <= start < end, got start={start} end={end}")
+        if start is None or end is None or not 0 <= start <= end - SHORTEST_S:
+            raise OptionError(f"need 0 <= start < end, at least {SHORTEST_S * 1000:.0f} ms apart, got "
+                              f"start={start} end={end}")  # fmt: skip
         spans = [(start, end)]
     clamped = [(max(0.0, s), min(duration, e)) for s, e in spans]
     merged: list[tuple[float, float]] = []
-    for s, e in sorted(c for c in clamped if c[1] > c[0]):
+    for s, e in sorted(c for c in clamped if c[1] - c[0] >= SHORTEST_S):  # ffmpeg cuts to the ms
         if merged and s <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], e))
         else:
@@ -162,9 +172,13 @@ def _cut(info: AudioInfo, start: float, end: float, fade_ms: int) -> AudioSegmen
     return piece.fade_in(fade).fade_out(fade) if fade > 0 else piece
 
 
-def _silence(seconds: float, like: AudioSegment) -> AudioSegment:
-    silent = _pydub().silent(duration=int(seconds * 1000), frame_rate=like.frame_rate)
-    return silent.set_channels(like.channels).set_sample_width(like.sample_width)
+def _joined(pieces: list[AudioSegment]) -> AudioSegment:
+    """The pieces one after another, JOIN_PAUSE_S of silence between two, joined once: pydub's ``+`` in a
+    loop copied all joined so far at each piece (a host's 792 turns of a 2-hour show took 110 s)."""
+    first = pieces[0]
+    pause = bytes(round(JOIN_PAUSE_S * first.frame_rate) * first.frame_width)
+    return _pydub()(data=pause.join(p.raw_data for p in pieces), sample_width=first.sample_width,
+                    frame_rate=first.frame_rate, channels=first.channels)  # fmt: skip
 
 
 def _check_format(fmt: str, bitrate: str | None, out: Path) -> None:
@@ -187,11 +201,24 @@ def _export(segment: AudioSegment, path: Path, fmt: str, bitrate: str | None, ti
     codec = {"m4a": "aac", "aac": "aac", "opus": "libopus"}.get(fmt)
     try:
         handle = segment.export(
-            path, format=CONTAINERS.get(fmt, fmt), codec=codec, bitrate=bitrate, tags={"title": title}
-        )
+            path, format=CONTAINERS.get(fmt, fmt), codec=codec, bitrate=bitrate, tags={"title": title},
+            parameters=[] if fmt == "wav" else None,  # through ffmpeg: pydub's own WAV writer drops the title
+        )  # fmt: skip
         handle.close()
     except Exception as e:  # pydub raises CouldntEncodeError with ffmpeg's whole log
-        raise OptionError(f"cannot write a {fmt!r} clip: {str(e).strip().splitlines()[0]}", out) from e
+        raise OptionError(f"cannot write a {fmt!r} clip: {_encoder_said(str(e))}", out) from e
+
+
+def _encoder_said(message: str) -> str:
+    """What ffmpeg said went wrong, in pydub's message that holds its whole log: the first line naming a
+    failure ("The bit rate 1000000 bps is unsupported ..."): pydub's own first line is an exit code."""
+    log = message.partition("Output from ffmpeg/avlib:")[2] or message
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    failing = [line for line in lines if _FAILURE.search(line)] or lines or ["ffmpeg gave no message"]
+    return FFMPEG_PREFIX.sub("", failing[0])
+
+
+_FAILURE = re.compile(r"unsupported|not supported|error|fail|invalid|cannot|could not", re.IGNORECASE)
 
 
 def _pydub() -> type[AudioSegment]:

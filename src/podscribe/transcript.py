@@ -173,7 +173,9 @@ class Transcript:
             if _word_edge(text, at) and _word_edge(text, end):
                 hit = tuple(words[owner[at] : owner[end - 1] + 1])
                 said = join_words(w.text for w in hit)
-                matches.append(Match(hit[0].start, hit[-1].end, hit[0].speaker, said, hit))
+                # its words' span: a word may end after the next one starts (a misordered time cut "upper")
+                span = (min(w.start for w in hit), max(w.end for w in hit))
+                matches.append(Match(*span, hit[0].speaker, said, hit))
             at = text.find(needle, at + 1)
         return matches
 
