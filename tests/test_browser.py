@@ -174,6 +174,17 @@ def test_page_plays_seeks_highlights_searches_offline(opened: Opened) -> None:
     page.keyboard.press(" ")
     page.wait_for_function("() => document.getElementById('audio').paused", timeout=5000)
 
+    # Keyboard in the transcript: from a turn's time button the arrows go word by word, Enter plays from the
+    # word (words could only be clicked); one tab stop for the transcript, not one per word.
+    page.locator(".ts").first.focus()
+    for key in ("ArrowRight", "ArrowRight", "ArrowRight", "ArrowLeft"):
+        page.keyboard.press(key)
+    assert page.evaluate("[...document.querySelectorAll('.w')].indexOf(document.activeElement)") == 1
+    time, highlighted = seek_target(page, lambda: page.keyboard.press("Enter"))
+    assert abs(time - words[1].start) < 0.1 and highlighted == 1
+    page.evaluate("document.getElementById('audio').pause()")
+    assert page.locator(".w[tabindex]").count() == 1
+
     # Clicking the speaker timeline seeks proportionally.
     box = page.locator("#tl").bounding_box()
     at, _ = seek_target(

@@ -116,7 +116,8 @@ def render_html(
             + ("<kbd>Space</kbd> or <kbd>K</kbd> play/pause · <kbd>J</kbd>/<kbd>L</kbd> back/forward 5 s · "
                if playable else "")
             + "<kbd>/</kbd> search · <kbd>Enter</kbd>/<kbd>Shift+Enter</kbd> next/previous match"
-            + (" · click a word or time to play from it" if playable else "")
+            + " · <kbd>←</kbd>/<kbd>→</kbd> word by word in the transcript"
+            + (" (<kbd>Enter</kbd> plays from it) · click a word or time to play from it" if playable else "")
             + "</p>"
         ),
         f"<p>Made with podscribe {__version__}. Works offline.</p></footer>",
@@ -596,6 +597,27 @@ q.addEventListener("keydown", function (e) {
 });
 document.getElementById("next").addEventListener("click", function () { go(at + 1); });
 document.getElementById("prev").addEventListener("click", function () { go(at - 1); });
+
+// Keyboard in the transcript: from it, a turn's time or a word, the arrows move word by word (from the
+// word at the playhead, else the turn's first), Enter plays from the word; a word is focused only then,
+// so the page keeps one tab stop for thousands of words.
+var keyed = null;
+main.addEventListener("keydown", function (e) {
+  if (e.ctrlKey || e.metaKey || e.altKey || ["ArrowRight", "ArrowLeft", "Enter"].indexOf(e.key) < 0) return;
+  var w = e.target.closest(".w"), ts = e.target.closest(".ts");
+  if (e.key === "Enter") {
+    if (w && audio) { seek(+w.dataset.start, true); setCurrent(words.indexOf(w)); e.preventDefault(); }
+    return;
+  }
+  if (!w && !ts && e.target !== main) return;
+  var step = e.key === "ArrowRight" ? 1 : -1, i;
+  if (w) i = words.indexOf(w) + step;
+  else if (ts) i = words.indexOf(ts.closest(".turn").querySelector(".w"));
+  else i = cur >= 0 ? cur : 0;
+  if (i < 0 || i >= n) return;
+  if (keyed) keyed.removeAttribute("tabindex");
+  keyed = words[i]; keyed.tabIndex = -1; keyed.focus(); e.preventDefault();
+});
 
 // Keyboard: Space or K play/pause, J/L back/forward 5 s, / search; never while typing in a field.
 document.addEventListener("keydown", function (e) {
