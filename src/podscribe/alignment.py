@@ -690,21 +690,26 @@ def _trim_misheard(
 def untexted(heard: Sequence[Word], words: Sequence[Word]) -> list[list[Word]]:
     """Speech the text lacks (a line cut from a script): runs of UNSPOKEN_RUN recognised words or more,
     the middle of none inside an aligned word of the text."""
-    spans = sorted((w.start, w.end) for w in words if w.aligned)
-    starts = np.array([a for a, _ in spans])
-    reach = np.maximum.accumulate(np.array([b for _, b in spans])) if spans else np.array([])
-
-    def covered(t: float) -> bool:
-        k = int(np.searchsorted(starts, t, side="right")) - 1
-        return k >= 0 and reach[k] >= t
-
+    inside = _within(sorted((w.start, w.end) for w in words if w.aligned))
     runs: list[list[Word]] = [[]]
     for w in heard:
-        if covered((w.start + w.end) / 2):
+        if inside((w.start + w.end) / 2):
             runs.append([])
         else:
             runs[-1].append(w)
     return [run for run in runs if len(run) >= UNSPOKEN_RUN]
+
+
+def _within(spans: Sequence[tuple[float, float]]) -> Callable[[float], bool]:
+    """Whether a time lies inside one of ``spans`` (sorted by start; they may overlap)."""
+    starts = np.array([a for a, _ in spans])
+    reach = np.maximum.accumulate(np.array([b for _, b in spans])) if spans else np.array([])
+
+    def inside(t: float) -> bool:
+        k = int(np.searchsorted(starts, t, side="right")) - 1
+        return k >= 0 and bool(reach[k] > t)
+
+    return inside
 
 
 def _not_heard(
@@ -1088,11 +1093,7 @@ def snap_to_speech(
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
     lines = _line_spans(len(words), line_starts)
-
-    def _in(t: float) -> bool:  # speech at time t
-        k = int(np.searchsorted(starts, t, side="right")) - 1
-        return k >= 0 and ends[k] > t
-
+    in_speech = _within(regions)
     firsts = {next((k for k in range(a, b) if words[k].aligned), a) for a, b in lines}
     lasts = {next((k for k in reversed(range(a, b)) if words[k].aligned), b - 1) for a, b in lines[:-1]}
     out: list[Word] = []
@@ -1110,7 +1111,7 @@ def snap_to_speech(
                 start = float(inside[np.abs(inside - heard[i][0]).argmin()] if i in heard else inside[-1])
             elif (paused or tail) and len(later) and i + 1 < len(words) and i + 1 not in line_starts and (
                 later[0] < words[i + 1].end
-                and (words[i + 1].start >= later[0] or not _in(words[i + 1].start))
+                and (words[i + 1].start >= later[0] or not in_speech(words[i + 1].start))
             ):  # no onset inside: the next one, where the next word starts after it (it stays in speech)
                 start, end = float(later[0]), max(end, float(later[0]))
             elif paused and i in heard:

@@ -145,7 +145,8 @@ class PipelineOptions:
                       if getattr(self.diarization, f.name) != f.default]  # fmt: skip
             unused += [("speaker_names", "speaker names")] * bool(self.speaker_names)
             unused += [("voices", "voice samples")] * bool(self.voices)
-            for name, said in unused:
+            if unused:
+                name, said = unused[0]
                 raise OptionError(f"{said}: no speakers are found with diarizer=none", option=name)
         twice = [n for n, k in Counter(self.speaker_names).items() if k > 1]
         if twice:
