@@ -464,6 +464,10 @@ def test_clips_asked_for_oddly(saved, tmp_path, caplog):
     assert typed.spans == tuple((x.start, x.end) for x in t.speaker_turns() if x.speaker == first)
     by_id = named.clip(tmp_path / "id.wav", speaker=first, pad=0.0)
     assert by_id.spans == typed.spans
+    clash = replace(t, names={first: "ann", second: "Ann"})  # "ANN" is either: refused, not the first found
+    with pytest.raises(OptionError, match="speaker 'ANN' could be 'ann' or 'Ann'"):
+        clash.clip(tmp_path / "ann.wav", speaker="ANN")
+    assert clash.clip(tmp_path / "Ann.wav", speaker="Ann", pad=0.0).spans != typed.spans  # as written: second
     tags = subprocess.run([ffprobe_path(), "-v", "error", "-show_entries", "format_tags=title", "-of", "json",
                            str(by_id.audio)], capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert json.loads(tags)["format"]["tags"]["title"] == by_id.title != ""  # pydub's own WAV had none

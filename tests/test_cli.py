@@ -312,6 +312,21 @@ def test_voice_samples_name_the_speakers_end_to_end(transcribed: Path, tmp_path:
     assert dict(t.names) == {speaker_at(6): "Mathilde", speaker_at(20): "Romain"}
 
 
+def test_a_voice_sample_given_twice_or_without_speech_is_named(tmp_path: Path) -> None:
+    """`--voice Ann=a --voice Ann=b` kept the last sample in silence; a sample without speech failed as
+    "voice sample contains no speech", which file and whose unsaid."""
+    short = DATA / "short.fr.opus"
+    sample = _cut(short, 4, 10, tmp_path / "m.wav")
+    proc = podscribe("transcribe", short, "-o", tmp_path, "--voice", f"Ann={sample}", "--voice",
+                     f"Ann={sample}")  # fmt: skip
+    assert_one_line_error(proc, "--voice gives 'Ann' twice")
+    silent = tmp_path / "silent.wav"
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3",
+                    str(silent)], check=True)  # fmt: skip
+    proc = podscribe("transcribe", short, "-o", tmp_path, "--language", "fr", "--voice", f"Ann={silent}")
+    assert_one_line_error(proc, f"{silent}: voice sample contains no speech (the sample of 'Ann')")
+
+
 def test_speaker_names_in_order_of_first_appearance_end_to_end(transcribed: Path, tmp_path: Path) -> None:
     code = main(["transcribe", str(DATA / "short.fr.opus"), "-o", str(tmp_path), "-f", "json,txt", "--language",
                  "fr", "--quiet", "--speaker-names", "Ann, Bob"])

@@ -216,3 +216,29 @@ def test_decoding_options_batched_decoding_leaves_aside_are_said(batch_size, sai
     with caplog.at_level("WARNING", logger="podscribe.pipeline"):
         assert Pipeline(PipelineOptions(asr=asr, device="cpu")).engine is not None
     assert ("temperature: no effect in batched decoding" in caplog.text) is said
+
+
+def test_names_from_several_sources_say_where_they_disagree(caplog) -> None:
+    """A reference, voice samples and a list of names each overwrote the one before in silence: a correct
+    reference name was replaced by an absent voice's sample, and two speakers both named "French Voice"
+    made every TXT line, RTTM turn and VTT voice one person's."""
+    from podscribe.pipeline import merged_names
+
+    with caplog.at_level("WARNING", logger="podscribe.pipeline"):
+        names = merged_names([("the reference", {"SPEAKER_00": "Ann", "SPEAKER_01": "Bob"}),
+                              ("a voice sample", {"SPEAKER_01": "Bob"}),
+                              ("the list of names", {"SPEAKER_00": "Cy", "SPEAKER_01": " cy"})])  # fmt: skip
+    assert names == {"SPEAKER_00": "Cy", "SPEAKER_01": " cy"}  # the last source wins, as documented
+    assert "SPEAKER_00: the reference names it 'Ann', the list of names 'Cy': 'Cy' kept" in caplog.text
+    assert "SPEAKER_01: a voice sample names it 'Bob', the list of names ' cy'" in caplog.text
+    assert "speakers SPEAKER_00, SPEAKER_01 are all named 'Cy'" in caplog.text
+    assert caplog.text.count("names it") == 2  # "Bob" again after the reference: no disagreement
+
+
+def test_one_name_twice_in_any_case_is_refused() -> None:
+    from podscribe.errors import OptionError
+    from podscribe.pipeline import PipelineOptions
+
+    for names in (("Ann", "Ann"), ("ann", "Ann"), ("Ann Lee", "Ann  Lee")):
+        with pytest.raises(OptionError, match="is given twice"):
+            PipelineOptions(speaker_names=names)

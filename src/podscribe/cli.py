@@ -319,6 +319,8 @@ def _parse_voices(specs: Sequence[str]) -> dict[str, str]:
         name, sep, path = spec.partition("=")
         if not sep or not name.strip() or not path.strip():
             raise OptionError(f"--voice expects NAME=FILE, got {spec!r}")
+        if name.strip() in voices:  # the second sample silently replaced the first
+            raise OptionError(f"--voice gives {name.strip()!r} twice: one sample a speaker")
         voices[name.strip()] = path.strip()
     return voices
 

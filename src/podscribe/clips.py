@@ -125,14 +125,8 @@ def _spans(
             raise OptionError(f"phrase not found in the transcript: {find!r}")
         spans = [(matches[0].start - pad, matches[0].end + pad)]
     elif speaker is not None:
-        said = " ".join(speaker.split()).casefold()  # a name as typed: any case, any spacing; an id first
-        named = {s: " ".join((transcript.speaker_name(s) or s).split()).casefold()
-                 for s in transcript.speakers}  # fmt: skip
-        ids = [s for s in named if s == speaker] or [s for s, name in named.items() if name == said]
-        if not ids:
-            known = ", ".join(f"{transcript.speaker_name(s)}" for s in transcript.speakers) or "none"
-            raise OptionError(f"no speaker {speaker!r} in the transcript (speakers: {known})")
-        spans = [(t.start - pad, t.end + pad) for t in transcript.speaker_turns() if t.speaker == ids[0]]
+        chosen = _speaker_of(transcript, speaker)
+        spans = [(t.start - pad, t.end + pad) for t in transcript.speaker_turns() if t.speaker == chosen]
     else:
         if start is None or end is None or not 0 <= start <= end - SHORTEST_S:
             raise OptionError(f"need 0 <= start < end, at least {SHORTEST_S * 1000:.0f} ms apart, got "
@@ -148,6 +142,25 @@ def _spans(
     if not merged:
         raise OptionError(f"the clip lies outside the audio (0-{duration:.1f} s)")
     return merged
+
+
+def _speaker_of(transcript: ClipSource, speaker: str) -> str:
+    """The speaker ``speaker`` names: an id, else a name as written, else a name in any case and spacing
+    ("léa dupont"); OptionError where none does, or several ("ann" and "Ann": not for podscribe to guess)."""
+
+    def plain(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    ids, name = transcript.speakers, transcript.speaker_name
+    for found in ([s for s in ids if s == speaker], [s for s in ids if name(s) == speaker],
+                  [s for s in ids if plain(name(s) or s) == plain(speaker)]):  # fmt: skip
+        if len(found) > 1:
+            which = " or ".join(repr(name(s) or s) for s in found)
+            raise OptionError(f"speaker {speaker!r} could be {which}: give its id or its name as written")
+        if found:
+            return found[0]
+    known = ", ".join(f"{name(s)}" for s in ids) or "none"
+    raise OptionError(f"no speaker {speaker!r} in the transcript (speakers: {known})")
 
 
 def _cut(info: AudioInfo, start: float, end: float, fade_ms: int) -> AudioSegment:

@@ -148,7 +148,8 @@ class PipelineOptions:
             if unused:
                 name, said = unused[0]
                 raise OptionError(f"{said}: no speakers are found with diarizer=none", option=name)
-        twice = [n for n, k in Counter(self.speaker_names).items() if k > 1]
+        written = Counter(" ".join(n.split()).casefold() for n in self.speaker_names)  # "Ann" = " ann"
+        twice = [n for n in self.speaker_names if written[" ".join(n.split()).casefold()] > 1]
         if twice:
             raise OptionError(f"speaker names: {twice[0]!r} is given twice, each speaker needs a name of its "
                               "own", option="speaker_names")  # fmt: skip
@@ -556,17 +557,49 @@ class Pipeline:
         from .naming import match_voices, names_from_list, names_from_reference, speaker_centroids
 
         o = self.options
-        names: dict[str, str] = {}
+        sources: list[tuple[str, dict[str, str]]] = []  # later sources win (README, "Naming speakers")
         if o.reference:
-            names.update(names_from_reference(transcript, o.reference))
+            sources.append(("the reference", names_from_reference(transcript, o.reference)))
         if o.voices and samples is not None and transcript.turns:
             embed = self.diarizer.embed
             centroids = speaker_centroids(samples(), transcript.turns, embed)
-            voices = {name: embed(load_audio(p)) for name, p in o.voices.items()}
-            names.update(match_voices(centroids, voices))
+            voices = {name: _voice_of(embed, p, name) for name, p in o.voices.items()}
+            sources.append(("a voice sample", match_voices(centroids, voices)))
         if o.speaker_names:
-            names.update(names_from_list(transcript, o.speaker_names))
+            if len(o.speaker_names) != len(transcript.speakers):
+                logger.warning("%d speaker names for the %d speakers found: names go by order of first "
+                               "appearance", len(o.speaker_names), len(transcript.speakers))  # fmt: skip
+            sources.append(("the list of names", names_from_list(transcript, o.speaker_names)))
+        names = merged_names(sources)
         return transcript.with_names(names) if names else transcript
+
+
+def merged_names(sources: Sequence[tuple[str, Mapping[str, str]]]) -> dict[str, str]:
+    """Speaker names from several sources, a later one winning; said where two disagree on a speaker and
+    where two speakers end with one name (both were silent: every line then read as one person's)."""
+    names: dict[str, tuple[str, str]] = {}
+    for source, given in sources:
+        for speaker, name in given.items():
+            if speaker in names and names[speaker][1] != name:
+                before, said = names[speaker]
+                logger.warning("%s: %s names it %r, %s %r: %r kept", speaker, before, said, source, name,
+                               name)  # fmt: skip
+            names[speaker] = (source, name)
+    holders: dict[str, list[str]] = {}
+    for speaker, (_, name) in names.items():
+        holders.setdefault(" ".join(name.split()).casefold(), []).append(speaker)
+    for speakers in (s for s in holders.values() if len(s) > 1):
+        logger.warning("speakers %s are all named %r", ", ".join(speakers), names[speakers[0]][1])
+    return {speaker: name for speaker, (_, name) in names.items()}
+
+
+def _voice_of(embed: Callable[[np.ndarray], np.ndarray], path: str, name: str) -> np.ndarray:
+    """The voice embedding of ``name``'s sample; its errors name the sample file and the speaker (a
+    sample without speech failed as "voice sample contains no speech", which of them unsaid)."""
+    try:
+        return embed(load_audio(path))
+    except InputError as e:
+        raise InputError(f"{e.cause} (the sample of {name!r})", path) from e
 
 
 def _speech_seconds(turns: list[Turn]) -> float:
