@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import numpy as np
 import pytest
 
@@ -23,6 +24,29 @@ def test_names_from_a_reference_file(tmp_path):
     reference.write_text("Anne : bonjour à tous\nPaul : merci beaucoup\n", encoding="utf-8")
     transcript = speakers_transcript([("SPEAKER_00", "merci beaucoup"), ("SPEAKER_01", "bonjour à tous")])
     assert naming.names_from_reference(transcript, reference) == {"SPEAKER_00": "Paul", "SPEAKER_01": "Anne"}
+
+
+def test_a_reference_that_cannot_name_the_speakers_is_said(tmp_path, caplog):
+    """Another episode's text named speakers on a few shared words, and a text without names named none,
+    both in silence; a whole episode's text for an excerpt of it is this recording's (no warning)."""
+    heard = [("SPEAKER_00", "merci beaucoup pour tout"), ("SPEAKER_01", "bonjour à tous")]
+    transcript = speakers_transcript(heard)
+    episode = tmp_path / "episode.txt"
+    episode.write_text("Anne : voici le début de l'émission\nPaul : merci beaucoup pour tout\n"
+                       "Anne : bonjour à tous\nPaul : et voici la suite de cette longue émission\n",
+                       encoding="utf-8")  # fmt: skip
+    other = tmp_path / "other.txt"
+    other.write_text("Anne : le train part à midi\nPaul : merci et au revoir\n", encoding="utf-8")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("merci beaucoup pour tout\nbonjour à tous\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="podscribe.naming"):
+        names = naming.names_from_reference(transcript, episode)
+        assert names == {"SPEAKER_00": "Paul", "SPEAKER_01": "Anne"} and caplog.text == ""
+        naming.names_from_reference(transcript, other)
+        said = rf"{re.escape(str(other))} holds [01] of the 7 words heard: is it this recording"
+        assert re.search(said, caplog.text)
+        assert naming.names_from_reference(transcript, plain) == {}
+        assert f"{plain}: no 'Name : text' line, so no speaker is named from it" in caplog.text
 
 
 def test_speaker_centroids_embed_each_speakers_longest_turns():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 
@@ -10,6 +11,10 @@ import numpy as np
 from .audio import SAMPLE_RATE
 from .transcript import Transcript, Turn
 
+logger = logging.getLogger(__name__)
+
+HELD_SHARE = 0.25  # a reference holding fewer of the words heard is said to be another's (as align's texts)
+
 
 def names_from_list(transcript: Transcript, names: Sequence[str]) -> dict[str, str]:
     """Give the i-th speaker to appear the i-th name (extra names are ignored, missing ones keep ids)."""
@@ -17,11 +22,28 @@ def names_from_list(transcript: Transcript, names: Sequence[str]) -> dict[str, s
 
 
 def names_from_reference(transcript: Transcript, reference: str | os.PathLike[str]) -> dict[str, str]:
-    """Map speaker ids to the reference's names by best text alignment (see speaker_mapping.map_speakers)."""
-    from .reference import load_reference
+    """Map speaker ids to the reference's names by best text alignment (see speaker_mapping.map_speakers).
+
+    Said, not refused: a reference without names (it names nobody), and one holding under a quarter of
+    the words heard (another episode's, whose names then go by a few shared words; a helper's 14
+    conversations: their own references held most). The reference may hold more than the recording (a
+    whole episode's text for an excerpt): what counts is the share of the recording's words it holds."""
+    from .normalizer import Normalizer
+    from .reference import Reference, load_reference
+    from .scores import align
     from .speaker_mapping import map_speakers
 
-    return map_speakers(transcript, load_reference(reference))
+    text = load_reference(reference)
+    if not text.speakers:
+        logger.warning("%s: no 'Name : text' line, so no speaker is named from it", reference)
+        return {}
+    normalizer = Normalizer.for_language(transcript.language)
+    errors, _ = align(normalizer(text.text), normalizer(Reference.from_transcript(transcript).text))
+    held = errors.ref_words - errors.substitutions - errors.deletions
+    if held < HELD_SHARE * errors.hyp_words:
+        logger.warning("%s holds %d of the %d words heard: is it this recording's text? The names it gives "
+                       "may be wrong", reference, held, errors.hyp_words)  # fmt: skip
+    return map_speakers(transcript, text)
 
 
 def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_rate: int = SAMPLE_RATE) -> dict[str, np.ndarray]:
