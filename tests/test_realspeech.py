@@ -28,7 +28,7 @@ from podscribe.reference import load_rttm
 from podscribe.scores import align
 from podscribe.transcript import Turn
 
-from conftest import load_tool
+from conftest import DATA, load_tool
 
 make_realspeech = load_tool("make_realspeech")
 
@@ -419,3 +419,23 @@ def test_the_longest_clips_find_their_language_at_once_and_the_longest_ones_wins
     assert found.language == "fr" and timed(found) == timed(forced)
     english_words = [w for w in timed(found) if w[1] >= 21.0]
     assert english_words  # read in French, as every clip of the call after the longest one
+
+
+def test_a_voice_sample_of_someone_absent_names_nobody(caplog) -> None:
+    """A sample of a person who is not in the recording named another: every sample went to some speaker
+    (similarity 0.3 and over; other people score 0.48-0.79). The recorded English voice's prompts against
+    short.fr's two French voices: nobody is named, and it is said; their own voices still name them."""
+    from podscribe import naming
+    from podscribe.pipeline import PipelineOptions
+
+    embed = Pipeline(PipelineOptions()).diarizer.embed
+    audio = load_audio(DATA / "short.fr.opus")
+    turns = [Turn(3.54, 14.69, "SPEAKER_00"), Turn(15.28, 28.73, "SPEAKER_01")]  # tests/data/short.fr.rttm
+    centroids = naming.speaker_centroids(audio, turns, embed)
+    prompts = sorted((make_realspeech.SOUNDS / "en").glob("vm-*.wav"))[:6]
+    english = embed(np.concatenate([load_audio(p) for p in prompts]))
+    with caplog.at_level("WARNING", logger="podscribe.naming"):
+        assert naming.match_voices(centroids, {"Absent": english}) == {}
+    assert "the voice sample of 'Absent' matches no speaker" in caplog.text
+    own = {"Romain": embed(audio[16 * 16000 : 22 * 16000]), "Mathilde": embed(audio[4 * 16000 : 10 * 16000])}
+    assert naming.match_voices(centroids, own) == {"SPEAKER_01": "Romain", "SPEAKER_00": "Mathilde"}

@@ -14,6 +14,10 @@ from .transcript import Transcript, Turn
 logger = logging.getLogger(__name__)
 
 HELD_SHARE = 0.25  # a reference holding fewer of the words heard is said to be another's (as align's texts)
+# A voice sample names a speaker only this alike (CAM++ cosine): the lowest value at which no sample named
+# another person on the 16 dev conversations (BENCHMARKS.md, "Voice samples of people who are absent"); 0.3
+# named someone for every sample, 26 wrong on the 14 held-out conversations.
+VOICE_SIMILARITY = 0.76
 
 
 def names_from_list(transcript: Transcript, names: Sequence[str]) -> dict[str, str]:
@@ -63,9 +67,12 @@ def speaker_centroids(audio: np.ndarray, turns: Sequence[Turn], embed, sample_ra
 
 
 def match_voices(
-    centroids: Mapping[str, np.ndarray], samples: Mapping[str, np.ndarray], min_similarity: float = 0.3
+    centroids: Mapping[str, np.ndarray],
+    samples: Mapping[str, np.ndarray],
+    min_similarity: float = VOICE_SIMILARITY,
 ) -> dict[str, str]:
-    """Assign voice-sample names to speakers one-to-one by cosine similarity (Hungarian)."""
+    """Assign voice-sample names to speakers one-to-one by cosine similarity (Hungarian), where the pair's
+    similarity reaches ``min_similarity``; a sample that names nobody is said, with its nearest speaker."""
     from scipy.optimize import linear_sum_assignment
 
     if not centroids or not samples:
@@ -73,4 +80,10 @@ def match_voices(
     spk, names = list(centroids), list(samples)
     sim = np.array([[float(np.dot(centroids[s], samples[n])) for n in names] for s in spk])
     rows, cols = linear_sum_assignment(-sim)
-    return {spk[r]: names[c] for r, c in zip(rows, cols) if sim[r, c] >= min_similarity}
+    given = {spk[r]: names[c] for r, c in zip(rows, cols) if sim[r, c] >= min_similarity}
+    for c, name in enumerate(names):
+        if name not in given.values():
+            r = int(sim[:, c].argmax())
+            logger.warning("the voice sample of %r matches no speaker (nearest: %s, %.2f < %.2f): not named",
+                           name, spk[r], sim[r, c], min_similarity)  # fmt: skip
+    return given
