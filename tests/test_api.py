@@ -8,6 +8,7 @@ import inspect
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -502,6 +503,10 @@ def test_language_codes_and_names():
     ]
     with pytest.raises(OptionError, match="unknown language 'klingon'"):
         podscribe.Pipeline(podscribe.pipeline.make_options(language="klingon"))
+    # a typo gets its fix, not the hundred codes (it had them all, "Frnch" included)
+    for typed, said in (("Frnch", "did you mean 'french' (fr)?"), ("englsh", "did you mean 'english' (en)?")):
+        with pytest.raises(OptionError, match=re.escape(f"unknown language {typed!r}: {said}")):
+            check_language(typed)
 
 
 @pytest.mark.parametrize(

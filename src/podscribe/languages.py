@@ -5,6 +5,8 @@ Its own module so that ``ASROptions`` checks a language when it is made, before 
 
 from __future__ import annotations
 
+import difflib
+
 from .errors import OptionError
 
 # Language names users type, English and native, for Whisper's codes (the codes themselves also work).
@@ -41,6 +43,11 @@ def check_language(language: str | None) -> str | None:
 
     code = LANGUAGE_NAMES.get(language.strip().lower(), language.strip().lower())
     if code not in _LANGUAGE_CODES:
+        near = difflib.get_close_matches(code, [*LANGUAGE_NAMES, *_LANGUAGE_CODES], n=1, cutoff=0.75)
+        if near:  # a typo: its fix, not a hundred codes
+            meant = LANGUAGE_NAMES.get(near[0], near[0])
+            raise OptionError(f"unknown language {language!r}: did you mean {near[0]!r} ({meant})?",
+                              option="language")  # fmt: skip
         raise OptionError(
             f"unknown language {language!r}: give a Whisper language code ({', '.join(_LANGUAGE_CODES)}) "
             "or a language name such as French or français",
