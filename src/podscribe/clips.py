@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from .audio import FFMPEG_PREFIX, ON_TIMELINE, AudioInfo, ffmpeg_path, probe
 from .errors import DecodeError, InputError, OptionError, OutputError
 from .files import FORCE_ARGUMENT, atomic_target
+from .naming import name_key
 from .subtitles import SubtitleRules, compose_srt, make_cues
 from .views import ClipSource
 
@@ -147,13 +148,9 @@ def _spans(
 def _speaker_of(transcript: ClipSource, speaker: str) -> str:
     """The speaker ``speaker`` names: an id, else a name as written, else a name in any case and spacing
     ("léa dupont"); OptionError where none does, or several ("ann" and "Ann": not for podscribe to guess)."""
-
-    def plain(text: str) -> str:
-        return " ".join(text.split()).casefold()
-
     ids, name = transcript.speakers, transcript.speaker_name
     for found in ([s for s in ids if s == speaker], [s for s in ids if name(s) == speaker],
-                  [s for s in ids if plain(name(s) or s) == plain(speaker)]):  # fmt: skip
+                  [s for s in ids if name_key(name(s) or s) == name_key(speaker)]):  # fmt: skip
         if len(found) > 1:
             which = " or ".join(repr(name(s) or s) for s in found)
             raise OptionError(f"speaker {speaker!r} could be {which}: give its id or its name as written")

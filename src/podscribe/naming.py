@@ -20,6 +20,12 @@ HELD_SHARE = 0.25  # a reference holding fewer of the words heard is said to be 
 VOICE_SIMILARITY = 0.76
 
 
+def name_key(name: str) -> str:
+    """A name as people mean it when they type it: case and spacing aside ("Ann  Lee" is "ann lee"), for
+    telling two names apart and finding one."""
+    return " ".join(name.split()).casefold()
+
+
 def names_from_list(transcript: Transcript, names: Sequence[str]) -> dict[str, str]:
     """Give the i-th speaker to appear the i-th name (extra names are ignored, missing ones keep ids)."""
     return {spk: name for spk, name in zip(transcript.speakers, names) if name.strip()}

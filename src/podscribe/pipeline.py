@@ -37,6 +37,7 @@ from .diarization import DIARIZERS, SECONDS_PER_SPEAKER, DiarizationOptions, Dia
 from .errors import InputError, OptionError, PodscribeError
 from .files import atomic_target, cache_dir
 from .inputs import AudioInput, AudioSource, open_source
+from .naming import name_key
 from .options import check_choice, check_count, check_types, option
 from .packing import Encoded, recognise_turns, speech_turns
 from .transcript import Segment, Transcript, Turn, turn_from_dict
@@ -148,8 +149,8 @@ class PipelineOptions:
             if unused:
                 name, said = unused[0]
                 raise OptionError(f"{said}: no speakers are found with diarizer=none", option=name)
-        written = Counter(" ".join(n.split()).casefold() for n in self.speaker_names)  # "Ann" = " ann"
-        twice = [n for n in self.speaker_names if written[" ".join(n.split()).casefold()] > 1]
+        written = Counter(name_key(n) for n in self.speaker_names)  # "Ann" = " ann"
+        twice = [n for n in self.speaker_names if written[name_key(n)] > 1]
         if twice:
             raise OptionError(f"speaker names: {twice[0]!r} is given twice, each speaker needs a name of its "
                               "own", option="speaker_names")  # fmt: skip
@@ -332,10 +333,9 @@ class Pipeline:
         """Say which decoding options batched faster-whisper leaves aside (it decodes at temperature 0 with
         no fallback and no previous text), where they were changed: they were accepted and ignored."""
         o, default = self.options, ASROptions()
-        batched = o.engine == "faster-whisper" and o.asr.batch_size > 1 and bool(o.diarizer or o.asr.vad)
         sequential = ("temperature", "condition_on_previous_text", "hallucination_silence_threshold")
         changed = [name for name in sequential if getattr(o.asr, name) != getattr(default, name)]
-        if batched and changed:
+        if self._decodes_batched() and changed:
             logger.warning("%s: no effect in batched decoding (faster-whisper's, the default): give "
                            "batch_size=1 (--batch-size 1) to decode sequentially with it", ", ".join(changed))
 
@@ -369,10 +369,15 @@ class Pipeline:
         """Clip batches decoded at once when speaker (or speech) windows come as clips: ``num_workers``,
         at most one per CPU thread (default: one per thread); else 1."""
         o = self.options
-        if o.engine == "faster-whisper" and o.asr.batch_size > 1 and (o.diarizer or o.asr.vad):
+        if self._decodes_batched():
             threads = cpu_threads(o.cpu_threads)
             return min(o.num_workers or threads, threads)
         return 1
+
+    def _decodes_batched(self) -> bool:
+        """Whether faster-whisper decodes clips in batches: speaker windows, or VAD speech regions."""
+        o = self.options
+        return o.engine == "faster-whisper" and o.asr.batch_size > 1 and bool(o.diarizer or o.asr.vad)
 
     def _asr_key(self) -> str:
         """Settings key of the ASR stage: the weights' content (not only their name) is part of it, and
@@ -587,7 +592,7 @@ def merged_names(sources: Sequence[tuple[str, Mapping[str, str]]]) -> dict[str, 
             names[speaker] = (source, name)
     holders: dict[str, list[str]] = {}
     for speaker, (_, name) in names.items():
-        holders.setdefault(" ".join(name.split()).casefold(), []).append(speaker)
+        holders.setdefault(name_key(name), []).append(speaker)
     for speakers in (s for s in holders.values() if len(s) > 1):
         logger.warning("speakers %s are all named %r", ", ".join(speakers), names[speakers[0]][1])
     return {speaker: name for speaker, (_, name) in names.items()}
