@@ -107,7 +107,7 @@ def width(text: str) -> int:
             joined = False
             continue
         if char == _EMOJI_STYLE:
-            total, last = total + (2 - last if last == 1 else 0), 2
+            total, last = total + (last == 1), 2  # a narrow character shown as an emoji: one column more
             continue
         joined = char == _JOINER
         last = _columns(char)
