@@ -35,9 +35,10 @@ def names_from_reference(transcript: Transcript, reference: str | os.PathLike[st
     """Map speaker ids to the reference's names by best text alignment (see speaker_mapping.map_speakers).
 
     Said, not refused: a reference without names (it names nobody), and one holding under a quarter of
-    the words heard (another episode's, whose names then go by a few shared words; a helper's 14
-    conversations: their own references held most). The reference may hold more than the recording (a
-    whole episode's text for an excerpt): what counts is the share of the recording's words it holds."""
+    the words heard (another episode's, whose names then go by a few shared words: on 14 recorded
+    conversations, each with the next one's text warned, none with its own; results/s55-reference-held). The
+    reference may hold more than the recording (a whole episode's text for an excerpt): what counts is the
+    share of the recording's words it holds."""
     from .normalizer import Normalizer
     from .reference import Reference, load_reference
     from .scores import align
